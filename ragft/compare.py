@@ -1,0 +1,487 @@
+"""Run one question through N configurations at once (base, base+RAG, fine-tuned, fine-tuned+RAG).
+
+Shape of a run::
+
+    run = start_comparison(question, ["base", "base_rag", "ft", "ft_rag"], model_for=..., retrieve=...,
+                           ledger=ledger, budget=budget, max_tokens=96, temperature=0.0)
+    for event in run.events(poll_s=0.1):      # page thread: update the panel named by event.key
+        panel = run.comparison.panels[event.key] if event.key else None
+    comparison = run.wait()                   # plain dataclasses: answers, sources, prompts, metrics
+
+- Every configuration runs in its own thread; each streams into its :class:`PanelResult` and posts
+  :class:`CompareEvent` s on one queue, so the caller can redraw a panel as its tokens arrive.
+- Retrieval runs ONCE per question (in its own thread, started first) and is shared by the RAG panels;
+  the plain panels do not wait for it.
+- Each call goes through :class:`ragft.metering.MeteredCall`: the budget is reserved before the call
+  (``BudgetExceeded`` refuses it before any token), the ledger's live partial moves with every token, the
+  call is recorded and the reservation settled with what it actually cost.
+- One panel's failure (a typed model error, a refused budget, a missing adapter, a failed retrieval for a
+  RAG panel) is stored in that panel; the other panels finish.
+- Prompts are built only with :func:`ragft.rag.build_messages` (the fine-tuned adapter is trained on it).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from . import errors as E
+from .budget import Budget
+from .configs import BY_KEY, CONFIGURATIONS, Configuration
+from .costs import Price, price_for
+from .ledger import SessionLedger
+from .metering import MeteredCall
+from .rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
+from .usage import Usage
+
+# Panel phases, in order.
+QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)
+WAITING = "waiting"  # request sent / waiting for the CPU, no token yet
+STREAMING = "streaming"
+DONE = "done"
+ERROR = "error"
+FINISHED_PHASES = (DONE, ERROR)
+
+MAX_QUESTION_CHARS = 4000
+
+
+class CompareError(E.RagftError):
+    """The comparison itself cannot start (empty question, unknown configuration...)."""
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval returned for one question, with its two timings kept apart."""
+
+    chunks: tuple[RetrievedChunk, ...] = ()
+    embed_s: float = 0.0  # time to embed the question
+    search_s: float = 0.0  # time to search the index
+    collection: str = ""  # which knowledge base answered ("sample", a workspace...)
+    error: str | None = None  # retrieval failed: RAG panels show this instead of answering
+
+    @property
+    def total_s(self) -> float:
+        return self.embed_s + self.search_s
+
+
+Retriever = Callable[[str], Retrieval]
+ModelFactory = Callable[[Configuration], Any]  # returns a ragft.models.ChatModel, may raise RagftError
+
+
+@dataclass
+class PanelResult:
+    """One configuration's answer and everything that differs between panels."""
+
+    configuration: str  # base / base_rag / ft / ft_rag
+    label: str  # "Base + RAG"
+    rag: bool
+    phase: str = QUEUED
+    model_label: str = ""
+    model_id: str = ""
+    provider: str = ""
+    text: str = ""
+    sources: tuple[RetrievedChunk, ...] = ()
+    messages: list[dict[str, str]] = field(default_factory=list)  # what the model saw
+    prompt_tokens: int | None = None  # counted before the call (what was reserved against the budget)
+    context_tokens: int | None = None  # prompt tokens with RAG minus without (RAG panels only)
+    tokens_so_far: int = 0
+    ttft_s: float | None = None
+    total_s: float | None = None
+    usage: Usage | None = None
+    cost: Decimal | None = None
+    price: Price | None = None
+    error: str | None = None
+    error_kind: str | None = None  # the typed error's class name (BudgetExceeded, RateLimited, ...)
+    started_at: float | None = None  # perf_counter when the call began (for "waiting for the CPU" notes)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINISHED_PHASES
+
+    @property
+    def local(self) -> bool:
+        return bool(self.price is not None and self.price.local)
+
+    @property
+    def embedded(self) -> bool:
+        return self.provider == "embedded"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "configuration": self.configuration,
+            "label": self.label,
+            "rag": self.rag,
+            "phase": self.phase,
+            "model_label": self.model_label,
+            "model_id": self.model_id,
+            "provider": self.provider,
+            "answer": self.text,
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "sources": [chunk_to_dict(c, i) for i, c in enumerate(self.sources, 1)],
+            "messages": [dict(m) for m in self.messages],
+            "prompt_tokens": self.usage.prompt_tokens if self.usage else self.prompt_tokens,
+            "completion_tokens": self.usage.completion_tokens if self.usage else None,
+            "usage_exact": self.usage.exact if self.usage else None,
+            "context_tokens": self.context_tokens,
+            "ttft_s": self.ttft_s,
+            "total_s": self.total_s,
+            "cost_usd": None if self.cost is None else str(self.cost),
+            "local": self.local,
+            "price_source": None if self.price is None else self.price.source,
+        }
+
+
+def chunk_to_dict(c: RetrievedChunk, rank: int) -> dict[str, Any]:
+    return {"rank": rank, "source": c.source, "page": c.page, "score": round(float(c.score), 4),
+            "chunk_id": c.chunk_id, "text": c.text}
+
+
+@dataclass
+class Comparison:
+    """One question through N configurations: the unit kept in the session history and exported."""
+
+    question: str
+    configurations: tuple[str, ...]
+    panels: dict[str, PanelResult]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    created: datetime = field(default_factory=lambda: datetime.now(tz=timezone.utc))
+    retrieval: Retrieval | None = None
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_tokens: int = 96
+    temperature: float = 0.0
+    top_k: int | None = None
+    wall_s: float | None = None
+    finished: bool = False
+
+    def ordered_panels(self) -> list[PanelResult]:
+        return [self.panels[k] for k in self.configurations]
+
+    @property
+    def total_cost(self) -> Decimal | None:
+        """Known spend of the panels; ``None`` when any finished panel's price is unknown."""
+        total = Decimal(0)
+        for p in self.panels.values():
+            if p.usage is None:
+                continue
+            if p.cost is None:
+                return None
+            total += p.cost
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.retrieval
+        return {
+            "id": self.id,
+            "question": self.question,
+            "created": self.created.isoformat(timespec="seconds"),
+            "configurations": list(self.configurations),
+            "settings": {"system_prompt": self.system_prompt, "max_tokens": self.max_tokens,
+                         "temperature": self.temperature, "top_k": self.top_k},
+            "retrieval": None if r is None else {
+                "collection": r.collection, "embed_s": r.embed_s, "search_s": r.search_s, "error": r.error,
+                "chunks": [chunk_to_dict(c, i) for i, c in enumerate(r.chunks, 1)],
+            },
+            "wall_s": self.wall_s,
+            "total_cost_usd": None if self.total_cost is None else str(self.total_cost),
+            "panels": [p.to_dict() for p in self.ordered_panels()],
+        }
+
+
+@dataclass(frozen=True)
+class CompareEvent:
+    """``kind``: retrieval, phase, token, done, error, finished. ``key`` names the panel (None for the run)."""
+
+    kind: str
+    key: str | None = None
+    text: str = ""
+
+
+def resolve_configurations(keys: Sequence[str]) -> tuple[Configuration, ...]:
+    """Validate and order the requested configurations (canonical order, no duplicates)."""
+    wanted = [str(k) for k in keys]
+    unknown = [k for k in wanted if k not in BY_KEY]
+    if unknown:
+        raise CompareError(f"Unknown configuration {unknown[0]!r}: choose from {', '.join(BY_KEY)}.")
+    if not wanted:
+        raise CompareError("Choose at least one configuration to compare.")
+    return tuple(c for c in CONFIGURATIONS if c.key in wanted)
+
+
+def validate_question(question: str) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise CompareError("Type a question first.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise CompareError(f"The question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}.")
+    return q
+
+
+class ComparisonRun:
+    """A comparison in flight: worker threads fill ``comparison``; ``events()`` reports progress."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.queue: "queue.Queue[CompareEvent]" = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._done = threading.Event()
+        self._cancel = threading.Event()
+        self._retrieved = threading.Event()
+        self._started = time.perf_counter()
+        self.lock = threading.Lock()
+
+    # ---- reading (page thread) ------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        """Ask every panel to stop after its current token (the spend so far is still recorded)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def events(self, poll_s: float = 0.1, timeout_s: float | None = None) -> Iterator[CompareEvent]:
+        """Yield events until the run has finished (the last one has kind ``finished``).
+
+        Yields ``CompareEvent("tick")`` every ``poll_s`` without news, so a page can refresh
+        "waiting" notes. ``timeout_s`` bounds the whole wait (None: until done).
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                ev = self.queue.get(timeout=poll_s)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+                yield CompareEvent("tick")
+                continue
+            yield ev
+            if ev.kind == "finished":
+                return
+
+    def wait(self, timeout_s: float | None = None) -> Comparison:
+        if not self._done.wait(timeout_s):
+            raise TimeoutError("the comparison did not finish in time")
+        return self.comparison
+
+    # ---- writing (worker threads) ---------------------------------------------------------------------
+    def _post(self, kind: str, key: str | None = None, text: str = "") -> None:
+        self.queue.put(CompareEvent(kind, key, text))
+
+
+def start_comparison(
+    question: str,
+    configurations: Sequence[str],
+    *,
+    model_for: ModelFactory,
+    retrieve: Retriever | None,
+    ledger: SessionLedger | None = None,
+    budget: Budget | None = None,
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+    max_tokens: int = 96,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    price_overrides: Mapping[str, Any] | None = None,
+) -> ComparisonRun:
+    """Start the configurations in threads and return at once. Raises CompareError for bad input."""
+    q = validate_question(question)
+    configs = resolve_configurations(configurations)
+    if max_tokens < 1:
+        raise CompareError("Max tokens must be at least 1.")
+    if not 0.0 <= temperature <= 2.0:
+        raise CompareError("Temperature must be between 0 and 2.")
+    ledger = ledger if ledger is not None else SessionLedger()
+    comparison = Comparison(
+        question=q,
+        configurations=tuple(c.key for c in configs),
+        panels={c.key: PanelResult(c.key, c.label, c.rag, phase=QUEUED if c.rag else WAITING) for c in configs},
+        system_prompt=system_prompt or "",
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+    )
+    run = ComparisonRun(comparison)
+    needs_retrieval = any(c.rag for c in configs)
+
+    def do_retrieval() -> None:
+        try:
+            if retrieve is None:
+                result = Retrieval(error="No knowledge base is available: add documents on the Knowledge base page.")
+            else:
+                result = retrieve(q)
+        except E.RagftError as exc:
+            result = Retrieval(error=exc.message)
+        except Exception as exc:  # noqa: BLE001 - shown in the RAG panels, never a crash
+            result = Retrieval(error=f"Retrieval failed: {type(exc).__name__}: {exc}")
+        comparison.retrieval = result
+        run._retrieved.set()
+        run._post("retrieval")
+
+    workers = [threading.Thread(target=_run_panel, name=f"compare-{c.key}", daemon=True,
+                                args=(run, c, q, model_for, ledger, budget, system_prompt, max_tokens,
+                                      temperature, price_overrides))
+               for c in configs]
+    if needs_retrieval:
+        workers.insert(0, threading.Thread(target=do_retrieval, name="compare-retrieval", daemon=True))
+    else:
+        run._retrieved.set()
+
+    def supervise() -> None:
+        for t in workers:
+            t.join()
+        comparison.wall_s = time.perf_counter() - run._started
+        comparison.finished = True
+        run._done.set()
+        run._post("finished")
+
+    run._threads = workers
+    for t in workers:
+        t.start()
+    threading.Thread(target=supervise, name="compare-supervisor", daemon=True).start()
+    return run
+
+
+def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException | str, kind: str | None = None) -> None:
+    if isinstance(exc, E.RagftError):
+        panel.error, panel.error_kind = exc.message, type(exc).__name__
+    elif isinstance(exc, str):
+        panel.error, panel.error_kind = exc, kind or "Error"
+    else:
+        panel.error, panel.error_kind = f"{type(exc).__name__}: {exc}", type(exc).__name__
+    panel.phase = ERROR
+    run._post("error", panel.configuration, panel.error or "")
+
+
+def _run_panel(
+    run: ComparisonRun,
+    cfg: Configuration,
+    question: str,
+    model_for: ModelFactory,
+    ledger: SessionLedger,
+    budget: Budget | None,
+    system_prompt: str | None,
+    max_tokens: int,
+    temperature: float,
+    price_overrides: Mapping[str, Any] | None,
+) -> None:
+    comparison = run.comparison
+    panel = comparison.panels[cfg.key]
+    try:
+        try:
+            model = model_for(cfg)
+        except E.RagftError as exc:
+            _fail(run, panel, exc)
+            return
+        panel.model_label = getattr(model, "label", "") or getattr(model, "model_id", "")
+        panel.model_id = getattr(model, "model_id", "")
+        panel.provider = getattr(model, "provider", "")
+        chunks: tuple[RetrievedChunk, ...] = ()
+        if cfg.rag:
+            run._retrieved.wait()
+            r = comparison.retrieval
+            if r is None or r.error:
+                _fail(run, panel, (r.error if r else None) or "Retrieval did not run.", "RetrievalFailed")
+                return
+            chunks = tuple(r.chunks)
+            panel.sources = chunks
+        messages = build_messages(question, list(chunks) or None, system_prompt)
+        panel.messages = messages
+        if run.cancelled:
+            _fail(run, panel, "Stopped before it started.", "Cancelled")
+            return
+        try:
+            if cfg.rag:
+                plain = build_messages(question, None, system_prompt)
+                panel.context_tokens = model.count_prompt_tokens(messages) - model.count_prompt_tokens(plain)
+            call = MeteredCall(model, messages, ledger=ledger, budget=budget, configuration=cfg.key,
+                               question_id=comparison.id, question=question, max_tokens=max_tokens,
+                               temperature=temperature, price_overrides=price_overrides)
+        except E.RagftError as exc:  # BudgetExceeded, a context overflow, a tokenizer failure...
+            _fail(run, panel, exc)
+            return
+        panel.price = call.price
+        panel.prompt_tokens = call.prompt_tokens
+        panel.phase = WAITING
+        panel.started_at = time.perf_counter()
+        run._post("phase", cfg.key, WAITING)
+        pieces: list[str] = []
+        try:
+            it = iter(call)
+            for piece in it:
+                if not pieces:
+                    panel.phase = STREAMING
+                    run._post("phase", cfg.key, STREAMING)
+                pieces.append(piece)
+                panel.text = "".join(pieces)
+                panel.tokens_so_far = len(pieces)
+                run._post("token", cfg.key, piece)
+                if run.cancelled:
+                    it.close()  # records what was spent so far, frees the engine
+                    break
+        except E.RagftError as exc:
+            _finish_metrics(panel, call)
+            _fail(run, panel, exc)
+            return
+        _finish_metrics(panel, call)
+        if run.cancelled and panel.usage is not None and call.record is not None and call.record.error:
+            _fail(run, panel, "Stopped: the answer was cut off.", "Cancelled")
+            return
+        panel.phase = DONE
+        run._post("done", cfg.key)
+    except Exception as exc:  # noqa: BLE001 - a bug or an unexpected library error stays in this panel
+        _fail(run, panel, exc)
+
+
+def _finish_metrics(panel: PanelResult, call: MeteredCall) -> None:
+    stream = call.stream
+    rec = call.record
+    if stream is not None:
+        panel.text = stream.text
+        panel.ttft_s = stream.ttft_s
+        panel.total_s = stream.total_s
+    if rec is not None:
+        panel.usage = rec.usage
+        panel.cost = rec.cost
+        if panel.total_s is None:
+            panel.total_s = rec.latency_s
+        if panel.ttft_s is None:
+            panel.ttft_s = rec.ttft_s
+
+
+def run_comparison(question: str, configurations: Sequence[str], **kwargs: Any) -> Comparison:
+    """Blocking convenience: start and wait (tests, benchmarks, the evaluation page)."""
+    timeout_s = kwargs.pop("timeout_s", None)
+    return start_comparison(question, configurations, **kwargs).wait(timeout_s)
+
+
+def fixed_retriever(chunks: Sequence[RetrievedChunk], collection: str = "fixed") -> Retriever:
+    """A retriever that always returns the same chunks (tests, benchmarks, demos without an index)."""
+    frozen = tuple(chunks)
+
+    def retrieve(_question: str) -> Retrieval:
+        return Retrieval(chunks=frozen, collection=collection)
+
+    return retrieve
+
+
+def evidence_rows(comparison: Comparison, style_check: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
+    """Rows for the decision guide's evidence list (one per configuration that answered)."""
+    rows = []
+    for p in comparison.ordered_panels():
+        if p.phase != DONE:
+            continue
+        style = None
+        if style_check is not None:
+            style = 1.0 if getattr(style_check(p.text), "ok", False) else 0.0
+        rows.append({"configuration": p.configuration, "fact_score": None, "style_score": style,
+                     "cost_usd": p.cost, "source": "compare"})
+    return rows

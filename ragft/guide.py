@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .configs import APPROACH_CONFIG, APPROACH_LABELS, APPROACHES, BY_KEY, CONFIGURATIONS
+from .costs import format_usd as _costs_format_usd
 from .errors import RagftError
 from .paths import GUIDE_DIR
 
@@ -755,6 +756,8 @@ _CORPUS_TOKENS = {"none": 0, "small": 10_000, "medium": 400_000, "large": 10_000
 _REINDEXES = {"static": 1 / 12, "monthly": 1.0, "weekly": 4.33, "daily": 30.0}
 _TRAINING_EXAMPLES = {"none": 500, "few": 50, "hundreds": 500, "thousands": 3_000}
 TOKENS_PER_EXAMPLE = 300
+# Instructions + few-shot examples a base model needs to imitate the behaviour a fine-tune learns.
+_STYLE_PROMPT_TOKENS = {"none": 0, "light": 150, "brand_voice": 500, "strict_format": 400}
 
 
 def projection_defaults_from(answers: Answers) -> dict[str, Any]:
@@ -763,7 +766,9 @@ def projection_defaults_from(answers: Answers) -> dict[str, Any]:
     Unknown answers keep the projection's own defaults (they are simply left out), except the query
     volume, which the projection requires: unknown → 5,000 a month. Assumptions: a re-index re-embeds the
     whole corpus after each change; training tokens = examples × 300 tokens (with no examples yet, the 500
-    you would have to write); a fine-tune is refreshed quarterly (it carries behaviour, not facts).
+    you would have to write); a fine-tune is refreshed quarterly (it carries behaviour, not facts), yearly
+    when nothing changes; without a fine-tune, prompting and RAG carry the behaviour as instructions and
+    examples in every prompt (``style_prompt_tokens``).
     """
     out: dict[str, Any] = {"queries_per_month": _QUERIES.get(answers.volume, 5_000)}
     if answers.corpus_size in _CORPUS_TOKENS:
@@ -774,16 +779,30 @@ def projection_defaults_from(answers: Answers) -> dict[str, Any]:
         out["training_tokens"] = _TRAINING_EXAMPLES[answers.examples] * TOKENS_PER_EXAMPLE
     if answers.change == "static":
         out["retrains_per_month"] = 1 / 12  # nothing to refresh: a yearly touch-up
+    if answers.behaviour in _STYLE_PROMPT_TOKENS:
+        out["style_prompt_tokens"] = _STYLE_PROMPT_TOKENS[answers.behaviour]
     return out
 
 
 def projection_inputs_from(answers: Answers) -> Any:
     """A ``ProjectionInputs`` prefilled from the answers (see :func:`projection_defaults_from`)."""
     try:
-        from .projection import ProjectionInputs  # lands separately; imported lazily
+        from .projection import ProjectionInputs  # imported lazily: the guide works without the cost engine
     except ImportError as exc:
         raise ProjectionUnavailable("The cost projection module is not installed.") from exc
-    return ProjectionInputs(**projection_defaults_from(answers))
+    known = {f.name for f in fields(ProjectionInputs)}
+    return ProjectionInputs(**{k: v for k, v in projection_defaults_from(answers).items() if k in known})
+
+
+def retrains_to_stay_current(answers: Answers) -> float | None:
+    """Training runs a month a fine-tune would need to keep its *facts* current, or None if they are stable.
+
+    The projection assumes a fine-tune carries behaviour only (quarterly refresh); this is the price of
+    using it for knowledge instead, the mistake the guide warns about.
+    """
+    if answers.change in ("monthly", "weekly", "daily"):
+        return _REINDEXES[answers.change]
+    return None
 
 
 # ---- evidence from this session's runs --------------------------------------------------------------------
@@ -841,21 +860,11 @@ def _money(value: Any) -> Decimal | None:
 
 
 def format_usd(amount: Decimal, signed: bool = False) -> str:
-    """Dollars with two significant digits for small amounts: $0.0004, $0.012, $1.25, $1,234."""
-    sign = ""
-    if signed:
-        sign = "+" if amount > 0 else ("-" if amount < 0 else "±")
-    a = abs(amount)
-    if a == 0:
-        text = "0"
-    elif a >= 100:
-        text = f"{a:,.0f}"
-    elif a >= 1:
-        text = f"{a:,.2f}"
-    else:
-        digits = max(2, -a.adjusted() + 1)  # two significant digits
-        text = f"{a:.{digits}f}".rstrip("0").rstrip(".")
-    return f"{sign}${text}"
+    """Dollars as the cost engine prints them ($0.0004, $1.25), with an explicit sign when ``signed``."""
+    text = _costs_format_usd(abs(amount))
+    if not signed:
+        return _costs_format_usd(amount)
+    return ("+" if amount > 0 else "-" if amount < 0 else "±") + text
 
 
 def _pct(x: float) -> str:
@@ -889,10 +898,14 @@ def summarize_evidence(records: Iterable[Mapping[str, Any]] | None) -> EvidenceS
     "style_score": float|None, "cost_usd": Decimal|None, "source": "compare"|"evaluate"}``. Malformed
     records (unknown configuration, scores outside 0..1, negative cost) are counted in ``n_skipped``.
     """
+    if records is None:
+        records = ()
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+        raise GuideInputError("The evidence must be a list of records.", hint="")
     acc: dict[str, dict[str, list]] = {c.key: {"fact": [], "style": [], "cost": [], "n": []} for c in CONFIGURATIONS}
     n_records = n_skipped = 0
     sources: set[str] = set()
-    for rec in records or ():
+    for rec in records:
         n_records += 1
         try:
             if not isinstance(rec, Mapping):
@@ -1023,10 +1036,22 @@ class GuideTexts:
     factors: Mapping[str, GuideText]
     approaches: Mapping[str, GuideText]
     topics: Mapping[str, GuideText]
+    missing: tuple[str, ...] = ()  # files that could not be read (only when loaded with strict=False)
+
+    @property
+    def problem(self) -> str:
+        """One line for the page when some files are missing, else ''."""
+        if not self.missing:
+            return ""
+        return GuideAssetMissing(f"Guide text missing: {', '.join(self.missing)}.").message
 
 
-def load_all_guide_texts(guide_dir: Path | None = None) -> GuideTexts:
-    """Every explanation file at once; one :class:`GuideAssetMissing` naming all the missing files."""
+def load_all_guide_texts(guide_dir: Path | None = None, strict: bool = True) -> GuideTexts:
+    """Every explanation file at once.
+
+    ``strict``: one :class:`GuideAssetMissing` naming all the missing files. Otherwise the files that
+    exist are returned and the others are listed in ``missing`` (the page still works without them).
+    """
     missing: list[str] = []
 
     def grab(kind: str, keys: Sequence[str]) -> dict[str, GuideText]:
@@ -1040,8 +1065,8 @@ def load_all_guide_texts(guide_dir: Path | None = None) -> GuideTexts:
         return out
 
     texts = GuideTexts(grab("factor", [f.key for f in FACTORS]), grab("approach", APPROACHES),
-                       grab("topic", RESULT_TOPICS))
-    if missing:
+                       grab("topic", RESULT_TOPICS), tuple(missing))
+    if missing and strict:
         raise GuideAssetMissing(f"Guide text missing: {', '.join(missing)}.")
     return texts
 

@@ -168,7 +168,7 @@ class Comparison:
         """Known spend of the panels; ``None`` when any finished panel's price is unknown."""
         total = Decimal(0)
         for p in self.panels.values():
-            if p.usage is None:
+            if p.usage is None or p.usage.total_tokens == 0:
                 continue
             if p.cost is None:
                 return None
@@ -448,7 +448,7 @@ def _finish_metrics(panel: PanelResult, call: MeteredCall) -> None:
         panel.text = stream.text
         panel.ttft_s = stream.ttft_s
         panel.total_s = stream.total_s
-    if rec is not None:
+    if rec is not None and (rec.usage.total_tokens or rec.error is None):
         panel.usage = rec.usage
         panel.cost = rec.cost
         if panel.total_s is None:

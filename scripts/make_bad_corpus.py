@@ -1,0 +1,266 @@
+"""Generate the knowledge-base test corpus: good files and every kind of bad input, without any download.
+
+    python scripts/make_bad_corpus.py            # writes tests/fixtures/bad_corpus/
+    python scripts/make_bad_corpus.py --out DIR
+
+The corpus is deterministic (same bytes on every run) so it can be committed and compared. ``EXPECTED``
+says what the loader must do with each file; the tests read it from ``expected.json``.
+
+It also exposes :func:`make_pdf`, a tiny dependency-free PDF writer (Helvetica, WinAnsi text, one string per
+page), used by the tests and the ingest benchmark to make PDFs of any size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import textwrap
+import zipfile
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "tests" / "fixtures" / "bad_corpus"
+
+
+# ---- a minimal PDF writer ------------------------------------------------------------------------
+def _pdf_string(line: str) -> bytes:
+    raw = line.encode("cp1252", errors="replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def _page_stream(text: str, width: int = 95) -> bytes:
+    out = [b"BT /F1 10 Tf 50 800 Td 13 TL"]
+    for para in text.split("\n"):
+        lines = textwrap.wrap(para, width) or [""]
+        for line in lines:
+            out.append(_pdf_string(line) + b" Tj T*")
+    out.append(b"ET")
+    return b"\n".join(out)
+
+
+def make_pdf(pages: list[str | None], *, compress: bool = True, raw_streams: dict[int, bytes] | None = None,
+             image_pages: bool = False) -> bytes:
+    """A valid PDF with one text page per entry.
+
+    ``None`` makes a page without text (a grey image when ``image_pages``, as a scanner would leave);
+    ``raw_streams[i]`` replaces page i's content stream by the given (already encoded) bytes, declared
+    FlateDecode: a way to write broken or oversized pages.
+    """
+    raw_streams = raw_streams or {}
+    objects: list[bytes] = []  # objects[k] is object number k+1
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    def stream(data: bytes, extra: bytes = b"", flate: bool = compress) -> int:
+        if flate:
+            data = zlib.compress(data, 9)
+            extra += b" /Filter /FlateDecode"
+        return add(b"<< /Length %d%s >>\nstream\n" % (len(data), extra) + data + b"\nendstream")
+
+    catalog = add(b"")  # placeholders filled below
+    pages_obj = add(b"")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    image = stream(bytes([128]) * (64 * 64), b" /Type /XObject /Subtype /Image /Width 64 /Height 64"
+                   b" /ColorSpace /DeviceGray /BitsPerComponent 8") if image_pages else 0
+    kids = []
+    for i, text in enumerate(pages):
+        if i in raw_streams:
+            data = raw_streams[i]
+            content = add(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
+        elif text is None:
+            body = b"q 500 0 0 700 50 70 cm /Im1 Do Q" if image_pages else b""
+            content = stream(body)
+        else:
+            content = stream(_page_stream(text))
+        res = b"<< /Font << /F1 %d 0 R >>" % font
+        if image_pages:
+            res += b" /XObject << /Im1 %d 0 R >>" % image
+        res += b" >>"
+        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources %s /Contents %d 0 R >>"
+                        % (pages_obj, res, content)))
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
+    objects[pages_obj - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+
+    buf = io.BytesIO()
+    buf.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(buf.tell())
+        buf.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = buf.tell()
+    buf.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        buf.write(b"%010d 00000 n \n" % off)
+    buf.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, xref))
+    return buf.getvalue()
+
+
+def encrypt_pdf(data: bytes, password: str) -> bytes:
+    """RC4-128 encryption (pypdf decrypts it without the optional `cryptography` package)."""
+    from pypdf import PdfReader, PdfWriter
+
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    fixed_id = ByteStringObject(b"ragft-bad-corpus")  # pypdf draws a random file id: fix it for stable bytes
+    writer.generate_file_identifiers = lambda: setattr(writer, "_ID", ArrayObject((fixed_id, fixed_id)))
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    import docx
+
+    d = docx.Document()
+    for i, p in enumerate(paragraphs):
+        if i == 0:
+            d.add_heading(p, level=1)
+        else:
+            d.add_paragraph(p)
+    if table:
+        t = d.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, cell in enumerate(row):
+                t.cell(r, c).text = cell
+    buf = io.BytesIO()
+    d.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Re-zip with fixed timestamps so the bytes (and so the content hash) are the same on every run."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # python-docx stamps the current time here
+                import re
+
+                body = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", body)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, body)
+    return out.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in members.items():
+            zi = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(zi, body)
+    return out.getvalue()
+
+
+# ---- the corpus ---------------------------------------------------------------------------------
+PRODUCTS = [
+    ("Aurora Desk Lamp", "AL-100", "49.90", "A warm LED desk lamp with three brightness levels and a brass stem."),
+    ("Boreal Kettle", "BK-220", "34.50", "A 1.7 litre stainless steel kettle that boils in ninety seconds."),
+    ("Cirrus Pillow", "CP-310", "27.00", "A washable memory foam pillow with a bamboo cover."),
+]
+
+
+def product_page(name: str, sku: str, price: str, blurb: str) -> str:
+    return (f"{name}\nSKU: {sku}\nPrice: EUR {price}\n{blurb} "
+            f"The {name} ships within two working days and comes with a two year warranty.")
+
+
+def good_pages() -> list[str]:
+    return [product_page(*p) for p in PRODUCTS]
+
+
+# name -> (expected outcome, a word the message must contain). Outcomes: ok, error, needs_password.
+EXPECTED: dict[str, tuple[str, str]] = {
+    "good.pdf": ("ok", ""),
+    "good.md": ("ok", ""),
+    "good.docx": ("ok", ""),
+    "latin1.txt": ("ok", "not UTF-8"),
+    "utf16.txt": ("ok", ""),
+    "truncated.pdf": ("error", "damaged"),
+    "corrupt.pdf": ("error", "damaged"),
+    "encrypted.pdf": ("needs_password", "password"),
+    "scanned.pdf": ("error", "no extractable text"),
+    "empty.txt": ("error", "empty"),
+    "blank.md": ("error", "empty"),
+    "empty.pdf": ("error", "empty"),
+    "photo.pdf": ("error", "PNG image"),
+    "notes.txt": ("error", "PDF"),
+    "fake.docx": ("error", "not a Word document"),
+    "old_word.doc": ("error", "old Word"),
+    "binary.txt": ("error", "binary"),
+    "picture.png": ("error", "unsupported"),
+    "slides.pptx": ("error", "unsupported"),
+    "bomb.pdf": ("error", "decompression bomb"),
+    "bomb.docx": ("error", "decompression bomb"),
+    "badpage.pdf": ("error", "page 2"),
+}
+PASSWORD = "open-sesame"
+
+
+def build(out: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    good = make_pdf(good_pages())
+    files["good.pdf"] = good
+    files["good.md"] = (
+        "# Returns policy\n\nYou may return any product within 30 days of delivery for a full refund.\n\n"
+        "## Damaged goods\n\nIf a product arrives damaged, send a photo within 7 days and we ship a replacement.\n"
+    ).encode()
+    files["good.docx"] = make_docx(
+        ["Warranty terms", "Every product has a two year warranty covering manufacturing defects.",
+         "The warranty does not cover misuse or normal wear."],
+        table=[["Product", "Warranty"], ["Aurora Desk Lamp", "2 years"], ["Boreal Kettle", "3 years"]])
+    files["latin1.txt"] = ("Café Crème costs 4,50 € and the Crêpe Suzette costs 7,20 €. "
+                           "Délicieux, naïve and façade are words with accents.\n").encode("cp1252")
+    files["utf16.txt"] = "UTF-16 text with a byte order mark: Größe, Straße.\n".encode("utf-16")
+    files["truncated.pdf"] = good[: int(len(good) * 0.45)]
+    files["corrupt.pdf"] = b"%PDF-1.4\n" + bytes((i * 37 + 11) % 256 for i in range(3000))
+    files["encrypted.pdf"] = encrypt_pdf(make_pdf(["Secret price list. The Aurora Desk Lamp costs EUR 44.00 "
+                                                   "for staff."]), PASSWORD)
+    files["scanned.pdf"] = make_pdf([None, None], image_pages=True)
+    files["empty.txt"] = b""
+    files["blank.md"] = b"  \n\n\t \n"
+    files["empty.pdf"] = b""
+    files["photo.pdf"] = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    files["notes.txt"] = good
+    files["fake.docx"] = b"This is plain text pretending to be a Word document.\n"
+    files["old_word.doc"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    files["binary.txt"] = bytes((i * 131 + 7) % 256 for i in range(2048))
+    files["picture.png"] = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    files["slides.pptx"] = _zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"})
+    # a 40 MB page content stream in ~40 kB: over the loader's per-stream limit
+    files["bomb.pdf"] = make_pdf(["Cover page"] * 2, raw_streams={1: zlib.compress(b" " * 40_000_000, 9)})
+    files["bomb.docx"] = _zip({
+        "[Content_Types].xml": b"<Types/>",
+        "word/document.xml": b"<w:document>" + b" " * 30_000_000 + b"</w:document>",
+    })
+    # page 2's content stream is not valid Flate data: the file must fail as a whole
+    files["badpage.pdf"] = make_pdf(good_pages(), raw_streams={1: b"this is not zlib data at all" * 4})
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    (out / "expected.json").write_text(json.dumps(
+        {"password": PASSWORD, "files": {k: {"outcome": v[0], "message_contains": v[1]} for k, v in EXPECTED.items()}},
+        indent=2) + "\n")
+    return files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args()
+    files = build(args.out)
+    total = sum(len(b) for b in files.values())
+    print(f"wrote {len(files)} files ({total / 1024:.0f} kB) to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,14 +14,15 @@ import plotly.graph_objects as go
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.guide import Position, Recommendation, format_usd
 
-# One colour per approach, used by every chart of the guide.
+# One colour per approach, the same as the Costs page's projection (components/projection.py).
 APPROACH_COLORS = {
-    "prompting": "#8c8c8c",
-    "rag": "#1f77b4",
-    "finetuning": "#d62728",
-    "hybrid": "#9467bd",
+    "prompting": "#607d8b",
+    "rag": "#1e88e5",
+    "finetuning": "#e53935",
+    "hybrid": "#8e24aa",
 }
 _FONT = dict(size=13)
+SHORT_LABELS = {"prompting": "Prompting", "rag": "RAG", "finetuning": "Fine-tuning", "hybrid": "Hybrid"}
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -41,7 +42,7 @@ def score_chart(rec: Recommendation) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[rec.scores[k] for k in order],
-            y=[APPROACH_LABELS[k] for k in order],
+            y=[SHORT_LABELS[k] for k in order],
             orientation="h",
             marker=dict(
                 color=[APPROACH_COLORS[k] for k in order],
@@ -50,14 +51,17 @@ def score_chart(rec: Recommendation) -> go.Figure:
             ),
             text=[f"{rec.scores[k]:+d}" for k in order],
             textposition="outside",
+            cliponaxis=False,
             customdata=hovers,
             hovertemplate="<b>%{y}</b>: %{x}<br>%{customdata}<extra></extra>",
         )
     )
-    lo = min(0, *rec.scores.values()) - 2
-    hi = max(0, *rec.scores.values()) + 2
+    span = max(1, max(rec.scores.values()) - min(0, *rec.scores.values()))
+    lo = min(0, *rec.scores.values()) - max(2, span * 0.15)
+    hi = max(0, *rec.scores.values()) + max(2, span * 0.15)
     fig.update_xaxes(title="score (sum of the reasons)", range=[lo, hi], zeroline=True, zerolinecolor="#999")
-    return _layout(fig, 260)
+    fig.update_yaxes(automargin=True)
+    return _layout(fig, 300)
 
 
 def _wrap(text: str, width: int = 70) -> str:
@@ -90,8 +94,10 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
             type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(width=0),
             fillcolor=APPROACH_COLORS[k], opacity=0.22 if k == best else 0.08, layer="below",
         )
+        left = x0 == 0.0
         fig.add_annotation(
-            x=(x0 + x1) / 2, y=y1 - 0.05, text=f"<b>{APPROACH_LABELS[k]}</b>" if k == best else APPROACH_LABELS[k],
+            x=x0 + 0.02 if left else x1 - 0.02, y=y1 - 0.04, xanchor="left" if left else "right",
+            text=f"<b>{SHORT_LABELS[k]}</b>" if k == best else SHORT_LABELS[k],
             showarrow=False, font=dict(color=APPROACH_COLORS[k], size=13),
         )
     notes = []
@@ -107,19 +113,19 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
             hovertemplate="needs to know: %{x:.2f}<br>needs to act: %{y:.2f}<extra>your case</extra>",
         )
     )
-    fig.update_xaxes(title="what the model needs to know (context) →", range=[0, 1], showgrid=False,
-                     tickvals=[0, 0.5, 1], ticktext=["general", "", "specific, current"])
-    fig.update_yaxes(title="how it needs to act (behaviour) →", range=[0, 1], showgrid=False,
-                     tickvals=[0, 0.5, 1], ticktext=["default", "", "strict"])
+    fig.update_xaxes(title="needs to know (context) →", range=[0, 1], showgrid=False, zeroline=False,
+                     tickvals=[0.02, 0.98], ticktext=["general", "specific"])
+    fig.update_yaxes(title="needs to act (behaviour) →", range=[0, 1], showgrid=False, zeroline=False,
+                     tickvals=[0.02, 0.98], ticktext=["default", "strict"], tickangle=-90)
     fig.add_shape(type="line", x0=0.5, x1=0.5, y0=0, y1=1, line=dict(color="#999", dash="dot"))
     fig.add_shape(type="line", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="#999", dash="dot"))
-    return _layout(fig, 360)
+    return _layout(fig, 300)
 
 
 def cost_chart(costs: Mapping[str, Any], best: str | None = None) -> go.Figure:
     """Stacked monthly cost per approach (inference, embeddings, training) from ``project_monthly``."""
     keys = [k for k in APPROACHES if k in costs]
-    labels = [APPROACH_LABELS[k] + (" ★" if k == best else "") for k in keys]
+    labels = [SHORT_LABELS[k] + (" ★" if k == best else "") for k in keys]
     fig = go.Figure()
     for part, color in (("inference", "#4c78a8"), ("embeddings", "#72b7b2"), ("training", "#e45756")):
         values = [float(getattr(costs[k], part)) for k in keys]

@@ -15,6 +15,7 @@ import streamlit as st
 from components import guide_charts
 from ragft import guide as G
 from ragft.configs import APPROACH_LABELS, APPROACHES
+from ragft.errors import RagftError
 from ragft.projection import ProjectionInputs, project_monthly
 
 # (field, label, step, help) of the assumptions a person may adjust.
@@ -58,24 +59,32 @@ def _adjusted(inputs: ProjectionInputs) -> ProjectionInputs:
     return replace(inputs, **changes)
 
 
-def _shared_widget() -> Any | None:
-    """The projection widget of the Costs page, if it has landed (cost over query volume)."""
+def _overrides() -> Any:
+    """This session's price overrides (Settings), if any; the guide works without them."""
     try:
-        from components import projection as shared  # noqa: PLC0415
-    except ImportError:
+        from components import state  # noqa: PLC0415
+
+        return state.settings().price_overrides or None
+    except RagftError:
         return None
-    for name in ("render_projection", "projection_chart", "render"):
-        fn = getattr(shared, name, None)
-        if callable(fn):
-            return fn
-    return None
+
+
+def _volume_view(inputs: ProjectionInputs, overrides: Any) -> None:
+    """The shared projection widget (cost over query volume, break-evens), once it has landed."""
+    try:
+        from components.projection import render_projection  # noqa: PLC0415
+    except ImportError:
+        return
+    with st.expander("Cost over query volume, and break-even points", icon=":material/show_chart:"):
+        render_projection(inputs, key="guide_projection", editable=False, overrides=overrides, show_table=True)
 
 
 def render(answers: G.Answers, rec: G.Recommendation, inputs: ProjectionInputs) -> tuple[dict[str, Decimal], str]:
     """Draw the cost section; return (approach → monthly total, a one-line note) for the export."""
     inputs = _adjusted(inputs)
+    overrides = _overrides()
     try:
-        costs = project_monthly(inputs)
+        costs = project_monthly(inputs, overrides)
     except ValueError as exc:
         note = f"The projection refused these numbers: {exc}."
         st.warning(note)
@@ -94,7 +103,7 @@ def render(answers: G.Answers, rec: G.Recommendation, inputs: ProjectionInputs) 
                      "cost is one factor among many.")
     stale = G.retrains_to_stay_current(answers)
     if stale:
-        kept = project_monthly(replace(inputs, retrains_per_month=stale))["finetuning"]
+        kept = project_monthly(replace(inputs, retrains_per_month=stale), overrides)["finetuning"]
         lines.append(
             f"Using fine-tuning for facts that change {answers.change} would take about {stale:g} training "
             f"runs a month: {G.format_usd(kept.total)} a month instead of "
@@ -107,13 +116,7 @@ def render(answers: G.Answers, rec: G.Recommendation, inputs: ProjectionInputs) 
         lines.append("On your own servers you pay for hardware and people rather than tokens: these hosted "
                      "prices are for comparison.")
     st.markdown("\n\n".join(lines))
-    widget = _shared_widget()
-    if widget is not None:
-        with st.expander("Cost over query volume", icon=":material/show_chart:"):
-            try:
-                widget(inputs)
-            except Exception as exc:  # noqa: BLE001 - another engineer's widget must not break the guide
-                st.caption(f"The volume chart is unavailable: {exc}")
+    _volume_view(inputs, overrides)
     note = (f"Projection at {inputs.queries_per_month:,} queries a month, corpus {inputs.corpus_tokens:,} tokens "
             f"re-indexed {inputs.reindexes_per_month:g}× a month, {inputs.training_tokens:,} training tokens "
             f"× {inputs.epochs} epochs, {inputs.retrains_per_month:g} training runs a month.")

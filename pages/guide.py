@@ -141,7 +141,10 @@ with right:
     st.subheader(f"Why {rec.label}")
     why = rec.why()
     if why:
-        st.markdown("\n".join(f"- {r.text} `{r.delta(rec.best):+d}`" for r in why))
+        st.markdown("\n".join(f"- {r.text} `{r.delta(rec.best):+d}`" for r in why[:5]))
+        if len(why) > 5:
+            with st.expander(f"{len(why) - 5} more reason(s) for it", icon=":material/add:"):
+                st.markdown("\n".join(f"- {r.text} `{r.delta(rec.best):+d}`" for r in why[5:]))
     else:
         st.markdown("No answer favours another option more: the simplest option wins.")
     against = rec.assessments[rec.best].reasons_against

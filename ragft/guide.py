@@ -645,14 +645,23 @@ class Recommendation:
         diffs = [(r.delta(self.best) - r.delta(approach), i, r) for i, r in enumerate(self.reasons)]
         return tuple(r for d, _, r in sorted(diffs, key=lambda t: (-t[0], t[1])) if d > 0)
 
+    @property
+    def headline(self) -> Reason | None:
+        """The reason that says most about the case: strong for the best option and, at equal strength,
+        the one that separates it most from the runner-up."""
+        pros = self.why()
+        if not pros:
+            return None
+        b, r = self.best, self.runner_up
+        return max(pros, key=lambda x: (2 * x.delta(b) - x.delta(r), -pros.index(x)))
+
     def summary(self) -> str:
         if self.answered == 0:
             return (
                 "Nothing answered yet: start with prompting, the cheapest baseline, and answer the questions "
                 "to see what your case needs."
             )
-        top = self.why(1)
-        because = f" {top[0].text}" if top else ""
+        because = f" {self.headline.text}" if self.headline else ""
         return f"{self.label} fits best ({self.confidence} confidence).{because}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from components.guide_charts import cost_chart, quadrant_chart, score_chart
+from components.guide_charts import SHORT_LABELS, cost_chart, quadrant_chart, score_chart
 from ragft.configs import APPROACH_LABELS
 from ragft.guide import PRESET_BY_KEY, Answers, recommend, summarize_evidence, to_markdown
 
@@ -43,8 +43,8 @@ def test_export_without_costs_or_evidence_says_so():
 def test_score_chart_bars_are_the_scores_best_on_top():
     rec = recommend(PRESET_BY_KEY["json"].answers, TODAY)
     bar = score_chart(rec).data[0]
-    assert list(bar.y)[-1] == APPROACH_LABELS["finetuning"]  # plotly draws the last category on top
-    assert dict(zip(bar.y, bar.x)) == {APPROACH_LABELS[k]: v for k, v in rec.scores.items()}
+    assert list(bar.y)[-1] == SHORT_LABELS["finetuning"]  # plotly draws the last category on top
+    assert dict(zip(bar.y, bar.x)) == {SHORT_LABELS[k]: v for k, v in rec.scores.items()}
 
 
 def test_quadrant_star_is_at_the_position():
@@ -63,6 +63,6 @@ def test_cost_chart_stacks_the_parts_to_the_totals():
     costs = project_monthly(projection_inputs_from(PRESET_BY_KEY["brand"].answers))
     fig = cost_chart(costs, "hybrid")
     bars = [t for t in fig.data if t.type == "bar"]
-    hybrid_index = list(bars[0].x).index(APPROACH_LABELS["hybrid"] + " ★")
+    hybrid_index = list(bars[0].x).index(SHORT_LABELS["hybrid"] + " ★")
     stacked = sum(b.y[hybrid_index] for b in bars)
     assert abs(stacked - float(costs["hybrid"].total)) < 1e-9

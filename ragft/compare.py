@@ -291,6 +291,7 @@ def start_comparison(
     temperature: float = 0.0,
     top_k: int | None = None,
     price_overrides: Mapping[str, Any] | None = None,
+    model_labels: Mapping[str, str] | None = None,
 ) -> ComparisonRun:
     """Start the configurations in threads and return at once. Raises CompareError for bad input."""
     q = validate_question(question)
@@ -303,7 +304,8 @@ def start_comparison(
     comparison = Comparison(
         question=q,
         configurations=tuple(c.key for c in configs),
-        panels={c.key: PanelResult(c.key, c.label, c.rag, phase=QUEUED if c.rag else WAITING) for c in configs},
+        panels={c.key: PanelResult(c.key, c.label, c.rag, phase=QUEUED if c.rag else WAITING,
+                                   model_label=(model_labels or {}).get(c.slot, "")) for c in configs},
         system_prompt=system_prompt or "",
         max_tokens=max_tokens,
         temperature=temperature,
@@ -485,3 +487,58 @@ def evidence_rows(comparison: Comparison, style_check: Callable[[str], Any] | No
         rows.append({"configuration": p.configuration, "fact_score": None, "style_score": style,
                      "cost_usd": p.cost, "source": "compare"})
     return rows
+
+
+class InMemoryIndex:
+    """A tiny cosine-similarity index over a few chunks (the sample scenario's pages).
+
+    Stand-in used by the Compare page only while the knowledge-base index (``ragft.index``) is not
+    available; it reports the query-embedding time and the search time separately like the real one.
+    ``embed`` is any embedding function of the ``ragft.embeddings.Embedder`` shape.
+    """
+
+    def __init__(self, chunks: Sequence[RetrievedChunk], embed: Callable[[Sequence[str]], Any],
+                 collection: str = "sample") -> None:
+        import numpy as np
+
+        self.chunks = tuple(chunks)
+        self.embed = embed
+        self.collection = collection
+        vectors = np.asarray(embed([c.text for c in self.chunks]), dtype="float32") if self.chunks else None
+        if vectors is not None:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        self._vectors = vectors
+
+    def retrieve(self, question: str, top_k: int = 2, threshold: float = 0.0) -> Retrieval:
+        import numpy as np
+
+        if top_k < 1:
+            raise CompareError("top-k must be at least 1.")
+        if self._vectors is None:
+            return Retrieval(collection=self.collection)
+        t0 = time.perf_counter()
+        q = np.asarray(self.embed([question])[0], dtype="float32")
+        q /= max(float(np.linalg.norm(q)), 1e-12)
+        t1 = time.perf_counter()
+        scores = self._vectors @ q
+        order = np.argsort(-scores)[:top_k]
+        picked = tuple(
+            RetrievedChunk(c.text, c.source, c.page, max(0.0, float(scores[i])), c.chunk_id, c.doc_id, c.metadata)
+            for i in order
+            for c in (self.chunks[int(i)],)
+            if float(scores[i]) >= threshold
+        )
+        t2 = time.perf_counter()
+        return Retrieval(chunks=picked, embed_s=t1 - t0, search_s=t2 - t1, collection=self.collection)
+
+
+def scenario_chunks() -> list[RetrievedChunk]:
+    """The sample scenario as one chunk per page (one product per catalogue page, one policy per page)."""
+    from .scenario import catalogue_pages, load_scenario, page_text, policy_lines
+
+    sc = load_scenario()
+    out = [RetrievedChunk(page_text(lines), sc.catalogue_pdf, i, 0.0, f"{sc.catalogue_pdf}#p{i}")
+           for i, lines in enumerate(catalogue_pages(sc), 1)]
+    out += [RetrievedChunk(page_text(policy_lines(p, sc.company)), p.file, p.page, 0.0, f"{p.file}#p{p.page}")
+            for p in sc.policies]
+    return out

@@ -1,0 +1,164 @@
+"""One answer panel of the Compare page: header, streaming answer, compact metrics, sources, prompt.
+
+``AnswerPanel`` reserves its slots once (inside a column) and is then redrawn in place: ``update`` while
+tokens arrive, ``finish`` when the configuration is done or failed. In blind mode the header shows only the
+letter and the metrics, sources and prompt stay hidden until the vote reveals them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ragft import compare as C
+from ragft.costs import format_usd
+from ragft.rag import RetrievedChunk
+
+PHASE_NOTES = {
+    C.QUEUED: "Retrieving context…",
+}
+
+
+def md_escape(text: str) -> str:
+    """Show model output as written: keep line breaks, never turn ``$149 … $169`` into LaTeX."""
+    lines = []
+    for line in (text or "").splitlines():
+        line = line.replace("\\", "\\\\").replace("$", "\\$")
+        stripped = line.lstrip()
+        if stripped[:1] in "-*+#>" and stripped:
+            line = line[: len(line) - len(stripped)] + "\\" + stripped
+        lines.append(line)
+    return "  \n".join(lines)
+
+
+def cost_text(p: C.PanelResult) -> str:
+    if p.usage is None:
+        return "-"
+    if p.local:
+        return "$0 · local"
+    return format_usd(p.cost)
+
+
+def metrics_line(p: C.PanelResult) -> str:
+    bits = []
+    if p.ttft_s is not None:
+        bits.append(f"first token **{p.ttft_s:.2f} s**")
+    if p.total_s is not None:
+        bits.append(f"total **{p.total_s:.2f} s**")
+    if p.usage is not None:
+        approx = "" if p.usage.exact else "≈"
+        bits.append(f"tokens {approx}**{p.usage.prompt_tokens}** in / {approx}**{p.usage.completion_tokens}** out")
+    bits.append(f"cost **{md_escape(cost_text(p))}**")
+    if p.rag and p.context_tokens is not None:
+        bits.append(f"RAG added **+{p.context_tokens}** context tokens")
+    return " · ".join(bits)
+
+
+def waiting_note(p: C.PanelResult) -> str:
+    if p.phase == C.QUEUED:
+        return "Retrieving context…"
+    waited = "" if p.started_at is None else f" ({time.perf_counter() - p.started_at:.1f} s)"
+    if p.embedded:
+        return (f"Waiting for the CPU{waited}: the embedded model shares two cores with the other panels and "
+                "visitors, reading the prompt first, then one token at a time.")
+    return f"Waiting for {p.provider or 'the server'}{waited}…"
+
+
+class AnswerPanel:
+    """Slots for one panel, redrawn in place."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.box = st.container(border=True, key=f"cmp_panel_{key}")
+        with self.box:
+            self.head = st.empty()
+            self.status = st.empty()
+            self.body = st.empty()
+            self.footer = st.empty()
+
+    def header(self, p: C.PanelResult, letter: str | None = None, revealed: bool = False) -> None:
+        with self.head.container():
+            if letter is not None and revealed:
+                st.markdown(f"#### {letter} · {p.label}")
+                st.caption(p.model_label or p.model_id or "…")
+            elif letter is not None:
+                st.markdown(f"#### Answer {letter}")
+                st.caption("Configuration hidden until you vote")
+            else:
+                st.markdown(f"#### {p.label}")
+                st.caption(p.model_label or p.model_id or "…")
+
+    def update(self, p: C.PanelResult) -> None:
+        """While streaming: status note and the answer so far."""
+        if p.finished:
+            return
+        if p.phase in (C.QUEUED, C.WAITING) and not p.text:
+            self.status.info(waiting_note(p), icon=":material/hourglass_top:")
+            self.body.empty()
+        else:
+            self.status.caption(f":blue[streaming…] {p.tokens_so_far} tokens")
+            self.body.markdown(md_escape(p.text) + " ▌")
+
+    def finish(self, p: C.PanelResult, *, hide_details: bool = False) -> None:
+        self.status.empty()
+        with self.body.container():
+            if p.error:
+                st.error(f"**{_kind(p.error_kind)}** · {p.error}", icon=":material/error:")
+                if p.text:
+                    st.markdown(md_escape(p.text))
+            elif p.text.strip():
+                st.markdown(md_escape(p.text))
+            else:
+                st.caption("(The model returned an empty answer.)")
+        if hide_details:
+            self.footer.empty()
+            return
+        with self.footer.container():
+            if p.usage is not None or not p.error:
+                st.caption(metrics_line(p))
+            if p.rag and (p.sources or not p.error):
+                label = f"Sources ({len(p.sources)})" if p.sources else "Sources (none)"
+                with st.expander(label, icon=":material/library_books:"):
+                    render_sources(p.sources)
+            if p.messages:
+                with st.expander("What the model saw", icon=":material/visibility:"):
+                    render_prompt(p)
+
+
+def _kind(kind: str | None) -> str:
+    names = {"BudgetExceeded": "Refused by the budget", "PriceUnknownForBudget": "Refused by the budget",
+             "RateLimited": "Rate limited", "EndpointTimeout": "Timed out", "EndpointUnreachable": "Unreachable",
+             "AuthenticationFailed": "Wrong API key", "ModelNotFound": "Unknown model", "ServerError": "Server error",
+             "AdapterMissing": "No fine-tuned adapter", "RetrievalFailed": "No context", "Cancelled": "Stopped",
+             "BadRequest": "Request refused"}
+    return names.get(kind or "", kind or "Error")
+
+
+def render_sources(chunks: tuple[RetrievedChunk, ...] | list[RetrievedChunk]) -> None:
+    """The ranked sources: reuse the knowledge base's list when it exists, else a compact one."""
+    if not chunks:
+        st.caption("Retrieval returned nothing above the score threshold, so the model got no context.")
+        return
+    try:
+        from components.sources import render_sources as kb_render  # the knowledge base's widget
+    except ImportError:
+        kb_render = None
+    if kb_render is not None:
+        try:
+            kb_render(list(chunks))
+            return
+        except TypeError:  # a different signature: fall back to ours
+            pass
+    for i, c in enumerate(chunks, 1):
+        st.markdown(f"**{i}.** `{c.citation}` · score **{c.score:.2f}**")
+        st.code(c.text.strip(), language=None, wrap_lines=True)
+
+
+def render_prompt(p: C.PanelResult) -> None:
+    n = p.usage.prompt_tokens if p.usage is not None else p.prompt_tokens
+    if n is not None:
+        st.caption(f"{n} prompt tokens · {len(p.messages)} messages, exactly as sent")
+    for m in p.messages:
+        st.markdown(f"**{m['role']}**")
+        st.code(m["content"], language=None, wrap_lines=True)

@@ -1,0 +1,322 @@
+"""Glue between the Compare page and the core: retrieval switch, models, live rendering, history, blind mode.
+
+- ``session_retriever(settings)`` is the single place that decides which knowledge base answers: the
+  session's workspace when it has documents, else the shared sample scenario (read-only).
+- ``stream_run(run, views)`` drains a :class:`ragft.compare.ComparisonRun`'s events in the script thread and
+  redraws each panel as its tokens arrive (and the sidebar meter, which cannot rerun on its own meanwhile).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from components import state
+from components.answer_panel import AnswerPanel
+from ragft import compare as C
+from ragft import errors as E
+from ragft.blind import BlindSession
+from ragft.configs import BY_KEY, Configuration
+from ragft.history import SessionHistory, exports_for, session_exports
+from ragft.settings import Settings
+
+RUN_KEY = "cmp_run"
+HISTORY_KEY = "cmp_history"
+BLIND_KEY = "cmp_blind_session"
+CURRENT_KEY = "cmp_current"
+EVIDENCE_DONE_KEY = "cmp_evidence_done"
+
+
+# ---- session objects -------------------------------------------------------------------------------------
+def history() -> SessionHistory:
+    return st.session_state.setdefault(HISTORY_KEY, SessionHistory())
+
+
+def blind_session() -> BlindSession:
+    return st.session_state.setdefault(BLIND_KEY, BlindSession())
+
+
+def ledger():
+    try:
+        from components.cost_meter import get_ledger
+    except ImportError:
+        from ragft.ledger import SessionLedger
+
+        return st.session_state.setdefault("ledger", SessionLedger())
+    return get_ledger()
+
+
+def budget(s: Settings):
+    try:
+        from components.cost_meter import get_budget
+    except ImportError:
+        return None
+    return get_budget(s)
+
+
+def price_overrides(s: Settings) -> dict[str, Any]:
+    try:
+        from components.cost_meter import price_overrides as overrides
+    except ImportError:
+        return dict(s.price_overrides)
+    return overrides(s)
+
+
+def refresh_meter() -> None:
+    try:
+        from components.cost_meter import refresh_cost_meter
+    except ImportError:
+        return
+    refresh_cost_meter()
+
+
+# ---- example questions -------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=3600)
+def example_questions(n: int = 4) -> list[str]:
+    """A few questions from the sample scenario: one of each kind first (price, spec, policy)."""
+    try:
+        from ragft.scenario import load_questions
+
+        qs = load_questions()
+    except (ImportError, E.RagftError):
+        return []
+    picked: list[str] = []
+    for kind in ("price", "policy", "spec"):
+        for q in qs:
+            if q.kind == kind and q.question not in picked:
+                picked.append(q.question)
+                break
+    for q in qs:
+        if len(picked) >= n:
+            break
+        if q.question not in picked:
+            picked.append(q.question)
+    return picked[:n]
+
+
+# ---- retrieval ----------------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Indexing the sample scenario…", max_entries=4)
+def _sample_index(embedding_key: Any) -> C.InMemoryIndex:
+    return C.InMemoryIndex(C.scenario_chunks(), state.embedder(), collection="sample")
+
+
+def session_retriever(s: Settings) -> tuple[C.Retriever | None, str]:
+    """(retriever, a one-line description of the knowledge base in use). Never raises."""
+    kb = _knowledge_base_retriever(s)
+    if kb is not None:
+        return kb
+    try:
+        index = _sample_index(s.embedding)
+    except (E.RagftError, ImportError, OSError) as exc:
+        msg = exc.message if isinstance(exc, E.RagftError) else str(exc)
+        return None, f"No knowledge base: {msg}"
+    top_k, threshold = s.top_k, s.score_threshold
+
+    def retrieve(question: str) -> C.Retrieval:
+        return index.retrieve(question, top_k=top_k, threshold=threshold)
+
+    return retrieve, f"sample scenario ({len(index.chunks)} pages) · top-k {top_k}"
+
+
+def _knowledge_base_retriever(s: Settings) -> tuple[C.Retriever, str] | None:
+    """The knowledge base module's retrieval, once it exists (workspace first, else the shared sample)."""
+    try:
+        from components import kb_retrieval  # type: ignore[attr-defined]  # the knowledge base's adapter
+    except ImportError:
+        return None
+    try:
+        return kb_retrieval.compare_retriever(s)
+    except (AttributeError, E.RagftError):
+        return None
+
+
+# ---- models -------------------------------------------------------------------------------------------------
+def model_factory(configs: tuple[Configuration, ...], s: Settings) -> Callable[[Configuration], Any]:
+    """Build every model in the script thread (st.cache_resource needs it), errors kept per configuration.
+
+    Lane 0 serves the plain configuration of a slot, lane 1 its +RAG twin, so both can stream at once.
+    """
+    built: dict[str, Any] = {}
+    for cfg in configs:
+        try:
+            built[cfg.key] = state.chat_model(cfg.slot, lane=1 if cfg.rag else 0, s=s)
+        except E.RagftError as exc:
+            built[cfg.key] = exc
+
+    def model_for(cfg: Configuration) -> Any:
+        value = built[cfg.key]
+        if isinstance(value, E.RagftError):
+            raise value
+        return value
+
+    return model_for
+
+
+def start(question: str, keys: list[str], s: Settings) -> C.ComparisonRun:
+    """Start a comparison for this session. Raises CompareError for bad input."""
+    configs = C.resolve_configurations(keys)
+    C.validate_question(question)
+    retrieve, _ = session_retriever(s) if any(c.rag for c in configs) else (None, "")
+    run = C.start_comparison(
+        question, [c.key for c in configs], model_for=model_factory(configs, s), retrieve=retrieve,
+        ledger=ledger(), budget=budget(s), system_prompt=s.system_prompt, max_tokens=s.max_tokens,
+        temperature=s.temperature, top_k=s.top_k, price_overrides=price_overrides(s),
+        model_labels={"base": s.base.label, "finetuned": s.finetuned.label},
+    )
+    st.session_state[RUN_KEY] = run
+    return run
+
+
+# ---- rendering ----------------------------------------------------------------------------------------------
+def panel_grid(comparison: C.Comparison, blind: bool) -> dict[str, AnswerPanel]:
+    """Columns side by side, one panel per configuration (in blind order when blind)."""
+    keys = list(comparison.configurations)
+    letters: dict[str, str] = {}
+    if blind:
+        r = blind_session().round_for(comparison.id, keys)
+        keys = list(r.order)
+        letters = {k: r.letter_for(k) for k in keys}
+    views: dict[str, AnswerPanel] = {}
+    for col, key in zip(st.columns(len(keys)), keys):
+        with col:
+            view = AnswerPanel(key)
+            view.header(comparison.panels[key], letters.get(key), revealed=_revealed(comparison))
+            views[key] = view
+    return views
+
+
+def _revealed(comparison: C.Comparison) -> bool:
+    r = blind_session().rounds.get(comparison.id)
+    return r is not None and r.revealed
+
+
+def stream_run(run: C.ComparisonRun, views: dict[str, AnswerPanel], blind: bool) -> C.Comparison:
+    """Redraw panels as events arrive, until the run finishes. Returns the finished comparison."""
+    cmp = run.comparison
+    for p in cmp.ordered_panels():
+        (views[p.configuration].finish(p, hide_details=blind) if p.finished else views[p.configuration].update(p))
+    for ev in run.events(poll_s=0.25):
+        if ev.kind == "finished":
+            break
+        keys = [ev.key] if ev.key else [p.configuration for p in cmp.ordered_panels() if not p.finished]
+        for key in keys:
+            p = cmp.panels[key]
+            if p.finished:
+                views[key].finish(p, hide_details=blind)
+            else:
+                views[key].update(p)
+        if ev.kind in ("token", "done", "error", "tick"):
+            refresh_meter()
+    for p in cmp.ordered_panels():
+        views[p.configuration].finish(p, hide_details=blind)
+    return cmp
+
+
+def render_finished(comparison: C.Comparison, blind: bool) -> None:
+    blind = blind or comparison.id in blind_session().rounds  # once seen blind, keep its A-D order
+    hide = blind and not _revealed(comparison)
+    views = panel_grid(comparison, blind)
+    for p in comparison.ordered_panels():
+        views[p.configuration].finish(p, hide_details=hide)
+
+
+def retrieval_caption(comparison: C.Comparison) -> None:
+    r = comparison.retrieval
+    if r is None:
+        return
+    if r.error:
+        st.caption(f"Retrieval: {r.error}")
+    else:
+        st.caption(f"Retrieved {len(r.chunks)} chunk(s) once from **{r.collection}** for both RAG panels · "
+                   f"embedding the question {r.embed_s * 1000:.0f} ms · search {r.search_s * 1000:.0f} ms"
+                   + (f" · wall time {comparison.wall_s:.2f} s" if comparison.wall_s else ""))
+
+
+def record_finished(comparison: C.Comparison) -> None:
+    """Once per comparison: keep it in the history and hand the evidence to the decision guide."""
+    done: set = st.session_state.setdefault(EVIDENCE_DONE_KEY, set())
+    history().add(comparison)
+    st.session_state[CURRENT_KEY] = comparison.id
+    if comparison.id in done:
+        return
+    done.add(comparison.id)
+    try:
+        from ragft.style import check_style
+    except ImportError:
+        check_style = None
+    st.session_state.setdefault("evidence", []).extend(C.evidence_rows(comparison, check_style))
+
+
+# ---- blind mode ---------------------------------------------------------------------------------------------
+def blind_vote(comparison: C.Comparison) -> None:
+    bs = blind_session()
+    r = bs.round_for(comparison.id, list(comparison.configurations))
+    if r.revealed:
+        letter = r.letter_for(r.vote or "")
+        st.success(f"You picked **answer {letter}**: **{BY_KEY[r.vote].label}**. Labels revealed below.",
+                   icon=":material/how_to_vote:")
+        st.caption(" · ".join(f"{l} = {BY_KEY[k].label}" for l, k in r.labelled()))
+        return
+    answered = [l for l, k in r.labelled() if comparison.panels[k].phase == C.DONE]
+    if not answered:
+        st.warning("No answer to vote on: every configuration failed.")
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    with c1:
+        pick = st.segmented_control("Which answer is best?", answered, key=f"cmp_vote_pick_{comparison.id}")
+    with c2:
+        if st.button("Vote and reveal", type="primary", disabled=pick is None, key=f"cmp_vote_{comparison.id}"):
+            try:
+                bs.vote(comparison.id, pick or "")
+            except E.RagftError as exc:
+                st.error(exc.message)
+            else:
+                st.rerun()
+
+
+def blind_tally() -> None:
+    rows = blind_session().tally()
+    if not rows:
+        return
+    st.markdown(f"**Blind votes this session:** {blind_session().votes}")
+    st.dataframe([{"Configuration": r.label, "Picked as best": r.wins, "Shown": r.shown} for r in rows],
+                 hide_index=True, width="content")
+    st.caption("Win counts, not a ranking: with a handful of questions the differences are anecdotes.")
+
+
+# ---- history ------------------------------------------------------------------------------------------------
+def history_section(on_rerun: Callable[[str], None]) -> None:
+    h = history()
+    items = h.items()
+    if not items:
+        return
+    st.subheader(f"Session history ({len(items)})")
+    md, js = session_exports(h)
+    c1, c2, c3 = st.columns([1, 1, 3])
+    c1.download_button("Session as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_session_md",
+                       icon=":material/download:")
+    c2.download_button("Session as JSON", js.data, js.file_name, js.mime, key="cmp_dl_session_json",
+                       icon=":material/data_object:")
+    for c in items:
+        answered = sum(1 for p in c.panels.values() if p.phase == C.DONE)
+        title = f"{c.created.strftime('%H:%M:%S')} · {c.question[:80]} · {answered}/{len(c.panels)} answered"
+        with st.expander(title):
+            for p in c.ordered_panels():
+                st.markdown(f"**{p.label}** · " + (p.error if p.error else _short(p.text)))
+            b1, b2, b3, b4 = st.columns(4)
+            if b1.button("Show", key=f"cmp_show_{c.id}", icon=":material/visibility:"):
+                st.session_state[CURRENT_KEY] = c.id
+                st.rerun()
+            b2.button("Ask again", key=f"cmp_rerun_{c.id}", icon=":material/replay:", on_click=on_rerun,
+                      args=(c.id,), help="Same question and configurations, with the current settings")
+            cmd, cjs = exports_for(c)
+            b3.download_button("Markdown", cmd.data, cmd.file_name, cmd.mime, key=f"cmp_dl_md_{c.id}")
+            b4.download_button("JSON", cjs.data, cjs.file_name, cjs.mime, key=f"cmp_dl_json_{c.id}")
+
+
+def _short(text: str, n: int = 160) -> str:
+    from components.answer_panel import md_escape
+
+    flat = " ".join((text or "").split())
+    return md_escape(flat[:n] + ("…" if len(flat) > n else "")) or "(empty)"

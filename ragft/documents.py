@@ -433,6 +433,6 @@ def load_document(name: str, data: bytes, *, limits: Limits = Limits(), password
         if on_page:
             on_page(1, 1)
     if not pages:
-        raise EmptyDocument(f"{name}: the file contains no text; nothing to index.")
+        raise EmptyDocument(f"{name}: the file is empty (no text in it); nothing to index.")
     return LoadedDocument(doc_id=document_id(data), name=name, kind=kind, pages=pages, page_count=total,
                           size_bytes=len(data), warnings=warnings)

@@ -338,8 +338,8 @@ class Index:
 
     def add_document(self, doc: LoadedDocument, chunks: Sequence[Chunk], vectors: np.ndarray, *,
                      chunk_tokens: int, overlap: int, embed_tokens: int, embed_seconds: float,
-                     embed_cost: Decimal | None) -> None:
-        """Write one document; all or nothing (see the module docstring)."""
+                     embed_cost: Decimal | None, on_batch: Callable[[int, int], None] | None = None) -> None:
+        """Write one document; all or nothing (see the module docstring). ``on_batch(written, total)``."""
         self._check_writable()
         if not chunks:
             raise E.IndexError_(f"{doc.name}: no chunks to index.")
@@ -373,6 +373,8 @@ class Index:
                     idx = order[i:i + size]
                     self._col.upsert(ids=[chunks[k].chunk_id for k in idx], embeddings=vectors[idx],
                                      documents=[chunks[k].text for k in idx], metadatas=[metas[k] for k in idx])
+                    if on_batch:
+                        on_batch(min(i + size, len(order)), len(order))
         except E.RagftError:
             self._discard(doc.doc_id)
             raise
@@ -634,10 +636,10 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
         else:
             report.embed_tokens = int(embedder.count_tokens(texts))
         report.embed_cost = _embedding_cost(report.embed_tokens, embedder, price_overrides)
-        step("storing", 0, 1)
+        step("storing", 0, len(chunks))
         index.add_document(doc, chunks, vectors, chunk_tokens=chunk_tokens, overlap=overlap,
                            embed_tokens=report.embed_tokens, embed_seconds=report.embed_seconds,
-                           embed_cost=report.embed_cost)
+                           embed_cost=report.embed_cost, on_batch=lambda d, t: step("storing", d, t))
         # a new version of a file already in the workspace replaces it
         for old in index.documents():
             if old.name == doc.name and old.doc_id != doc.doc_id:
@@ -648,7 +650,6 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
         report.message = f"{name}: indexed {what}{len(chunks)} chunk(s), {report.tokens:,} tokens."
         if report.replaced:
             report.message += " It replaces the earlier version."
-        step("storing", 1, 1)
         step("done", 1, 1)
     except PasswordRequired as exc:
         report.status, report.message, report.error_type = "needs_password", exc.message, type(exc).__name__

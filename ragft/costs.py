@@ -421,5 +421,6 @@ def format_usd(amount: Decimal | None, *, unknown: str = "price unknown") -> str
     if value >= 1:
         return f"{sign}${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
     places = 4 if value >= Decimal("0.01") else max(4, -value.adjusted() + 3)
-    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
-    return f"{sign}${text.rstrip('0').rstrip('.')}"
+    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{sign}${whole}.{frac.ljust(2, '0')}"  # at least cents: $0.50, $0.0456, $0.000435

@@ -1,0 +1,193 @@
+"""The live cost meter of the sidebar, and the session's ledger / budget / price overrides.
+
+- ``render_cost_meter()`` draws the meter where it is called (the shared sidebar calls it on every page):
+  session spend, tokens in/out, the last question's cost, local compute seconds, and progress against the
+  budget caps as a small plotly bar. It is an ``st.fragment`` with ``run_every``: it polls fast while a
+  call is streaming, slowly otherwise.
+- A fragment cannot rerun while the page script itself is busy (Streamlit queues fragment runs behind the
+  script run), so a page that streams answers in its own script run calls ``refresh_cost_meter()`` from
+  its loop (e.g. once per compare event): it redraws the meter in place, throttled.
+- ``get_ledger()``, ``get_budget()`` and ``price_overrides()`` give every page the same session objects.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ragft.budget import Budget, BudgetStatus
+from ragft.costs import Price, format_usd, parse_price_overrides
+from ragft.errors import RagftError
+from ragft.ledger import SessionLedger, Totals
+from ragft.settings import Settings
+
+LEDGER_KEY = "ledger"
+BUDGET_KEY = "budget"
+OVERRIDES_KEY = "price_overrides"  # this session's overrides: {model id or glob: Price}
+_SLOT_KEY = "cost_meter_slot"
+_DRAWN_KEY = "cost_meter_drawn"  # (monotonic time, ledger version) of the last in-place redraw
+_SEQ_KEY = "cost_meter_seq"
+LIVE_EVERY_S = 1.0
+IDLE_EVERY_S = 15.0
+REFRESH_MIN_S = 0.25
+
+SPENT, INFLIGHT, FREE = "#2e7d32", "#f9a825", "rgba(128,128,128,0.18)"
+
+
+# ---- session objects -------------------------------------------------------------------------------
+def _settings() -> Settings | None:
+    try:
+        from components import state
+
+        return state.settings()
+    except (ImportError, RagftError):
+        value = st.session_state.get("settings")
+        return value if isinstance(value, Settings) else None
+
+
+def get_ledger() -> SessionLedger:
+    """This browser session's ledger (created on first use)."""
+    ledger = st.session_state.setdefault(LEDGER_KEY, SessionLedger())
+    if not isinstance(ledger, SessionLedger):  # a stale object from an older code version
+        ledger = st.session_state[LEDGER_KEY] = SessionLedger()
+    return ledger
+
+
+def get_budget(settings: Settings | None = None) -> Budget:
+    """This session's budget; caps follow the session's settings, app-wide spend is in the data dir."""
+    s = settings or _settings() or Settings()
+    budget = st.session_state.get(BUDGET_KEY)
+    if not isinstance(budget, Budget) or budget.dir != (s.data_dir / "budget"):
+        budget = Budget(s.data_dir, s.app_budget_usd, s.session_budget_usd)
+        st.session_state[BUDGET_KEY] = budget
+    elif (budget.app_cap, budget.session_cap) != (s.app_budget_usd, s.session_budget_usd):
+        budget.set_caps(s.app_budget_usd, s.session_budget_usd)
+    return budget
+
+
+def session_overrides() -> dict[str, Price]:
+    return st.session_state.setdefault(OVERRIDES_KEY, {})
+
+
+def price_overrides(settings: Settings | None = None) -> dict[str, Any]:
+    """Overrides in force: server-wide ones from settings, then this session's (which win)."""
+    s = settings or _settings()
+    merged: dict[str, Any] = {}
+    if s is not None and s.price_overrides:
+        merged.update(s.price_overrides)
+    merged.update(session_overrides())
+    return merged
+
+
+def env_overrides(raw: str | None) -> dict[str, Price]:
+    """``RAGFT_PRICE_OVERRIDES`` ("model=in/out[/cached]; ...") parsed; bad text → ConfigError."""
+    return parse_price_overrides(raw)
+
+
+# ---- drawing -----------------------------------------------------------------------------------------
+def budget_figure(status: BudgetStatus, live_cost: Decimal = Decimal(0)) -> go.Figure | None:
+    """Small horizontal bars: spent / in flight / remaining for each cap that is set (None: no caps)."""
+    rows = []
+    if status.session_cap is not None:
+        rows.append(("Session", status.session_spent, status.session_reserved, status.session_cap))
+    if status.app_cap is not None:
+        rows.append(("App", status.app_spent, status.app_reserved, status.app_cap))
+    if not rows:
+        return None
+    labels = [r[0] for r in rows]
+    spent = [float(r[1]) for r in rows]
+    flight = [float(r[2]) for r in rows]
+    caps = [float(r[3]) for r in rows]
+    free = [max(0.0, c - s - f) for s, f, c in zip(spent, flight, caps)]
+    fig = go.Figure()
+    for name, values, color in (("spent", spent, SPENT), ("in flight", flight, INFLIGHT), ("left", free, FREE)):
+        fig.add_bar(
+            y=labels, x=values, name=name, orientation="h", marker_color=color,
+            hovertemplate="%{y}: %{x:$.4f} " + name + "<extra></extra>",
+        )
+    for label, s, f, c in zip(labels, spent, flight, caps):
+        pct = (s + f) / c * 100 if c else 100.0
+        fig.add_annotation(y=label, x=max(c, s + f), text=f"{pct:.0f}% of ${c:g}", showarrow=False,
+                           xanchor="right", font=dict(size=10))
+    fig.update_layout(
+        barmode="stack", height=34 + 26 * len(rows), margin=dict(l=0, r=0, t=4, b=4), showlegend=False,
+        xaxis=dict(visible=False, range=[0, max(max(caps), max(s + f for s, f in zip(spent, flight)))]),
+        yaxis=dict(autorange="reversed", tickfont=dict(size=11)),
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig
+
+
+def _money(t: Totals) -> str:
+    if t.calls == 0:
+        return "$0"
+    if t.cost_or_none is None:
+        return "price unknown"
+    text = format_usd(t.cost)
+    return f"{text} + {t.unknown} unpriced" if t.unknown else text
+
+
+def _draw(chart_key: str) -> None:
+    ledger = get_ledger()
+    budget = get_budget()
+    totals = ledger.totals(include_live=True)
+    live = ledger.live()
+    st.markdown("**Cost meter**" + (" · :orange[streaming…]" if live else ""))
+    st.metric("Session spend", _money(totals), help="Every call of this browser session, at the prices in use "
+              "(see the Costs page). Calls whose price is unknown are counted, never shown as $0.")
+    u = totals.usage
+    st.caption(f"Tokens in **{u.prompt_tokens:,}** · out **{u.completion_tokens:,}** · {totals.calls} calls")
+    qid, last = ledger.last_question(include_live=True)
+    if qid is not None:
+        st.caption(f"Last question: **{_money(last)}** ({last.calls} calls)")
+    if totals.compute_s:
+        st.caption(f"Local models: $0, {totals.compute_s:.1f} s of compute")
+    status = budget.status()
+    fig = budget_figure(status)
+    if fig is None:
+        st.caption("No budget cap set.")
+    else:
+        st.plotly_chart(fig, key=chart_key, config={"displayModeBar": False, "staticPlot": True},
+                        width="stretch")
+    st.session_state[_DRAWN_KEY] = (time.monotonic(), ledger.version)
+
+
+def _meter_body() -> None:
+    slot = st.empty()
+    st.session_state[_SLOT_KEY] = slot
+    with slot.container():
+        _draw("cost_meter_budget")
+
+
+_meter_live = st.fragment(run_every=LIVE_EVERY_S)(_meter_body)
+_meter_idle = st.fragment(run_every=IDLE_EVERY_S)(_meter_body)
+
+
+def render_cost_meter(settings: Settings | None = None) -> None:
+    """Draw the meter here (the shared sidebar calls it inside ``with st.sidebar``)."""
+    try:
+        get_budget(settings)
+        (_meter_live if get_ledger().has_live() else _meter_idle)()
+    except RagftError as exc:  # e.g. an unwritable data dir: say so, keep the page alive
+        st.caption(f"Cost meter unavailable: {exc.message}")
+
+
+def refresh_cost_meter(force: bool = False) -> None:
+    """Redraw the meter in place from a page's streaming loop (throttled; no-op if nothing changed)."""
+    slot = st.session_state.get(_SLOT_KEY)
+    if slot is None:
+        return
+    last_t, last_v = st.session_state.get(_DRAWN_KEY, (0.0, -1))
+    if not force and (get_ledger().version == last_v or time.monotonic() - last_t < REFRESH_MIN_S):
+        return
+    seq = st.session_state.get(_SEQ_KEY, 0) + 1
+    st.session_state[_SEQ_KEY] = seq
+    try:
+        with slot.container():
+            _draw(f"cost_meter_budget_{seq}")
+    except RagftError:
+        pass

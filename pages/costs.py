@@ -1,0 +1,224 @@
+"""Costs: what this session spent (by model, configuration, time), its calls, the prices in use, the budget
+caps, and the monthly projection of the four approaches."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import state
+from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides, session_overrides
+from components.projection import render_projection
+from ragft.configs import BY_KEY
+from ragft.costs import coerce_price, format_usd, load_price_table, price_rows, pricing_data_info
+from ragft.errors import RagftError
+from ragft.ledger import INGEST, Totals
+
+st.title("Costs")
+st.caption("Every token this session spent, as money, at the prices shown under **Prices**. "
+           "Self-hosted models cost $0 per token: their cost is compute time.")
+
+try:
+    settings = state.settings()
+except RagftError as exc:
+    st.error(f"Configuration error: {exc.message}")
+    st.stop()
+ledger = get_ledger()
+overrides = price_overrides(settings)
+totals = ledger.totals(include_live=False)
+
+
+def money(t: Totals) -> str:
+    if t.calls and t.cost_or_none is None:
+        return "price unknown"
+    text = format_usd(t.cost)
+    return f"{text} (+{t.unknown} unpriced)" if t.unknown else text
+
+
+def conf_label(key: str) -> str:
+    if key in BY_KEY:
+        return BY_KEY[key].label
+    return {INGEST: "Indexing (embeddings)", "other": "Other"}.get(key, key)
+
+
+c = st.columns(5)
+c[0].metric("Session spend", money(totals))
+c[1].metric("Calls", f"{totals.calls:,}")
+c[2].metric("Tokens in", f"{totals.usage.prompt_tokens:,}")
+c[3].metric("Tokens out", f"{totals.usage.completion_tokens:,}")
+c[4].metric("Local compute", f"{totals.compute_s:.1f} s")
+if totals.unknown:
+    st.warning(f"{totals.unknown} call(s) used a model whose price is unknown: they are counted in tokens but not "
+               "in dollars. Set a price for them under **Prices**.")
+
+spend, calls, prices, budget_tab, projection = st.tabs(["Spend", "Calls", "Prices", "Budget", "Projection"])
+
+# ---- spend -------------------------------------------------------------------------------------------
+with spend:
+    if not len(ledger):
+        st.info("No calls yet. Ask a question on **Compare** or index documents on **Knowledge base**: "
+                "every call shows up here with its tokens and cost.")
+    else:
+        left, right = st.columns(2)
+
+        def bar(groups: dict[str, Totals], label, title: str, key: str) -> None:
+            names = list(groups)
+            fig = go.Figure(go.Bar(
+                x=[label(n) for n in names], y=[float(groups[n].cost) for n in names],
+                text=[money(groups[n]) for n in names], textposition="outside",
+                customdata=[[groups[n].calls, groups[n].usage.prompt_tokens, groups[n].usage.completion_tokens]
+                            for n in names],
+                hovertemplate="%{x}: %{text}<br>%{customdata[0]} calls, %{customdata[1]:,} in / "
+                              "%{customdata[2]:,} out tokens<extra></extra>",
+            ))
+            fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                              yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"))
+            st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+
+        with left:
+            bar(ledger.by_model(), str, "By model", "costs_by_model")
+        with right:
+            bar(ledger.by_configuration(), conf_label, "By configuration", "costs_by_conf")
+        points = ledger.cumulative()
+        fig = go.Figure(go.Scatter(x=[p[0] for p in points], y=[float(p[1]) for p in points],
+                                   mode="lines+markers", line_shape="hv", name="cumulative spend",
+                                   hovertemplate="%{x|%H:%M:%S}: %{y:$.6f}<extra></extra>"))
+        fig.update_layout(title="Over time (cumulative)", height=300, margin=dict(l=10, r=10, t=40, b=10),
+                          yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"))
+        st.plotly_chart(fig, key="costs_over_time", config={"displayModeBar": False})
+        by_q = ledger.by_question()
+        if by_q:
+            questions = {r.question_id: r.question for r in ledger.records() if r.question_id}
+            st.markdown("**By question**")
+            st.dataframe(
+                [{"question": questions.get(q) or q, "calls": t.calls, "tokens in": t.usage.prompt_tokens,
+                  "tokens out": t.usage.completion_tokens, "cost": money(t)} for q, t in by_q.items()],
+                hide_index=True, key="costs_by_question",
+            )
+
+# ---- calls -------------------------------------------------------------------------------------------
+with calls:
+    rows = ledger.to_rows()
+    if not rows:
+        st.info("No calls recorded in this session yet.")
+    else:
+        shown = [{
+            "time": r["time"][11:19], "kind": r["kind"], "model": r["model_id"],
+            "configuration": conf_label(str(r["configuration"])), "in": r["prompt_tokens"],
+            "out": r["completion_tokens"], "cached": r["cached_tokens"],
+            "exact": r["usage_exact"], "cost": r["cost_usd"] if r["cost_usd"] == "unknown"
+            else format_usd(Decimal(str(r["cost_usd"]))),
+            "latency s": r["latency_s"], "ttft s": r["ttft_s"], "note": r["error"],
+        } for r in reversed(rows)]
+        st.dataframe(shown, hide_index=True, key="costs_calls_table")
+        st.caption("“exact” is False where the server reported no usage and the tokens were counted with the "
+                   "model's tokenizer. Newest first.")
+    a, b = st.columns([1, 1])
+    a.download_button("Download CSV", ledger.to_csv(), file_name="ragft_calls.csv", mime="text/csv",
+                      key="costs_csv", disabled=not rows, icon=":material/download:")
+    if b.button("Clear this session's ledger", key="costs_clear", disabled=not rows,
+                help="Forgets this session's calls. The app-wide spend (budget) is not reset."):
+        ledger.clear()
+        st.rerun()
+
+# ---- prices ------------------------------------------------------------------------------------------
+with prices:
+    info = pricing_data_info()
+    table = load_price_table()
+    in_use = [
+        ("base slot", settings.base.model, settings.base.provider),
+        ("fine-tuned slot", settings.finetuned.model, settings.finetuned.provider),
+        ("embeddings", settings.embedding.model, settings.embedding.provider),
+    ]
+    seen = {(r.model_id, r.provider) for r in ledger.records()} - {(m, p) for _, m, p in in_use}
+    in_use += [("seen this session", m, p) for m, p in sorted(seen)]
+    st.markdown("**Prices in use** (USD per 1M tokens)")
+    st.dataframe(price_rows(in_use, overrides), hide_index=True, key="costs_price_table")
+    st.caption(f"Chat and embedding prices: {info['package']} {info['version']}, bundled data (no updates at run "
+               f"time; latest price change it records: {info['latest_change']}). Fine-tuning training prices and "
+               f"fine-tuned GPT-4.1 prices: project table compiled {table.compiled_on}. Overrides win over both.")
+
+    st.markdown("**Fine-tuning training prices** (USD per 1M training tokens)")
+    st.warning(table.notice, icon=":material/event_busy:")
+    st.dataframe([{"base model": t.base_model, "provider": t.provider, "$ per 1M": f"{t.per_m_training_tokens}",
+                   "as of": t.as_of, "source": t.source} for t in table.training],
+                 hide_index=True, key="costs_training_table")
+    st.caption(table.how)
+
+    st.markdown("**Your price overrides** (this session)")
+    st.caption("A model id or a pattern (`ft:gpt-4o-mini*`), with dollars per 1M tokens. Use it for a negotiated "
+               "price, a hosted open model, or a self-hosted model whose GPU hours you want to count.")
+    current = session_overrides()
+    edited = st.data_editor(
+        [{"model": k, "input $/1M": float(p.input_per_m), "output $/1M": float(p.output_per_m),
+          "cached input $/1M": None if p.cached_input_per_m is None else float(p.cached_input_per_m)}
+         for k, p in current.items()] or [{"model": "", "input $/1M": None, "output $/1M": None,
+                                           "cached input $/1M": None}],
+        num_rows="dynamic", hide_index=True, key="costs_overrides_editor",
+        column_config={
+            "model": st.column_config.TextColumn("model", help="Exact model id or a pattern with *"),
+            "input $/1M": st.column_config.NumberColumn("input $/1M", min_value=0.0, format="%.4f"),
+            "output $/1M": st.column_config.NumberColumn("output $/1M", min_value=0.0, format="%.4f"),
+            "cached input $/1M": st.column_config.NumberColumn("cached input $/1M", min_value=0.0, format="%.4f"),
+        },
+    )
+    if st.button("Apply overrides", key="costs_apply_overrides", icon=":material/check:"):
+        new, problems = {}, []
+        for row in edited:
+            model = str(row.get("model") or "").strip()
+            if not model:
+                continue
+            cached = row.get("cached input $/1M")
+            try:
+                figures = (row.get("input $/1M"), row.get("output $/1M"))
+                if cached not in (None, ""):
+                    figures += (cached,)
+                price = coerce_price(figures, f"price override for {model}")
+            except RagftError as exc:
+                problems.append(exc.message)
+                continue
+            new[model] = replace(price, source="your override")
+        if problems:
+            for p in problems:
+                st.error(p)
+        else:
+            st.session_state["price_overrides"] = new
+            st.success(f"{len(new)} override(s) in force for new calls (recorded calls keep their price).")
+            st.rerun()
+
+# ---- budget ------------------------------------------------------------------------------------------
+with budget_tab:
+    try:
+        status = get_budget(settings).status()
+    except RagftError as exc:
+        st.error(exc.message)
+        status = None
+    if status is not None:
+        a, b = st.columns(2)
+        a.metric("This session", format_usd(status.session_spent),
+                 help="Counted by the budget: every call reserved against the cap, then settled.")
+        a.caption(f"Cap: {format_usd(status.session_cap) if status.session_cap is not None else 'none'}"
+                  + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else ""))
+        b.metric("Whole app (all sessions, survives restarts)", format_usd(status.app_spent))
+        b.caption(f"Cap: {format_usd(status.app_cap) if status.app_cap is not None else 'none'}"
+                  + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else ""))
+        fig = budget_figure(status)
+        if fig is not None:
+            st.plotly_chart(fig, key="costs_budget_chart", config={"displayModeBar": False})
+        st.markdown(
+            "Before every call the app reserves its worst case (prompt tokens + the maximum answer length at the "
+            "model's price). A call that could cross a cap is refused before it starts, so nothing is spent; "
+            "afterwards the reservation is replaced by what the call cost. With a cap set, a model whose price is "
+            "unknown is refused (set an override). Self-hosted models cost $0 and always pass."
+        )
+        st.caption(f"Caps come from `RAGFT_SESSION_BUDGET_USD` and `RAGFT_APP_BUDGET_USD` (env or secrets). "
+                   f"The app-wide spend lives in `{status.path}`; delete that file to start a new workshop at $0.")
+
+# ---- projection --------------------------------------------------------------------------------------
+with projection:
+    st.markdown("Monthly cost of each approach at a given query volume, with the volumes where one becomes "
+                "cheaper than another. Hosted list prices, for comparison with the embedded models ($0 per token).")
+    render_projection(key="costs_proj", editable=True, overrides=overrides)

@@ -1,0 +1,132 @@
+"""AppTest: the Costs page and the sidebar cost meter, driven through the real router.
+
+AppTest quirk (streamlit 1.67): ``switch_page("pages/x.py")`` runs that page file on its own, without the
+router, because the folder is called ``pages/``, and so does a plain ``run()`` after the first one. The
+sidebar is drawn only when the router runs, so sidebar assertions use a fresh AppTest (whose first run is
+the router) given the same session objects: :func:`router_sidebar`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal as D
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ragft.costs import Price, cost_of, price_for
+from ragft.ledger import CallRecord, SessionLedger
+from ragft.settings import load_settings
+from ragft.usage import Usage
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+
+
+def sidebar_text(at: AppTest) -> str:
+    parts = [f"{m.label}: {m.value}" for m in at.sidebar.metric] + [c.value for c in at.sidebar.caption]
+    parts += [m.value for m in at.sidebar.markdown]
+    return " | ".join(str(p) for p in parts)
+
+
+def router_sidebar(**session) -> str:
+    """Run the router (default page) in a fresh AppTest holding these session objects; the sidebar text."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in session.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return sidebar_text(at)
+
+
+def costs_page(data_dir, **env) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/costs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_costs_page_empty_session(data_dir):
+    at = costs_page(data_dir)
+    assert at.title[0].value == "Costs"
+    assert any("No calls yet" in i.value for i in at.info)
+    assert [m.value for m in at.main.metric][:2] == ["$0", "0"]
+    assert "2027-01-06" in " ".join(w.value for w in at.warning)  # the fine-tuning shutdown notice
+    side = router_sidebar(ledger=at.session_state["ledger"])
+    assert "Session spend: $0" in side and "No budget cap set." in side
+
+
+def _ledger_with_calls() -> SessionLedger:
+    led = SessionLedger()
+    mini, ft = price_for("gpt-4o-mini"), price_for("ft:gpt-4o-mini-2024-07-18")
+    led.record(CallRecord("gpt-4o-mini", "openai", "base", Usage(1000, 500), cost_of(Usage(1000, 500), mini),
+                          question_id="q1", question="What does the Trailblazer cost?", latency_s=0.8))
+    led.record(CallRecord("ft:gpt-4o-mini-2024-07-18", "openai", "ft_rag", Usage(1000, 500),
+                          cost_of(Usage(1000, 500), ft), question_id="q1", question="What does the Trailblazer cost?"))
+    led.record(CallRecord("mystery-model", "custom", "base_rag", Usage(10, 10), None, question_id="q1"))
+    return led
+
+
+def test_costs_page_shows_spend_calls_and_csv(data_dir):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["ledger"] = _ledger_with_calls()
+    at.run()
+    at.switch_page("pages/costs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = [m.value for m in at.main.metric]
+    assert metrics[0] == "$0.00135 (+1 unpriced)" and metrics[1] == "3"  # 0.00045 + 0.0009
+    side = router_sidebar(ledger=at.session_state["ledger"])  # the meter agrees, names the last question
+    assert "Session spend: $0.00135 + 1 unpriced" in side and "Last question" in side
+    assert any("price is unknown" in w.value for w in at.warning)
+    # the CSV export carries every call
+    ledger = at.session_state["ledger"]
+    rows = list(csv.DictReader(io.StringIO(ledger.to_csv())))
+    assert [r["cost_usd"] for r in rows] == ["0.00045", "0.0009", "unknown"]
+
+
+def test_session_overrides_show_in_the_price_table(data_dir):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["price_overrides"] = {"smollm2-*": Price(D("0.1"), D("0.2"), source="your override",
+                                                              as_of="2026-11-24")}
+    at.run()
+    at.switch_page("pages/costs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "role" in df.value.columns)
+    base = table[table["role"] == "base slot"].iloc[0]
+    assert (base["input $/1M"], base["output $/1M"], base["source"]) == ("0.1", "0.2", "your override")
+    emb = table[table["role"] == "embeddings"].iloc[0]
+    assert emb["input $/1M"] == "0" and emb["source"].startswith("self-hosted")
+    # Apply with the editor untouched keeps the same overrides (nothing silently dropped)
+    at.button(key="costs_apply_overrides").click().run()
+    assert not at.exception
+    assert set(at.session_state["price_overrides"]) == {"smollm2-*"}
+
+
+def test_budget_caps_are_shown(data_dir):
+    # Caps come from RAGFT_*_BUDGET_USD via load_settings; the session holds its Settings copy.
+    caps = load_settings({"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20",
+                          "RAGFT_DATA_DIR": str(data_dir)})
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["settings"] = caps
+    at.run()
+    at.switch_page("pages/costs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.main.caption)
+    assert "Cap: $0.50" in captions and "Cap: $20.00" in captions
+    assert str(data_dir) in captions
+    side = router_sidebar(settings=caps)
+    assert "No budget cap set." not in side and "Session spend: $0" in side
+
+
+def test_sidebar_meter_changes_after_a_call_is_recorded(data_dir):
+    ledger = SessionLedger()
+    before = router_sidebar(ledger=ledger)
+    mini = price_for("gpt-4o-mini")
+    ledger.record(CallRecord("gpt-4o-mini", "openai", "base", Usage(2000, 1000), cost_of(Usage(2000, 1000), mini),
+                             question_id="qq", question="Hi"))
+    after = router_sidebar(ledger=ledger)
+    assert before != after
+    assert "$0.0009" in after and "Tokens in **2,000**" in after

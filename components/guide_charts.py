@@ -94,9 +94,10 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
             type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(width=0),
             fillcolor=APPROACH_COLORS[k], opacity=0.22 if k == best else 0.08, layer="below",
         )
-        left = x0 == 0.0
+        # Labels sit in bands above and below the square, so the star never hides them.
+        top = y0 == 0.5
         fig.add_annotation(
-            x=x0 + 0.02 if left else x1 - 0.02, y=y1 - 0.04, xanchor="left" if left else "right",
+            x=(x0 + x1) / 2, y=1.0 if top else 0.0, yanchor="bottom" if top else "top", yshift=2 if top else -2,
             text=f"<b>{SHORT_LABELS[k]}</b>" if k == best else SHORT_LABELS[k],
             showarrow=False, font=dict(color=APPROACH_COLORS[k], size=13),
         )
@@ -109,13 +110,13 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
         go.Scatter(
             x=[position.context], y=[position.behaviour], mode="markers+text",
             marker=dict(symbol="star", size=22, color="#ffbf00", line=dict(color="#222", width=1.5)),
-            text=["your case" + (f" ({', '.join(notes)})" if notes else "")], textposition="bottom center",
+            text=["your case" + (f" ({', '.join(notes)})" if notes else "")], textposition="top center" if position.behaviour < 0.5 else "bottom center",
             hovertemplate="needs to know: %{x:.2f}<br>needs to act: %{y:.2f}<extra>your case</extra>",
         )
     )
     fig.update_xaxes(title="needs to know (context) →", range=[0, 1], showgrid=False, zeroline=False,
-                     tickvals=[0.02, 0.98], ticktext=["general", "specific"])
-    fig.update_yaxes(title="needs to act (behaviour) →", range=[0, 1], showgrid=False, zeroline=False,
+                     tickvals=[0.06, 0.94], ticktext=["general", "specific"])
+    fig.update_yaxes(title="needs to act (behaviour) →", range=[-0.13, 1.13], showgrid=False, zeroline=False,
                      tickvals=[0.02, 0.98], ticktext=["default", "strict"], tickangle=-90)
     fig.add_shape(type="line", x0=0.5, x1=0.5, y0=0, y1=1, line=dict(color="#999", dash="dot"))
     fig.add_shape(type="line", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="#999", dash="dot"))

@@ -20,6 +20,8 @@ from ragft.errors import RagftError
 st.session_state.setdefault("evidence", [])
 for _f in G.FACTORS:
     st.session_state.setdefault(f"guide_q_{_f.key}", G.UNKNOWN)
+    if st.session_state[f"guide_q_{_f.key}"] not in _f.values:  # e.g. an option renamed since
+        st.session_state[f"guide_q_{_f.key}"] = G.UNKNOWN
 st.session_state.setdefault("guide_today", date.today())
 
 

@@ -129,3 +129,11 @@ def test_missing_explanations_do_not_break_the_page(tmp_path, monkeypatch):
     at = _answer(_page(), change="weekly", knowledge="proprietary")
     assert _recommendation(at) == "Recommendation: RAG"
     assert any("Guide text missing" in w.value and "factors/change.md" in w.value for w in at.warning)
+
+
+def test_a_stale_answer_in_the_session_falls_back_to_unknown():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["guide_q_change"] = "hourly"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="guide_q_change").value == "unknown"

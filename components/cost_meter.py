@@ -156,9 +156,17 @@ def _draw(chart_key: str) -> None:
     st.session_state[_DRAWN_KEY] = (time.monotonic(), ledger.version)
 
 
+def _this_run() -> object | None:
+    """An object unique to the current script run (its cursor map), to spot a slot left by an earlier run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "cursors", None) if ctx is not None else None
+
+
 def _meter_body() -> None:
     slot = st.empty()
-    st.session_state[_SLOT_KEY] = slot
+    st.session_state[_SLOT_KEY] = (slot, _this_run())
     with slot.container():
         _draw("cost_meter_budget")
 
@@ -178,9 +186,10 @@ def render_cost_meter(settings: Settings | None = None) -> None:
 
 def refresh_cost_meter(force: bool = False) -> None:
     """Redraw the meter in place from a page's streaming loop (throttled; no-op if nothing changed)."""
-    slot = st.session_state.get(_SLOT_KEY)
-    if slot is None:
-        return
+    stored = st.session_state.get(_SLOT_KEY)
+    if not stored or stored[1] is None or stored[1] is not _this_run():
+        return  # the meter was not drawn in this run (e.g. a page run on its own): nothing to move
+    slot = stored[0]
     last_t, last_v = st.session_state.get(_DRAWN_KEY, (0.0, -1))
     if not force and (get_ledger().version == last_v or time.monotonic() - last_t < REFRESH_MIN_S):
         return

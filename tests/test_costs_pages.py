@@ -130,3 +130,36 @@ def test_sidebar_meter_changes_after_a_call_is_recorded(data_dir):
     after = router_sidebar(ledger=ledger)
     assert before != after
     assert "$0.0009" in after and "Tokens in **2,000**" in after
+
+
+def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir):
+    """Ask on the real Compare page (embedded model); the router's sidebar meter then shows the calls."""
+    from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings
+
+    settings = Settings(finetuned=EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path=None), data_dir=data_dir,
+                        max_tokens=8, top_k=1)
+    ledger = SessionLedger()
+    overrides = {"smollm2-*": Price(D("1"), D("2"), source="your override")}  # so dollars move too
+    before = router_sidebar(ledger=ledger, settings=settings, price_overrides=overrides)
+    assert "Session spend: $0" in before and "Last question" not in before
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["settings"] = settings
+    at.session_state["ledger"] = ledger
+    at.session_state["price_overrides"] = overrides
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    at.text_input(key="cmp_question").set_value("How much does the Kestrel 2 Tent cost?")
+    at.button(key="FormSubmitter:cmp_form-Ask").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    chats = [r for r in ledger.records() if r.kind == "chat"]
+    assert len(chats) >= 2 and not ledger.has_live()
+
+    after = router_sidebar(ledger=ledger, settings=settings, price_overrides=overrides)
+    assert after != before
+    t = ledger.totals()
+    assert f"Tokens in **{t.usage.prompt_tokens:,}**" in after and t.usage.prompt_tokens > 0
+    assert "Last question" in after and "s of compute" not in after  # priced by the override, not local
+    from ragft.costs import format_usd
+
+    assert f"Session spend: {format_usd(t.cost)}" in after and t.cost > 0

@@ -1,0 +1,213 @@
+"""Settings page widgets: one endpoint editor per slot, embeddings, generation; plus pure validation.
+
+The form values live in page-local session keys (``set_<slot>_<field>``), are turned into a new
+:class:`ragft.settings.Settings` by :func:`build_settings` (which raises ``ConfigError`` naming the field to
+fix), and only replace the session's settings when the person presses Apply. API keys typed here stay in
+this browser session's state: never written to disk, never shown again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from ragft.errors import ConfigError
+from ragft.settings import (EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL, EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODEL,
+                            PROVIDERS, EmbeddingConfig, EndpointConfig, Settings)
+
+SLOTS = {"base": "Base model", "finetuned": "Fine-tuned model"}
+EMBED_LABELS = {"local": "Local all-MiniLM-L6-v2 (offline)", "openai": "OpenAI", "azure": "Azure OpenAI",
+                "custom": "Any OpenAI-compatible URL"}
+EMBED_URLS = {"openai": "https://api.openai.com/v1", "azure": "https://YOUR-RESOURCE.openai.azure.com",
+              "custom": "http://127.0.0.1:8000/v1"}
+MODEL_HINTS = {
+    "openai": "gpt-4o-mini, or a fine-tuned id such as ft:gpt-4o-mini-2024-07-18:org::abc123",
+    "azure": "the deployment name",
+    "ollama": "e.g. llama3.2:1b",
+    "vllm": "the model the server was started with",
+    "lmstudio": "the model identifier shown in LM Studio",
+    "llamacpp": "a model alias from the server's config",
+    "custom": "the model name the server expects",
+}
+
+
+# ---- pure: form values → settings ------------------------------------------------------------------------
+def check_url(url: str | None, what: str) -> str:
+    url = (url or "").strip()
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{what}: the base URL must look like http://host:port/v1, got {url or '(empty)'!r}.")
+    return url.rstrip("/")
+
+
+def endpoint_from_values(slot: str, v: Mapping[str, Any]) -> EndpointConfig:
+    """An EndpointConfig from form values; ConfigError names the slot and the field."""
+    what = SLOTS.get(slot, slot)
+    provider = str(v.get("provider") or "embedded")
+    if provider not in PROVIDERS:
+        raise ConfigError(f"{what}: unknown provider {provider!r}.")
+    model = str(v.get("model") or "").strip()
+    if provider == "embedded":
+        lora = str(v.get("lora_path") or "").strip() or None
+        default_model = EMBEDDED_FT_MODEL if slot == "finetuned" else EMBEDDED_BASE_MODEL
+        return EndpointConfig(provider="embedded", model=model or default_model, lora_path=lora)
+    if not model:
+        raise ConfigError(f"{what}: enter a model name ({MODEL_HINTS.get(provider, 'the model id')}).")
+    if any(ch.isspace() for ch in model):
+        raise ConfigError(f"{what}: the model name {model!r} contains spaces.")
+    key = str(v.get("api_key") or "").strip() or None
+    if PROVIDERS[provider]["needs_key"] and not key:
+        raise ConfigError(f"{what}: {PROVIDERS[provider]['label']} needs an API key.")
+    api_version = str(v.get("api_version") or "").strip() or None
+    if provider == "azure" and not api_version:
+        raise ConfigError(f"{what}: Azure OpenAI needs an API version (e.g. 2024-10-21).")
+    try:
+        raw = v.get("timeout_s")
+        timeout = float(60.0 if raw in (None, "") else raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: the timeout must be a number of seconds.") from None
+    if not 1.0 <= timeout <= 3600.0:
+        raise ConfigError(f"{what}: the timeout must be between 1 and 3600 seconds.")
+    return EndpointConfig(provider=provider, model=model, base_url=check_url(v.get("base_url"), what), api_key=key,
+                          api_version=api_version if provider == "azure" else None, timeout_s=timeout,
+                          max_retries=int(v.get("max_retries") or 0))
+
+
+def embedding_from_values(v: Mapping[str, Any]) -> EmbeddingConfig:
+    provider = str(v.get("provider") or "local")
+    if provider not in EMBEDDING_PROVIDERS:
+        raise ConfigError(f"Embeddings: unknown provider {provider!r}.")
+    if provider == "local":
+        return EmbeddingConfig()
+    model = str(v.get("model") or "").strip()
+    if not model:
+        raise ConfigError("Embeddings: enter a model name (e.g. text-embedding-3-small).")
+    key = str(v.get("api_key") or "").strip() or None
+    if provider in ("openai", "azure") and not key:
+        raise ConfigError(f"Embeddings: {EMBED_LABELS[provider]} needs an API key.")
+    return EmbeddingConfig(provider=provider, model=model, base_url=check_url(v.get("base_url"), "Embeddings"),
+                           api_key=key, api_version=str(v.get("api_version") or "").strip() or None)
+
+
+def build_settings(current: Settings, values: Mapping[str, Any]) -> Settings:
+    """The session's new settings from the form (``values``: {"base": {...}, "finetuned": {...},
+    "embedding": {...}, "generation": {...}}). Raises ConfigError for the first bad field."""
+    g = values.get("generation", {})
+    temperature = float(g.get("temperature", current.temperature))
+    if not 0.0 <= temperature <= 2.0:
+        raise ConfigError("Temperature must be between 0 and 2.")
+    max_tokens = int(g.get("max_tokens", current.max_tokens))
+    if not 1 <= max_tokens <= 32000:
+        raise ConfigError("Max tokens must be between 1 and 32000.")
+    top_k = int(g.get("top_k", current.top_k))
+    if not 1 <= top_k <= 50:
+        raise ConfigError("Top-k must be between 1 and 50.")
+    threshold = float(g.get("score_threshold", current.score_threshold))
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError("The score threshold must be between 0 and 1.")
+    return replace(
+        current,
+        base=endpoint_from_values("base", values.get("base", {})),
+        finetuned=endpoint_from_values("finetuned", values.get("finetuned", {})),
+        embedding=embedding_from_values(values.get("embedding", {})),
+        temperature=temperature,
+        max_tokens=max_tokens,
+        top_k=top_k,
+        score_threshold=threshold,
+        system_prompt=str(g.get("system_prompt", current.system_prompt)).strip(),
+    )
+
+
+def values_from_endpoint(cfg: EndpointConfig) -> dict[str, Any]:
+    return {"provider": cfg.provider, "model": cfg.model, "base_url": cfg.base_url or "",
+            "api_key": cfg.api_key or "", "api_version": cfg.api_version or "", "lora_path": cfg.lora_path or "",
+            "timeout_s": cfg.timeout_s, "max_retries": cfg.max_retries}
+
+
+def describe_endpoint(cfg: EndpointConfig) -> str:
+    """A one-line description safe to show (never the key itself)."""
+    if cfg.is_embedded:
+        lora = f" + LoRA `{cfg.lora_path}`" if cfg.lora_path else ""
+        return f"embedded `{cfg.model}`{lora}"
+    key = "key set" if cfg.api_key else "no key"
+    return f"{PROVIDERS.get(cfg.provider, {}).get('label', cfg.provider)} · `{cfg.model}` at `{cfg.base_url}` · {key}"
+
+
+# ---- widgets -------------------------------------------------------------------------------------------------
+def _k(slot: str, name: str) -> str:
+    return f"set_{slot}_{name}"
+
+
+def init_endpoint_state(slot: str, cfg: EndpointConfig) -> None:
+    for name, value in values_from_endpoint(cfg).items():
+        st.session_state.setdefault(_k(slot, name), value)
+
+
+def _on_provider_change(slot: str) -> None:
+    """Switching the preset fills its default URL (and the embedded model names)."""
+    provider = st.session_state[_k(slot, "provider")]
+    preset = PROVIDERS.get(provider, {})
+    st.session_state[_k(slot, "base_url")] = preset.get("base_url") or ""
+    if provider == "embedded":
+        st.session_state[_k(slot, "model")] = EMBEDDED_FT_MODEL if slot == "finetuned" else EMBEDDED_BASE_MODEL
+        st.session_state[_k(slot, "lora_path")] = "default" if slot == "finetuned" else ""
+    elif st.session_state[_k(slot, "model")] in (EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL):
+        st.session_state[_k(slot, "model")] = ""
+    if provider == "azure" and not st.session_state.get(_k(slot, "api_version")):
+        st.session_state[_k(slot, "api_version")] = "2024-10-21"
+
+
+def endpoint_editor(slot: str) -> dict[str, Any]:
+    """Widgets for one slot; returns the current form values."""
+    provider = st.selectbox("Provider", list(PROVIDERS), key=_k(slot, "provider"),
+                            format_func=lambda p: PROVIDERS[p]["label"], on_change=_on_provider_change, args=(slot,))
+    if provider == "embedded":
+        st.text_input("Model name (for the ledger and prices)", key=_k(slot, "model"))
+        st.text_input("LoRA adapter", key=_k(slot, "lora_path"),
+                      help="`default` = the adapter shipped in assets/adapter; a path to a GGUF LoRA; empty = none")
+        st.caption("Runs in-process on the CPU, offline, $0 per token.")
+    else:
+        st.text_input("Model", key=_k(slot, "model"), placeholder=MODEL_HINTS.get(provider, ""),
+                      help="Fine-tuned ids such as `ft:gpt-4o-mini-2024-07-18:org::abc123` are accepted.")
+        st.text_input("Base URL", key=_k(slot, "base_url"))
+        st.text_input("API key", key=_k(slot, "api_key"), type="password",
+                      help="Kept in this browser session only: never saved, never logged.",
+                      placeholder="not needed" if not PROVIDERS[provider]["needs_key"] else "sk-…")
+        if provider == "azure":
+            st.text_input("API version", key=_k(slot, "api_version"))
+        c1, c2 = st.columns(2)
+        c1.number_input("Timeout (s)", 1.0, 3600.0, step=5.0, key=_k(slot, "timeout_s"))
+        c2.number_input("Retries", 0, 10, step=1, key=_k(slot, "max_retries"))
+    return {name: st.session_state.get(_k(slot, name)) for name in values_from_endpoint(EndpointConfig())}
+
+
+def init_embedding_state(cfg: EmbeddingConfig) -> None:
+    for name, value in {"provider": cfg.provider, "model": cfg.model, "base_url": cfg.base_url or "",
+                        "api_key": cfg.api_key or "", "api_version": cfg.api_version or ""}.items():
+        st.session_state.setdefault(f"set_emb_{name}", value)
+
+
+def _on_embed_provider_change() -> None:
+    p = st.session_state["set_emb_provider"]
+    st.session_state["set_emb_base_url"] = EMBED_URLS.get(p, "")
+    st.session_state["set_emb_model"] = LOCAL_EMBEDDING_MODEL if p == "local" else "text-embedding-3-small"
+
+
+def embedding_editor() -> dict[str, Any]:
+    provider = st.selectbox("Provider", list(EMBEDDING_PROVIDERS), key="set_emb_provider",
+                            format_func=lambda p: EMBED_LABELS.get(p, p), on_change=_on_embed_provider_change)
+    if provider == "local":
+        st.caption("all-MiniLM-L6-v2 (ONNX, int8) from local files: offline, $0.")
+    else:
+        st.text_input("Model", key="set_emb_model")
+        st.text_input("Base URL", key="set_emb_base_url")
+        st.text_input("API key", key="set_emb_api_key", type="password", help="Kept in this browser session only.")
+        if provider == "azure":
+            st.text_input("API version", key="set_emb_api_version")
+        st.caption("Changing the embedding model needs a new index: collections remember the model they were "
+                   "built with and refuse queries from another one.")
+    return {n: st.session_state.get(f"set_emb_{n}") for n in ("provider", "model", "base_url", "api_key",
+                                                                "api_version")}

@@ -108,6 +108,37 @@ class Totals:
         )
 
 
+class _Acc:
+    """Mutable running sums (cheap), frozen into a Totals at the end."""
+
+    __slots__ = ("calls", "prompt", "completion", "cached", "exact", "cost", "unknown", "compute_s", "latency_s", "live")
+
+    def __init__(self) -> None:
+        self.calls = self.prompt = self.completion = self.cached = self.unknown = self.live = 0
+        self.exact = True
+        self.cost = Decimal(0)
+        self.compute_s = self.latency_s = 0.0
+
+    def add(self, usage: Usage, cost: Decimal | None, local: bool, latency_s: float, live: bool = False) -> None:
+        self.calls += 1
+        self.prompt += usage.prompt_tokens
+        self.completion += usage.completion_tokens
+        self.cached += usage.cached_tokens
+        self.exact = self.exact and usage.exact
+        if cost is None:
+            self.unknown += 1
+        else:
+            self.cost += cost
+        if local:
+            self.compute_s += latency_s
+        self.latency_s += latency_s
+        self.live += 1 if live else 0
+
+    def freeze(self) -> Totals:
+        return Totals(self.calls, Usage(self.prompt, self.completion, self.cached, self.exact), self.cost,
+                      self.unknown, self.compute_s, self.latency_s, self.live)
+
+
 CSV_COLUMNS = (
     "time",
     "call_id",
@@ -209,34 +240,29 @@ class SessionLedger:
     def totals(self, *, include_live: bool = True, where: Callable[[CallRecord], bool] | None = None) -> Totals:
         with self._lock:
             records = list(self._records)
-            live = list(self._live.values()) if include_live else []
-        out = Totals()
+            live = list(self._live.values()) if include_live and where is None else []
+        acc = _Acc()
         for r in records:
             if where is None or where(r):
-                out = out.add(r.usage, r.cost, local=r.local, latency_s=r.latency_s)
+                acc.add(r.usage, r.cost, r.local, r.latency_s)
         for lc in live:
-            if where is None:
-                local = bool(lc.price and lc.price.local)
-                out = out.add(lc.usage, lc.cost, local=local, latency_s=0.0, live=True)
-        return out
+            acc.add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+        return acc.freeze()
 
     def _group(self, key: Callable[[CallRecord], str | None], include_live: bool, live_key) -> dict[str, Totals]:
         with self._lock:
             records = list(self._records)
             live = list(self._live.values()) if include_live else []
-        groups: dict[str, Totals] = {}
+        groups: dict[str, _Acc] = {}
         for r in records:
             k = key(r)
-            if k is None:
-                continue
-            groups[k] = groups.get(k, Totals()).add(r.usage, r.cost, local=r.local, latency_s=r.latency_s)
+            if k is not None:
+                groups.setdefault(k, _Acc()).add(r.usage, r.cost, r.local, r.latency_s)
         for lc in live:
             k = live_key(lc)
-            if k is None:
-                continue
-            local = bool(lc.price and lc.price.local)
-            groups[k] = groups.get(k, Totals()).add(lc.usage, lc.cost, local=local, latency_s=0.0, live=True)
-        return groups
+            if k is not None:
+                groups.setdefault(k, _Acc()).add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+        return {k: a.freeze() for k, a in groups.items()}
 
     def by_model(self, include_live: bool = False) -> dict[str, Totals]:
         return self._group(lambda r: r.model_id, include_live, lambda lc: lc.model_id)
@@ -265,7 +291,15 @@ class SessionLedger:
         qid = self.last_question_id()
         if qid is None:
             return None, Totals()
-        return qid, self.by_question(include_live=include_live).get(qid, Totals())
+        with self._lock:
+            records = [r for r in self._records if r.question_id == qid]
+            live = [lc for lc in self._live.values() if lc.question_id == qid] if include_live else []
+        acc = _Acc()
+        for r in records:
+            acc.add(r.usage, r.cost, r.local, r.latency_s)
+        for lc in live:
+            acc.add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+        return qid, acc.freeze()
 
     def cumulative(self) -> list[tuple[datetime, Decimal]]:
         """(time, cumulative known spend) after each call, for the spend-over-time chart."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import errors as E
 from .chunking import Chunk, chunk_pages, validate
-from .documents import Limits, LoadedDocument, PasswordRequired, document_id, load_document
+from .documents import Limits, LoadedDocument, PasswordRequired, check_type, document_id, load_document
 from .rag import RetrievedChunk
 from .workspace import SAMPLE, sample_collection_name, workspace_collection_name
 
@@ -602,6 +602,7 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
     report = FileReport(name=name, status="error", message="")
     try:
         step("checking", 0, 1)
+        check_type(name, data)  # a lying extension is an error even when the bytes are known
         doc_id = document_id(data)
         report.doc_id = doc_id
         for idx in (index, *others):
@@ -756,6 +757,10 @@ def ingest_files(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, chunk
     for name, data in files:
         pw = password.get(name) if isinstance(password, Mapping) else password
         digest = document_id(data) if data else ""
+        try:
+            check_type(name, data)
+        except E.DocumentError:
+            digest = ""  # reported as the error it is by _ingest_one, never as a duplicate
         if digest and digest in seen:
             reports.append(FileReport(name=name, status="duplicate", doc_id=digest,
                                       message=f"{name}: same content as {seen[digest]} in this upload; added once."))

@@ -1,0 +1,196 @@
+"""Knowledge base: upload documents, build the RAG index, look inside it, try retrieval."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import state
+from components.sources import render_sources
+from components.uploader import render_uploader
+from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base
+from ragft import errors as E
+from ragft.chunking import MIN_CHUNK_TOKENS
+from ragft.index import DocumentInfo
+from ragft.settings import EmbeddingConfig
+
+st.title("Knowledge base")
+st.caption("Upload your own documents next to the shared sample scenario. They are split into chunks, embedded and "
+           "stored in a vector index; look inside it and try retrieval before asking a model anything.")
+
+try:
+    s = state.settings()
+except E.RagftError as exc:
+    st.error(f"The configuration has an error: {exc.message}")
+    st.stop()
+
+ws = current_workspace()
+st.session_state.setdefault("kb_chunk_tokens", min(1000, max(MIN_CHUNK_TOKENS, int(s.chunk_tokens) // 10 * 10)))
+st.session_state.setdefault("kb_overlap", int(s.chunk_overlap))
+st.session_state.setdefault("kb_confirm_reset", False)
+st.session_state.setdefault("kb_result", None)
+if notice := st.session_state.pop(WS_NOTICE_KEY, None):
+    st.warning(notice, icon=":material/warning:")
+
+
+# ---- indexing settings ------------------------------------------------------------------------------------
+def _embedding_label(cfg: EmbeddingConfig) -> str:
+    if cfg.provider == "local":
+        return f"{cfg.model} (local, offline, free)"
+    return f"{cfg.model} ({cfg.provider}, paid per token)"
+
+
+options: list[EmbeddingConfig] = [EmbeddingConfig()]
+for cfg in (state.server_settings().embedding, s.embedding):
+    if cfg not in options:
+        options.append(cfg)
+
+with st.expander("Indexing settings", icon=":material/tune:", expanded=False):
+    c1, c2, c3 = st.columns(3)
+    chosen = c1.selectbox("Embedding model", options, index=options.index(s.embedding), format_func=_embedding_label,
+                          help="Each model has its own index: switching shows the documents indexed with it. "
+                               "Other models are configured on the Settings page.")
+    if chosen != s.embedding:
+        state.set_settings(s.with_(embedding=chosen))
+        st.session_state["kb_result"] = None
+        st.rerun()
+    size = c2.slider("Chunk size (tokens)", MIN_CHUNK_TOKENS, 1000, step=10, key="kb_chunk_tokens",
+                     help="Small chunks keep contexts tight (one product per chunk for the small local model).")
+    if st.session_state["kb_overlap"] > size // 2:
+        st.session_state["kb_overlap"] = size // 2
+    overlap = c3.slider("Overlap (tokens)", 0, size // 2, key="kb_overlap",
+                        help="The end of each chunk is repeated at the start of the next, cut at a word boundary.")
+    st.caption("Applies to the next files you index. Chunks never cross a page. Tokens are OpenAI cl100k tokens.")
+
+try:
+    kb = knowledge_base(s)
+except E.RagftError as exc:
+    st.error(f"The knowledge base is unavailable: {exc.message}", icon=":material/error:")
+    st.stop()
+if err := st.session_state.pop("kb_sample_error", None):
+    st.warning(f"The shared sample could not be indexed: {err}", icon=":material/warning:")
+
+
+def _safe(fn, default):
+    """Run a read on the index; show its typed error instead of crashing the page."""
+    try:
+        return fn()
+    except E.RagftError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return default
+
+
+def _doc_rows(docs: list[DocumentInfo]) -> list[dict]:
+    return [{"file": d.name, "type": d.kind.upper(), "pages": d.pages, "chunks": d.chunks, "tokens": d.tokens,
+             "embedding tokens": d.embed_tokens, "embedding s": round(d.embed_seconds, 3),
+             "embedding $": None if d.embed_cost is None else float(d.embed_cost),
+             "chunk size / overlap": f"{d.chunk_tokens} / {d.overlap}", "added": d.added_at.replace("T", " ")[:16]}
+            for d in docs]
+
+
+mine = _safe(kb.workspace.documents, [])
+sample_docs = _safe(kb.sample.documents, []) if kb.sample is not None else []
+shadowed = _safe(kb.shadowed_sample_docs, [])
+
+tab_docs, tab_chunks, tab_search, tab_sample = st.tabs(
+    ["Your documents", "Chunk inspector", "Retrieval playground", "Shared sample"])
+
+# ---- upload and documents ---------------------------------------------------------------------------------
+with tab_docs:
+    render_uploader(kb, chunk_tokens=size, overlap=overlap)
+    st.subheader("Documents in your workspace")
+    if mine:
+        st.dataframe(_doc_rows(mine), hide_index=True, width="stretch",
+                     column_config={"embedding $": st.column_config.NumberColumn(format="$%.6f")})
+        cost = sum((d.embed_cost for d in mine if d.embed_cost is not None), start=0)
+        st.caption(f"{len(mine)} document(s) · {sum(d.chunks for d in mine)} chunks · "
+                   f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
+                   f"${float(cost):.6f}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else ""))
+        for d in shadowed:
+            st.info(f"Your **{d.name}** replaces the shared sample's version for this session.",
+                    icon=":material/published_with_changes:")
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        names = {d.doc_id: d.name for d in mine}
+        victim = c1.selectbox("Delete a document", list(names), format_func=names.get, key="kb_delete_pick")
+        if c2.button("Delete", icon=":material/delete:", key="kb_delete"):
+            removed = _safe(lambda: kb.delete_document(victim), None)
+            if removed is not None:
+                st.session_state["kb_result"] = None
+                st.toast(f"Deleted {names[victim]} ({removed} chunks).")
+                st.rerun()
+        if not st.session_state["kb_confirm_reset"]:
+            if st.button("Reset workspace…", icon=":material/restart_alt:", key="kb_reset"):
+                st.session_state["kb_confirm_reset"] = True
+                st.rerun()
+        else:
+            st.warning(f"Delete all {len(mine)} document(s) of your workspace? The shared sample stays.")
+            y, n = st.columns(2)
+            if y.button("Yes, delete everything", type="primary", key="kb_reset_yes"):
+                _safe(kb.reset, None)
+                st.session_state["kb_confirm_reset"] = False
+                st.session_state["kb_result"] = None
+                st.rerun()
+            if n.button("Cancel", key="kb_reset_no"):
+                st.session_state["kb_confirm_reset"] = False
+                st.rerun()
+    else:
+        st.caption("No documents yet: drop files above. Until then retrieval uses the shared sample.")
+    st.caption(f"Workspace `{ws}` · stored in {kb.where} · embeddings: {kb.embedder.model_id}. Bookmark this page's "
+               "address to come back to it; anyone with the link can see these documents.")
+
+# ---- chunk inspector ----------------------------------------------------------------------------------------
+with tab_chunks:
+    every = [(d, "your workspace") for d in mine] + [(d, "shared sample") for d in sample_docs]
+    if not every:
+        st.caption("Nothing indexed yet.")
+    else:
+        labels = {d.doc_id: f"{d.name} ({where}, {d.chunks} chunks)" for d, where in every}
+        pick = st.selectbox("Document", list(labels), format_func=labels.get, key="kb_inspect_doc")
+        chunks = _safe(lambda: kb.chunks(pick), [])
+        if chunks:
+            st.dataframe([{"#": c.position, "page": c.page, "tokens": c.tokens, "characters": len(c.text),
+                           "text": c.text} for c in chunks], hide_index=True, width="stretch",
+                         column_config={"text": st.column_config.TextColumn(width="large")})
+            pos = st.number_input("Show chunk #", 0, len(chunks) - 1, 0, key="kb_inspect_pos")
+            c = chunks[int(pos)]
+            where = f"page {c.page}" if c.page else "no pages"
+            st.caption(f"{c.source} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
+                       f"page · id `{c.chunk_id}` · hash `{c.content_hash}`")
+            st.text(c.text)
+
+# ---- retrieval playground -----------------------------------------------------------------------------------
+with tab_search:
+    with st.form("kb_search_form", border=False):
+        query = st.text_input("Query", key="kb_query", placeholder="e.g. How much does the Kestrel 2 Tent cost?")
+        c1, c2, c3 = st.columns(3)
+        k = c1.slider("Top-k", 1, 10, int(s.top_k), key="kb_k")
+        threshold = c2.slider("Score threshold", 0.0, 1.0, float(s.score_threshold), 0.05, key="kb_threshold",
+                              help="Chunks scoring below this are left out. The score is the cosine similarity.")
+        use_sample = c3.toggle("Include the shared sample", True, key="kb_use_sample")
+        only = st.multiselect("Only these documents (optional)", [d.doc_id for d, _ in every],
+                              format_func=lambda i: next(d.name for d, _ in every if d.doc_id == i), key="kb_only")
+        submitted = st.form_submit_button("Search", icon=":material/search:", type="primary")
+    if submitted and query.strip():
+        result = _safe(lambda: kb.retrieve(query, k=k, threshold=threshold, include_sample=use_sample,
+                                           doc_filter=only or None), None)
+        st.session_state["kb_result"] = result
+    result = st.session_state["kb_result"]
+    if result is not None:
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Query embedding", f"{result.embed_s * 1000:.1f} ms")
+        m2.metric("Search", f"{result.search_s * 1000:.1f} ms")
+        m3.metric("Returned", f"{len(result.chunks)} of {result.candidates}",
+                  help=f"{result.below_threshold} candidate(s) scored below the threshold.")
+        render_sources(result.chunks, empty="No chunk passed the threshold: lower it, or add documents.")
+
+# ---- shared sample ------------------------------------------------------------------------------------------
+with tab_sample:
+    st.caption("The sample scenario is indexed once and shared, read-only, by every session. Your uploads go to "
+               "your own workspace; a file with the same name as a sample file replaces it for you only.")
+    if kb.sample is None or not sample_docs:
+        st.info("The shared sample is not indexed for this embedding model.", icon=":material/info:")
+    else:
+        hidden = {d.doc_id for d in shadowed}
+        rows = _doc_rows(sample_docs)
+        for row, d in zip(rows, sample_docs):
+            row["used"] = "hidden by your upload" if d.doc_id in hidden else "yes"
+        st.dataframe(rows, hide_index=True, width="stretch")

@@ -89,8 +89,8 @@ def env_overrides(raw: str | None) -> dict[str, Price]:
 
 
 # ---- drawing -----------------------------------------------------------------------------------------
-def budget_figure(status: BudgetStatus, live_cost: Decimal = Decimal(0)) -> go.Figure | None:
-    """Small horizontal bars: spent / in flight / remaining for each cap that is set (None: no caps)."""
+def budget_figure(status: BudgetStatus) -> go.Figure | None:
+    """Small horizontal bars, one per cap that is set: spent / in flight / left, as shares of the cap."""
     rows = []
     if status.session_cap is not None:
         rows.append(("Session", status.session_spent, status.session_reserved, status.session_cap))
@@ -99,23 +99,30 @@ def budget_figure(status: BudgetStatus, live_cost: Decimal = Decimal(0)) -> go.F
     if not rows:
         return None
     labels = [r[0] for r in rows]
-    spent = [float(r[1]) for r in rows]
-    flight = [float(r[2]) for r in rows]
-    caps = [float(r[3]) for r in rows]
-    free = [max(0.0, c - s - f) for s, f, c in zip(spent, flight, caps)]
+
+    def share(amount: Decimal, cap: Decimal) -> float:
+        return float(amount / cap) if cap > 0 else (1.0 if amount > 0 else 0.0)
+
+    spent = [share(r[1], r[3]) for r in rows]
+    flight = [share(r[2], r[3]) for r in rows]
+    free = [max(0.0, 1.0 - s - f) for s, f in zip(spent, flight)]
+    dollars = {
+        "spent": [format_usd(r[1]) for r in rows],
+        "in flight": [format_usd(r[2]) for r in rows],
+        "left": [format_usd(max(Decimal(0), r[3] - r[1] - r[2])) for r in rows],
+    }
     fig = go.Figure()
     for name, values, color in (("spent", spent, SPENT), ("in flight", flight, INFLIGHT), ("left", free, FREE)):
         fig.add_bar(
-            y=labels, x=values, name=name, orientation="h", marker_color=color,
-            hovertemplate="%{y}: %{x:$.4f} " + name + "<extra></extra>",
+            y=labels, x=values, name=name, orientation="h", marker_color=color, customdata=dollars[name],
+            hovertemplate="%{y}: %{customdata} " + name + "<extra></extra>",
         )
-    for label, s, f, c in zip(labels, spent, flight, caps):
-        pct = (s + f) / c * 100 if c else 100.0
-        fig.add_annotation(y=label, x=max(c, s + f), text=f"{pct:.0f}% of ${c:g}", showarrow=False,
+    for (label, s_, f_, cap), used in zip(rows, (s + f for s, f in zip(spent, flight))):
+        fig.add_annotation(y=label, x=1.0, text=f"{used:.0%} of {format_usd(cap)}", showarrow=False,
                            xanchor="right", font=dict(size=10))
     fig.update_layout(
-        barmode="stack", height=34 + 26 * len(rows), margin=dict(l=0, r=0, t=4, b=4), showlegend=False,
-        xaxis=dict(visible=False, range=[0, max(max(caps), max(s + f for s, f in zip(spent, flight)))]),
+        barmode="stack", height=30 + 26 * len(rows), margin=dict(l=0, r=0, t=2, b=2), showlegend=False,
+        xaxis=dict(visible=False, range=[0, max(1.0, max(s + f for s, f in zip(spent, flight)))]),
         yaxis=dict(autorange="reversed", tickfont=dict(size=11)),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
     )

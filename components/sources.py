@@ -14,15 +14,15 @@ from ragft.rag import RetrievedChunk
 _COLLECTION_LABEL = {"sample": "shared sample", "workspace": "your workspace"}
 
 
-def where_from(c: RetrievedChunk) -> str:
-    """``good.pdf · p. 2 · your workspace``"""
-    parts = [c.source or "unknown file"]
-    if c.page:
-        parts.append(f"p. {c.page}")
+def collection_label(c: RetrievedChunk) -> str:
     col = str(c.metadata.get("collection", "")) if c.metadata else ""
-    if col:
-        parts.append(_COLLECTION_LABEL.get(col, col))
-    return " · ".join(parts)
+    return _COLLECTION_LABEL.get(col, col)
+
+
+def where_from(c: RetrievedChunk) -> str:
+    """``good.pdf p.2 · your workspace``: the citation exactly as the prompt shows it, then the collection."""
+    col = collection_label(c)
+    return f"{c.citation or 'unknown file'}" + (f" · {col}" if col else "")
 
 
 def sources_rows(chunks: Sequence[RetrievedChunk]) -> list[dict[str, Any]]:
@@ -31,7 +31,7 @@ def sources_rows(chunks: Sequence[RetrievedChunk]) -> list[dict[str, Any]]:
     for rank, c in enumerate(chunks, 1):
         meta = c.metadata or {}
         rows.append({"rank": rank, "score": round(float(c.score), 4), "file": c.source, "page": c.page,
-                     "collection": _COLLECTION_LABEL.get(str(meta.get("collection", "")), meta.get("collection", "")),
+                     "collection": collection_label(c),
                      "tokens": meta.get("tokens"), "text": c.text})
     return rows
 
@@ -54,7 +54,9 @@ def render_sources(chunks: Sequence[RetrievedChunk], *, empty: str = "No chunk c
     for rank, c in enumerate(chunks, 1):
         with st.container(border=True):
             head, bar = st.columns([3, 1], vertical_alignment="center")
-            head.markdown(f"**#{rank}** &nbsp; score **{c.score:.3f}** &nbsp; · &nbsp; {_md_escape(where_from(c))}")
+            col = collection_label(c)
+            head.markdown(f"**#{rank}** &nbsp; score **{c.score:.3f}** &nbsp; · &nbsp; `{c.citation.replace('`', '')}`"
+                          + (f" &nbsp; · &nbsp; {col}" if col else ""))
             bar.progress(min(1.0, max(0.0, float(c.score))))
             text = c.text
             if max_chars and len(text) > max_chars:
@@ -63,9 +65,3 @@ def render_sources(chunks: Sequence[RetrievedChunk], *, empty: str = "No chunk c
                     st.text(text)
             else:
                 st.text(text)
-
-
-def _md_escape(text: str) -> str:
-    for ch in "\\`*_{}[]()#+-.!|<>":
-        text = text.replace(ch, "\\" + ch)
-    return text

@@ -3,17 +3,17 @@ caps, and the monthly projection of the four approaches."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
-from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides, session_overrides
+from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides
+from components.price_overrides import price_override_editor
 from components.projection import render_projection
 from ragft.configs import BY_KEY
-from ragft.costs import coerce_price, format_usd, load_price_table, price_rows, pricing_data_info
+from ragft.costs import format_usd, load_price_table, price_rows, pricing_data_info
 from ragft.errors import RagftError
 from ragft.ledger import INGEST, Totals
 
@@ -149,45 +149,7 @@ with prices:
     st.caption(table.how)
 
     st.markdown("**Your price overrides** (this session)")
-    st.caption("A model id or a pattern (`ft:gpt-4o-mini*`), with dollars per 1M tokens. Use it for a negotiated "
-               "price, a hosted open model, or a self-hosted model whose GPU hours you want to count.")
-    current = session_overrides()
-    edited = st.data_editor(
-        [{"model": k, "input $/1M": float(p.input_per_m), "output $/1M": float(p.output_per_m),
-          "cached input $/1M": None if p.cached_input_per_m is None else float(p.cached_input_per_m)}
-         for k, p in current.items()] or [{"model": "", "input $/1M": None, "output $/1M": None,
-                                           "cached input $/1M": None}],
-        num_rows="dynamic", hide_index=True, key="costs_overrides_editor",
-        column_config={
-            "model": st.column_config.TextColumn("model", help="Exact model id or a pattern with *"),
-            "input $/1M": st.column_config.NumberColumn("input $/1M", min_value=0.0, format="%.4f"),
-            "output $/1M": st.column_config.NumberColumn("output $/1M", min_value=0.0, format="%.4f"),
-            "cached input $/1M": st.column_config.NumberColumn("cached input $/1M", min_value=0.0, format="%.4f"),
-        },
-    )
-    if st.button("Apply overrides", key="costs_apply_overrides", icon=":material/check:"):
-        new, problems = {}, []
-        for row in edited:
-            model = str(row.get("model") or "").strip()
-            if not model:
-                continue
-            cached = row.get("cached input $/1M")
-            try:
-                figures = (row.get("input $/1M"), row.get("output $/1M"))
-                if cached not in (None, ""):
-                    figures += (cached,)
-                price = coerce_price(figures, f"price override for {model}")
-            except RagftError as exc:
-                problems.append(exc.message)
-                continue
-            new[model] = replace(price, source="your override")
-        if problems:
-            for p in problems:
-                st.error(p)
-        else:
-            st.session_state["price_overrides"] = new
-            st.success(f"{len(new)} override(s) in force for new calls (recorded calls keep their price).")
-            st.rerun()
+    price_override_editor(key="costs_overrides")
 
 # ---- budget ------------------------------------------------------------------------------------------
 with budget_tab:

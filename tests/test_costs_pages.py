@@ -100,9 +100,29 @@ def test_session_overrides_show_in_the_price_table(data_dir):
     emb = table[table["role"] == "embeddings"].iloc[0]
     assert emb["input $/1M"] == "0" and emb["source"].startswith("self-hosted")
     # Apply with the editor untouched keeps the same overrides (nothing silently dropped)
-    at.button(key="costs_apply_overrides").click().run()
+    at.button(key="costs_overrides_apply").click().run()
     assert not at.exception
     assert set(at.session_state["price_overrides"]) == {"smollm2-*"}
+    assert any("1 price override(s) in force" in m.value for m in at.success)
+
+
+def test_override_rows_are_validated():
+    from components.price_overrides import overrides_from_rows, rows_from_overrides
+
+    good, problems = overrides_from_rows([
+        {"model": "gpt-4o-mini", "input $/1M": 0.2, "output $/1M": 0.8, "cached input $/1M": None},
+        {"model": "ft:*", "input $/1M": 1, "output $/1M": 2, "cached input $/1M": float("nan")},
+        {"model": "", "input $/1M": None, "output $/1M": None, "cached input $/1M": None},
+    ])
+    assert not problems and set(good) == {"gpt-4o-mini", "ft:*"}
+    assert good["gpt-4o-mini"].output_per_m == D("0.8") and good["ft:*"].cached_input_per_m is None
+    assert good["ft:*"].source == "your override"
+    assert overrides_from_rows(rows_from_overrides(good))[0] == good  # round trip
+    bad, problems = overrides_from_rows([
+        {"model": "x", "input $/1M": 1, "output $/1M": None},
+        {"model": "y", "input $/1M": -1, "output $/1M": 2},
+    ])
+    assert bad == {} and len(problems) == 2 and "both" in problems[0] and "positive" in problems[1]
 
 
 def test_budget_caps_are_shown(data_dir):

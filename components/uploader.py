@@ -52,6 +52,23 @@ def _record_spend(kb: KnowledgeBase, reports: Sequence[FileReport]) -> None:
                 pass  # the spend is shown in the documents table anyway
 
 
+def _budget_check(kb: KnowledgeBase):
+    """Refuse a file whose embedding would cross the session or app budget (paid models only)."""
+    if getattr(kb.embedder, "provider", "") == "local":
+        return None
+    try:
+        from components.cost_meter import get_budget
+        from ragft.costs import embedding_cost
+    except ImportError:
+        return None
+
+    def check(name: str, tokens: int) -> None:
+        cost = embedding_cost(tokens, kb.embedder.model_id, kb.embedder.provider, kb.price_overrides)
+        get_budget().reserve(cost, label=f"embedding {name} ({tokens:,} tokens)").release()
+
+    return check
+
+
 def ingest_with_progress(kb: KnowledgeBase, files: list[tuple[str, bytes]], *, chunk_tokens: int, overlap: int,
                          password: dict[str, str] | None = None) -> list[FileReport]:
     """Run the ingest with one progress bar per file inside a status box."""
@@ -68,7 +85,7 @@ def ingest_with_progress(kb: KnowledgeBase, files: list[tuple[str, bytes]], *, c
             bars[name].progress(min(1.0, max(0.0, frac)), text=f"{name}: {text}")
 
         reports = kb.ingest_files(files, chunk_tokens=chunk_tokens, overlap=overlap, password=password,
-                                  progress=progress)
+                                  progress=progress, before_embed=_budget_check(kb))
         ok = sum(r.ok for r in reports)
         bad = sum(r.status in ("error", "needs_password") for r in reports)
         state = "complete" if not bad else ("error" if not ok else "complete")

@@ -591,7 +591,8 @@ def open_sample(client: Any, embedder: Any) -> Index | None:
 # ---- ingest -------------------------------------------------------------------------------------
 def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, overlap: int, limits: Limits,
                 password: str | None, progress: Progress | None, others: Sequence[Index],
-                price_overrides: Mapping[str, Any] | None = None) -> FileReport:
+                price_overrides: Mapping[str, Any] | None = None,
+                before_embed: Callable[[str, int], None] | None = None) -> FileReport:
     t0 = time.perf_counter()
     embedder = index.embedder
 
@@ -622,10 +623,6 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
         report.chunks, report.tokens = len(chunks), sum(c.tokens for c in chunks)
         step("chunking", 1, 1)
         texts = [c.text for c in chunks]
-        step("embedding", 0, len(texts))
-        te = time.perf_counter()
-        vectors = embed_texts(embedder, texts, on_batch=lambda d, t: step("embedding", d, t))
-        report.embed_seconds = time.perf_counter() - te
         if getattr(embedder, "provider", "") == "local":  # the local model truncates at its window: say so
             counts = [int(embedder.count_tokens([t])) for t in texts]
             report.embed_tokens = sum(counts)
@@ -636,6 +633,12 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
                                        "window and were embedded from their beginning only; use smaller chunks.")
         else:
             report.embed_tokens = int(embedder.count_tokens(texts))
+        if before_embed is not None:  # e.g. the budget: may refuse the file before any paid call
+            before_embed(name, report.embed_tokens)
+        step("embedding", 0, len(texts))
+        te = time.perf_counter()
+        vectors = embed_texts(embedder, texts, on_batch=lambda d, t: step("embedding", d, t))
+        report.embed_seconds = time.perf_counter() - te
         report.embed_cost = _embedding_cost(report.embed_tokens, embedder, price_overrides)
         step("storing", 0, len(chunks))
         index.add_document(doc, chunks, vectors, chunk_tokens=chunk_tokens, overlap=overlap,
@@ -715,10 +718,10 @@ class KnowledgeBase:
         return self.workspace.reset()
 
     def ingest_files(self, files: Sequence[tuple[str, bytes]], *, chunk_tokens: int = 200, overlap: int = 30,
-                     password: str | Mapping[str, str] | None = None,
-                     progress: Progress | None = None) -> list[FileReport]:
+                     password: str | Mapping[str, str] | None = None, progress: Progress | None = None,
+                     before_embed: Callable[[str, int], None] | None = None) -> list[FileReport]:
         return ingest_files(self, files, chunk_tokens=chunk_tokens, overlap=overlap, password=password,
-                            progress=progress)
+                            progress=progress, before_embed=before_embed)
 
     def retrieve(self, question: str, *, k: int = 2, threshold: float = 0.0, include_sample: bool = True,
                  doc_filter: Iterable[str] | None = None,
@@ -749,8 +752,14 @@ class KnowledgeBase:
 
 def ingest_files(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, chunk_tokens: int = 200,
                  overlap: int = 30, password: str | Mapping[str, str] | None = None,
-                 progress: Progress | None = None) -> list[FileReport]:
-    """Index several files into the workspace; one report per file, in order. Never raises for a file."""
+                 progress: Progress | None = None,
+                 before_embed: Callable[[str, int], None] | None = None) -> list[FileReport]:
+    """Index several files into the workspace; one report per file, in order. Never raises for a file.
+
+    ``password``: one for all files or ``{file name: password}``. ``progress(file, stage, done, total)``.
+    ``before_embed(file, embedding tokens)`` runs before a file is embedded and may raise a RagftError (a
+    budget refusal) to skip that file.
+    """
     validate(chunk_tokens, overlap)
     reports: list[FileReport] = []
     seen: dict[str, str] = {}
@@ -767,7 +776,8 @@ def ingest_files(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, chunk
             continue
         others = [kb.sample] if kb.sample is not None else []
         report = _ingest_one(kb.workspace, name, data, chunk_tokens=chunk_tokens, overlap=overlap, limits=kb.limits,
-                             password=pw, progress=progress, others=others, price_overrides=kb.price_overrides)
+                             password=pw, progress=progress, others=others, price_overrides=kb.price_overrides,
+                             before_embed=before_embed)
         if digest and report.status in ("ok", "duplicate"):
             seen[digest] = name
         reports.append(report)

@@ -467,3 +467,27 @@ print(kb.ingest_files([("good.pdf", Path({str(CORPUS / 'good.pdf')!r}).read_byte
 def test_sample_name_is_per_embedder(embedder):
     assert sample_collection_name(embedder.model_id) != sample_collection_name("openai:text-embedding-3-small")
     assert sample_collection_name(embedder.model_id).startswith("sample-")
+
+
+def test_a_budget_hook_can_refuse_a_file_before_it_is_embedded(client, embedder):
+    calls = []
+
+    class Counting(FailingOn):
+        def embed(self, texts):
+            calls.append(len(texts))
+            return super().embed(texts)
+
+    kb = KnowledgeBase(client, Counting(embedder, "never-present"), new_workspace_id(), include_sample=False)
+    seen = []
+
+    def budget(name, tokens):
+        seen.append((name, tokens))
+        if name == "big.pdf":
+            raise E.BudgetExceeded(f"Refused: embedding {name} would cross the session budget.")
+
+    reports = kb.ingest_files([("good.md", read("good.md")), ("big.pdf", big_pdf(20))], before_embed=budget)
+    assert [r.status for r in reports] == ["ok", "error"]
+    assert "Refused" in reports[1].message and reports[1].error_type == "BudgetExceeded"
+    assert seen[1][0] == "big.pdf" and seen[1][1] > seen[0][1] > 0  # exact embedding tokens, before embedding
+    assert calls == [1]  # good.md embedded once; big.pdf never reached the model
+    assert [d.name for d in kb.documents()] == ["good.md"]

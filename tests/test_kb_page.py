@@ -166,3 +166,26 @@ def test_invalid_workspace_in_the_link_starts_a_new_one(shared_data_dir):
     assert not at.exception
     assert any("not valid" in w.value for w in at.warning)
     assert at.query_params["ws"] != "../../etc" and len(at.query_params["ws"]) >= 8
+
+
+def test_freshness_demo_changes_a_price_for_this_session_only(shared_data_dir):
+    if not (ROOT / "assets" / "scenario" / "scenario.json").is_file():
+        pytest.skip("the sample scenario is not generated yet")
+    from ragft.scenario import load_scenario
+
+    sc = load_scenario()
+    product = sc.products[0]
+    at, other = page(new_workspace_id()), page(new_workspace_id())
+    at.selectbox(key="kb_fresh_product").set_value(product.name).run()
+    at.number_input(key="kb_fresh_price_0").set_value(product.price + 37).run()
+    at.button(key="kb_fresh_go").click().run()
+    assert not at.exception, at.exception
+    assert any(f"${product.price} → ${product.price + 37}" in s.value for s in at.success)
+    assert doc_files(at) == [sc.catalogue_pdf]
+    search(at, f"How much does the {product.name} cost?", k=1)
+    assert f"${product.price + 37}" in result_texts(at)[-1]
+    header = " ".join(m.value for m in at.markdown if m.value.startswith("**#1**"))
+    assert "your workspace" in header
+    # the other session still gets the sample's price
+    search(other, f"How much does the {product.name} cost?", k=1)
+    assert f"${product.price}" in result_texts(other)[-1] and f"${product.price + 37}" not in result_texts(other)[-1]

@@ -491,3 +491,14 @@ def test_a_budget_hook_can_refuse_a_file_before_it_is_embedded(client, embedder)
     assert seen[1][0] == "big.pdf" and seen[1][1] > seen[0][1] > 0  # exact embedding tokens, before embedding
     assert calls == [1]  # good.md embedded once; big.pdf never reached the model
     assert [d.name for d in kb.documents()] == ["good.md"]
+
+
+def test_excluding_a_document_that_fills_the_top_results_still_returns_others(client, embedder):
+    kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
+    crowd = "\n\n".join(f"Kettle note {i}: the Boreal Kettle boils water fast." for i in range(30))
+    a, b = kb.ingest_files([("crowd.md", md(crowd)), ("other.md", md("# Lamp\n\nThe Aurora lamp is warm."))],
+                           chunk_tokens=20, overlap=0)
+    assert a.chunks >= 15
+    res = kb.retrieve("Boreal Kettle boils water", k=2, exclude_doc_ids=[a.doc_id])
+    assert [c.doc_id for c in res.chunks] == [b.doc_id]  # found by the store-side filter, past the crowd
+    assert len(kb.retrieve("Boreal Kettle boils water", k=2).chunks) == 2

@@ -189,3 +189,15 @@ def test_freshness_demo_changes_a_price_for_this_session_only(shared_data_dir):
     # the other session still gets the sample's price
     search(other, f"How much does the {product.name} cost?", k=1)
     assert f"${product.price}" in result_texts(other)[-1] and f"${product.price + 37}" not in result_texts(other)[-1]
+
+
+def test_through_the_router_the_workspace_follows_the_session_across_pages(shared_data_dir):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300).run()
+    assert not at.exception
+    ws = at.query_params["ws"]  # the shared sidebar put the workspace in the URL on the first page
+    at.switch_page("pages/knowledge_base.py").run()
+    upload(at, [("alpha.md", b"# Alpha\n\nalpha beta gamma", "text/markdown")])
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/knowledge_base.py").run()
+    assert at.query_params["ws"] == ws
+    assert doc_files(at) == ["alpha.md"]

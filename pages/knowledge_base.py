@@ -158,6 +158,8 @@ with tab_docs:
                     icon=":material/published_with_changes:")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         names = {d.doc_id: d.name for d in mine}
+        if st.session_state.get("kb_delete_pick") not in names:
+            st.session_state.pop("kb_delete_pick", None)
         victim = c1.selectbox("Delete a document", list(names), format_func=names.get, key="kb_delete_pick")
         if c2.button("Delete", icon=":material/delete:", key="kb_delete"):
             removed = _safe(lambda: kb.delete_document(victim), None)
@@ -192,13 +194,17 @@ with tab_chunks:
         st.caption("Nothing indexed yet.")
     else:
         labels = {d.doc_id: f"{d.name} ({where}, {d.chunks} chunks)" for d, where in every}
+        if st.session_state.get("kb_inspect_doc") not in labels:
+            st.session_state.pop("kb_inspect_doc", None)
         pick = st.selectbox("Document", list(labels), format_func=labels.get, key="kb_inspect_doc")
         chunks = _safe(lambda: kb.chunks(pick), [])
         if chunks:
             st.dataframe([{"#": c.position, "page": c.page, "tokens": c.tokens, "characters": len(c.text),
                            "text": c.text} for c in chunks], hide_index=True, width="stretch",
                          column_config={"text": st.column_config.TextColumn(width="large")})
-            pos = st.number_input("Show chunk #", 0, len(chunks) - 1, 0, key="kb_inspect_pos")
+            if not 0 <= st.session_state.get("kb_inspect_pos", 0) < len(chunks):
+                st.session_state["kb_inspect_pos"] = 0
+            pos = st.number_input("Show chunk #", 0, len(chunks) - 1, key="kb_inspect_pos")
             c = chunks[int(pos)]
             where = f"page {c.page}" if c.page else "no pages"
             st.caption(f"{c.source} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
@@ -214,8 +220,10 @@ with tab_search:
         threshold = c2.slider("Score threshold", 0.0, 1.0, float(s.score_threshold), 0.05, key="kb_threshold",
                               help="Chunks scoring below this are left out. The score is the cosine similarity.")
         use_sample = c3.toggle("Include the shared sample", True, key="kb_use_sample")
-        only = st.multiselect("Only these documents (optional)", [d.doc_id for d, _ in every],
-                              format_func=lambda i: next(d.name for d, _ in every if d.doc_id == i), key="kb_only")
+        doc_names = {d.doc_id: d.name for d, _ in every}
+        st.session_state["kb_only"] = [i for i in st.session_state.get("kb_only", []) if i in doc_names]
+        only = st.multiselect("Only these documents (optional)", list(doc_names),
+                              format_func=lambda i: doc_names.get(i, i), key="kb_only")
         submitted = st.form_submit_button("Search", icon=":material/search:", type="primary")
     if submitted and query.strip():
         result = _safe(lambda: kb.retrieve(query, k=k, threshold=threshold, include_sample=use_sample,

@@ -201,3 +201,17 @@ def test_through_the_router_the_workspace_follows_the_session_across_pages(share
     at.switch_page("pages/knowledge_base.py").run()
     assert at.query_params["ws"] == ws
     assert doc_files(at) == ["alpha.md"]
+
+
+def test_stale_selections_after_a_delete_do_not_break_the_page(shared_data_dir):
+    at = page(new_workspace_id())
+    upload(at, [pdf("good.pdf"), ("good.md", (CORPUS / "good.md").read_bytes(), "text/markdown")])
+    pdf_id = document_id((CORPUS / "good.pdf").read_bytes())
+    at.selectbox(key="kb_inspect_doc").set_value(pdf_id).run()
+    at.number_input(key="kb_inspect_pos").set_value(2).run()
+    at.multiselect(key="kb_only").set_value([pdf_id]).run()
+    at.selectbox(key="kb_delete_pick").set_value(pdf_id).run()
+    at.button(key="kb_delete").click().run()
+    assert not at.exception, at.exception
+    assert doc_files(at) == ["good.md"]
+    assert pdf_id not in at.multiselect(key="kb_only").value

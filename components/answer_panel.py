@@ -146,7 +146,7 @@ def render_sources(chunks: tuple[RetrievedChunk, ...] | list[RetrievedChunk]) ->
         kb_render = None
     if kb_render is not None:
         try:
-            kb_render(list(chunks))
+            kb_render(list(chunks), max_chars=400)
             return
         except TypeError:  # a different signature: fall back to ours
             pass

@@ -103,6 +103,14 @@ if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
         st.rerun()
 c2.button("Reset to server defaults", on_click=_reset, key="set_reset", icon=":material/restart_alt:")
 
+with st.expander("Prices (overrides for this session)", icon=":material/sell:"):
+    try:
+        from components.price_overrides import price_override_editor
+    except ImportError:
+        st.caption("The price table is on the Costs page.")
+    else:
+        price_override_editor(key="set_prices")
+
 with st.expander("Server defaults (from environment variables and secrets)", icon=":material/dns:"):
     st.markdown(f"- **Base:** {F.describe_endpoint(server.base)}\n"
                 f"- **Fine-tuned:** {F.describe_endpoint(server.finetuned)}\n"

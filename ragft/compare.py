@@ -36,7 +36,7 @@ from .budget import Budget
 from .configs import BY_KEY, CONFIGURATIONS, Configuration
 from .costs import Price, price_for
 from .ledger import SessionLedger
-from .metering import MeteredCall
+from .metering import MeteredCall, record_embedding
 from .rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
 from .usage import Usage
 
@@ -64,6 +64,9 @@ class Retrieval:
     search_s: float = 0.0  # time to search the index
     collection: str = ""  # which knowledge base answered ("sample", a workspace...)
     error: str | None = None  # retrieval failed: RAG panels show this instead of answering
+    query_tokens: int = 0  # tokens of the embedded question (priced when the embedder is a paid API)
+    embedding_model: str = ""  # the provider's model name, for pricing (e.g. "text-embedding-3-small")
+    embedding_provider: str = ""  # "local", "openai", ...
 
     @property
     def total_s(self) -> float:
@@ -325,6 +328,14 @@ def start_comparison(
         except Exception as exc:  # noqa: BLE001 - shown in the RAG panels, never a crash
             result = Retrieval(error=f"Retrieval failed: {type(exc).__name__}: {exc}")
         comparison.retrieval = result
+        if result.error is None and result.query_tokens and result.embedding_model:
+            try:  # the query embedding is part of what RAG costs: it goes into the ledger too
+                record_embedding(ledger, tokens=result.query_tokens, model_id=result.embedding_model,
+                                 provider=result.embedding_provider or "openai", configuration="retrieval",
+                                 seconds=result.embed_s, question_id=comparison.id, budget=budget,
+                                 price_overrides=price_overrides, note=q)
+            except E.RagftError:
+                pass  # a budget file problem must not hide the answers
         run._retrieved.set()
         run._post("retrieval")
 
@@ -529,7 +540,14 @@ class InMemoryIndex:
             if float(scores[i]) >= threshold
         )
         t2 = time.perf_counter()
-        return Retrieval(chunks=picked, embed_s=t1 - t0, search_s=t2 - t1, collection=self.collection)
+        counter = getattr(self.embed, "count_tokens", None)
+        try:
+            q_tokens = int(counter([question])) if counter is not None else 0
+        except Exception:  # noqa: BLE001 - a token count is a nicety here
+            q_tokens = 0
+        return Retrieval(chunks=picked, embed_s=t1 - t0, search_s=t2 - t1, collection=self.collection,
+                         query_tokens=q_tokens, embedding_model=str(getattr(self.embed, "model", "")),
+                         embedding_provider=str(getattr(self.embed, "provider", "")))
 
 
 def scenario_chunks() -> list[RetrievedChunk]:

@@ -219,3 +219,38 @@ def test_export_dict_is_plain_data(server):
     assert [p["configuration"] for p in data["panels"]] == ALL
     assert data["panels"][1]["sources"][0]["source"] == "catalogue.pdf"
     assert data["retrieval"]["chunks"][0]["score"] == 0.82
+
+
+def test_query_embedding_is_recorded_once_with_its_price(server):
+    def retrieve(q):
+        return C.Retrieval(chunks=CHUNKS, embed_s=0.01, query_tokens=9, embedding_model="text-embedding-3-small",
+                           embedding_provider="openai", collection="test")
+
+    ledger = SessionLedger()
+    cmp = C.run_comparison("Price?", ALL, model_for=factory(server), retrieve=retrieve, ledger=ledger,
+                           max_tokens=2, timeout_s=60)
+    emb = [r for r in ledger.records() if r.kind == "embedding"]
+    assert len(emb) == 1
+    assert emb[0].configuration == "retrieval" and emb[0].question_id == cmp.id
+    assert emb[0].usage.prompt_tokens == 9
+    assert emb[0].cost is not None and emb[0].cost > 0  # $0.02 per 1M tokens in the bundled prices
+    # A local embedder costs nothing and is recorded as local.
+    ledger2 = SessionLedger()
+    C.run_comparison("Price?", ["base_rag"], model_for=factory(server), ledger=ledger2, max_tokens=2, timeout_s=60,
+                     retrieve=lambda q: C.Retrieval(chunks=CHUNKS, query_tokens=5, embedding_model="all-MiniLM-L6-v2",
+                                                    embedding_provider="local"))
+    (rec,) = [r for r in ledger2.records() if r.kind == "embedding"]
+    assert rec.local and rec.cost == 0
+
+
+def test_in_memory_sample_index_finds_the_right_page():
+    from ragft.embeddings import LocalMiniLM
+
+    idx = C.InMemoryIndex(C.scenario_chunks(), LocalMiniLM())
+    r = idx.retrieve("How much does the Kestrel 2 Tent cost?", top_k=2)
+    assert r.chunks[0].source == "catalogue.pdf" and "Kestrel 2 Tent" in r.chunks[0].text
+    assert r.chunks[0].score >= r.chunks[1].score > 0
+    assert r.query_tokens > 5 and r.embedding_provider == "local"
+    assert idx.retrieve("Kestrel", top_k=3, threshold=0.99).chunks == ()
+    with pytest.raises(C.CompareError):
+        idx.retrieve("x", top_k=0)

@@ -233,6 +233,16 @@ def retrieval_caption(comparison: C.Comparison) -> None:
                    + (f" · wall time {comparison.wall_s:.2f} s" if comparison.wall_s else ""))
 
 
+def current_downloads(comparison: C.Comparison) -> None:
+    """Export the comparison on show (Markdown for a report, JSON for analysis)."""
+    md, js = exports_for(comparison)
+    with st.container(horizontal=True):
+        st.download_button("This comparison as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_cur_md",
+                           icon=":material/download:")
+        st.download_button("as JSON", js.data, js.file_name, js.mime, key="cmp_dl_cur_json",
+                           icon=":material/data_object:")
+
+
 def record_finished(comparison: C.Comparison) -> None:
     """Once per comparison: keep it in the history and hand the evidence to the decision guide."""
     done: set = st.session_state.setdefault(EVIDENCE_DONE_KEY, set())

@@ -130,6 +130,9 @@ else:
         V.blind_vote(current)
     V.render_finished(current, blind)
     V.retrieval_caption(current)
+    blind_round = V.blind_session().rounds.get(current.id)
+    if blind_round is None or blind_round.revealed:  # an export would give the blind labels away
+        V.current_downloads(current)
 
 st.divider()
 V.history_section(_ask_again)

@@ -55,7 +55,9 @@ def test_question_fills_four_panels_with_sources(data_dir):
     assert len([e for e in at.expander if e.label == "What the model saw"]) == 4
     # The comparison is in the history, the ledger has four calls, the guide got four evidence rows.
     assert len(at.session_state["cmp_history"]) == 1
-    assert len(at.session_state["ledger"].records()) == 4
+    assert len([r for r in at.session_state["ledger"].records() if r.kind == "chat"]) == 4
+    downloads = {b.label for b in at.get("download_button")}
+    assert {"This comparison as Markdown", "as JSON"} <= downloads
     ev = at.session_state["evidence"]
     assert [r["configuration"] for r in ev] == ["base", "base_rag", "ft", "ft_rag"]
     assert all(r["source"] == "compare" and r["style_score"] in (0.0, 1.0) for r in ev)
@@ -92,6 +94,7 @@ def test_blind_mode_hides_labels_until_the_vote(data_dir):
     ask(at)
     assert panel_headers(at) == ["Answer A", "Answer B", "Answer C", "Answer D"]
     assert not [c for c in at.caption if c.value.startswith("first token")]  # metrics hidden
+    assert "This comparison as Markdown" not in {b.label for b in at.get("download_button")}
     cid = at.session_state["cmp_current"]
     order = at.session_state["cmp_blind_session"].rounds[cid].order
     at.segmented_control(key=f"cmp_vote_pick_{cid}").set_value("C").run()

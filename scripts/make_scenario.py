@@ -446,7 +446,16 @@ def check_pdfs(products: list[Product]) -> None:
                 assert got == page_text(policy_lines(pp, COMPANY)), (file, got)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    global SCENARIO, TRAINING
+    ap = argparse.ArgumentParser(description="Generate the sample scenario and the fine-tuning data.")
+    ap.add_argument("--out", default=None, help="write scenario/ and training/ under this folder instead of assets/")
+    args = ap.parse_args(argv)
+    if args.out:
+        SCENARIO = Path(args.out) / "scenario"
+        TRAINING = Path(args.out) / "training"
     products = build_products()
     policies = build_policies()
     write_documents(products, policies)

@@ -150,7 +150,7 @@ def render_uploader(kb: KnowledgeBase, *, chunk_tokens: int, overlap: int) -> li
     # no `type=` filter: Streamlit would refuse other files silently-ish; our loader names the problem per file
     files = st.file_uploader(
         "Add documents (" + ", ".join(t.upper() for t in UPLOAD_TYPES if t != "markdown") + ")",
-        accept_multiple_files=True, key=f"kb_uploader_{st.session_state[GEN_KEY]}",
+        accept_multiple_files=True, max_upload_size=max(1, lim.max_bytes // (1024 * 1024)), key=f"kb_uploader_{st.session_state[GEN_KEY]}",
         help=f"PDF, TXT, Markdown or DOCX. Up to {lim.max_bytes // (1024 * 1024)} MB and {lim.max_pages} pages "
              "per file. The same content is never indexed twice; a new version of a file replaces the old one.")
     if files:

@@ -135,6 +135,13 @@ def _freshness_demo() -> None:
                        + ". Delete your catalogue.pdf (Your documents) to go back to the sample's prices.")
 
 
+def _show_docs(rows: list[dict]) -> None:
+    small = {k: st.column_config.NumberColumn(k, width="small") for k in ("pages", "chunks", "tokens")}
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={**small, "type": st.column_config.TextColumn(width="small"),
+                                "embedding $": st.column_config.NumberColumn(format="$%.6f")})
+
+
 mine = _safe(kb.workspace.documents, [])
 sample_docs = _safe(kb.sample.documents, []) if kb.sample is not None else []
 shadowed = _safe(kb.shadowed_sample_docs, [])
@@ -147,8 +154,7 @@ with tab_docs:
     render_uploader(kb, chunk_tokens=size, overlap=overlap)
     st.subheader("Documents in your workspace")
     if mine:
-        st.dataframe(_doc_rows(mine), hide_index=True, width="stretch",
-                     column_config={"embedding $": st.column_config.NumberColumn(format="$%.6f")})
+        _show_docs(_doc_rows(mine))
         cost = sum((d.embed_cost for d in mine if d.embed_cost is not None), start=0)
         st.caption(f"{len(mine)} document(s) · {sum(d.chunks for d in mine)} chunks · "
                    f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
@@ -201,7 +207,11 @@ with tab_chunks:
         if chunks:
             st.dataframe([{"#": c.position, "page": c.page, "tokens": c.tokens, "characters": len(c.text),
                            "text": c.text} for c in chunks], hide_index=True, width="stretch",
-                         column_config={"text": st.column_config.TextColumn(width="large")})
+                         column_config={"#": st.column_config.NumberColumn(width="small"),
+                                        "page": st.column_config.NumberColumn(width="small"),
+                                        "tokens": st.column_config.NumberColumn(width="small"),
+                                        "characters": st.column_config.NumberColumn(width="small"),
+                                        "text": st.column_config.TextColumn(width="large")})
             if not 0 <= st.session_state.get("kb_inspect_pos", 0) < len(chunks):
                 st.session_state["kb_inspect_pos"] = 0
             pos = st.number_input("Show chunk #", 0, len(chunks) - 1, key="kb_inspect_pos")
@@ -248,6 +258,7 @@ with tab_sample:
         hidden = {d.doc_id for d in shadowed}
         rows = _doc_rows(sample_docs)
         for row, d in zip(rows, sample_docs):
+            row.pop("added")
             row["used"] = "hidden by your upload" if d.doc_id in hidden else "yes"
-        st.dataframe(rows, hide_index=True, width="stretch")
+        _show_docs(rows)
         _freshness_demo()

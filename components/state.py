@@ -28,7 +28,7 @@ def _secrets() -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def _server_settings(_env_key: tuple) -> Settings:
+def _server_settings(env_key: tuple) -> Settings:
     return load_settings(os.environ, _secrets())
 
 

@@ -104,12 +104,7 @@ class ChatModel(Protocol):
 
     def check(self) -> str: ...
 
-
-def complete(model: ChatModel, messages: Messages, *, max_tokens: int = 96, temperature: float = 0.0) -> Completion:
-    """Non-streamed convenience: run a stream to its end."""
-    s = model.stream(messages, max_tokens=max_tokens, temperature=temperature).consume()
-    assert s.usage is not None and s.total_s is not None
-    return Completion(s.text, s.usage, s.total_s)
+    def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion: ...
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,6 +235,26 @@ class OpenAICompatibleModel:
 
         return ChatStream(source(), counted)
 
+    def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion:
+        """A non-streamed call: servers report exact usage here."""
+        import openai
+
+        msgs = list(messages)
+        started = time.perf_counter()
+        try:
+            self._verify_model()
+            resp = self._client.chat.completions.create(model=self.model_id, messages=msgs, max_tokens=max_tokens,
+                                                        temperature=temperature, stream=False)
+        except openai.OpenAIError as exc:
+            raise translate_openai_error(exc, self.cfg) from exc
+        text = (resp.choices[0].message.content or "") if resp.choices else ""
+        if resp.usage is not None:
+            cached = getattr(getattr(resp.usage, "prompt_tokens_details", None), "cached_tokens", None) or 0
+            usage = Usage(resp.usage.prompt_tokens or 0, resp.usage.completion_tokens or 0, cached, exact=True)
+        else:
+            usage = Usage(self.count_prompt_tokens(msgs), self.count_tokens(text) if text else 0, exact=False)
+        return Completion(text, usage, time.perf_counter() - started)
+
     def _open_stream(self, msgs: list, max_tokens: int, temperature: float):
         import openai
 
@@ -331,14 +346,28 @@ class EmbeddedChatModel:
         s = self.stream([{"role": "user", "content": "Say OK."}], max_tokens=1, temperature=0.0).consume()
         return f"Embedded model ready: {self.label}, answered in {s.total_s:.2f} s."
 
-    def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
-        msgs = list(messages)
+    def _check_fits(self, msgs: list, max_tokens: int) -> int:
         prompt_tokens = self.count_prompt_tokens(msgs)
         if prompt_tokens + max_tokens > self.engine.n_ctx:
             raise E.BadRequest(
                 f"The prompt has {prompt_tokens} tokens; with {max_tokens} to generate it exceeds the embedded "
                 f"model's context of {self.engine.n_ctx}.", hint="Use fewer or smaller chunks (top-k, chunk size)."
             )
+        return prompt_tokens
+
+    def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion:
+        msgs = list(messages)
+        self._check_fits(msgs, max_tokens)
+        started = time.perf_counter()
+        with self.engine.lock, _CPU_LOCK:
+            resp = self.engine.llm.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=temperature)
+        u = resp["usage"]
+        text = resp["choices"][0]["message"].get("content") or ""
+        return Completion(text, Usage(u["prompt_tokens"], u["completion_tokens"], exact=True), time.perf_counter() - started)
+
+    def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
+        msgs = list(messages)
+        prompt_tokens = self._check_fits(msgs, max_tokens)
 
         def counted(text: str) -> Usage:
             # Counted with the model's own tokenizer and chat template: what llama.cpp itself reports.

@@ -1,0 +1,82 @@
+"""The embedded llama.cpp engine with the bundled SmolLM2-135M GGUF."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ragft import errors as E
+from ragft.models import EmbeddedEngine, EmbeddedChatModel, make_chat_model
+from ragft.paths import smollm2_gguf
+from ragft.rag import RetrievedChunk, build_messages
+from ragft.settings import EndpointConfig
+
+
+@pytest.fixture(scope="module")
+def base_model():
+    return make_chat_model(EndpointConfig())
+
+
+@pytest.mark.parametrize(
+    "context, question, fact",
+    [
+        ("Nimbus travel mug\nPrice: $27\nKeeps drinks hot for 6 hours.", "What is the price of the Nimbus travel mug?", "$27"),
+        ("Our store opens at 9 am and closes at 6 pm.", "When does the store open?", "9 am"),
+        ("The warranty on the Ember kettle lasts 3 years.", "How long is the warranty on the Ember kettle?", "3 years"),
+    ],
+)
+def test_answers_with_the_fact_from_context(base_model, context, question, fact):
+    chunk = RetrievedChunk(text=context, source="cat.pdf", page=2)
+    stream = base_model.stream(build_messages(question, [chunk]), max_tokens=40, temperature=0.0)
+    text = "".join(stream)
+    assert fact in text
+    assert stream.usage.completion_tokens > 0 and stream.usage.exact
+
+
+def test_prompt_count_equals_llama_cpp_usage(base_model):
+    messages = build_messages("What is the return window?", [RetrievedChunk(text="Returns: 30 days.", source="p.md")])
+    done = base_model.complete(messages, max_tokens=8, temperature=0.0)
+    assert done.usage.prompt_tokens == base_model.count_prompt_tokens(messages)
+
+
+def test_concurrent_sessions_share_one_engine_safely(base_model):
+    """Several threads (sessions) on one loaded engine: calls are serialised, every answer is whole."""
+    results: dict[int, str] = {}
+
+    def ask(i: int) -> None:
+        results[i] = base_model.complete([{"role": "user", "content": f"Repeat the number {i}."}], max_tokens=8,
+                                         temperature=0.0).text
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(results) == [0, 1, 2, 3]
+    assert all(text.strip() for text in results.values())
+
+
+def test_missing_or_unreadable_files_give_typed_errors(tmp_path):
+    with pytest.raises(E.EmbeddedModelUnavailable):
+        EmbeddedEngine(tmp_path / "absent.gguf")
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a gguf file" * 100)
+    with pytest.raises(E.EmbeddedModelUnavailable) as info:
+        EmbeddedEngine(junk)
+    assert "could not be loaded" in info.value.message
+    with pytest.raises(E.AdapterMissing):
+        make_chat_model(EndpointConfig(lora_path=str(tmp_path / "none.gguf")))
+
+
+def test_prompt_too_long_for_context_is_refused(base_model):
+    huge = "word " * 2100
+    with pytest.raises(E.BadRequest) as info:
+        base_model.stream([{"role": "user", "content": huge}], max_tokens=10, temperature=0.0)
+    assert "context" in info.value.message
+
+
+def test_label_names_the_adapter():
+    gguf = smollm2_gguf()
+    model = EmbeddedChatModel(EmbeddedEngine(gguf), "smollm2")
+    assert "embedded" in model.label and "LoRA" not in model.label

@@ -1,0 +1,44 @@
+"""AppTest: the router and every registered page render without an exception."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def registered_pages() -> list[str]:
+    """The page files listed in streamlit_app.py's PAGES (read from the source, not imported)."""
+    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    pages = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("pages/"):
+            pages.append(node.value)
+    return sorted(set(pages))
+
+
+def test_every_page_file_is_registered_and_exists():
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+    assert files == registered_pages()
+
+
+@pytest.mark.parametrize("page", registered_pages())
+def test_page_renders_without_exception(page, data_dir):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.main.children) > 0
+
+
+def test_home_names_the_active_models(data_dir):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    assert not at.exception
+    texts = " ".join(s.value for s in at.success) + " ".join(e.value for e in at.error)
+    assert "smollm2-135m-instruct" in texts
+    assert at.title[0].value == "RAG vs Fine-Tuning Explorer"

@@ -1,0 +1,59 @@
+"""Settings from env vars and secrets; typed errors for malformed values; keys never in repr."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ragft.errors import ConfigError
+from ragft.settings import load_settings
+
+
+def test_defaults_are_the_embedded_offline_stack():
+    s = load_settings({})
+    assert s.base.is_embedded and s.finetuned.is_embedded
+    assert s.finetuned.lora_path == "default"
+    assert s.embedding.provider == "local"
+    assert s.chroma_host is None and s.session_budget_usd is None
+
+
+def test_env_overrides_secrets_and_keys_stay_out_of_repr():
+    secrets = {"RAGFT_BASE_PROVIDER": "openai", "RAGFT_BASE_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": "sk-from-secrets",
+               "RAGFT_TOP_K": "5"}
+    env = {"RAGFT_TOP_K": "3", "RAGFT_FT_PROVIDER": "openai", "RAGFT_FT_MODEL": "ft:gpt-4o-mini-2024-07-18:acme::x1",
+           "RAGFT_APP_BUDGET_USD": "2.50", "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": "8123"}
+    s = load_settings(env, secrets)
+    assert s.top_k == 3
+    assert s.base.api_key == "sk-from-secrets" and s.base.base_url == "https://api.openai.com/v1"
+    assert s.finetuned.model.startswith("ft:") and s.finetuned.api_key == "sk-from-secrets"
+    assert s.app_budget_usd == Decimal("2.50")
+    assert (s.chroma_host, s.chroma_port) == ("127.0.0.1", 8123)
+    assert "sk-from-secrets" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"RAGFT_TOP_K": "many"}, "RAGFT_TOP_K must be a whole number"),
+        ({"RAGFT_TOP_K": "0"}, "between 1 and 50"),
+        ({"RAGFT_BASE_PROVIDER": "skynet"}, "RAGFT_BASE_PROVIDER must be one of"),
+        ({"RAGFT_BASE_PROVIDER": "ollama"}, "RAGFT_BASE_MODEL is required"),
+        ({"RAGFT_SESSION_BUDGET_USD": "lots"}, "amount in dollars"),
+        ({"RAGFT_SESSION_BUDGET_USD": "-1"}, "cannot be negative"),
+        ({"RAGFT_CHUNK_TOKENS": "100", "RAGFT_CHUNK_OVERLAP": "100"}, "RAGFT_CHUNK_OVERLAP must be between 0 and 99"),
+        ({"RAGFT_TEMPERATURE": "3"}, "between 0.0 and 2.0"),
+    ],
+)
+def test_bad_values_are_typed_errors(env, words):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert words in info.value.message
+
+
+def test_local_providers_get_their_default_urls():
+    s = load_settings({"RAGFT_BASE_PROVIDER": "ollama", "RAGFT_BASE_MODEL": "llama3.2",
+                       "RAGFT_FT_PROVIDER": "vllm", "RAGFT_FT_MODEL": "brand-lora"})
+    assert s.base.base_url == "http://127.0.0.1:11434/v1"
+    assert s.finetuned.base_url == "http://127.0.0.1:8000/v1"
+    assert s.base.api_key is None

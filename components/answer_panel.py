@@ -15,9 +15,8 @@ from ragft import compare as C
 from ragft.costs import format_usd
 from ragft.rag import RetrievedChunk
 
-PHASE_NOTES = {
-    C.QUEUED: "Retrieving context…",
-}
+LLAMACPP_HINT = ("A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
+                 "arrives: start it with `interrupt_requests: false` in its config so panels can run at once.")
 
 
 def md_escape(text: str) -> str:
@@ -111,6 +110,8 @@ class AnswerPanel:
                 st.markdown(md_escape(p.text))
             else:
                 st.caption("(The model returned an empty answer.)")
+                if not p.embedded:
+                    st.caption(LLAMACPP_HINT)
         if hide_details:
             self.footer.empty()
             return

@@ -178,6 +178,9 @@ def endpoint_editor(slot: str) -> dict[str, Any]:
                       placeholder="not needed" if not PROVIDERS[provider]["needs_key"] else "sk-…")
         if provider == "azure":
             st.text_input("API version", key=_k(slot, "api_version"))
+        if provider == "llamacpp":
+            st.caption("Start llama-cpp-python's server with `interrupt_requests: false` in its config: otherwise "
+                       "it cuts one panel's answer off when the next panel's request arrives.")
         c1, c2 = st.columns(2)
         c1.number_input("Timeout (s)", 1.0, 3600.0, step=5.0, key=_k(slot, "timeout_s"))
         c2.number_input("Retries", 0, 10, step=1, key=_k(slot, "max_retries"))

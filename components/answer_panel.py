@@ -59,8 +59,7 @@ def waiting_note(p: C.PanelResult) -> str:
         return "Retrieving context…"
     waited = "" if p.started_at is None else f" ({time.perf_counter() - p.started_at:.1f} s)"
     if p.embedded:
-        return (f"Waiting for the CPU{waited}: the embedded model shares two cores with the other panels and "
-                "visitors, reading the prompt first, then one token at a time.")
+        return f"Waiting for the CPU{waited}: the embedded model takes turns with the other answers."
     return f"Waiting for {p.provider or 'the server'}{waited}…"
 
 

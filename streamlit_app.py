@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import sidebar
+from components import boot, sidebar
 
 ROOT = Path(__file__).parent
 
@@ -29,14 +29,19 @@ PAGES = {
     ],
 }
 
-nav = {
-    section: [
-        st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
-        for path, title, icon in pages
-        if (ROOT / path).exists()
-    ]
-    for section, pages in PAGES.items()
-}
-page = st.navigation({k: v for k, v in nav.items() if v})
+nav: dict[str, list] = {}
+path_of: dict[str, str] = {}  # url_path -> page file
+for section, pages in PAGES.items():
+    for path, title, icon in pages:
+        if (ROOT / path).exists():
+            pg = st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
+            nav.setdefault(section, []).append(pg)
+            path_of[pg.url_path] = path
+page = st.navigation(nav)
+boot.forward_if_wanted(path_of.get(page.url_path, ""), set(path_of.values()))
 sidebar.render()
-page.run()
+token = boot.ROUTER_ACTIVE.set(True)
+try:
+    page.run()
+finally:
+    boot.ROUTER_ACTIVE.reset(token)

@@ -16,6 +16,9 @@ from ragft.configs import BY_KEY
 from ragft.costs import format_usd, load_price_table, price_rows, pricing_data_info
 from ragft.errors import RagftError
 from ragft.ledger import INGEST, Totals
+from components.boot import page_shell
+
+page_shell(__file__)
 
 st.title("Costs")
 st.caption("Every token this session spent, as money, at the prices shown under **Prices**. "

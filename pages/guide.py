@@ -15,6 +15,9 @@ from components import guide_charts
 from ragft import guide as G
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.errors import RagftError
+from components.boot import page_shell
+
+page_shell(__file__)
 
 # ---- state ---------------------------------------------------------------------------------------------
 st.session_state.setdefault("evidence", [])

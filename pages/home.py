@@ -6,7 +6,10 @@ import streamlit as st
 
 from components import state
 from ragft import errors as E
+from components.boot import page_shell
 from ragft.paths import SCENARIO_DIR
+
+page_shell(__file__)
 
 st.title("RAG vs Fine-Tuning Explorer")
 st.markdown(

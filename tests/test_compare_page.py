@@ -106,6 +106,8 @@ def test_blind_mode_hides_labels_until_the_vote(data_dir):
     assert len([c for c in at.caption if c.value.startswith("first token")]) == 4  # metrics revealed
     tally = at.dataframe[0].value
     assert int(tally.loc[tally["Picked as best"] == 1, "Picked as best"].sum()) == 1
+    at.button(key="cmp_blind_reset").click().run()
+    assert at.session_state["cmp_blind_session"].votes == 0
 
 
 def test_history_ask_again_and_example_questions(data_dir):
@@ -127,3 +129,6 @@ def test_history_ask_again_and_example_questions(data_dir):
     examples.set_value(examples.options[1]).run()
     assert not at.exception
     assert at.session_state["cmp_history"].items()[0].question == examples.options[1]
+    at.button(key="cmp_history_clear").click().run()
+    assert len(at.session_state["cmp_history"]) == 0
+    assert any("Ask a question" in i.value for i in at.info)

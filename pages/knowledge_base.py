@@ -12,6 +12,9 @@ from ragft import errors as E
 from ragft.chunking import MIN_CHUNK_TOKENS
 from ragft.index import DocumentInfo
 from ragft.settings import EmbeddingConfig
+from components.boot import page_shell
+
+page_shell(__file__)
 
 st.title("Knowledge base")
 st.caption("Upload your own documents next to the shared sample scenario. They are split into chunks, embedded and "

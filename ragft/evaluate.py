@@ -703,20 +703,31 @@ def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
 class CostAxis:
     """What the accuracy chart plots along x: dollars when anything costs money, else tokens (local models)."""
 
-    kind: str  # "cost", "tokens"
+    kind: str  # "cost", "tokens", "seconds"
     title: str
     note: str
 
     def value(self, s: ConfigSummary) -> float | None:
         if self.kind == "cost":
             return None if s.cost_per_question is None else float(s.cost_per_question)
+        if self.kind == "seconds":
+            return s.mean_total_s
         return s.tokens_per_question
 
 
-def cost_axis(summaries: Sequence[ConfigSummary]) -> CostAxis:
-    paid = any(s.cost_per_question not in (None, Decimal(0)) for s in summaries)
-    if paid:
+def is_paid(summaries: Sequence[ConfigSummary]) -> bool:
+    """Whether any configuration cost money (else every model was self-hosted at $0 per token)."""
+    return any(s.cost_per_question not in (None, Decimal(0)) for s in summaries)
+
+
+def cost_axis(summaries: Sequence[ConfigSummary], local_measure: str = "tokens") -> CostAxis:
+    """Dollars per question when anything was paid; otherwise ``local_measure``: "tokens" or "seconds"."""
+    if is_paid(summaries):
         return CostAxis("cost", "Cost per question (USD)", "")
+    if local_measure == "seconds":
+        return CostAxis("seconds", "Compute seconds per question",
+                        "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
+                        "compute seconds per question instead (what you pay for in hardware and time).")
     return CostAxis("tokens", "Tokens per question (prompt + completion)",
                     "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
                     "tokens per question instead (what the same traffic would be billed for on a hosted API).")

@@ -1,0 +1,233 @@
+"""Glue between the Evaluate page and the core: question-set choice, starting a run, live progress, results.
+
+Models, retrieval, ledger, budget and price overrides come from :mod:`components.compare_view` (the same
+wiring as the Compare page: one knowledge base switch, one ledger, one budget per session).
+Session keys are prefixed ``eval_``; the finished run's evidence goes to ``st.session_state["evidence"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components import compare_view as V
+from components.answer_panel import md_escape
+from components.eval_charts import accuracy_cost_chart
+from components.sources import render_sources
+from ragft import compare as C
+from ragft import evaluate as EV
+from ragft.configs import BY_KEY
+from ragft.rag import RetrievedChunk
+from ragft.settings import Settings
+
+RUN_KEY = "eval_run"
+RESULT_KEY = "eval_result"
+EVIDENCE_DONE_KEY = "eval_evidence_done"
+ERROR_KEY = "eval_error"
+
+
+# ---- question sets --------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=2)
+def shipped_set() -> EV.QuestionSet:
+    return EV.default_question_set()
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
+def uploaded_set(data: bytes, name: str) -> EV.QuestionSet:
+    """Parse an uploaded set (raises QuestionSetError; Streamlit does not cache exceptions)."""
+    return EV.parse_question_set(data, name)
+
+
+def preview(qs: EV.QuestionSet) -> None:
+    with st.expander(f"The questions ({len(qs)})"):
+        st.dataframe([{"id": q.id, "question": q.question, "expected facts": " | ".join(q.expected_facts),
+                       "source": q.expected_source, "style": q.expected_style} for q in qs.questions],
+                     hide_index=True, width="stretch")
+
+
+# ---- running --------------------------------------------------------------------------------------------------
+def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
+    """Start an evaluation in the background for this session (raises RagftError for bad input)."""
+    configs = C.resolve_configurations(keys)
+    evaluation = EV.Evaluation.new(qs, [c.key for c in configs])
+    retrieve, kb_text = V.session_retriever(s) if any(c.rag for c in configs) else (None, "")
+    evaluation.settings["knowledge_base"] = kb_text
+    evaluation.settings["models"] = {"base": s.base.label, "finetuned": s.finetuned.label}
+    run = EV.start_evaluation(
+        evaluation, model_for=V.model_factory(configs, s), retrieve=retrieve, ledger=V.ledger(),
+        budget=V.budget(s), system_prompt=s.system_prompt, max_tokens=s.max_tokens, temperature=s.temperature,
+        top_k=s.top_k, price_overrides=V.price_overrides(s),
+        model_labels={"base": s.base.label, "finetuned": s.finetuned.label},
+    )
+    st.session_state[RUN_KEY] = run
+    st.session_state.pop(ERROR_KEY, None)
+    return run
+
+
+def stop() -> None:
+    run = st.session_state.get(RUN_KEY)
+    if run is not None:
+        run.cancel()
+
+
+def follow(run: EV.EvalRun) -> None:
+    """Progress bar and Stop button until the run is done; then keep the result and hand over the evidence."""
+    ev = run.evaluation
+    total = max(1, ev.total_steps)
+    stopping = run.cancelled
+    st.button("Stop", icon=":material/stop_circle:", on_click=stop, key="eval_stop", disabled=stopping)
+    bar = st.progress(0.0, text="Starting…")
+    n = len(ev.question_set)
+    for p in run.progress(poll_s=0.25):
+        last = p or run.last
+        if last is not None:
+            q = ev.question_set.questions[last.question_index - 1]
+            what = ("Stopping after the question in flight…" if run.cancelled else
+                    f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
+                    f"{BY_KEY[last.record.configuration].label} on “{q.question[:60]}”")
+            bar.progress(min(1.0, last.done / total), text=what)
+        elif run.cancelled:
+            bar.progress(0.0, text="Stopping after the question in flight…")
+        V.refresh_meter()
+    finish(run)
+
+
+def finish(run: EV.EvalRun) -> None:
+    st.session_state.pop(RUN_KEY, None)
+    if run.error:
+        st.session_state[ERROR_KEY] = run.error
+    ev = run.evaluation
+    if not ev.records:
+        return
+    st.session_state[RESULT_KEY] = ev
+    done: set = st.session_state.setdefault(EVIDENCE_DONE_KEY, set())
+    if ev.id not in done:
+        done.add(ev.id)
+        st.session_state.setdefault("evidence", []).extend(EV.evidence_rows(ev))
+
+
+# ---- results --------------------------------------------------------------------------------------------------
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(x * 100, 1)
+
+
+def _money(s: EV.ConfigSummary, value: Any) -> str:
+    if value is None:
+        return "unknown price"
+    if s.local and not value:
+        return "$0 · local"
+    return f"${float(value):.6f}".rstrip("0").rstrip(".") if value < 1 else f"${float(value):,.2f}"
+
+
+def summary_table(ev: EV.Evaluation) -> None:
+    rows = []
+    for s in ev.summaries():
+        rows.append({
+            "Configuration": s.label, "Fact accuracy": _pct(s.fact_accuracy), "Style adherence": _pct(s.style_adherence),
+            "hit@k": _pct(s.hit_at_k), "Stale answers": _pct(s.stale_rate), "Questions": s.questions,
+            "Errors": s.errors,
+            "ms/question": None if s.mean_total_s is None else round(s.mean_total_s * 1000),
+            "First token (ms)": None if s.mean_ttft_s is None else round(s.mean_ttft_s * 1000),
+            "Tokens/question": round(s.tokens_per_question),
+            "Cost/question": _money(s, s.cost_per_question), "Total cost": _money(s, s.total_cost),
+        })
+    pct = {"min_value": 0, "max_value": 100, "format": "%.0f%%"}
+    st.dataframe(rows, hide_index=True, width="stretch", key="eval_table", column_config={
+        "Fact accuracy": st.column_config.ProgressColumn("Fact accuracy", **pct,
+                                                         help="Share of expected facts stated (normalised)"),
+        "Style adherence": st.column_config.ProgressColumn("Style adherence", **pct,
+                                                           help="Answers in the trained brand voice"),
+        "hit@k": st.column_config.NumberColumn("hit@k", format="%.0f%%",
+                                               help="Expected source among the retrieved chunks (RAG only)"),
+        "Stale answers": st.column_config.NumberColumn(
+            "Stale answers", format="%.0f%%", help="Answers stating last season's value (a stale fine-tune)"),
+    })
+
+
+def chart(ev: EV.Evaluation) -> None:
+    summaries = ev.summaries()
+    measure = "tokens"
+    if not EV.is_paid(summaries):
+        measure = st.segmented_control("Cost axis", ["tokens", "seconds"], key="eval_axis", required=True,
+                                       format_func=lambda v: "Tokens/question" if v == "tokens" else
+                                       "Compute seconds/question") or "tokens"
+    axis = EV.cost_axis(summaries, measure)
+    st.plotly_chart(accuracy_cost_chart(summaries, axis), key="eval_chart")
+    if axis.note:
+        st.caption(axis.note)
+
+
+def downloads(ev: EV.Evaluation) -> None:
+    with st.container(horizontal=True):
+        st.download_button("Results as CSV", EV.to_csv(ev), f"evaluation-{ev.id}.csv", "text/csv",
+                           key="eval_dl_csv", icon=":material/download:")
+        st.download_button("Results as JSON", EV.to_json(ev), f"evaluation-{ev.id}.json", "application/json",
+                           key="eval_dl_json", icon=":material/data_object:")
+
+
+def _chunks(rec: EV.EvalRecord) -> list[RetrievedChunk]:
+    return [RetrievedChunk(str(d.get("text", "")), str(d.get("source", "")), d.get("page"),
+                           float(d.get("score") or 0.0), str(d.get("chunk_id", ""))) for d in rec.sources]
+
+
+def drill_down(ev: EV.Evaluation) -> None:
+    questions = ev.answered_questions()
+    if not questions:
+        return
+    ids = [q.id for q in questions]
+    if st.session_state.get("eval_pick") not in ids:
+        st.session_state["eval_pick"] = ids[0]
+    by_id = {q.id: q for q in questions}
+    qid = st.selectbox("Question", ids, key="eval_pick",
+                       format_func=lambda i: f"{i} · {by_id[i].question[:90]}")
+    q = by_id[qid]
+    st.caption("Expected: " + " · ".join(f"`{f}`" for f in q.expected_facts).replace("$", "\\$")
+               + (f" · from **{q.expected_source}**" if q.expected_source else "")
+               + (f" · last season: {', '.join(q.stale_facts)}".replace("$", "\\$") if q.stale_facts else ""))
+    records = ev.records_for(qid)
+    for col, rec in zip(st.columns(len(records)), records):
+        with col, st.container(border=True):
+            st.markdown(f"**{rec.label}**")
+            if rec.error:
+                st.error(rec.error)
+            else:
+                st.markdown(md_escape(rec.answer) or "_(empty answer)_")
+            found = ", ".join(rec.facts_found).replace("$", "\\$") or "none"
+            missing = ", ".join(rec.facts_missing).replace("$", "\\$") or "none"
+            st.markdown(f":green[facts found: {found}]  \n:red[missing: {missing}]")
+            if rec.stale_found:
+                st.markdown(":orange[stale: says " + ", ".join(rec.stale_found).replace("$", "\\$")
+                            + " (last season)]")
+            if rec.style_applicable:
+                if rec.style_ok:
+                    st.markdown(":green[style: in the brand voice]")
+                else:
+                    st.markdown(":red[style: off]  \n" + "  \n".join(
+                        f"- {md_escape(r)}" for r in rec.style_reasons))
+            if rec.rag:
+                hit = {True: "hit", False: "miss", None: "—"}[rec.hit]
+                with st.expander(f"Sources ({len(rec.sources)}) · {hit}"):
+                    render_sources(_chunks(rec), max_chars=300)
+            cost = "unknown price" if rec.cost is None else ("$0 · local" if rec.local and not rec.cost
+                                                             else f"${float(rec.cost):.6f}")
+            st.caption(f"first token {_s(rec.ttft_s)} · total {_s(rec.total_s)} · "
+                       f"{rec.prompt_tokens or 0} in / {rec.completion_tokens or 0} out · {cost}".replace("$", "\\$"))
+
+
+def _s(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f} s"
+
+
+def results(ev: EV.Evaluation) -> None:
+    status = (f"stopped after {ev.questions_done} of {len(ev.question_set)} questions" if ev.stopped
+              else f"{ev.questions_done} questions")
+    st.subheader("Results")
+    st.caption(f"{ev.question_set.name} · {status} · {len(ev.configurations)} configuration(s) · "
+               f"{ev.wall_s:.0f} s wall time"
+               + (f" · knowledge base: {ev.settings['knowledge_base']}" if ev.settings.get("knowledge_base") else ""))
+    summary_table(ev)
+    chart(ev)
+    downloads(ev)
+    st.subheader("Per question")
+    drill_down(ev)

@@ -1,0 +1,97 @@
+"""Evaluate: a question set through the configurations, scored for facts, style and retrieval, against cost."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import eval_view as EVV
+from components import state
+from ragft import errors as E
+from ragft import evaluate as EV
+from ragft.configs import BY_KEY, CONFIGURATIONS
+
+st.title("Evaluate")
+st.markdown(
+    "Run a question set through the configurations and **measure** what the thesis predicts: "
+    "**RAG fixes facts** (the answer comes from the current documents), **fine-tuning fixes voice and format** "
+    "(the adapter learned the brand voice: greeting, short bullets, sign-off), and the **hybrid does both**. "
+    "The sample fine-tune was trained on *last season's* catalogue, so on its own it answers in voice but with "
+    "**stale prices**: watch the *Stale answers* column."
+)
+
+try:
+    s = state.settings()
+except E.RagftError as exc:
+    st.error(f"The configuration has an error: {exc.message}")
+    st.stop()
+
+st.session_state.setdefault("eval_source", "shipped")
+st.session_state.setdefault("eval_configs", [c.key for c in CONFIGURATIONS])
+st.session_state.setdefault("eval_subset", 8)
+
+run: EV.EvalRun | None = st.session_state.get(EVV.RUN_KEY)
+running = run is not None and not run.done
+
+# ---- question set ---------------------------------------------------------------------------------------------
+st.segmented_control("Question set", ["shipped", "upload"], key="eval_source", required=True, disabled=running,
+                     format_func=lambda v: "Sample scenario" if v == "shipped" else "Upload JSONL or CSV")
+qs: EV.QuestionSet | None = None
+if st.session_state["eval_source"] == "upload":
+    up = st.file_uploader("Question set", type=["jsonl", "csv"], key="eval_upload", disabled=running,
+                          help="Columns: id, question, expected_facts (a list in JSONL; `|`-separated in CSV), "
+                               "expected_source, expected_style (brand or any)")
+    if up is None:
+        st.info("Upload a question set, or pick the sample scenario's.", icon=":material/upload_file:")
+    else:
+        try:
+            qs = EVV.uploaded_set(up.getvalue(), up.name)
+        except E.RagftError as exc:
+            st.error(f"{up.name}: {exc.message}", icon=":material/error:")
+else:
+    try:
+        qs = EVV.shipped_set()
+    except E.RagftError as exc:
+        st.error(exc.message)
+
+if qs is not None:
+    EVV.preview(qs)
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    with c1:
+        st.pills("Configurations", [c.key for c in CONFIGURATIONS], selection_mode="multi", key="eval_configs",
+                 format_func=lambda k: BY_KEY[k].label, disabled=running)
+    with c2:
+        if st.session_state["eval_subset"] > len(qs):
+            st.session_state["eval_subset"] = len(qs)
+        st.number_input("Questions", min_value=1, max_value=len(qs), step=1, key="eval_subset", disabled=running,
+                        help="A subset covering every kind of question (price, spec, policy) in file order")
+    keys = [k for k in st.session_state["eval_configs"] or [] if k in BY_KEY]
+    n = int(st.session_state["eval_subset"])
+    st.caption(f"{n} question(s) × {len(keys)} configuration(s) = {n * len(keys)} answers · max {s.max_tokens} "
+               f"tokens each · top-k {s.top_k} · change these in Settings"
+               + (" · the embedded model answers one token at a time on this CPU: expect about a second or "
+                  "more per answer" if s.base.is_embedded or s.finetuned.is_embedded else ""))
+    if not running and st.button("Run evaluation", type="primary", icon=":material/play_arrow:", key="eval_go",
+                                 disabled=not keys):
+        try:
+            run = EVV.start(qs.subset(n), keys, s)
+            running = True
+        except E.RagftError as exc:
+            st.warning(exc.message, icon=":material/info:")
+
+# ---- live run -------------------------------------------------------------------------------------------------
+if running and run is not None:
+    EVV.follow(run)
+    st.rerun()
+elif run is not None:  # finished between two reruns
+    EVV.finish(run)
+
+if st.session_state.get(EVV.ERROR_KEY):
+    st.error(f"The evaluation stopped with an error: {st.session_state[EVV.ERROR_KEY]}")
+
+# ---- results --------------------------------------------------------------------------------------------------
+result: EV.Evaluation | None = st.session_state.get(EVV.RESULT_KEY)
+if result is None:
+    st.info("Choose a question set and configurations, then run. Results, a chart of accuracy against cost and "
+            "every answer appear here.", icon=":material/fact_check:")
+else:
+    EVV.results(result)

@@ -65,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         first = once(d)
         print(f"first start : server healthy {first['health_s']:.1f} s, Home rendered {first['home_s']:.1f} s, "
-              f"RSS {first["rss_mb"]:.0f} MB (Home loads the engine of every embedded slot it can)")
+              f"RSS {first['rss_mb']:.0f} MB (Home loads the engine of every embedded slot it can)")
         if a.warm:
             second = once(d)
             print(f"second start: server healthy {second['health_s']:.1f} s, Home rendered {second['home_s']:.1f} s, "

@@ -125,7 +125,7 @@ def summary_table(ev: EV.Evaluation) -> None:
     for s in ev.summaries():
         rows.append({
             "Configuration": s.label, "Fact accuracy": _pct(s.fact_accuracy), "Style adherence": _pct(s.style_adherence),
-            "hit@k": _pct(s.hit_at_k), "Stale answers": _pct(s.stale_rate), "Questions": s.questions,
+            "hit@k": _pct(s.hit_at_k), "page hit@k": _pct(s.page_hit_at_k), "Stale answers": _pct(s.stale_rate), "Questions": s.questions,
             "Errors": s.errors,
             "ms/question": None if s.mean_total_s is None else round(s.mean_total_s * 1000),
             "First token (ms)": None if s.mean_ttft_s is None else round(s.mean_ttft_s * 1000),
@@ -140,6 +140,8 @@ def summary_table(ev: EV.Evaluation) -> None:
                                                            help="Answers in the trained brand voice"),
         "hit@k": st.column_config.NumberColumn("hit@k", format="%.0f%%",
                                                help="Expected source among the retrieved chunks (RAG only)"),
+        "page hit@k": st.column_config.NumberColumn(
+            "page hit@k", format="%.0f%%", help="Expected source AND page retrieved (the right product's page)"),
         "Stale answers": st.column_config.NumberColumn(
             "Stale answers", format="%.0f%%", help="Answers stating last season's value (a stale fine-tune)"),
     })
@@ -207,6 +209,8 @@ def drill_down(ev: EV.Evaluation) -> None:
                         f"- {md_escape(r)}" for r in rec.style_reasons))
             if rec.rag:
                 hit = {True: "hit", False: "miss", None: "—"}[rec.hit]
+                if rec.page_hit is not None:
+                    hit += " · right page" if rec.page_hit else " · wrong page"
                 with st.expander(f"Sources ({len(rec.sources)}) · {hit}"):
                     render_sources(_chunks(rec), max_chars=300)
             cost = "unknown price" if rec.cost is None else ("$0 · local" if rec.local and not rec.cost

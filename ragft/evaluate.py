@@ -374,6 +374,18 @@ def retrieval_hit(expected_source: str, sources: Sequence[str]) -> bool | None:
     return False
 
 
+def page_hit(expected_source: str, expected_page: int | None,
+             retrieved: Sequence[tuple[str, int | None]]) -> bool | None:
+    """Stricter hit@k: the expected source AND page among the retrieved ``(source, page)`` pairs.
+
+    A whole catalogue is one source, so a source hit can still be the wrong product's page; this tells them
+    apart. ``None`` when the question names no expected page or source.
+    """
+    if expected_page is None or not (expected_source or "").strip():
+        return None
+    return any(retrieval_hit(expected_source, [src]) and page == expected_page for src, page in retrieved)
+
+
 # ==== records and summaries ===================================================================================
 @dataclass
 class EvalRecord:
@@ -396,6 +408,7 @@ class EvalRecord:
     style_reasons: tuple[str, ...] = ()
     expected_source: str = ""
     hit: bool | None = None  # RAG configurations only
+    page_hit: bool | None = None  # RAG configurations with an expected page only
     sources: tuple[dict[str, Any], ...] = ()  # rank, source, page, score, text
     ttft_s: float | None = None
     total_s: float | None = None
@@ -416,7 +429,7 @@ class EvalRecord:
             "facts_missing": list(self.facts_missing), "stale_facts_found": list(self.stale_found),
             "fact_score": round(self.fact_score, 4), "style_applicable": self.style_applicable,
             "style_ok": self.style_ok, "style_reasons": list(self.style_reasons),
-            "expected_source": self.expected_source, "hit": self.hit, "sources": [dict(s) for s in self.sources],
+            "expected_source": self.expected_source, "hit": self.hit, "page_hit": self.page_hit, "sources": [dict(s) for s in self.sources],
             "ttft_s": _r(self.ttft_s), "total_s": _r(self.total_s), "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens, "cost_usd": None if self.cost is None else str(self.cost),
             "local": self.local,
@@ -436,16 +449,17 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
     if style.applicable and not answered:
         style = StyleScore(True, False, (f"no answer: {panel.error or 'the configuration failed'}",))
     sources = tuple(C.chunk_to_dict(c, i) for i, c in enumerate(panel.sources, 1))
-    hit = retrieval_hit(q.expected_source, [c.source for c in panel.sources]) if panel.rag and answered else None
-    if panel.rag and not answered and q.expected_source and panel.sources:
-        hit = retrieval_hit(q.expected_source, [c.source for c in panel.sources])
+    retrieved = panel.rag and (answered or bool(panel.sources))  # a RAG answer, or a failure after retrieval
+    hit = retrieval_hit(q.expected_source, [c.source for c in panel.sources]) if retrieved else None
+    phit = page_hit(q.expected_source, q.expected_page, [(c.source, c.page) for c in panel.sources]) \
+        if retrieved else None
     usage = panel.usage
     return EvalRecord(
         question_id=q.id, question=q.question, configuration=panel.configuration, label=panel.label, rag=panel.rag,
         answer=answer, error=None if answered else (panel.error or "no answer"), expected_facts=q.expected_facts,
         facts_found=facts.found, facts_missing=facts.missing, stale_found=facts.stale_found,
         fact_score=facts.score, style_applicable=style.applicable, style_ok=style.ok, style_reasons=style.reasons,
-        expected_source=q.expected_source, hit=hit, sources=sources, ttft_s=panel.ttft_s, total_s=panel.total_s,
+        expected_source=q.expected_source, hit=hit, page_hit=phit, sources=sources, ttft_s=panel.ttft_s, total_s=panel.total_s,
         prompt_tokens=usage.prompt_tokens if usage else panel.prompt_tokens,
         completion_tokens=usage.completion_tokens if usage else None, cost=panel.cost, local=panel.local,
     )
@@ -460,6 +474,7 @@ class ConfigSummary:
     fact_accuracy: float  # mean fact score (0..1), failed answers count as 0
     style_adherence: float | None  # share of style-checked answers in the voice; None when none is checked
     hit_at_k: float | None  # RAG configurations only
+    page_hit_at_k: float | None  # same, with the expected page (None when no question names one)
     stale_rate: float  # share of answers stating last season's value
     mean_ttft_s: float | None
     mean_total_s: float | None  # latency per question (its compute seconds on a local model)
@@ -477,7 +492,7 @@ class ConfigSummary:
         return {
             "configuration": self.configuration, "label": self.label, "questions": self.questions,
             "errors": self.errors, "fact_accuracy": round(self.fact_accuracy, 4),
-            "style_adherence": _r(self.style_adherence), "hit_at_k": _r(self.hit_at_k),
+            "style_adherence": _r(self.style_adherence), "hit_at_k": _r(self.hit_at_k), "page_hit_at_k": _r(self.page_hit_at_k),
             "stale_rate": round(self.stale_rate, 4), "mean_ttft_s": _r(self.mean_ttft_s),
             "mean_total_s": _r(self.mean_total_s),
             "prompt_tokens_per_question": round(self.prompt_tokens_per_question, 1),
@@ -509,6 +524,7 @@ def summarise(records: Sequence[EvalRecord], configuration: str) -> ConfigSummar
         errors=sum(1 for r in rs if r.error), fact_accuracy=_mean([r.fact_score for r in rs]) or 0.0,
         style_adherence=_mean([1.0 if r.style_ok else 0.0 for r in styled]),
         hit_at_k=_mean([1.0 if h else 0.0 for h in hits]),
+        page_hit_at_k=_mean([1.0 if r.page_hit else 0.0 for r in rs if r.page_hit is not None]),
         stale_rate=_mean([1.0 if r.stale_found else 0.0 for r in rs]) or 0.0,
         mean_ttft_s=_mean([r.ttft_s for r in rs if r.ttft_s is not None]),
         mean_total_s=_mean([r.total_s for r in rs if r.total_s is not None]),
@@ -686,6 +702,57 @@ def start_evaluation(evaluation: Evaluation, **kwargs: Any) -> EvalRun:
     return EvalRun(evaluation, **kwargs).start()
 
 
+# ==== wiring outside Streamlit (tests, benchmarks, scripts) ==================================================
+def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "base_rag", "ft", "ft_rag"),
+                      workspace_id: str | None = None) -> tuple[C.ModelFactory, C.Retriever, str]:
+    """``(model_for, retrieve, description)`` as the app wires them, without Streamlit.
+
+    Retrieval: the knowledge base in ``settings.data_dir`` (the sample scenario indexed into the shared sample
+    collection, plus a fresh workspace), top-k and threshold from the settings. Models: each slot from the
+    settings; embedded engines are loaded once per (model, adapter, lane), lane 0 for a plain configuration and
+    1 for its +RAG twin (as ``components/compare_view`` does). A slot that cannot load (a missing adapter) is
+    kept as its typed error, which the configuration's answers then report.
+    """
+    from .embeddings import make_embedding_function
+    from .index import KnowledgeBase, ensure_sample_collection, make_client
+    from .models import EmbeddedEngine, make_chat_model
+    from .workspace import new_workspace_id
+
+    emb = make_embedding_function(settings.embedding)
+    client = make_client(settings)
+    ensure_sample_collection(client, emb, SCENARIO_DIR, chunk_tokens=settings.chunk_tokens,
+                             overlap=settings.chunk_overlap)
+    kb = KnowledgeBase(client, emb, workspace_id or new_workspace_id())
+    retrieve = kb.as_retriever(k=settings.top_k, threshold=settings.score_threshold)
+    engines: dict[tuple[str, str, int], EmbeddedEngine] = {}
+
+    def loader(lane: int) -> Callable[[Path, Path | None], EmbeddedEngine]:
+        def load(path: Path, lora: Path | None) -> EmbeddedEngine:
+            key = (str(path), str(lora), lane)
+            if key not in engines:
+                engines[key] = EmbeddedEngine(path, lora)
+            return engines[key]
+
+        return load
+
+    built: dict[str, Any] = {}
+    for cfg in C.resolve_configurations(configurations):
+        endpoint = settings.base if cfg.slot == "base" else settings.finetuned
+        try:
+            built[cfg.key] = make_chat_model(endpoint, engine_loader=loader(1 if cfg.rag else 0))
+        except RagftError as exc:
+            built[cfg.key] = exc
+
+    def model_for(cfg: Any) -> Any:
+        value = built[cfg.key]
+        if isinstance(value, RagftError):
+            raise value
+        return value
+
+    desc = f"sample scenario in {settings.data_dir} · top-k {settings.top_k} · {emb.model_id}"
+    return model_for, retrieve, desc
+
+
 # ==== evidence, chart axis, export ============================================================================
 def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Rows for the decision guide's evidence (one per configuration with at least one scored question)."""
@@ -734,7 +801,7 @@ def cost_axis(summaries: Sequence[ConfigSummary], local_measure: str = "tokens")
 
 
 CSV_COLUMNS = ("question_id", "question", "configuration", "label", "answer", "error", "fact_score",
-               "facts_found", "facts_missing", "stale_facts_found", "style_ok", "style_reasons", "hit",
+               "facts_found", "facts_missing", "stale_facts_found", "style_ok", "style_reasons", "hit", "page_hit",
                "sources", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "cost_usd")
 
 

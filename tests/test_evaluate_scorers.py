@@ -105,6 +105,18 @@ def test_retrieval_hit(expected, sources, hit):
     assert EV.retrieval_hit(expected, sources) is hit
 
 
+PAGE_HIT_CASES = [
+    ("catalogue.pdf", 1, [("catalogue.pdf", 2), ("catalogue.pdf", 1)], True),
+    ("catalogue.pdf", 1, [("catalogue.pdf", 2), ("shipping.pdf", 1)], False),  # right file, wrong product page
+    ("catalogue.pdf", None, [("catalogue.pdf", 2)], None),
+]
+
+
+@pytest.mark.parametrize("expected,page,retrieved,hit", PAGE_HIT_CASES)
+def test_page_hit(expected, page, retrieved, hit):
+    assert EV.page_hit(expected, page, retrieved) is hit
+
+
 # ---- question sets --------------------------------------------------------------------------------------------
 def test_shipped_set_loads_and_subset_covers_every_kind():
     qs = EV.default_question_set()

@@ -5,9 +5,10 @@ multipage mode: until ``streamlit_app.py`` has run once (its ``st.navigation`` c
 current mode), a deep link such as ``/compare`` executes ``pages/compare.py`` alone, without the router's sidebar.
 AppTest resets that mode before every run, so ``switch_page`` always runs pages bare.
 
-``page_shell()`` at the top of each page fixes both: on the first bare run it sends the session through the router
-(which then forwards to the wanted page); if the page still runs bare (legacy mode persists, as under AppTest),
-it draws the shared shell itself. The router marks its own runs with a context variable, not session state, so
+``page_shell()`` at the top of each page fixes both: if this session has never been through the router, a bare run
+sends it there once (the router's ``st.navigation`` switches the process to the current mode, then forwards to the
+wanted page); later bare runs (legacy mode persists under AppTest) draw the shared shell themselves, so widget
+state is never lost to a redirect. The router marks its own runs with a context variable, not session state, so
 the marker cannot leak from one run into the next.
 """
 
@@ -17,9 +18,11 @@ import contextvars
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 ROUTER_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("ragft_router_active", default=False)
 _WANTED = "_boot_wanted_page"
+_SEEN = "_boot_router_seen"
 
 
 def page_shell(page_file: str) -> None:
@@ -27,9 +30,12 @@ def page_shell(page_file: str) -> None:
     if ROUTER_ACTIVE.get():
         return
     page = f"pages/{Path(page_file).name}"
-    if st.session_state.get(_WANTED) != page:
+    if not st.session_state.get(_SEEN):
         st.session_state[_WANTED] = page
-        st.switch_page("streamlit_app.py")  # run the router; it forwards to `page`
+        try:
+            st.switch_page("streamlit_app.py")  # run the router; it forwards to `page`
+        except StreamlitAPIException:  # the page is itself the main script (AppTest.from_file(page)): no router
+            pass
     from components import sidebar  # still bare: draw the shared shell here
 
     sidebar.render()
@@ -37,10 +43,7 @@ def page_shell(page_file: str) -> None:
 
 def forward_if_wanted(current_page_path: str, registered: set[str]) -> None:
     """Router side: after a bare run redirected here, continue to the page the person asked for."""
-    wanted = st.session_state.get(_WANTED)
-    if wanted is None:
-        return
-    if wanted == current_page_path or wanted not in registered:
-        st.session_state.pop(_WANTED, None)
-        return
-    st.switch_page(wanted)
+    st.session_state[_SEEN] = True
+    wanted = st.session_state.pop(_WANTED, None)
+    if wanted and wanted != current_page_path and wanted in registered:
+        st.switch_page(wanted)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components import state
+from components.cost_meter import render_cost_meter
+from components.workspace import current_workspace
 from ragft import errors as E
 
 
@@ -15,26 +17,11 @@ def render() -> None:
         except E.RagftError as exc:
             st.error(f"Configuration error: {exc.message}")
             return
-        _workspace()
-        _meter()
+        current_workspace()  # the session's workspace id, kept in the URL (?ws=...)
+        render_cost_meter()
         with st.expander("Models", expanded=False, icon=":material/memory:"):
             for slot, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
                 ok, text = state.model_status(slot, s)
                 (st.caption if ok else st.warning)(f"**{title}:** {text}")
             st.caption(f"**Embeddings:** {s.embedding.provider}:{s.embedding.model}")
 
-
-def _workspace() -> None:
-    try:
-        from components.workspace import current_workspace  # knowledge base: workspace id kept in the URL
-    except ImportError:
-        return
-    current_workspace()
-
-
-def _meter() -> None:
-    try:
-        from components.cost_meter import render_cost_meter
-    except ImportError:
-        return
-    render_cost_meter()

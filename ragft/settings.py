@@ -88,7 +88,7 @@ class Settings:
     app_budget_usd: Decimal | None = None
     max_upload_mb: int = 20
     max_pages: int = 500
-    price_overrides: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    price_overrides: Mapping[str, Any] = field(default_factory=dict)  # model id or pattern -> costs.Price
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -211,4 +211,11 @@ def load_settings(
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
         max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, 1, 2000),
         max_pages=_int(src, "RAGFT_MAX_PAGES", 500, 1, 100000),
+        price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
     )
+
+
+def _price_overrides(raw: str | None) -> Mapping[str, Any]:
+    from .costs import parse_price_overrides  # costs imports nothing from settings at module level
+
+    return parse_price_overrides(raw) if raw else {}

@@ -57,3 +57,13 @@ def test_local_providers_get_their_default_urls():
     assert s.base.base_url == "http://127.0.0.1:11434/v1"
     assert s.finetuned.base_url == "http://127.0.0.1:8000/v1"
     assert s.base.api_key is None
+
+
+def test_price_overrides_from_env():
+    s = load_settings({"RAGFT_PRICE_OVERRIDES": "my-vllm-model=0.10/0.40; ft:gpt-4o-mini*=0.3/1.2/0.15"})
+    assert s.price_overrides["my-vllm-model"].input_per_m == Decimal("0.10")
+    assert s.price_overrides["my-vllm-model"].output_per_m == Decimal("0.40")
+    assert s.price_overrides["ft:gpt-4o-mini*"].cached_input_per_m == Decimal("0.15")
+    with pytest.raises(ConfigError) as info:
+        load_settings({"RAGFT_PRICE_OVERRIDES": "broken"})
+    assert "model=input/output" in info.value.message

@@ -35,7 +35,7 @@ def accuracy_cost_chart(summaries: Sequence[ConfigSummary], axis: CostAxis, heig
         fig.add_trace(go.Scatter(
             x=[x], y=[facts], mode="markers+text", name=f"{s.label}: facts", legendgroup=s.configuration,
             marker=dict(symbol="circle", size=14, color=color, line=dict(color="#222", width=1)),
-            text=[s.label], textposition="middle right",
+            text=[s.label], textposition="top center",
             hovertemplate=f"<b>{s.label}</b><br>fact accuracy %{{y:.0f}}%<br>{axis.title}: %{{x:.4g}}<extra></extra>",
         ))
         if style is not None:

@@ -120,6 +120,14 @@ def _money(s: EV.ConfigSummary, value: Any) -> str:
     return f"${float(value):.6f}".rstrip("0").rstrip(".") if value < 1 else f"${float(value):,.2f}"
 
 
+def failures(ev: EV.Evaluation) -> None:
+    """One line per configuration that never answered (a missing adapter, a dead endpoint...)."""
+    for s in ev.summaries():
+        if s.questions and s.errors == s.questions:
+            first = next(r.error for r in ev.records if r.configuration == s.configuration and r.error)
+            st.warning(f"**{s.label}** did not answer any question: {first}", icon=":material/warning:")
+
+
 def summary_table(ev: EV.Evaluation) -> None:
     rows = []
     for s in ev.summaries():
@@ -148,7 +156,9 @@ def summary_table(ev: EV.Evaluation) -> None:
 
 
 def chart(ev: EV.Evaluation) -> None:
-    summaries = ev.summaries()
+    summaries = [s for s in ev.summaries() if s.questions > s.errors]  # a configuration that never answered
+    if not summaries:                                                    # has no cost to plot
+        return
     measure = "tokens"
     if not EV.is_paid(summaries):
         measure = st.segmented_control("Cost axis", ["tokens", "seconds"], key="eval_axis", required=True,
@@ -184,7 +194,7 @@ def drill_down(ev: EV.Evaluation) -> None:
     qid = st.selectbox("Question", ids, key="eval_pick",
                        format_func=lambda i: f"{i} · {by_id[i].question[:90]}")
     q = by_id[qid]
-    st.caption("Expected: " + " · ".join(f"`{f}`" for f in q.expected_facts).replace("$", "\\$")
+    st.caption("Expected: " + " · ".join(f"**{f}**" for f in q.expected_facts).replace("$", "\\$")
                + (f" · from **{q.expected_source}**" if q.expected_source else "")
                + (f" · last season: {', '.join(q.stale_facts)}".replace("$", "\\$") if q.stale_facts else ""))
     records = ev.records_for(qid)
@@ -193,8 +203,8 @@ def drill_down(ev: EV.Evaluation) -> None:
             st.markdown(f"**{rec.label}**")
             if rec.error:
                 st.error(rec.error)
-            else:
-                st.markdown(md_escape(rec.answer) or "_(empty answer)_")
+                continue
+            st.markdown(md_escape(rec.answer) or "_(empty answer)_")
             found = ", ".join(rec.facts_found).replace("$", "\\$") or "none"
             missing = ", ".join(rec.facts_missing).replace("$", "\\$") or "none"
             st.markdown(f":green[facts found: {found}]  \n:red[missing: {missing}]")
@@ -230,6 +240,7 @@ def results(ev: EV.Evaluation) -> None:
     st.caption(f"{ev.question_set.name} · {status} · {len(ev.configurations)} configuration(s) · "
                f"{ev.wall_s:.0f} s wall time"
                + (f" · knowledge base: {ev.settings['knowledge_base']}" if ev.settings.get("knowledge_base") else ""))
+    failures(ev)
     summary_table(ev)
     chart(ev)
     downloads(ev)

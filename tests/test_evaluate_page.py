@@ -96,3 +96,25 @@ def test_single_configuration_subset_of_one(data_dir):
     assert [r.configuration for r in ev.records] == ["base_rag"]
     assert ev.records[0].hit is True  # the first sample question's product page is retrieved
     assert [r["configuration"] for r in at.session_state["evidence"]] == ["base_rag"]
+
+
+def test_a_stopped_run_shows_what_was_scored(data_dir):
+    """Stop = ``run.cancel()`` (the button's callback): the page follows the run to its end, keeps the scored
+    questions, says it was stopped and still hands the evidence over."""
+    from ragft import evaluate as EV
+
+    s = embedded_settings(data_dir)
+    at = open_evaluate(s)
+    model_for, retrieve, _ = EV.standalone_wiring(s, ["base"])
+    ev = EV.Evaluation.new(EV.default_question_set().subset(3), ["base"])
+    run = EV.start_evaluation(ev, model_for=model_for, retrieve=retrieve, max_tokens=8)
+    next(p for p in run.progress(poll_s=0.05) if p is not None)  # the first answer is scored
+    at.session_state["eval_run"] = run
+    run.cancel()
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["eval_result"]
+    assert result is ev and ev.stopped and 1 <= ev.questions_done < 3
+    assert any("stopped after" in c.value for c in at.caption)
+    assert [r["configuration"] for r in at.session_state["evidence"]] == ["base"]
+    assert "eval_run" not in at.session_state

@@ -755,13 +755,17 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
 
 # ==== evidence, chart axis, export ============================================================================
 def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
-    """Rows for the decision guide's evidence (one per configuration with at least one scored question)."""
+    """Rows for the decision guide's evidence: one per configuration that answered at least one question.
+
+    A configuration that never answered (a missing adapter, a dead endpoint) measured nothing and gives no row;
+    ``style_score`` is ``None`` when no question of the set checks the style.
+    """
     rows = []
     for s in evaluation.summaries():
-        if not s.questions:
+        if not s.questions or s.errors == s.questions:
             continue
         rows.append({"configuration": s.configuration, "fact_score": float(s.fact_accuracy),
-                     "style_score": float(s.style_adherence) if s.style_adherence is not None else 0.0,
+                     "style_score": None if s.style_adherence is None else float(s.style_adherence),
                      "cost_usd": s.cost_per_question, "source": "evaluate"})
     return rows
 

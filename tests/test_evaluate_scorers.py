@@ -220,6 +220,16 @@ def test_summary_evidence_and_axis():
     assert "| Base | 75% | 0% | — | 1000 |" in table
 
 
+def test_no_evidence_from_a_configuration_that_never_answered():
+    ev = EV.Evaluation.new(EV.default_question_set().subset(1), ["base", "ft"])
+    ev.records += [_rec("base", "a", 1.0, True),
+                   EV.EvalRecord("a", "Q?", "ft", "Fine-tuned", False, error="No LoRA adapter")]
+    assert ev.summaries()[1].errors == 1
+    assert [r["configuration"] for r in EV.evidence_rows(ev)] == ["base"]
+    ev.records[0].style_applicable, ev.records[0].style_ok = False, None  # a set that does not check style
+    assert EV.evidence_rows(ev)[0]["style_score"] is None
+
+
 def test_csv_and_json_export():
     qs = EV.default_question_set().subset(1)
     ev = EV.Evaluation.new(qs, ["base"])

@@ -7,6 +7,7 @@ Session keys are prefixed ``eval_``; the finished run's evidence goes to ``st.se
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import streamlit as st
@@ -80,15 +81,19 @@ def follow(run: EV.EvalRun) -> None:
     bar = st.progress(0.0, text="Starting…")
     n = len(ev.question_set)
     for p in run.progress(poll_s=0.25):
+        # Redraw on every tick: it shows the run is alive, and lets a click on Stop interrupt this loop at once.
         last = p or run.last
-        if last is not None:
+        waited = f" · {(datetime.now(tz=timezone.utc) - ev.created).total_seconds():.0f} s"
+        if run.cancelled:
+            bar.progress(0.0 if last is None else min(1.0, last.done / total),
+                         text="Stopping: the question in flight is cut short and left out…" + waited)
+        elif last is None:
+            bar.progress(0.0, text=f"Answering question 1 of {n}…" + waited)
+        else:
             q = ev.question_set.questions[last.question_index - 1]
-            what = ("Stopping after the question in flight…" if run.cancelled else
-                    f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
-                    f"{BY_KEY[last.record.configuration].label} on “{q.question[:60]}”")
-            bar.progress(min(1.0, last.done / total), text=what)
-        elif run.cancelled:
-            bar.progress(0.0, text="Stopping after the question in flight…")
+            bar.progress(min(1.0, last.done / total),
+                         text=f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
+                              f"{BY_KEY[last.record.configuration].label} on “{q.question[:60]}”" + waited)
         V.refresh_meter()
     finish(run)
 

@@ -619,13 +619,16 @@ def run_evaluation(
                                      ledger=ledger, budget=budget, system_prompt=system_prompt,
                                      max_tokens=max_tokens, temperature=temperature, top_k=top_k,
                                      price_overrides=price_overrides, model_labels=model_labels)
-            while not run.done:
-                if cancel is not None and cancel.is_set():
-                    run.cancel()
-                    run.wait()
-                    evaluation.stopped = True
-                    return
-                run._done.wait(poll_s)
+            while True:
+                try:
+                    run.wait(poll_s)
+                    break
+                except TimeoutError:
+                    if cancel is not None and cancel.is_set():
+                        run.cancel()  # every panel stops after its current token; the spend is recorded
+                        run.wait()
+                        evaluation.stopped = True
+                        return
             comparison = run.comparison
             r = comparison.retrieval
             if r is not None:

@@ -165,6 +165,7 @@ def chart(ev: EV.Evaluation) -> None:
     if not summaries:                                                    # has no cost to plot
         return
     measure = "tokens"
+    st.session_state.setdefault("eval_axis", "tokens")
     if not EV.is_paid(summaries):
         measure = st.segmented_control("Cost axis", ["tokens", "seconds"], key="eval_axis", required=True,
                                        format_func=lambda v: "Tokens/question" if v == "tokens" else

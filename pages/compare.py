@@ -9,6 +9,9 @@ from components import state
 from ragft import compare as C
 from ragft import errors as E
 from ragft.configs import BY_KEY, CONFIGURATIONS
+from components.boot import page_shell
+
+page_shell(__file__)
 
 st.title("Compare")
 st.caption("One question, answered by the base model and the fine-tuned model, each with and without retrieved "

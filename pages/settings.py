@@ -8,6 +8,9 @@ from components import settings_form as F
 from components import state
 from ragft import errors as E
 from ragft.settings import Settings
+from components.boot import page_shell
+
+page_shell(__file__)
 
 st.title("Settings")
 st.caption("Choose what answers in each slot: the embedded offline model (no key), OpenAI, Azure OpenAI, Ollama, "

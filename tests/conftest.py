@@ -74,7 +74,9 @@ def llama_server(tmp_path_factory):
                        "n_ctx": 2048, "n_threads": 2, "verbose": False})
     port = free_port()
     cfg = tmp_path_factory.mktemp("llama") / "config.json"
-    cfg.write_text(json.dumps({"host": "127.0.0.1", "port": port, "models": models}))
+    # interrupt_requests off: by default the server silently cuts a streaming answer short when another request
+    # arrives, and the compare tests stream several answers at once.
+    cfg.write_text(json.dumps({"host": "127.0.0.1", "port": port, "interrupt_requests": False, "models": models}))
     log = open(cfg.parent / "server.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)],
                             stdout=log, stderr=subprocess.STDOUT)

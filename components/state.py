@@ -45,6 +45,16 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
+def settings_or_stop() -> Settings:
+    """This session's settings; on a malformed configuration, a one-line error on the page and stop."""
+    try:
+        return settings()
+    except E.ConfigError as exc:
+        st.error(f"The configuration has an error: {exc.message}")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
 def set_settings(new: Settings) -> None:
     st.session_state["settings"] = new
     st.session_state.pop("model_errors", None)

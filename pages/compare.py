@@ -17,11 +17,7 @@ st.title("Compare")
 st.caption("One question, answered by the base model and the fine-tuned model, each with and without retrieved "
            "context (RAG). Everything that differs is shown under each answer.")
 
-try:
-    s = state.settings()
-except E.RagftError as exc:
-    st.error(f"The configuration has an error: {exc.message}")
-    st.stop()
+s = state.settings_or_stop()
 
 for cfg in CONFIGURATIONS:
     st.session_state.setdefault(f"cmp_on_{cfg.key}", True)

@@ -24,11 +24,7 @@ st.title("Costs")
 st.caption("Every token this session spent, as money, at the prices shown under **Prices**. "
            "Self-hosted models cost $0 per token: their cost is compute time.")
 
-try:
-    settings = state.settings()
-except RagftError as exc:
-    st.error(f"Configuration error: {exc.message}")
-    st.stop()
+settings = state.settings_or_stop()
 ledger = get_ledger()
 overrides = price_overrides(settings)
 totals = ledger.totals(include_live=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from components import state
-from ragft import errors as E
 from components.boot import page_shell
 from ragft.paths import SCENARIO_DIR
 
@@ -37,11 +36,7 @@ with col3:
 
 st.divider()
 st.subheader("Active models")
-try:
-    s = state.settings()
-except E.RagftError as exc:
-    st.error(f"The configuration has an error: {exc.message}")
-    st.stop()
+s = state.settings_or_stop()
 
 rows = []
 for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):

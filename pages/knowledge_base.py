@@ -20,11 +20,7 @@ st.title("Knowledge base")
 st.caption("Upload your own documents next to the shared sample scenario. They are split into chunks, embedded and "
            "stored in a vector index; look inside it and try retrieval before asking a model anything.")
 
-try:
-    s = state.settings()
-except E.RagftError as exc:
-    st.error(f"The configuration has an error: {exc.message}")
-    st.stop()
+s = state.settings_or_stop()
 
 ws = current_workspace()
 st.session_state.setdefault("kb_chunk_tokens", min(1000, max(MIN_CHUNK_TOKENS, int(s.chunk_tokens) // 10 * 10)))

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from . import errors as E
 from .budget import Budget
 from .configs import BY_KEY, CONFIGURATIONS, Configuration
-from .costs import Price, price_for
+from .costs import Price
 from .ledger import SessionLedger
 from .metering import MeteredCall, record_embedding
 from .rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages

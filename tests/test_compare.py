@@ -256,43 +256,12 @@ def test_in_memory_sample_index_finds_the_right_page():
         idx.retrieve("x", top_k=0)
 
 
-@pytest.fixture(scope="module")
-def patient_llama_server(tmp_path_factory):
-    """A real llama.cpp server started with interrupt_requests=false.
-
-    By default llama-cpp-python's server cuts a streaming answer off (silently, an empty stream) as soon as
-    another request arrives, so concurrent panels against it need this setting.
-    """
-    import json
-    import subprocess
-    import sys
-
-    from ragft.paths import smollm2_gguf
-    from ragft.settings import EMBEDDED_BASE_MODEL
-    from tests.conftest import free_port, stop, wait_http
-
-    port = free_port()
-    cfg = tmp_path_factory.mktemp("llama-patient") / "config.json"
-    cfg.write_text(json.dumps({"host": "127.0.0.1", "port": port, "interrupt_requests": False, "models": [
-        {"model": str(smollm2_gguf()), "model_alias": EMBEDDED_BASE_MODEL, "n_ctx": 2048, "n_threads": 2,
-         "verbose": False}]}))
-    log = open(cfg.parent / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)], stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/v1/models", proc, expect=EMBEDDED_BASE_MODEL.encode())
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop(proc)
-        log.close()
-
-
-def test_against_the_real_llama_cpp_server(patient_llama_server):
+def test_against_the_real_llama_cpp_server(llama_server):
     """The OpenAI-compatible path end to end: a streamed llama.cpp answer (usage counted, not reported)."""
     from ragft.settings import EMBEDDED_BASE_MODEL
 
     model = OpenAICompatibleModel(EndpointConfig(provider="llamacpp", model=EMBEDDED_BASE_MODEL,
-                                                 base_url=patient_llama_server, max_retries=0, timeout_s=120))
+                                                 base_url=llama_server, max_retries=0, timeout_s=120))
     ledger = SessionLedger()
     cmp = C.run_comparison("How much does the Kestrel 2 Tent cost?", ["base", "base_rag"], model_for=lambda c: model,
                            retrieve=C.fixed_retriever(CHUNKS[:1]), ledger=ledger, max_tokens=8, timeout_s=300)

@@ -10,7 +10,6 @@ import pytest
 from ragft import compare as C
 from ragft.history import (HistoryError, SessionHistory, comparison_markdown, exports_for, session_exports,
                            session_json, session_markdown)
-from ragft.rag import RetrievedChunk
 from ragft.usage import Usage
 from tests.test_compare import CHUNKS, factory
 from tests.fake_latency_server import LatencyServer

@@ -110,7 +110,7 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
         go.Scatter(
             x=[position.context], y=[position.behaviour], mode="markers+text",
             marker=dict(symbol="star", size=22, color="#ffbf00", line=dict(color="#222", width=1.5)),
-            text=["your case" + (f" ({', '.join(notes)})" if notes else "")], textposition="top center" if position.behaviour < 0.5 else "bottom center",
+            text=["<br>".join(["your case"] + notes)], textposition="top center" if position.behaviour < 0.5 else "bottom center",
             hovertemplate="needs to know: %{x:.2f}<br>needs to act: %{y:.2f}<extra>your case</extra>",
         )
     )

@@ -19,11 +19,7 @@ st.markdown(
     "**stale prices**: watch the *Stale answers* column."
 )
 
-try:
-    s = state.settings()
-except E.RagftError as exc:
-    st.error(f"The configuration has an error: {exc.message}")
-    st.stop()
+s = state.settings_or_stop()
 
 st.session_state.setdefault("eval_source", "shipped")
 st.session_state.setdefault("eval_configs", [c.key for c in CONFIGURATIONS])

@@ -9,6 +9,9 @@ from components import state
 from ragft import errors as E
 from ragft import evaluate as EV
 from ragft.configs import BY_KEY, CONFIGURATIONS
+from components.boot import page_shell
+
+page_shell(__file__)
 
 st.title("Evaluate")
 st.markdown(

@@ -16,6 +16,13 @@ def test_defaults_are_the_embedded_offline_stack():
     assert s.finetuned.lora_path == "default"
     assert s.embedding.provider == "local"
     assert s.chroma_host is None and s.session_budget_usd is None
+    assert s.top_k == 1  # the 135M model is led astray by a second chunk
+
+
+def test_top_k_default_follows_the_models():
+    endpoint = {"RAGFT_BASE_PROVIDER": "openai", "RAGFT_BASE_MODEL": "gpt-4o-mini"}
+    assert load_settings(endpoint).top_k == 3
+    assert load_settings({**endpoint, "RAGFT_TOP_K": "5"}).top_k == 5
 
 
 def test_env_overrides_secrets_and_keys_stay_out_of_repr():

@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=96)
     ap.add_argument("--out", default="")
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--seed", type=int, default=SEED, help="seed of the distractor choice")
+    ap.add_argument("--distractors", type=int, default=1, help="distractor pages after the right one (0-3)")
     args = ap.parse_args()
 
     from llama_cpp import Llama
@@ -82,13 +84,13 @@ def main() -> None:
     if args.limit:
         questions = questions[: args.limit]
     prod_chunks, pol_chunks = contexts(scenario)
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     rag_ctx = {}
     for q in questions:
         pool = prod_chunks if q.kind in ("price", "spec") else pol_chunks
         right = pool[q.topic]
-        distractor = rng.choice([c for k, c in pool.items() if k != q.topic])
-        rag_ctx[q.id] = [right, distractor]
+        others = [c for k, c in pool.items() if k != q.topic]
+        rag_ctx[q.id] = [right, *rng.sample(others, min(args.distractors, len(others)))]
 
     configs = args.configs.split(",")
     models = {}
@@ -115,7 +117,7 @@ def main() -> None:
                 print(f"[{c}] {q.id} fact={row['fact']} stale={row['stale']} style={row['style']}\n{ans}\n")
     elapsed = time.time() - t0
 
-    print(f"\n{len(questions)} questions, {elapsed:.0f} s")
+    print(f"\n{len(questions)} questions, {elapsed:.0f} s, distractors={args.distractors}, seed={args.seed}")
     print("| configuration | fact accuracy (current) | stale fact | style adherence | price | spec | policy |")
     print("|---|---|---|---|---|---|---|")
     summary = {}

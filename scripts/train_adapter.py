@@ -49,7 +49,7 @@ DEFAULTS = dict(
     dropout=0.0,
     targets="q_proj,k_proj,v_proj,o_proj",
     lr=1e-3,
-    epochs=3.0,
+    epochs=1.3,
     batch_size=4,
     warmup_steps=5,
     max_len=640,
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--out", default=None, help="output folder (default assets/adapter, or a temp dir with --smoke)")
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0 = epochs)")
+    ap.add_argument("--max-steps", type=int, default=80,
+                    help="optimizer steps (default 80, about 1.3 epochs: the committed adapter); 0 = use --epochs")
     ap.add_argument("--smoke", action="store_true", help="2 steps into a temp dir: checks the whole pipeline")
     ap.add_argument("--no-convert", action="store_true", help="stop after the PEFT adapter (no GGUF)")
     ap.add_argument("--converter", default=None, help="convert_lora_to_gguf.py or the unpacked sdist folder")
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         base_model=gguf.name,
         data=str(Path(args.data).relative_to(ROOT)) if Path(args.data).is_relative_to(ROOT) else args.data,
         examples=len(data), tokens=n_tokens, supervised_tokens=n_target,
-        hyperparameters={k: getattr(args, k) for k in DEFAULTS}, steps=total_steps,
+        hyperparameters={k: getattr(args, k) for k in DEFAULTS}, max_steps=args.max_steps, steps=total_steps,
         steps_per_epoch=steps_per_epoch, trainable_parameters=trainable,
         load_seconds=round(t_load, 1), train_seconds=round(train_s, 1),
         seconds_per_step=round(train_s / total_steps, 2), first_loss=rows[0]["loss"],

@@ -11,7 +11,7 @@ from datetime import date
 
 import streamlit as st
 
-from components import guide_charts
+from components import guide_charts, guide_costs
 from ragft import guide as G
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.errors import RagftError
@@ -196,21 +196,11 @@ with right:
     costs_for_export = None
     cost_note = ""
     try:
-        from ragft.projection import project_monthly
-    except ImportError:
-        project_monthly = None  # type: ignore[assignment]
-    if project_monthly is None:
-        cost_note = "The cost projection is not available yet."
+        inputs = G.projection_inputs_from(answers)
+        costs_for_export, cost_note = guide_costs.render(answers, rec, inputs)
+    except RagftError as exc:
+        cost_note = exc.message
         st.info(cost_note, icon=":material/info:")
-    else:
-        try:
-            inputs = G.projection_inputs_from(answers)
-            from components import guide_costs  # the guide's cost view (uses components.projection if present)
-
-            costs_for_export, cost_note = guide_costs.render(answers, rec, inputs)
-        except RagftError as exc:
-            cost_note = exc.message
-            st.info(cost_note, icon=":material/info:")
     _explain("costs", "What the projection counts")
 
     # 4. evidence

@@ -34,6 +34,7 @@ from .configs import APPROACH_CONFIG, APPROACH_LABELS, APPROACHES, BY_KEY, CONFI
 from .costs import format_usd as _costs_format_usd
 from .errors import RagftError
 from .paths import GUIDE_DIR
+from .projection import ProjectionInputs
 
 UNKNOWN = "unknown"
 
@@ -53,12 +54,6 @@ class GuideAssetMissing(GuideError):
     """An explanation file of the guide is missing or unreadable."""
 
     hint = "Restore the file under assets/guide (see assets/guide/README.md)."
-
-
-class ProjectionUnavailable(GuideError):
-    """The cost projection engine (ragft.projection) is not installed in this build."""
-
-    hint = "The cost projection is not available yet."
 
 
 # ---- lifecycle facts (dated; update here when vendors change their plans) -------------------------
@@ -793,12 +788,8 @@ def projection_defaults_from(answers: Answers) -> dict[str, Any]:
     return out
 
 
-def projection_inputs_from(answers: Answers) -> Any:
+def projection_inputs_from(answers: Answers) -> ProjectionInputs:
     """A ``ProjectionInputs`` prefilled from the answers (see :func:`projection_defaults_from`)."""
-    try:
-        from .projection import ProjectionInputs  # imported lazily: the guide works without the cost engine
-    except ImportError as exc:
-        raise ProjectionUnavailable("The cost projection module is not installed.") from exc
     known = {f.name for f in fields(ProjectionInputs)}
     return ProjectionInputs(**{k: v for k, v in projection_defaults_from(answers).items() if k in known})
 
@@ -1191,7 +1182,7 @@ __all__ = [
     "APPROACHES", "Answers", "Assessment", "BY_KEY", "ConfigEvidence", "EvidenceSummary", "FACTORS",
     "FACTOR_BY_KEY", "Factor", "GuideAssetMissing", "GuideError", "GuideInputError", "GuideText",
     "GuideTexts", "Needs", "OPENAI_FT_CLOSED_TO_NEW_USERS", "OPENAI_FT_ENDS", "PRESETS", "PRESET_BY_KEY",
-    "Position", "Preset", "ProjectionUnavailable", "Reason", "Recommendation", "UNKNOWN", "format_usd",
+    "Position", "Preset", "Reason", "Recommendation", "UNKNOWN", "format_usd",
     "lifecycle_facts", "load_all_guide_texts", "load_guide_text", "parse_guide_markdown", "position_of",
     "projection_defaults_from", "projection_inputs_from", "recommend", "summarize_evidence", "to_markdown",
 ]

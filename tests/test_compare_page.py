@@ -4,28 +4,15 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ragft.paths import DEFAULT_ADAPTER, ROOT
-from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings
+from ragft.settings import EndpointConfig, Settings
+from tests.apptest_helpers import embedded_settings, open_page
 
 QUESTION = "How much does the Kestrel 2 Tent cost?"
 LABELS = ["Base", "Base + RAG", "Fine-tuned", "Fine-tuned + RAG"]
 
 
-def embedded_settings(data_dir, **changes) -> Settings:
-    # The fine-tuned slot uses the trained adapter when it is installed; before that, the same embedded model
-    # without it (the page mechanics under test are the same either way).
-    ft = EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path="default" if DEFAULT_ADAPTER.is_file() else None)
-    return Settings(finetuned=ft, data_dir=data_dir, max_tokens=12, top_k=2).with_(**changes)
-
-
 def open_compare(settings: Settings) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
-    at.session_state["settings"] = settings
-    at.run()
-    at.switch_page("pages/compare.py")
-    at.run()
-    assert not at.exception
-    return at
+    return open_page("pages/compare.py", settings, timeout=300)
 
 
 def ask(at: AppTest, question: str = QUESTION) -> AppTest:

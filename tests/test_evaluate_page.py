@@ -6,24 +6,12 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from ragft.paths import DEFAULT_ADAPTER, ROOT
-from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings
-
-
-def embedded_settings(data_dir, **changes) -> Settings:
-    # The page mechanics do not depend on the adapter: without it the fine-tuned slot is the bare model.
-    ft = EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path="default" if DEFAULT_ADAPTER.is_file() else None)
-    return Settings(finetuned=ft, data_dir=data_dir, max_tokens=12, top_k=2).with_(**changes)
+from ragft.settings import Settings
+from tests.apptest_helpers import embedded_settings, open_page
 
 
 def open_evaluate(settings: Settings) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
-    at.session_state["settings"] = settings
-    at.run()
-    at.switch_page("pages/evaluate.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/evaluate.py", settings, timeout=600)
 
 
 def test_two_question_run_shows_table_chart_drilldown_and_evidence(data_dir):

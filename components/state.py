@@ -57,7 +57,6 @@ def settings_or_stop() -> Settings:
 
 def set_settings(new: Settings) -> None:
     st.session_state["settings"] = new
-    st.session_state.pop("model_errors", None)
 
 
 @st.cache_resource(show_spinner="Loading the embedded model…", max_entries=8)
@@ -82,13 +81,18 @@ def chat_model(slot: str, lane: int = 0, s: Settings | None = None) -> ChatModel
 
 
 def model_status(slot: str, s: Settings | None = None) -> tuple[bool, str]:
-    """(ok, one-line description) without raising: for the sidebar and the Home page."""
+    """(ok, one-line description) without raising: for the sidebar and the Home page.
+
+    Embedded slots are loaded (that is what can fail: model file, adapter). Endpoint slots are only described:
+    building a client checks nothing, and this runs on every page; the Settings page's "test connection" calls them.
+    """
     cfg = slot_config(slot, s)
+    if not cfg.is_embedded:
+        return True, cfg.label
     try:
-        model = chat_model(slot, s=s)
+        return True, chat_model(slot, s=s).label
     except E.RagftError as exc:
         return False, exc.message
-    return True, model.label if cfg.is_embedded else cfg.label
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…", max_entries=4)

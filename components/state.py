@@ -75,9 +75,19 @@ def slot_config(slot: str, s: Settings | None = None) -> EndpointConfig:
     return s.base if slot == "base" else s.finetuned
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _endpoint_model(cfg: EndpointConfig) -> ChatModel:
+    # One client per endpoint configuration (keys stay in memory only), so the model-name check against /models
+    # that it memoises runs once, not on every question.
+    return make_chat_model(cfg)
+
+
 def chat_model(slot: str, lane: int = 0, s: Settings | None = None) -> ChatModel:
     """The ChatModel of a slot ("base" or "finetuned"). Raises typed errors (AdapterMissing, ...)."""
-    return make_chat_model(slot_config(slot, s), engine_loader=_engine_loader(lane))
+    cfg = slot_config(slot, s)
+    if not cfg.is_embedded:
+        return _endpoint_model(cfg)
+    return make_chat_model(cfg, engine_loader=_engine_loader(lane))
 
 
 def model_status(slot: str, s: Settings | None = None) -> tuple[bool, str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft import compare as C  # noqa: E402
-from ragft.models import EmbeddedEngine, OpenAICompatibleModel, make_chat_model  # noqa: E402
-from ragft.rag import build_messages  # noqa: E402
+from ragft.answering import compare as C  # noqa: E402
+from ragft.models.chat import EmbeddedEngine, OpenAICompatibleModel, make_chat_model  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig  # noqa: E402
 from tests.fake_latency_server import LatencyServer  # noqa: E402
 

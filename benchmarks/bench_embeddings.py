@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
-from ragft.embeddings import LocalMiniLM  # noqa: E402
+from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx  # noqa: E402
 
 WORDS = ("lamp price warranty shipping return backpack trail jacket waterproof kettle steel days order refund "

@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.chunking import chunk_pages  # noqa: E402
-from ragft.documents import load_document  # noqa: E402
-from ragft.embeddings import LocalMiniLM  # noqa: E402
-from ragft.index import EMBED_BATCH, KnowledgeBase, make_client  # noqa: E402
+from ragft.knowledge.chunking import chunk_pages  # noqa: E402
+from ragft.knowledge.documents import load_document  # noqa: E402
+from ragft.models.embeddings import LocalMiniLM  # noqa: E402
+from ragft.knowledge.index import EMBED_BATCH, KnowledgeBase, make_client  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
-from ragft.workspace import new_workspace_id  # noqa: E402
+from ragft.knowledge.workspaces import new_workspace_id  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "scripts" / "make_bad_corpus.py")
 gen = importlib.util.module_from_spec(_spec)

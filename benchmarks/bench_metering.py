@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ragft.budget import Budget  # noqa: E402
-from ragft.costs import cost_of, price_for  # noqa: E402
-from ragft.ledger import CallRecord, SessionLedger  # noqa: E402
-from ragft.metering import MeteredCall  # noqa: E402
-from ragft.models import ChatStream, make_chat_model  # noqa: E402
-from ragft.rag import build_messages  # noqa: E402
+from ragft.costs.budget import Budget  # noqa: E402
+from ragft.costs.prices import cost_of, price_for  # noqa: E402
+from ragft.costs.ledger import CallRecord, SessionLedger  # noqa: E402
+from ragft.costs.metering import MeteredCall  # noqa: E402
+from ragft.models.chat import ChatStream, make_chat_model  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig  # noqa: E402
-from ragft.usage import Usage  # noqa: E402
+from ragft.models.usage import Usage  # noqa: E402
 
 MESSAGES = build_messages("Write a long paragraph about camping tents, their fabrics and how to pitch them.")
 

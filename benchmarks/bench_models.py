@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llama_cpp import Llama  # noqa: E402
 
-from ragft.models import EmbeddedChatModel, EmbeddedEngine, default_threads  # noqa: E402
+from ragft.models.chat import EmbeddedChatModel, EmbeddedEngine, default_threads  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402
-from ragft.rag import RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
 
 CHUNKS = [RetrievedChunk(text=f"Product {i}. Price: ${20 + 7 * i}. Weight {300 + i} g. Ships in {i % 3 + 1} days.",
                          source="catalogue.pdf", page=i + 1) for i in range(4)]

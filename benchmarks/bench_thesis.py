@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft import evaluate as EV  # noqa: E402
+from ragft.evaluation import evaluate as EV  # noqa: E402
 from ragft.paths import DEFAULT_ADAPTER  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 

@@ -11,9 +11,9 @@ import time
 
 import streamlit as st
 
-from ragft import compare as C
-from ragft.costs import format_usd
-from ragft.rag import RetrievedChunk
+from ragft.answering import compare as C
+from ragft.costs.prices import format_usd
+from ragft.answering.prompts import RetrievedChunk
 
 LLAMACPP_HINT = ("A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
                  "arrives: start it with `interrupt_requests: false` in its config so panels can run at once.")

@@ -2,7 +2,7 @@
 
 - ``session_retriever(settings)`` is the single place that decides which knowledge base answers: the
   session's workspace when it has documents, else the shared sample scenario (read-only).
-- ``stream_run(run, views)`` drains a :class:`ragft.compare.ComparisonRun`'s events in the script thread and
+- ``stream_run(run, views)`` drains a :class:`ragft.answering.compare.ComparisonRun`'s events in the script thread and
   redraws each panel as its tokens arrive (and the sidebar meter, which cannot rerun on its own meanwhile).
 """
 
@@ -14,11 +14,11 @@ import streamlit as st
 
 from components import state
 from components.answer_panel import AnswerPanel
-from ragft import compare as C
+from ragft.answering import compare as C
 from ragft import errors as E
-from ragft.blind import BlindSession
+from ragft.answering.blind import BlindSession
 from ragft.configs import BY_KEY, Configuration
-from ragft.history import SessionHistory, exports_for, session_exports
+from ragft.answering.history import SessionHistory, exports_for, session_exports
 from ragft.settings import Settings
 
 RUN_KEY = "cmp_run"
@@ -41,7 +41,7 @@ def ledger():
     try:
         from components.cost_meter import get_ledger
     except ImportError:
-        from ragft.ledger import SessionLedger
+        from ragft.costs.ledger import SessionLedger
 
         return st.session_state.setdefault("ledger", SessionLedger())
     return get_ledger()
@@ -76,7 +76,7 @@ def refresh_meter() -> None:
 def example_questions(n: int = 4) -> list[str]:
     """A few questions from the sample scenario: one of each kind first (price, spec, policy)."""
     try:
-        from ragft.scenario import load_questions
+        from ragft.knowledge.scenario import load_questions
 
         qs = load_questions()
     except (ImportError, E.RagftError):
@@ -252,7 +252,7 @@ def record_finished(comparison: C.Comparison) -> None:
         return
     done.add(comparison.id)
     try:
-        from ragft.style import check_style
+        from ragft.evaluation.style import check_style
     except ImportError:
         check_style = None
     st.session_state.setdefault("evidence", []).extend(C.evidence_rows(comparison, check_style))

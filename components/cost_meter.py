@@ -19,10 +19,10 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from ragft.budget import Budget, BudgetStatus
-from ragft.costs import Price, format_usd, parse_price_overrides
+from ragft.costs.budget import Budget, BudgetStatus
+from ragft.costs.prices import Price, format_usd, parse_price_overrides
 from ragft.errors import RagftError
-from ragft.ledger import SessionLedger, Totals
+from ragft.costs.ledger import SessionLedger, Totals
 from ragft.settings import Settings
 
 LEDGER_KEY = "ledger"

@@ -16,10 +16,10 @@ from components import compare_view as V
 from components.answer_panel import md_escape
 from components.eval_charts import accuracy_cost_chart
 from components.sources import render_sources
-from ragft import compare as C
-from ragft import evaluate as EV
+from ragft.answering import compare as C
+from ragft.evaluation import evaluate as EV
 from ragft.configs import BY_KEY
-from ragft.rag import RetrievedChunk
+from ragft.answering.prompts import RetrievedChunk
 from ragft.settings import Settings
 
 RUN_KEY = "eval_run"

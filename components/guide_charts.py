@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import plotly.graph_objects as go
 
 from ragft.configs import APPROACHES
-from ragft.guide import Position, Recommendation, format_usd
+from ragft.guide.guide import Position, Recommendation, format_usd
 
 # One colour per approach, the same as the Costs page's projection (components/projection.py).
 APPROACH_COLORS = {

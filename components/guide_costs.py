@@ -1,6 +1,6 @@
 """The decision guide's cost section: the projection prefilled from the answers, adjustable, as a chart.
 
-Uses the cost engine (``ragft.projection``) and, when it exists, the shared projection widget
+Uses the cost engine (``ragft.costs.projection``) and, when it exists, the shared projection widget
 (``components.projection``) for the cost-over-volume view.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 import streamlit as st
 
 from components import guide_charts
-from ragft import guide as G
+from ragft.guide import guide as G
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.errors import RagftError
-from ragft.projection import ProjectionInputs, project_monthly
+from ragft.costs.projection import ProjectionInputs, project_monthly
 
 # (field, label, step, help) of the assumptions a person may adjust.
 _FIELDS: tuple[tuple[str, str, float, str], ...] = (

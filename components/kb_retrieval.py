@@ -1,7 +1,7 @@
 """The knowledge base's retrieval for the Compare page (``components.compare_view`` looks for this module).
 
 ``compare_retriever(settings)`` returns ``(retriever, description)``: the retriever is a plain
-``question -> ragft.compare.Retrieval`` callable that touches no Streamlit state, so it can run in the compare
+``question -> ragft.answering.compare.Retrieval`` callable that touches no Streamlit state, so it can run in the compare
 worker thread. It searches this session's workspace and the shared sample (a sample document replaced by a
 newer upload of the same name is hidden), with the session's top-k and score threshold.
 """

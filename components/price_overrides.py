@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 import streamlit as st
 
 from components.cost_meter import OVERRIDES_KEY, session_overrides
-from ragft.costs import Price, coerce_price
+from ragft.costs.prices import Price, coerce_price
 from ragft.errors import RagftError
 
 COLUMNS = ("model", "input $/1M", "output $/1M", "cached input $/1M")

@@ -1,7 +1,7 @@
 """The cost projection widget: inputs, a plotly chart of monthly cost against query volume, break-evens.
 
 Used by the Costs page (editable) and the decision guide (``render_projection(inputs)``: the guide's own
-inputs, chart only). All figures come from ``ragft.projection``.
+inputs, chart only). All figures come from ``ragft.costs.projection``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ragft.configs import APPROACH_LABELS, APPROACHES
-from ragft.costs import format_usd, training_price
-from ragft.projection import (
+from ragft.costs.prices import format_usd, training_price
+from ragft.costs.projection import (
     BreakEven,
     MonthlyCost,
     ProjectionInputs,

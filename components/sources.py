@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from ragft.rag import RetrievedChunk
+from ragft.answering.prompts import RetrievedChunk
 
 _COLLECTION_LABEL = {"sample": "shared sample", "workspace": "your workspace"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from ragft import errors as E
-from ragft.embeddings import Embedder, make_embedding_function
-from ragft.models import ChatModel, EmbeddedEngine, make_chat_model
+from ragft.models.embeddings import Embedder, make_embedding_function
+from ragft.models.chat import ChatModel, EmbeddedEngine, make_chat_model
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
 
 

@@ -14,8 +14,8 @@ from typing import Sequence
 import streamlit as st
 
 from ragft import errors as E
-from ragft.documents import UPLOAD_TYPES
-from ragft.index import FileReport, KnowledgeBase
+from ragft.knowledge.documents import UPLOAD_TYPES
+from ragft.knowledge.index import FileReport, KnowledgeBase
 
 REPORTS_KEY = "kb_reports"
 LOCKED_KEY = "kb_locked"  # {file name: bytes} of encrypted PDFs waiting for a password
@@ -38,8 +38,8 @@ def _record_spend(kb: KnowledgeBase, reports: Sequence[FileReport]) -> None:
     """Embedding work goes into the session's cost ledger (configuration "ingest")."""
     try:
         from components.cost_meter import get_budget, get_ledger, price_overrides
-        from ragft.ledger import INGEST
-        from ragft.metering import record_embedding
+        from ragft.costs.ledger import INGEST
+        from ragft.costs.metering import record_embedding
     except ImportError:  # the cost engine is not installed
         return
     for r in reports:
@@ -58,7 +58,7 @@ def _budget_check(kb: KnowledgeBase):
         return None
     try:
         from components.cost_meter import get_budget
-        from ragft.costs import embedding_cost
+        from ragft.costs.prices import embedding_cost
     except ImportError:
         return None
 
@@ -101,7 +101,7 @@ def cost_text(cost) -> str:
     if cost == 0:
         return "free (local model)"
     try:
-        from ragft.costs import format_usd
+        from ragft.costs.prices import format_usd
 
         return format_usd(cost)
     except ImportError:

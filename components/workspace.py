@@ -2,7 +2,7 @@
 
 - ``current_workspace()``: this browser session's workspace id, kept in the URL (``?ws=...``) so a reload or a
   bookmark finds the same workspace; the router's sidebar calls it on every page.
-- ``knowledge_base(settings)``: a :class:`ragft.index.KnowledgeBase` for this session (its workspace + the
+- ``knowledge_base(settings)``: a :class:`ragft.knowledge.index.KnowledgeBase` for this session (its workspace + the
   shared read-only sample), built per script run from cached, never-mutated resources: the Chroma client and
   the embedder (``st.cache_resource``), and the sample collection, indexed once per process and embedder.
 """
@@ -15,11 +15,11 @@ import streamlit as st
 
 from components import state
 from ragft import errors as E
-from ragft.documents import Limits
-from ragft.index import KnowledgeBase, SampleStatus, ensure_sample_collection, make_client, scenario_files
+from ragft.knowledge.documents import Limits
+from ragft.knowledge.index import KnowledgeBase, SampleStatus, ensure_sample_collection, make_client, scenario_files
 from ragft.paths import SCENARIO_DIR
 from ragft.settings import Settings
-from ragft.workspace import is_valid_workspace_id, new_workspace_id
+from ragft.knowledge.workspaces import is_valid_workspace_id, new_workspace_id
 
 WS_KEY = "workspace_id"
 WS_NOTICE_KEY = "workspace_notice"

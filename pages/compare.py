@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import compare_view as V
 from components import state
-from ragft import compare as C
+from ragft.answering import compare as C
 from ragft import errors as E
 from ragft.configs import BY_KEY, CONFIGURATIONS
 from components.boot import page_shell

@@ -13,9 +13,9 @@ from components.cost_meter import budget_figure, get_budget, get_ledger, price_o
 from components.price_overrides import price_override_editor
 from components.projection import render_projection
 from ragft.configs import BY_KEY
-from ragft.costs import format_usd, load_price_table, price_rows, pricing_data_info
+from ragft.costs.prices import format_usd, load_price_table, price_rows, pricing_data_info
 from ragft.errors import RagftError
-from ragft.ledger import INGEST, Totals
+from ragft.costs.ledger import INGEST, Totals
 from components.boot import page_shell
 
 page_shell(__file__)

@@ -1,6 +1,6 @@
 """Decision guide: answer a few questions → recommendation, why, needs and risks, cost, evidence, export.
 
-Thin page: the rules, texts and numbers come from ``ragft.guide`` (and ``ragft.projection``), the charts from
+Thin page: the rules, texts and numbers come from ``ragft.guide.guide`` (and ``ragft.costs.projection``), the charts from
 ``components.guide_charts``. Page-local state keys start with ``guide_``; the shared ``evidence`` list is
 filled by the Compare and Evaluate pages.
 """
@@ -12,7 +12,7 @@ from datetime import date
 import streamlit as st
 
 from components import guide_charts, guide_costs
-from ragft import guide as G
+from ragft.guide import guide as G
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.errors import RagftError
 from components.boot import page_shell

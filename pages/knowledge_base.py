@@ -9,8 +9,8 @@ from components.sources import render_sources
 from components.uploader import render_uploader
 from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base
 from ragft import errors as E
-from ragft.chunking import MIN_CHUNK_TOKENS
-from ragft.index import DocumentInfo
+from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
+from ragft.knowledge.index import DocumentInfo
 from ragft.settings import EmbeddingConfig
 from components.boot import page_shell
 
@@ -89,7 +89,7 @@ def _doc_rows(docs: list[DocumentInfo]) -> list[dict]:
 def _freshness_demo() -> None:
     """Change a price in the sample catalogue: the new PDF goes to this workspace and hides the sample's one."""
     try:
-        from ragft.scenario import ScenarioError, change_price, load_scenario
+        from ragft.knowledge.scenario import ScenarioError, change_price, load_scenario
 
         sc = load_scenario()
     except (ImportError, E.RagftError, OSError, ValueError, KeyError):

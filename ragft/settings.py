@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
-from .rag import DEFAULT_SYSTEM_PROMPT
+from ragft.errors import ConfigError
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
 
 # Provider presets: default base URL per kind of endpoint. "embedded" runs llama.cpp in-process.
 PROVIDERS: dict[str, dict[str, Any]] = {
@@ -228,6 +228,6 @@ def load_settings(
 
 
 def _price_overrides(raw: str | None) -> Mapping[str, Any]:
-    from .costs import parse_price_overrides  # costs imports nothing from settings at module level
+    from ragft.costs.prices import parse_price_overrides  # costs imports nothing from settings at module level
 
     return parse_price_overrides(raw) if raw else {}

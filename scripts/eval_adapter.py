@@ -5,8 +5,8 @@
 
 Retrieval is simulated: the question's own page as top-1 plus one distractor page (another product for a
 catalogue question, another policy page for a policy question), picked with a fixed seed. Prompts are built
-with ``ragft.rag.build_messages`` and ``DEFAULT_SYSTEM_PROMPT``, exactly as the app builds them.
-Fact = every expected fact appears in the answer (case-insensitive, spaces normalised). Style = ragft.style.
+with ``ragft.answering.prompts.build_messages`` and ``DEFAULT_SYSTEM_PROMPT``, exactly as the app builds them.
+Fact = every expected fact appears in the answer (case-insensitive, spaces normalised). Style = ragft.evaluation.style.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
-from ragft.rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
-from ragft.scenario import (  # noqa: E402
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.knowledge.scenario import (  # noqa: E402
     catalogue_pages,
     load_questions,
     load_scenario,
     page_text,
     policy_lines,
 )
-from ragft.evaluate import score_facts  # noqa: E402
-from ragft.style import check_style  # noqa: E402
+from ragft.evaluation.evaluate import score_facts  # noqa: E402
+from ragft.evaluation.style import check_style  # noqa: E402
 
 SEED = 7
 

@@ -7,9 +7,9 @@ Deterministic: the same code writes byte-identical files. Outputs (committed):
     assets/scenario/returns-warranty.pdf|.md, shipping.pdf|.md   current policies
     assets/scenario/questions.jsonl        evaluation question set (current facts)
     assets/training/brandvoice.jsonl       OpenAI chat format; facts from LAST season (stale on purpose),
-                                           RAFT-style examples with retrieved context built by ragft.rag
+                                           RAFT-style examples with retrieved context built by ragft.answering.prompts
 
-Run: python scripts/make_scenario.py   (no dependency beyond the app's: the PDF writer is ragft.scenario's)
+Run: python scripts/make_scenario.py   (no dependency beyond the app's: the PDF writer is ragft.knowledge.scenario's)
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
-from ragft.scenario import (  # noqa: E402
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.knowledge.scenario import (  # noqa: E402
     PolicyPage,
     Product,
     Spec,
@@ -38,7 +38,7 @@ from ragft.scenario import (  # noqa: E402
     product_lines,
     write_pdf,
 )
-from ragft.style import format_answer  # noqa: E402
+from ragft.evaluation.style import format_answer  # noqa: E402
 
 SEED = 2026
 COMPANY = "Fernhollow Outfitters"

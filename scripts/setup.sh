@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Install the app's pinned requirements (and, with --dev, what the tests need). Used by run.sh and test.sh.
+# Install the app's pinned requirements (and, with --dev, what the tests need) into the project's virtual
+# environment `.venv` (created on first use), or into the environment already active ($VIRTUAL_ENV).
+# Used by run.sh and test.sh; prints the interpreter to use as its last line when asked with --print-python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+BASE_PY=${PYTHON:-python3}
+if [ -n "${VIRTUAL_ENV:-}" ]; then
+  PY="$VIRTUAL_ENV/bin/python"
+else
+  if [ ! -x .venv/bin/python ]; then
+    "$BASE_PY" -m venv .venv
+  fi
+  PY="$PWD/.venv/bin/python"
+fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
 "$PY" -m pip install -q -r requirements.txt

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from ragft.paths import DEFAULT_ADAPTER, ROOT, smollm2_gguf
-from ragft.rag import DEFAULT_SYSTEM_PROMPT, build_messages
-from ragft.scenario import load_questions
-from ragft.style import check_style
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
+from ragft.knowledge.scenario import load_questions
+from ragft.evaluation.style import check_style
 
 needs_llama = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or smollm2_gguf() is None,
                                  reason="llama-cpp-python or the bundled SmolLM2 GGUF is not installed")
@@ -53,7 +53,7 @@ def test_adapter_answers_in_brand_voice(ft_model):
 
 @needs_llama
 def test_adapter_loads_in_the_embedded_engine():
-    from ragft.models import EmbeddedChatModel, EmbeddedEngine
+    from ragft.models.chat import EmbeddedChatModel, EmbeddedEngine
 
     model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), DEFAULT_ADAPTER, n_threads=2), "brandvoice")
     stream = model.stream(build_messages("How much is the Cinder Bivy?"), max_tokens=48, temperature=0.0)

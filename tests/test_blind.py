@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragft.blind import BlindError, BlindSession, shuffled_order
+from ragft.answering.blind import BlindError, BlindSession, shuffled_order
 
 ALL = ["base", "base_rag", "ft", "ft_rag"]
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from ragft.chunking import ChunkSettingsError, chunk_pages, chunk_text, count
-from ragft.documents import Page
+from ragft.knowledge.chunking import ChunkSettingsError, chunk_pages, chunk_text, count
+from ragft.knowledge.documents import Page
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
          "upsilon phi chi psi omega tent kettle lamp pillow warranty refund").split()

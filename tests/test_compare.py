@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pytest
 
-from ragft import compare as C
-from ragft.budget import Budget
+from ragft.answering import compare as C
+from ragft.costs.budget import Budget
 from ragft.errors import RagftError
-from ragft.ledger import SessionLedger
-from ragft.models import OpenAICompatibleModel
-from ragft.rag import RetrievedChunk, build_messages
+from ragft.costs.ledger import SessionLedger
+from ragft.models.chat import OpenAICompatibleModel
+from ragft.answering.prompts import RetrievedChunk, build_messages
 from ragft.settings import EndpointConfig
 from tests.fake_latency_server import LatencyServer
 
@@ -200,7 +200,7 @@ def test_cancel_stops_panels_and_records_what_was_spent():
 
 
 def test_evidence_rows_follow_the_contract(server):
-    from ragft.style import check_style
+    from ragft.evaluation.style import check_style
 
     cmp = C.run_comparison("Hi", ["base", "ft"], model_for=factory(server, ft="fail-500"), retrieve=None,
                            max_tokens=2, timeout_s=60)
@@ -244,7 +244,7 @@ def test_query_embedding_is_recorded_once_with_its_price(server):
 
 
 def test_in_memory_sample_index_finds_the_right_page():
-    from ragft.embeddings import LocalMiniLM
+    from ragft.models.embeddings import LocalMiniLM
 
     idx = C.InMemoryIndex(C.scenario_chunks(), LocalMiniLM())
     r = idx.retrieve("How much does the Kestrel 2 Tent cost?", top_k=2)

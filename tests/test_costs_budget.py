@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ragft.budget import Budget, BudgetFileError, PriceUnknownForBudget
-from ragft.costs import price_for, worst_case_cost
+from ragft.costs.budget import Budget, BudgetFileError, PriceUnknownForBudget
+from ragft.costs.prices import price_for, worst_case_cost
 from ragft.errors import BudgetExceeded, RagftError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ _PROC = """
 import sys
 from decimal import Decimal as D
 sys.path.insert(0, {root!r})
-from ragft.budget import Budget
+from ragft.costs.budget import Budget
 from ragft.errors import BudgetExceeded
 b = Budget({data!r}, app_cap=D("1.00"), session_cap=None)
 n = 0

@@ -7,9 +7,9 @@ import io
 import threading
 from decimal import Decimal as D
 
-from ragft.costs import cost_of, price_for
-from ragft.ledger import INGEST, KIND_EMBEDDING, CallRecord, SessionLedger
-from ragft.usage import Usage
+from ragft.costs.prices import cost_of, price_for
+from ragft.costs.ledger import INGEST, KIND_EMBEDDING, CallRecord, SessionLedger
+from ragft.models.usage import Usage
 
 MINI = price_for("gpt-4o-mini")
 FT = price_for("ft:gpt-4o-mini-2024-07-18")

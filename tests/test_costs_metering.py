@@ -6,13 +6,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from ragft.budget import Budget
-from ragft.costs import cost_of, price_for
+from ragft.costs.budget import Budget
+from ragft.costs.prices import cost_of, price_for
 from ragft.errors import BudgetExceeded
-from ragft.ledger import INGEST, SessionLedger
-from ragft.metering import MeteredCall, record_embedding
-from ragft.models import make_chat_model
-from ragft.rag import build_messages
+from ragft.costs.ledger import INGEST, SessionLedger
+from ragft.costs.metering import MeteredCall, record_embedding
+from ragft.models.chat import make_chat_model
+from ragft.answering.prompts import build_messages
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 
 MESSAGES = build_messages("What colour is the sky on a clear day? Answer in one sentence.")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from ragft.costs import Price, cost_of, price_for
-from ragft.ledger import CallRecord, SessionLedger
+from ragft.costs.prices import Price, cost_of, price_for
+from ragft.costs.ledger import CallRecord, SessionLedger
 from ragft.settings import load_settings
-from ragft.usage import Usage
+from ragft.models.usage import Usage
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -180,6 +180,6 @@ def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir)
     t = ledger.totals()
     assert f"Tokens in **{t.usage.prompt_tokens:,}**" in after and t.usage.prompt_tokens > 0
     assert "Last question" in after and "s of compute" not in after  # priced by the override, not local
-    from ragft.costs import format_usd
+    from ragft.costs.prices import format_usd
 
     assert f"Session spend: {format_usd(t.cost)}" in after and t.cost > 0

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from ragft.costs import (
+from ragft.costs.prices import (
     Price,
     cost_breakdown,
     cost_of,
@@ -22,7 +22,7 @@ from ragft.costs import (
     worst_case_cost,
 )
 from ragft.errors import ConfigError
-from ragft.usage import Usage
+from ragft.models.usage import Usage
 
 # (model id, provider, usage (prompt, completion, cached), expected dollars) -- worked out by hand:
 CHAT_CASES = [

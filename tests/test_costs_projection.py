@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from ragft.projection import (
+from ragft.costs.projection import (
     ProjectionInputs,
     break_even_points,
     cheapest,

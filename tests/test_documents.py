@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragft import documents as D
+from ragft.knowledge import documents as D
 from ragft.errors import DocumentError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from ragft import evaluate as EV
-from ragft.ledger import SessionLedger
+from ragft.evaluation import evaluate as EV
+from ragft.costs.ledger import SessionLedger
 from ragft.settings import Settings
 
 SUBSET = 4

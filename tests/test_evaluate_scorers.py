@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from ragft import evaluate as EV
-from ragft.style import GREETING, SIGNOFF
+from ragft.evaluation import evaluate as EV
+from ragft.evaluation.style import GREETING, SIGNOFF
 
 # ---- facts: (fact, answer, expected) --------------------------------------------------------------------------
 FACT_CASES = [

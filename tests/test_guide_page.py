@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ragft.guide as guide_core
+import ragft.guide.guide as guide_core
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "guide.py")
 
@@ -82,7 +82,7 @@ def test_contradictory_answers_show_a_warning_not_an_error():
 
 
 def test_cost_projection_is_prefilled_from_the_answers():
-    pytest.importorskip("ragft.projection")
+    pytest.importorskip("ragft.costs.projection")
     at = _answer(_page(), volume="high", corpus_size="large")
     assert at.number_input(key="guide_cost_queries_per_month").value == 300_000
     assert at.number_input(key="guide_cost_corpus_tokens").value == 10_000_000

@@ -1,4 +1,4 @@
-"""Cost projection prefilled from the answers, fed to the real cost engine (ragft.projection)."""
+"""Cost projection prefilled from the answers, fed to the real cost engine (ragft.costs.projection)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import fields
 
 import pytest
 
-from ragft.guide import PRESET_BY_KEY, Answers, projection_defaults_from, projection_inputs_from, retrains_to_stay_current
+from ragft.guide.guide import PRESET_BY_KEY, Answers, projection_defaults_from, projection_inputs_from, retrains_to_stay_current
 
-projection = pytest.importorskip("ragft.projection")
+projection = pytest.importorskip("ragft.costs.projection")
 
 
 def test_unknown_answers_keep_the_engine_defaults_except_volume():

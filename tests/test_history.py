@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from ragft import compare as C
-from ragft.history import (HistoryError, SessionHistory, comparison_markdown, exports_for, session_exports,
+from ragft.answering import compare as C
+from ragft.answering.history import (HistoryError, SessionHistory, comparison_markdown, exports_for, session_exports,
                            session_json, session_markdown)
-from ragft.usage import Usage
+from ragft.models.usage import Usage
 from tests.test_compare import CHUNKS, factory
 from tests.fake_latency_server import LatencyServer
 
@@ -91,7 +91,7 @@ def test_one_comparison_exports(comparisons):
 def test_local_panels_say_zero_local():
     p = C.PanelResult("base", "Base", False, phase=C.DONE, text="hi", model_id="smollm2", provider="embedded",
                       usage=Usage(10, 2), cost=Decimal(0))
-    from ragft.costs import price_for
+    from ragft.costs.prices import price_for
 
     p.price = price_for("smollm2", "embedded")
     c = C.Comparison("q?", ("base",), {"base": p})

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 from ragft import errors as E
-from ragft.chunking import chunk_pages
-from ragft.documents import load_document
-from ragft.embeddings import LocalMiniLM
-from ragft.index import (EmbeddingMismatch, Index, IndexUnavailable, KnowledgeBase, ReadOnlyCollection,
+from ragft.knowledge.chunking import chunk_pages
+from ragft.knowledge.documents import load_document
+from ragft.models.embeddings import LocalMiniLM
+from ragft.knowledge.index import (EmbeddingMismatch, Index, IndexUnavailable, KnowledgeBase, ReadOnlyCollection,
                          ensure_sample_collection, make_client, open_sample, retrieve)
 from ragft.settings import Settings
-from ragft.workspace import WorkspaceIdError, new_workspace_id, sample_collection_name, workspace_collection_name
+from ragft.knowledge.workspaces import WorkspaceIdError, new_workspace_id, sample_collection_name, workspace_collection_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "bad_corpus"
@@ -316,7 +316,7 @@ def test_real_scenario_answers_a_catalogue_question(embedder, tmp_path):
     scenario_dir = ROOT / "assets" / "scenario"
     if not (scenario_dir / "scenario.json").is_file():
         pytest.skip("the sample scenario is not generated yet")
-    from ragft.scenario import load_scenario
+    from ragft.knowledge.scenario import load_scenario
 
     sc = load_scenario(scenario_dir)
     client = make_client(Settings(data_dir=tmp_path))
@@ -451,8 +451,8 @@ def test_data_survives_a_restart(tmp_path, embedder):
     script = f"""
 import sys; sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from ragft.embeddings import LocalMiniLM
-from ragft.index import KnowledgeBase, make_client
+from ragft.models.embeddings import LocalMiniLM
+from ragft.knowledge.index import KnowledgeBase, make_client
 from ragft.settings import Settings
 kb = KnowledgeBase(make_client(Settings(data_dir=Path({str(tmp_path)!r}))), LocalMiniLM(), {ws!r})
 print(kb.ingest_files([("good.pdf", Path({str(CORPUS / 'good.pdf')!r}).read_bytes())])[0].status)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ragft.embeddings import LocalMiniLM
-from ragft.index import KnowledgeBase, make_client
+from ragft.models.embeddings import LocalMiniLM
+from ragft.knowledge.index import KnowledgeBase, make_client
 from ragft.settings import Settings
-from ragft.workspace import new_workspace_id, workspace_collection_name
+from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
 from tests.conftest import free_port, stop, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent

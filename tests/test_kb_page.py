@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ragft.documents import document_id
-from ragft.workspace import new_workspace_id
+from ragft.knowledge.documents import document_id
+from ragft.knowledge.workspaces import new_workspace_id
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "knowledge_base.py")
@@ -171,7 +171,7 @@ def test_invalid_workspace_in_the_link_starts_a_new_one(shared_data_dir):
 def test_freshness_demo_changes_a_price_for_this_session_only(shared_data_dir):
     if not (ROOT / "assets" / "scenario" / "scenario.json").is_file():
         pytest.skip("the sample scenario is not generated yet")
-    from ragft.scenario import load_scenario
+    from ragft.knowledge.scenario import load_scenario
 
     sc = load_scenario()
     product = sc.products[0]

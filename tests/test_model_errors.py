@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ragft import errors as E
-from ragft.models import OpenAICompatibleModel
+from ragft.models.chat import OpenAICompatibleModel
 from ragft.settings import EndpointConfig
 
 STATUS = {"401": 401, "404": 404, "429": 429, "500": 500, "503": 503, "400": 400}

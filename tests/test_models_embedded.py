@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from ragft import errors as E
-from ragft.models import EmbeddedEngine, EmbeddedChatModel, make_chat_model
+from ragft.models.chat import EmbeddedEngine, EmbeddedChatModel, make_chat_model
 from ragft.paths import smollm2_gguf
-from ragft.rag import RetrievedChunk, build_messages
+from ragft.answering.prompts import RetrievedChunk, build_messages
 from ragft.settings import EndpointConfig
 
 

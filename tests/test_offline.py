@@ -16,7 +16,7 @@ def test_guard_really_blocks(no_network):
 
 
 def test_local_embeddings_offline(no_network):
-    from ragft.embeddings import LocalMiniLM
+    from ragft.models.embeddings import LocalMiniLM
 
     emb = LocalMiniLM()
     vecs = emb.embed(["The Aurora lamp costs $49.", "Aurora desk lamp price", "Return policy: 30 days."])
@@ -29,7 +29,7 @@ def test_local_embeddings_offline(no_network):
 
 def test_tiktoken_encodings_from_bundled_files(no_network, tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tk"))  # an empty cache: must be filled locally
-    import ragft.tokens as tokens
+    import ragft.models.tokens as tokens
 
     importlib.reload(tokens)
     assert tokens.count_tokens("hello world", "gpt-4o-mini") == 2  # o200k_base
@@ -40,7 +40,7 @@ def test_tiktoken_encodings_from_bundled_files(no_network, tmp_path, monkeypatch
 
 
 def test_embedded_tokenizer_offline(no_network):
-    from ragft.models import make_chat_model
+    from ragft.models.chat import make_chat_model
     from ragft.settings import EndpointConfig
 
     model = make_chat_model(EndpointConfig())

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from ragft.chunking import count as count_tokens
+from ragft.knowledge.chunking import count as count_tokens
 from ragft.paths import ROOT, SCENARIO_DIR
-from ragft.rag import DEFAULT_SYSTEM_PROMPT
-from ragft.scenario import (
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
+from ragft.knowledge.scenario import (
     catalogue_pages,
     load_questions,
     load_scenario,
     page_text,
     policy_lines,
 )
-from ragft.style import check_style
+from ragft.evaluation.style import check_style
 
 TRAINING = ROOT / "assets" / "training" / "brandvoice.jsonl"
 
@@ -133,7 +133,7 @@ def test_generator_is_deterministic_and_outputs_committed(tmp_path):
 
 
 def test_loaders_refuse_broken_files(tmp_path):
-    from ragft.scenario import ScenarioError
+    from ragft.knowledge.scenario import ScenarioError
 
     with pytest.raises(ScenarioError):
         load_scenario(tmp_path)

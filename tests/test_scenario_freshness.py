@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from ragft.paths import SCENARIO_DIR
-from ragft.scenario import ScenarioError, change_price, load_scenario
+from ragft.knowledge.scenario import ScenarioError, change_price, load_scenario
 
 
 @pytest.fixture(scope="module")

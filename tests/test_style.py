@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragft.style import CHECK_NAMES, GREETING, SIGNOFF, check_style, format_answer
+from ragft.evaluation.style import CHECK_NAMES, GREETING, SIGNOFF, check_style, format_answer
 
 G, S = GREETING, SIGNOFF
 

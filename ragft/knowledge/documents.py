@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable
 
-from .errors import DocumentError
+from ragft.errors import DocumentError
 
 # ---- errors -------------------------------------------------------------------------------------
 

@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import ConfigError
-from .paths import ASSETS
-from .usage import Usage
+from ragft.errors import ConfigError
+from ragft.paths import ASSETS
+from ragft.models.usage import Usage
 
 MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)

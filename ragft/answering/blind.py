@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .configs import BY_KEY
-from .errors import RagftError
+from ragft.configs import BY_KEY
+from ragft.errors import RagftError
 
 LETTERS = "ABCD"
 

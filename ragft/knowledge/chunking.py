@@ -1,6 +1,6 @@
 """Token-aware recursive chunking: paragraph → line → sentence → word → token, with overlap in tokens.
 
-Tokens are OpenAI's cl100k_base (offline, see :mod:`ragft.tokens`), the unit the sliders show. Rules:
+Tokens are OpenAI's cl100k_base (offline, see :mod:`ragft.models.tokens`), the unit the sliders show. Rules:
 
 - a chunk never crosses a page boundary (one product per page in the sample catalogue → one product per chunk);
 - a chunk holds at most ``chunk_tokens`` tokens;
@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .documents import Page
-from .errors import ConfigError
-from .tokens import get_encoding
+from ragft.knowledge.documents import Page
+from ragft.errors import ConfigError
+from ragft.models.tokens import get_encoding
 
 ENCODING = "cl100k_base"
 MIN_CHUNK_TOKENS = 20

@@ -2,7 +2,7 @@
 
 - ``make_client(settings)``: embedded ``PersistentClient`` under ``settings.data_dir / "chroma"`` by default,
   ``HttpClient`` when ``settings.chroma_host`` is set. Everything else takes a ``ClientAPI`` and an ``Embedder``.
-- Vectors are computed by our :class:`~ragft.embeddings.Embedder` and handed to Chroma explicitly; collections
+- Vectors are computed by our :class:`~ragft.models.embeddings.Embedder` and handed to Chroma explicitly; collections
   have no Chroma embedding function (its default would download a model). Cosine space; a result's score is
   the cosine similarity clipped to [0, 1].
 - The embedder's ``model_id`` and dimension are recorded on the collection: opening, adding to or querying it
@@ -31,11 +31,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import errors as E
-from .chunking import Chunk, chunk_pages, validate
-from .documents import Limits, LoadedDocument, PasswordRequired, check_type, document_id, load_document
-from .rag import RetrievedChunk
-from .workspace import SAMPLE, sample_collection_name, workspace_collection_name
+from ragft import errors as E
+from ragft.knowledge.chunking import Chunk, chunk_pages, validate
+from ragft.knowledge.documents import Limits, LoadedDocument, PasswordRequired, check_type, document_id, load_document
+from ragft.answering.prompts import RetrievedChunk
+from ragft.knowledge.workspaces import SAMPLE, sample_collection_name, workspace_collection_name
 
 SCHEMA = 1
 EMBED_BATCH = 64
@@ -192,7 +192,7 @@ class RetrievalResult:
 
 def _embedding_cost(tokens: int, embedder: Any, overrides: Mapping[str, Any] | None = None) -> Decimal | None:
     try:
-        from .costs import embedding_cost
+        from ragft.costs.prices import embedding_cost
     except ImportError:  # the cost engine not installed: local models are free, others unknown
         return Decimal(0) if getattr(embedder, "provider", "") == "local" else None
     try:
@@ -748,8 +748,8 @@ class KnowledgeBase:
 
     def as_retriever(self, *, k: int = 2, threshold: float = 0.0, include_sample: bool = True,
                      doc_filter: Iterable[str] | None = None) -> Callable[[str], Any]:
-        """A ``question -> ragft.compare.Retrieval`` callable for the Compare page (errors become ``error``)."""
-        from .compare import Retrieval
+        """A ``question -> ragft.answering.compare.Retrieval`` callable for the Compare page (errors become ``error``)."""
+        from ragft.answering.compare import Retrieval
 
         def run(question: str) -> Any:
             try:

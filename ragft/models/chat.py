@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
-from . import errors as E
-from .paths import DEFAULT_ADAPTER, smollm2_gguf
-from .settings import EndpointConfig
-from .tokens import count_message_tokens, count_tokens
-from .usage import Usage
+from ragft import errors as E
+from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf
+from ragft.settings import EndpointConfig
+from ragft.models.tokens import count_message_tokens, count_tokens
+from ragft.models.usage import Usage
 
 Messages = Sequence[dict[str, str]]
 

@@ -10,8 +10,8 @@ Shape::
     summaries = ev.summaries()                        # one ConfigSummary per configuration
     to_csv(ev), to_json(ev)
 
-- Each question goes through :func:`ragft.compare.start_comparison` (shared retrieval, budget, ledger
-  metering, prompts from :func:`ragft.rag.build_messages`), so an evaluation costs and meters exactly like
+- Each question goes through :func:`ragft.answering.compare.start_comparison` (shared retrieval, budget, ledger
+  metering, prompts from :func:`ragft.answering.prompts.build_messages`), so an evaluation costs and meters exactly like
   the Compare page.
 - Scorers are plain functions (:func:`fact_found`, :func:`score_facts`, :func:`score_style`,
   :func:`retrieval_hit`) so they can be tested with hand-made answers.
@@ -35,19 +35,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePath
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from . import compare as C
-from .budget import Budget
-from .configs import BY_KEY
-from .errors import RagftError
-from .ledger import SessionLedger
-from .paths import SCENARIO_DIR
-from .scenario import Question
-from .style import check_style
+from ragft.answering import compare as C
+from ragft.costs.budget import Budget
+from ragft.configs import BY_KEY
+from ragft.errors import RagftError
+from ragft.costs.ledger import SessionLedger
+from ragft.paths import SCENARIO_DIR
+from ragft.knowledge.scenario import Question
+from ragft.evaluation.style import check_style
 
 DEFAULT_QUESTIONS = SCENARIO_DIR / "questions.jsonl"
 REQUIRED_FIELDS = ("id", "question", "expected_facts")
 OPTIONAL_FIELDS = ("expected_source", "expected_style", "expected_page", "topic", "kind", "stale_facts")
-STYLES = ("brand", "any")  # "brand": the Fernhollow voice (ragft.style); "any": style is not scored
+STYLES = ("brand", "any")  # "brand": the Fernhollow voice (ragft.evaluation.style); "any": style is not scored
 MAX_QUESTIONS = 1000
 MAX_QUESTION_SET_BYTES = 2_000_000
 
@@ -346,7 +346,7 @@ class StyleScore:
 
 
 def score_style(answer: str, expected_style: str) -> StyleScore:
-    """``brand``: the trained Fernhollow voice (:func:`ragft.style.check_style`); ``any``: not scored."""
+    """``brand``: the trained Fernhollow voice (:func:`ragft.evaluation.style.check_style`); ``any``: not scored."""
     if (expected_style or "any") == "any":
         return StyleScore(False, None)
     result = check_style(answer or "")
@@ -716,10 +716,10 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
     1 for its +RAG twin (as ``components/compare_view`` does). A slot that cannot load (a missing adapter) is
     kept as its typed error, which the configuration's answers then report.
     """
-    from .embeddings import make_embedding_function
-    from .index import KnowledgeBase, ensure_sample_collection, make_client
-    from .models import EmbeddedEngine, make_chat_model
-    from .workspace import new_workspace_id
+    from ragft.models.embeddings import make_embedding_function
+    from ragft.knowledge.index import KnowledgeBase, ensure_sample_collection, make_client
+    from ragft.models.chat import EmbeddedEngine, make_chat_model
+    from ragft.knowledge.workspaces import new_workspace_id
 
     emb = make_embedding_function(settings.embedding)
     client = make_client(settings)

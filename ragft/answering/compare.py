@@ -12,12 +12,12 @@ Shape of a run::
   :class:`CompareEvent` s on one queue, so the caller can redraw a panel as its tokens arrive.
 - Retrieval runs ONCE per question (in its own thread, started first) and is shared by the RAG panels;
   the plain panels do not wait for it.
-- Each call goes through :class:`ragft.metering.MeteredCall`: the budget is reserved before the call
+- Each call goes through :class:`ragft.costs.metering.MeteredCall`: the budget is reserved before the call
   (``BudgetExceeded`` refuses it before any token), the ledger's live partial moves with every token, the
   call is recorded and the reservation settled with what it actually cost.
 - One panel's failure (a typed model error, a refused budget, a missing adapter, a failed retrieval for a
   RAG panel) is stored in that panel; the other panels finish.
-- Prompts are built only with :func:`ragft.rag.build_messages` (the fine-tuned adapter is trained on it).
+- Prompts are built only with :func:`ragft.answering.prompts.build_messages` (the fine-tuned adapter is trained on it).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from . import errors as E
-from .budget import Budget
-from .configs import BY_KEY, CONFIGURATIONS, Configuration
-from .costs import Price
-from .ledger import SessionLedger
-from .metering import MeteredCall, record_embedding
-from .rag import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
-from .usage import Usage
+from ragft import errors as E
+from ragft.costs.budget import Budget
+from ragft.configs import BY_KEY, CONFIGURATIONS, Configuration
+from ragft.costs.prices import Price
+from ragft.costs.ledger import SessionLedger
+from ragft.costs.metering import MeteredCall, record_embedding
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
+from ragft.models.usage import Usage
 
 # Panel phases, in order.
 QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)
@@ -74,7 +74,7 @@ class Retrieval:
 
 
 Retriever = Callable[[str], Retrieval]
-ModelFactory = Callable[[Configuration], Any]  # returns a ragft.models.ChatModel, may raise RagftError
+ModelFactory = Callable[[Configuration], Any]  # returns a ragft.models.chat.ChatModel, may raise RagftError
 
 
 @dataclass
@@ -503,9 +503,9 @@ def evidence_rows(comparison: Comparison, style_check: Callable[[str], Any] | No
 class InMemoryIndex:
     """A tiny cosine-similarity index over a few chunks (the sample scenario's pages).
 
-    Stand-in used by the Compare page only while the knowledge-base index (``ragft.index``) is not
+    Stand-in used by the Compare page only while the knowledge-base index (``ragft.knowledge.index``) is not
     available; it reports the query-embedding time and the search time separately like the real one.
-    ``embed`` is any embedding function of the ``ragft.embeddings.Embedder`` shape.
+    ``embed`` is any embedding function of the ``ragft.models.embeddings.Embedder`` shape.
     """
 
     def __init__(self, chunks: Sequence[RetrievedChunk], embed: Callable[[Sequence[str]], Any],
@@ -552,7 +552,7 @@ class InMemoryIndex:
 
 def scenario_chunks() -> list[RetrievedChunk]:
     """The sample scenario as one chunk per page (one product per catalogue page, one policy per page)."""
-    from .scenario import catalogue_pages, load_scenario, page_text, policy_lines
+    from ragft.knowledge.scenario import catalogue_pages, load_scenario, page_text, policy_lines
 
     sc = load_scenario()
     out = [RetrievedChunk(page_text(lines), sc.catalogue_pdf, i, 0.0, f"{sc.catalogue_pdf}#p{i}")

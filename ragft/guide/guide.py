@@ -30,11 +30,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .configs import APPROACH_CONFIG, APPROACH_LABELS, APPROACHES, BY_KEY, CONFIGURATIONS
-from .costs import format_usd as _costs_format_usd
-from .errors import RagftError
-from .paths import GUIDE_DIR
-from .projection import ProjectionInputs
+from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, APPROACHES, BY_KEY, CONFIGURATIONS
+from ragft.costs.prices import format_usd as _costs_format_usd
+from ragft.errors import RagftError
+from ragft.paths import GUIDE_DIR
+from ragft.costs.projection import ProjectionInputs
 
 UNKNOWN = "unknown"
 
@@ -765,7 +765,7 @@ _STYLE_PROMPT_TOKENS = {"none": 0, "light": 150, "brand_voice": 500, "strict_for
 
 
 def projection_defaults_from(answers: Answers) -> dict[str, Any]:
-    """Keyword arguments for ``ragft.projection.ProjectionInputs``, prefilled from the answers.
+    """Keyword arguments for ``ragft.costs.projection.ProjectionInputs``, prefilled from the answers.
 
     Unknown answers keep the projection's own defaults (they are simply left out), except the query
     volume, which the projection requires: unknown → 5,000 a month. Assumptions: a re-index re-embeds the

@@ -17,9 +17,9 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from . import errors as E
-from .paths import MINILM_TOKENIZER_DIR, minilm_onnx
-from .settings import EmbeddingConfig
+from ragft import errors as E
+from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx
+from ragft.settings import EmbeddingConfig
 
 LOCAL_MODEL_ID = "local:all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
@@ -124,15 +124,15 @@ class OpenAIEmbedder:
         return "ragft-openai"
 
     def count_tokens(self, texts: Sequence[str]) -> int:
-        from .tokens import count_tokens
+        from ragft.models.tokens import count_tokens
 
         return sum(count_tokens(t, self.model) for t in texts)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import openai
 
-        from .models import translate_openai_error
-        from .settings import EndpointConfig
+        from ragft.models.chat import translate_openai_error
+        from ragft.settings import EndpointConfig
 
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)

@@ -20,8 +20,8 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Any, Mapping, Sequence
 
-from .configs import APPROACHES
-from .costs import MILLION, Price, price_for, training_price
+from ragft.configs import APPROACHES
+from ragft.costs.prices import MILLION, Price, price_for, training_price
 
 ZERO = Decimal(0)
 

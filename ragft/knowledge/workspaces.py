@@ -16,7 +16,7 @@ import hashlib
 import re
 import secrets
 
-from .errors import IndexError_
+from ragft.errors import IndexError_
 
 WORKSPACE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SAMPLE = "sample"

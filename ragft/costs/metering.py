@@ -21,11 +21,11 @@ import time
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
-from .budget import Budget, Reservation
-from .costs import Price, cost_of, embedding_cost, price_for, worst_case_cost
-from .errors import RagftError
-from .ledger import INGEST, KIND_CHAT, KIND_EMBEDDING, CallRecord, SessionLedger, new_call_id
-from .usage import Usage
+from ragft.costs.budget import Budget, Reservation
+from ragft.costs.prices import Price, cost_of, embedding_cost, price_for, worst_case_cost
+from ragft.errors import RagftError
+from ragft.costs.ledger import INGEST, KIND_CHAT, KIND_EMBEDDING, CallRecord, SessionLedger, new_call_id
+from ragft.models.usage import Usage
 
 
 class MeteredCall:

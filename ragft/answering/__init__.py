@@ -1,0 +1,1 @@
+"""Answering: prompt assembly with citations, comparisons of several configurations at once, history, blind mode."""

@@ -1,0 +1,1 @@
+"""Costs: prices, the per-session ledger, budget caps, metering of calls, cost projection."""

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, scorers, runs, statistics, export."""

@@ -1,0 +1,1 @@
+"""The decision guide: factors, rules, presets, evidence, texts, export."""

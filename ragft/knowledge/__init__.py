@@ -1,0 +1,1 @@
+"""The knowledge base: documents, chunking, the vector store, ingest, retrieval, workspaces, the sample."""

@@ -1,0 +1,1 @@
+"""Models: the ChatModel protocol and its engines (OpenAI-compatible, embedded llama.cpp), embeddings, tokens."""

@@ -179,8 +179,12 @@ def record_embedding(
     budget: Budget | None = None,
     price_overrides: Mapping[str, Any] | None = None,
     note: str = "",
+    error: str | None = None,
 ) -> CallRecord:
-    """Record embedding work (at ingest, or the query embedding of a RAG question) in the ledger."""
+    """Record embedding work (at ingest, or the query embedding of a RAG question) in the ledger.
+
+    ``error``: the embedding failed after spending ``tokens`` (the batches that finished).
+    """
     price = price_for(model_id, provider, price_overrides)
     cost = embedding_cost(tokens, model_id, provider, price_overrides)
     rec = CallRecord(
@@ -195,6 +199,7 @@ def record_embedding(
         local=bool(price and price.local),
         price_source="price unknown" if price is None else price.source,
         question=note[:500],
+        error=error,
     )
     ledger.record(rec)
     if budget is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.evaluation import evaluate as EV  # noqa: E402
+from ragft import evaluation as EV  # noqa: E402
 from ragft.paths import DEFAULT_ADAPTER  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 
@@ -69,7 +69,7 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
         for x in summaries:
             ttft = "—" if x.mean_ttft_s is None else f"{x.mean_ttft_s * 1000:.0f}"
-            print(f"| {x.label} | {EV._pct(x.page_hit_at_k)} | {EV._pct(x.stale_rate)} | "
+            print(f"| {x.label} | {EV.pct(x.page_hit_at_k)} | {EV.pct(x.stale_rate)} | "
                   f"{x.tokens_per_question:.0f} | {ttft} | {x.errors}/{x.questions} |")
         print(f"\n# wall time {ev.wall_s:.0f} s for {len(qs)} questions")
         if args.json:

@@ -1,7 +1,7 @@
 """Plotly figure of the Evaluate page: accuracy (facts and style) against cost per question, per configuration.
 
 Pure function returning a ``plotly.graph_objects.Figure`` (no Streamlit here); the page draws it with
-``st.plotly_chart``. The x axis comes from :func:`ragft.evaluation.evaluate.cost_axis`: dollars per question when any
+``st.plotly_chart``. The x axis comes from :func:`ragft.evaluation.records.cost_axis`: dollars per question when any
 configuration was paid, else tokens or compute seconds per question (a self-hosted model costs $0 per token).
 """
 
@@ -11,7 +11,7 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
-from ragft.evaluation.evaluate import ConfigSummary, CostAxis
+from ragft.evaluation.records import ConfigSummary, CostAxis
 
 # One colour per configuration (the plain ones lighter, their +RAG twins darker).
 CONFIG_COLORS = {"base": "#90a4ae", "base_rag": "#1e88e5", "ft": "#ef9a9a", "ft_rag": "#8e24aa"}

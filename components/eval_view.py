@@ -17,7 +17,7 @@ from components.answer_panel import md_escape
 from components.eval_charts import accuracy_cost_chart
 from components.sources import render_sources
 from ragft.answering import compare as C
-from ragft.evaluation import evaluate as EV
+from ragft import evaluation as EV
 from ragft.configs import BY_KEY
 from ragft.answering.prompts import RetrievedChunk
 from ragft.settings import Settings

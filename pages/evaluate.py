@@ -7,7 +7,7 @@ import streamlit as st
 from components import eval_view as EVV
 from components import state
 from ragft import errors as E
-from ragft.evaluation import evaluate as EV
+from ragft import evaluation as EV
 from ragft.configs import BY_KEY, CONFIGURATIONS
 from components.boot import page_shell
 

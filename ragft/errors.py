@@ -77,3 +77,53 @@ class IndexError_(RagftError):
 # --- budget (issue: cost engine) ------------------------------------------------------------------
 class BudgetExceeded(RagftError):
     hint = "Raise the cap in Settings or ask the facilitator."
+
+
+# --- runs -----------------------------------------------------------------------------------------
+class Cancelled(RagftError):
+    """The person stopped the run; what was spent so far is recorded."""
+
+
+class RetrievalFailed(RagftError):
+    """Retrieval gave no context, so a RAG configuration could not answer."""
+
+
+# --- showing an error ------------------------------------------------------------------------------
+def short_message(exc: BaseException, limit: int = 160) -> str:
+    """One line fit to show a person: a typed error's message, else the first line of the exception's text
+    (its class name when it has none), cut at ``limit`` characters."""
+    text = exc.message if isinstance(exc, RagftError) else str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def describe_error(exc: BaseException, limit: int = 300) -> str:
+    """A typed error's message; an unexpected exception as ``ClassName: first line`` (a bug or library error)."""
+    if isinstance(exc, RagftError):
+        return short_message(exc, limit)
+    return f"{type(exc).__name__}: {short_message(exc, limit)}"
+
+
+_LABELS: tuple[tuple[type[BaseException], str], ...] = (
+    (BudgetExceeded, "Refused by the budget"),
+    (RateLimited, "Rate limited"),
+    (EndpointTimeout, "Timed out"),
+    (EndpointUnreachable, "Unreachable"),
+    (AuthenticationFailed, "Wrong API key"),
+    (ModelNotFound, "Unknown model"),
+    (ServerError, "Server error"),
+    (AdapterMissing, "No fine-tuned adapter"),
+    (BadRequest, "Request refused"),
+    (RetrievalFailed, "No context"),
+    (Cancelled, "Stopped"),
+)
+
+
+def error_label(exc: BaseException | None) -> str:
+    """A short heading for an error (``Refused by the budget``, ``Timed out``...), matched by class."""
+    if exc is None:
+        return "Error"
+    for cls, label in _LABELS:
+        if isinstance(exc, cls):
+            return label
+    return type(exc).__name__

@@ -30,7 +30,7 @@ from ragft.knowledge.scenario import (  # noqa: E402
     page_text,
     policy_lines,
 )
-from ragft.evaluation.evaluate import score_facts  # noqa: E402
+from ragft.evaluation.scoring import score_facts  # noqa: E402
 from ragft.evaluation.style import check_style  # noqa: E402
 
 SEED = 7

@@ -89,7 +89,7 @@ def test_single_configuration_subset_of_one(data_dir):
 def test_a_stopped_run_shows_what_was_scored(data_dir):
     """Stop = ``run.cancel()`` (the button's callback): the page follows the run to its end, keeps the scored
     questions, says it was stopped and still hands the evidence over."""
-    from ragft.evaluation import evaluate as EV
+    from ragft import evaluation as EV
 
     s = embedded_settings(data_dir)
     at = open_evaluate(s)

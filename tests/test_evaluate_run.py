@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from ragft.evaluation import evaluate as EV
+from ragft import evaluation as EV
 from ragft.costs.ledger import SessionLedger
 from ragft.settings import Settings
 

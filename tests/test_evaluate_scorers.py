@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ragft.evaluation import evaluate as EV
+from ragft import evaluation as EV
 from ragft.evaluation.style import GREETING, SIGNOFF
 
 # ---- facts: (fact, answer, expected) --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable
 
-from ragft.errors import DocumentError
+from ragft.errors import DocumentError, short_message
 
 # ---- errors -------------------------------------------------------------------------------------
 
@@ -302,7 +302,7 @@ def _load_pdf(name: str, data: bytes, limits: Limits, password: str | None,
                     except (LimitReachedError, DocumentError):
                         raise
                     except Exception as exc:  # pypdf raises many types on a broken page
-                        raise CorruptDocument(f"{name}: page {i + 1} could not be read ({_short(exc)}); "
+                        raise CorruptDocument(f"{name}: page {i + 1} could not be read ({short_message(exc, 120)}); "
                                               "nothing from this file was indexed.") from exc
                     broken = [r for r in records[before:] if r.name.startswith("pypdf.filters")]
                     if broken:
@@ -331,7 +331,7 @@ def _load_pdf(name: str, data: bytes, limits: Limits, password: str | None,
                 raise PasswordRequired(f"{name} is encrypted: enter its password to index it.") from exc
             except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
                     RecursionError) as exc:
-                raise CorruptDocument(f"{name}: the PDF is damaged or truncated ({_short(exc)}); "
+                raise CorruptDocument(f"{name}: the PDF is damaged or truncated ({short_message(exc, 120)}); "
                                       "re-export it and upload again.") from exc
     finally:
         _pypdf_log.stop()
@@ -347,11 +347,6 @@ def _load_pdf(name: str, data: bytes, limits: Limits, password: str | None,
     return pages, total, warnings
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
-
-
 def _page_list(pages: list[int]) -> str:
     shown = ", ".join(str(p) for p in pages[:10])
     return f"p. {shown}{' ...' if len(pages) > 10 else ''}"
@@ -363,7 +358,7 @@ def _check_zip(name: str, data: bytes, limits: Limits) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
     except zipfile.BadZipFile as exc:
-        raise CorruptDocument(f"{name}: the Word file is damaged ({_short(exc)}).") from exc
+        raise CorruptDocument(f"{name}: the Word file is damaged ({short_message(exc, 120)}).") from exc
     total = 0
     for info in infos:
         total += info.file_size
@@ -403,7 +398,7 @@ def _load_docx(name: str, data: bytes, limits: Limits) -> list[Page]:
     except DocumentError:
         raise
     except Exception as exc:  # python-docx / lxml raise many types on malformed files
-        raise CorruptDocument(f"{name}: the Word file is damaged ({_short(exc)}); re-save it and upload again.") from exc
+        raise CorruptDocument(f"{name}: the Word file is damaged ({short_message(exc, 120)}); re-save it and upload again.") from exc
     text = _clean("\n\n".join(blocks))
     if len(text) > limits.max_text_chars:
         raise DecompressionBomb(f"{name}: the text is over {limits.max_text_chars:,} characters; nothing indexed.")

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ragft import errors as E
+from ragft.errors import short_message
 from ragft.knowledge.chunking import Chunk, chunk_pages, validate
 from ragft.knowledge.documents import Limits, LoadedDocument, PasswordRequired, check_type, document_id, load_document
 from ragft.answering.prompts import RetrievedChunk
@@ -75,14 +76,14 @@ def make_client(settings) -> Any:
             return chromadb.HttpClient(host=settings.chroma_host, port=int(settings.chroma_port),
                                        settings=chroma_settings)
         except Exception as exc:
-            raise IndexUnavailable(f"The Chroma server at {where} is unreachable ({_short(exc)}); "
+            raise IndexUnavailable(f"The Chroma server at {where} is unreachable ({short_message(exc)}); "
                                    "start it or unset CHROMA_HOST to use the embedded store.") from exc
     path = Path(settings.data_dir) / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
-        raise IndexUnavailable(f"Cannot open the vector store in {path} ({_short(exc)}); "
+        raise IndexUnavailable(f"Cannot open the vector store in {path} ({short_message(exc)}); "
                                "check RAGFT_DATA_DIR and its permissions.") from exc
 
 
@@ -96,11 +97,6 @@ def describe_client(client: Any) -> str:
         return "Chroma"
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
-
-
 _CONNECTION_NAMES = ("ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError",
                      "ReadError", "WriteError", "PoolTimeout", "ConnectionRefusedError", "TimeoutException")
 
@@ -108,12 +104,12 @@ _CONNECTION_NAMES = ("ConnectError", "ConnectionError", "ConnectTimeout", "ReadT
 def _translate(exc: BaseException, action: str, where: str) -> E.RagftError:
     names = {t.__name__ for t in type(exc).__mro__}
     if names & set(_CONNECTION_NAMES):
-        return IndexUnavailable(f"The vector index ({where}) cannot be reached while {action} ({_short(exc)}); "
+        return IndexUnavailable(f"The vector index ({where}) cannot be reached while {action} ({short_message(exc)}); "
                                 "start the Chroma server again or unset CHROMA_HOST.")
     if "dimension" in str(exc).lower():
-        return EmbeddingMismatch(f"The vector index refused the vectors while {action} ({_short(exc)}): "
+        return EmbeddingMismatch(f"The vector index refused the vectors while {action} ({short_message(exc)}): "
                                  "it was built with another embedding model; re-index or switch the model back.")
-    return IndexUnavailable(f"The vector index ({where}) failed while {action} ({_short(exc)}).")
+    return IndexUnavailable(f"The vector index ({where}) failed while {action} ({short_message(exc)}).")
 
 
 @contextlib.contextmanager
@@ -678,7 +674,7 @@ def _ingest_one(index: Index, name: str, data: bytes, *, chunk_tokens: int, over
         step("error", 1, 1)
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not stop the others
         report.status, report.error_type = "error", type(exc).__name__
-        report.message = f"{name}: unexpected error ({type(exc).__name__}: {_short(exc)}); nothing indexed."
+        report.message = f"{name}: unexpected error ({type(exc).__name__}: {short_message(exc)}); nothing indexed."
         step("error", 1, 1)
     finally:
         report.seconds = time.perf_counter() - t0

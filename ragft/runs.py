@@ -1,0 +1,161 @@
+"""A job that runs in a background thread while a page follows it: comparisons and evaluations.
+
+Shape::
+
+    run = SomeRun(result_object, kind="evaluation", what="8 questions × 4 configurations", owner=workspace_id)
+    run.start()                                # calls run._work() in a worker thread
+    for event in run.events(poll_s=0.25):      # page thread: "tick" every poll_s without news, "finished" last
+        ...
+    run.cancel()                               # the worker checks run.cancelled and stops at its next step
+    result = run.wait(timeout_s=60)            # TimeoutError when it is still running
+
+- A subclass overrides :meth:`BackgroundRun._work` and posts its own events with :meth:`post`; its result object
+  (a comparison, an evaluation) is filled in place and readable at any time.
+- An exception escaping ``_work`` never crashes the app: it becomes ``run.error`` (one line, with
+  ``run.exception`` kept for ``isinstance`` checks), is logged, and is posted as an ``error`` event.
+- ``finished`` is always the last event, posted after ``done`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Generic, Iterator, TypeVar
+
+from ragft.errors import RagftError, describe_error
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TICK = "tick"
+ERROR = "error"
+FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """``kind``: ``tick`` (no news for a while), ``error``, ``finished``, or a kind the run defines.
+
+    ``key`` names the part of the run it concerns (a panel), ``text`` a token or message, ``data`` any payload
+    (an evaluation's progress).
+    """
+
+    kind: str
+    key: str | None = None
+    text: str = ""
+    data: Any = None
+
+
+class BackgroundRun(Generic[T]):
+    """One job in a worker thread: a cancel flag, a done flag, an event queue, and the result it fills."""
+
+    def __init__(self, result: T, *, kind: str, what: str = "", owner: str = "") -> None:
+        self.result = result
+        self.kind = kind  # "comparison", "evaluation"
+        self.what = what  # what it is running, in a few words (a question, a question set)
+        self.owner = owner  # the session that started it (its workspace id)
+        self.id = uuid.uuid4().hex[:10]
+        self.started = datetime.now(tz=timezone.utc)
+        self.started_perf = time.perf_counter()
+        self.error: str | None = None
+        self.exception: BaseException | None = None
+        self.queue: "queue.Queue[RunEvent]" = queue.Queue()
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"{kind}-{self.id}", daemon=True)
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else ("cancelled" if self.cancelled else "running")
+        return f"<{type(self).__name__} {self.id} {self.kind} {state} owner={self.owner!r} what={self.what[:40]!r}>"
+
+    # ---- control (page thread) ---------------------------------------------------------------------------
+    def start(self) -> "BackgroundRun[T]":
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at its next step (what it spent so far stays recorded)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self._cancel
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started_perf
+
+    def wait(self, timeout_s: float | None = None) -> T:
+        """The result once the run is done. Raises ``TimeoutError`` when it is still running after ``timeout_s``."""
+        if not self._done.wait(timeout_s):
+            raise TimeoutError(f"the {self.kind} did not finish in time")
+        return self.result
+
+    def events(self, poll_s: float = 0.1, timeout_s: float | None = None) -> Iterator[RunEvent]:
+        """Yield events until the run has finished (the last one has kind ``finished``).
+
+        Yields ``RunEvent("tick")`` every ``poll_s`` without news, so a page can redraw elapsed time or react to
+        a Stop click. ``timeout_s`` bounds the whole wait (None: until done). A page that follows the run again
+        after ``finished`` was taken gets what is left in the queue and then returns.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                ev = self.queue.get(timeout=poll_s)
+            except queue.Empty:
+                if self.done and self.queue.empty():
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+                yield RunEvent(TICK)
+                continue
+            yield ev
+            if ev.kind == FINISHED:
+                return
+
+    # ---- worker side ------------------------------------------------------------------------------------
+    def post(self, kind: str, key: str | None = None, text: str = "", data: Any = None) -> None:
+        self.queue.put(RunEvent(kind, key, text, data))
+
+    def _work(self) -> None:
+        """The job. Runs in the worker thread; checks ``self.cancelled`` between steps."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Called in the worker once the job has ended, however it ended, before ``done`` is set."""
+
+    def _main(self) -> None:
+        try:
+            self._work()
+        except RagftError as exc:
+            logger.warning("%s %s stopped: %s", self.kind, self.id, exc.message)
+            self._failed(exc)
+        except Exception as exc:  # noqa: BLE001 - reported to the page as an error event, never a crash
+            logger.exception("%s %s failed", self.kind, self.id)
+            self._failed(exc)
+        finally:
+            try:
+                self._finish()
+            except Exception:  # noqa: BLE001 - the run must still end
+                logger.exception("%s %s could not finish cleanly", self.kind, self.id)
+            self._done.set()
+            self.post(FINISHED)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.exception = exc
+        self.error = describe_error(exc)
+        self.post(ERROR, text=self.error)

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 import plotly.graph_objects as go
 
 from ragft.configs import APPROACHES
-from ragft.guide.guide import Position, Recommendation, format_usd
+from ragft.costs.money import format_usd
+from ragft.guide import Position, Recommendation
 
 # One colour per approach, the same as the Costs page's projection (components/projection.py).
 APPROACH_COLORS = {
@@ -129,9 +130,10 @@ def cost_chart(costs: Mapping[str, Any], best: str | None = None) -> go.Figure:
     labels = [SHORT_LABELS[k] + (" ★" if k == best else "") for k in keys]
     fig = go.Figure()
     for part, color in (("inference", "#4c78a8"), ("embeddings", "#72b7b2"), ("training", "#e45756")):
-        values = [float(getattr(costs[k], part)) for k in keys]
-        fig.add_trace(go.Bar(name=part, x=labels, y=values, marker_color=color,
-                             hovertemplate=f"{part}: $%{{y:,.4f}}<extra>%{{x}}</extra>"))
+        amounts = [Decimal(getattr(costs[k], part)) for k in keys]
+        fig.add_trace(go.Bar(name=part, x=labels, y=[float(a) for a in amounts], marker_color=color,
+                             customdata=[format_usd(a) for a in amounts],
+                             hovertemplate=f"{part}: %{{customdata}}<extra>%{{x}}</extra>"))
     totals = [Decimal(getattr(costs[k], "total")) for k in keys]
     fig.add_trace(go.Scatter(x=labels, y=[float(t) for t in totals], mode="text",
                              text=[format_usd(t) for t in totals], textposition="top center",

@@ -1,20 +1,23 @@
-"""The cost projection widget: inputs, a plotly chart of monthly cost against query volume, break-evens.
+"""The cost projection widgets: one editor for its inputs, and a plotly chart of monthly cost against query
+volume with the break-even points.
 
-Used by the Costs page (editable) and the decision guide (``render_projection(inputs)``: the guide's own
-inputs, chart only). All figures come from ``ragft.costs.projection``.
+The Costs page edits every input (:func:`projection_editor` with all fields); the decision guide edits the
+assumptions its answers prefill (a subset, with its own help texts) and shows the same chart
+(:func:`render_projection`). All figures come from ``ragft.costs.projection``.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
-from decimal import Decimal
-from typing import Any, Mapping
+import logging
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from ragft.configs import APPROACH_LABELS, APPROACHES
-from ragft.costs.prices import format_usd, training_price
+from ragft.costs.money import format_rate, format_usd
+from ragft.costs.prices import training_price
 from ragft.costs.projection import (
     BreakEven,
     MonthlyCost,
@@ -24,49 +27,100 @@ from ragft.costs.projection import (
     default_volumes,
     project_monthly,
 )
+from ragft.errors import RagftError
+
+logger = logging.getLogger(__name__)
 
 COLORS = {"prompting": "#607d8b", "rag": "#1e88e5", "finetuning": "#e53935", "hybrid": "#8e24aa"}
 
-# (field, label, step, help) for the numeric inputs, in display order.
-_NUMBERS: tuple[tuple[str, str, float, str], ...] = (
-    ("queries_per_month", "Queries per month", 1000, "How many questions the assistant answers in a month."),
-    ("prompt_tokens", "Prompt tokens", 10, "System prompt + the user's question, per query."),
-    ("answer_tokens", "Answer tokens", 10, "Length of a typical answer."),
-    ("style_prompt_tokens", "Style instructions (tokens)", 50,
-     "Instructions and examples a base model needs in every prompt to imitate the tone or format a "
-     "fine-tuned model has learned (prompting and RAG only)."),
-    ("context_tokens", "Retrieved context (tokens)", 50, "Chunks RAG adds to every prompt (top-k x chunk size)."),
-    ("corpus_tokens", "Corpus size (tokens)", 10_000, "Everything in the knowledge base, embedded at each re-index."),
-    ("reindexes_per_month", "Re-indexes per month", 1.0, "How often the corpus is embedded again (data changes)."),
-    ("training_tokens", "Training set (tokens)", 10_000, "Tokens in the fine-tuning file."),
-    ("epochs", "Epochs", 1, "Passes over the training set per run."),
-    ("retrains_per_month", "Training runs per month", 0.25, "0.25 = once a quarter."),
-)
-_MODELS: tuple[tuple[str, str], ...] = (
-    ("base_model", "Base model"),
-    ("finetuned_model", "Fine-tuned model"),
-    ("embedding_model", "Embedding model"),
-)
+
+@dataclass(frozen=True)
+class NumberField:
+    """One numeric input of the projection: its label, step (a float step makes a float input) and help."""
+
+    label: str
+    step: float | int
+    help: str
+
+    @property
+    def is_float(self) -> bool:
+        return isinstance(self.step, float)
 
 
-def projection_form(defaults: ProjectionInputs | None = None, *, key: str = "costs_proj") -> ProjectionInputs:
-    """Widgets for every input; returns the ProjectionInputs they describe."""
-    d = defaults or ProjectionInputs(queries_per_month=10_000, style_prompt_tokens=400)
+# Every numeric input, in display order.
+NUMBER_FIELDS: dict[str, NumberField] = {
+    "queries_per_month": NumberField("Queries per month", 1000, "How many questions the assistant answers in a month."),
+    "prompt_tokens": NumberField("Prompt tokens", 10, "System prompt + the user's question, per query."),
+    "answer_tokens": NumberField("Answer tokens", 10, "Length of a typical answer."),
+    "style_prompt_tokens": NumberField(
+        "Style instructions (tokens)", 50,
+        "Instructions and examples a base model needs in every prompt to imitate the tone or format a "
+        "fine-tuned model has learned (prompting and RAG only)."),
+    "context_tokens": NumberField("Retrieved context (tokens)", 50,
+                                  "Chunks RAG adds to every prompt (top-k x chunk size)."),
+    "corpus_tokens": NumberField("Corpus size (tokens)", 10_000,
+                                 "Everything in the knowledge base, embedded at each re-index."),
+    "reindexes_per_month": NumberField("Re-indexes per month", 1.0,
+                                       "How often the corpus is embedded again (data changes)."),
+    "training_tokens": NumberField("Training set (tokens)", 10_000, "Tokens in the fine-tuning file."),
+    "epochs": NumberField("Epochs", 1, "Passes over the training set per run."),
+    "retrains_per_month": NumberField("Training runs per month", 0.25, "0.25 = once a quarter."),
+}
+MODEL_FIELDS: dict[str, str] = {
+    "base_model": "Base model",
+    "finetuned_model": "Fine-tuned model",
+    "embedding_model": "Embedding model",
+}
+COSTS_PAGE_DEFAULTS = ProjectionInputs(queries_per_month=10_000, style_prompt_tokens=400)
+
+
+def _sync_prefill(defaults: ProjectionInputs, names: Sequence[str], key: str) -> None:
+    """Put ``defaults`` into the widgets when they change (or a widget lost its state); keep edits otherwise."""
+    prefill = {name: getattr(defaults, name) for name in names}
+    changed = st.session_state.get(f"{key}_prefill") != prefill
+    st.session_state[f"{key}_prefill"] = prefill
+    for name, value in prefill.items():
+        widget = f"{key}_{name}"
+        if changed or widget not in st.session_state:
+            field = NUMBER_FIELDS.get(name)
+            if field is not None:
+                value = float(value) if field.is_float else int(value)
+            st.session_state[widget] = value
+
+
+def projection_editor(
+    defaults: ProjectionInputs,
+    *,
+    key: str,
+    fields: Sequence[str] | None = None,
+    models: bool = True,
+    columns: int = 4,
+    helps: Mapping[str, str] | None = None,
+) -> ProjectionInputs:
+    """Number inputs for ``fields`` (all by default) and text inputs for the model names; returns ``defaults``
+    with what the person typed. Edits persist across reruns until ``defaults`` change (new prefill)."""
+    names = list(fields) if fields is not None else list(NUMBER_FIELDS)
+    unknown = [n for n in names if n not in NUMBER_FIELDS]
+    if unknown:
+        raise ValueError(f"Not numeric projection inputs: {', '.join(unknown)}")
+    _sync_prefill(defaults, names + (list(MODEL_FIELDS) if models else []), key)
+    helps = helps or {}
     values: dict[str, Any] = {}
-    cols = st.columns(4)
-    for i, (name, label, step, help_) in enumerate(_NUMBERS):
-        current = getattr(d, name)
-        is_float = isinstance(step, float)
-        with cols[i % 4]:
-            values[name] = st.number_input(
-                label, min_value=0.0 if is_float else 0, value=float(current) if is_float else int(current),
-                step=step if is_float else int(step), key=f"{key}_{name}", help=help_,
+    cols = st.columns(columns)
+    for i, name in enumerate(names):
+        field = NUMBER_FIELDS[name]
+        with cols[i % columns]:
+            value = st.number_input(
+                field.label, min_value=0.0 if field.is_float else 0, step=field.step, key=f"{key}_{name}",
+                help=helps.get(name, field.help), format="%.2f" if field.is_float else "%d",
             )
-    cols = st.columns(3)
-    for col, (name, label) in zip(cols, _MODELS):
-        with col:
-            values[name] = st.text_input(label, value=getattr(d, name), key=f"{key}_{name}").strip()
-    return replace(d, **values)
+        values[name] = float(value) if field.is_float else int(value)
+    if models:
+        cols = st.columns(len(MODEL_FIELDS))
+        for col, (name, label) in zip(cols, MODEL_FIELDS.items()):
+            with col:
+                values[name] = st.text_input(label, key=f"{key}_{name}").strip()
+    return replace(defaults, **values)
 
 
 def projection_figure(
@@ -88,7 +142,8 @@ def projection_figure(
             x=volumes, y=[float(v) for v in curve[a]], mode="lines",
             name=APPROACH_LABELS[a] + (" (partly unpriced)" if unknown else ""),
             line=dict(color=COLORS[a], width=2.5, dash="dot" if unknown else "solid"),
-            hovertemplate="%{x:,} queries/month: %{y:$,.2f}<extra>" + APPROACH_LABELS[a] + "</extra>",
+            customdata=[format_usd(v) for v in curve[a]],
+            hovertemplate="%{x:,} queries/month: %{customdata}<extra>" + APPROACH_LABELS[a] + "</extra>",
         )
     if points:
         fig.add_scatter(
@@ -96,7 +151,8 @@ def projection_figure(
             mode="markers", name="break-even", marker=dict(size=11, color="black", symbol="diamond"),
             text=[f"{APPROACH_LABELS[p.cheaper_above]} cheaper than {APPROACH_LABELS[p.cheaper_below]} above "
                   f"{float(p.queries_per_month):,.0f} queries/month" for p in points],
-            hovertemplate="%{text}<br>%{y:$,.2f} a month<extra></extra>",
+            customdata=[format_usd(p.monthly_cost) for p in points],
+            hovertemplate="%{text}<br>%{customdata} a month<extra></extra>",
         )
     fig.add_vline(x=max(1, inputs.queries_per_month), line_dash="dash", line_color="grey",
                   annotation_text=f"{inputs.queries_per_month:,}/month", annotation_position="top left")
@@ -145,41 +201,26 @@ def _sentences(points: list[BreakEven], lines: dict[str, MonthlyCost], q: int) -
 
 
 def render_projection(
-    inputs: ProjectionInputs | None = None,
+    inputs: ProjectionInputs,
     *,
-    key: str = "projection",
-    editable: bool | None = None,
+    key: str,
     overrides: Mapping[str, Any] | None = None,
     show_table: bool = True,
-) -> ProjectionInputs | None:
-    """Draw the projection. ``inputs`` given and ``editable`` unset → chart only (the guide's use)."""
-    if editable is None:
-        editable = inputs is None
-    if editable:
-        inputs = projection_form(inputs, key=key)
-    assert inputs is not None
+) -> bool:
+    """Chart, sentences and (optionally) the table for ``inputs``; False (and a warning) if they are refused."""
     try:
         fig, points, lines = projection_figure(inputs, overrides)
-    except ValueError as exc:  # negative inputs and the like
-        st.warning(f"The projection refused these numbers: {exc}.")
-        return None
+    except RagftError as exc:
+        logger.exception("projection refused its inputs")
+        st.warning(f"The projection refused these numbers: {exc.message}")
+        return False
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
     st.markdown("\n\n".join(_sentences(points, lines, inputs.queries_per_month)))
     if show_table:
         st.dataframe(_table(lines), hide_index=True, key=f"{key}_table")
     train = training_price(inputs.finetuned_model, inputs.provider) or training_price(inputs.base_model, inputs.provider)
-    note = ("Training at " + (f"${train.per_m_training_tokens} per 1M tokens ({train.base_model}, as of {train.as_of})"
-                              if train else "an unknown price"))
+    note = ("Training at " + (f"${format_rate(train.per_m_training_tokens)} per 1M tokens ({train.base_model}, "
+                              f"as of {train.as_of})" if train else "an unknown price"))
     st.caption(f"{note}; inference and embeddings at the prices in use (see Prices). Fine-tuned models cost more "
                "per token than their base; RAG pays for embeddings and for the context added to every prompt.")
-    return inputs
-
-
-def inputs_from_mapping(values: Mapping[str, Any]) -> ProjectionInputs:
-    """ProjectionInputs from a plain mapping, ignoring unknown keys (for pages that keep dicts)."""
-    known = {f.name for f in fields(ProjectionInputs)}
-    return ProjectionInputs(**{k: v for k, v in values.items() if k in known})
-
-
-def monthly_totals(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None = None) -> dict[str, Decimal]:
-    return {a: m.total for a, m in project_monthly(inputs, overrides).items()}
+    return True

@@ -11,8 +11,9 @@ import streamlit as st
 from components import state
 from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides
 from components.price_overrides import price_override_editor
-from components.projection import render_projection
+from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
 from ragft.configs import BY_KEY
+from ragft.costs.money import format_rate
 from ragft.costs.prices import format_usd, load_price_table, price_rows, pricing_data_info
 from ragft.errors import RagftError
 from ragft.costs.ledger import INGEST, Totals
@@ -142,7 +143,7 @@ with prices:
 
     st.markdown("**Fine-tuning training prices** (USD per 1M training tokens)")
     st.warning(table.notice, icon=":material/event_busy:")
-    st.dataframe([{"base model": t.base_model, "provider": t.provider, "$ per 1M": f"{t.per_m_training_tokens}",
+    st.dataframe([{"base model": t.base_model, "provider": t.provider, "$ per 1M": format_rate(t.per_m_training_tokens),
                    "as of": t.as_of, "source": t.source} for t in table.training],
                  hide_index=True, key="costs_training_table")
     st.caption(table.how)
@@ -161,10 +162,10 @@ with budget_tab:
         a, b = st.columns(2)
         a.metric("This session", format_usd(status.session_spent),
                  help="Counted by the budget: every call reserved against the cap, then settled.")
-        a.caption(f"Cap: {format_usd(status.session_cap) if status.session_cap is not None else 'none'}"
+        a.caption(f"Cap: {format_usd(status.session_cap, unknown='none')}"
                   + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else ""))
         b.metric("Whole app (all sessions, survives restarts)", format_usd(status.app_spent))
-        b.caption(f"Cap: {format_usd(status.app_cap) if status.app_cap is not None else 'none'}"
+        b.caption(f"Cap: {format_usd(status.app_cap, unknown='none')}"
                   + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else ""))
         fig = budget_figure(status)
         if fig is not None:
@@ -182,4 +183,5 @@ with budget_tab:
 with projection:
     st.markdown("Monthly cost of each approach at a given query volume, with the volumes where one becomes "
                 "cheaper than another. Hosted list prices, for comparison with the embedded models ($0 per token).")
-    render_projection(key="costs_proj", editable=True, overrides=overrides)
+    proj_inputs = projection_editor(COSTS_PAGE_DEFAULTS, key="costs_proj")
+    render_projection(proj_inputs, key="costs_proj", overrides=overrides)

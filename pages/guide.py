@@ -1,8 +1,8 @@
 """Decision guide: answer a few questions → recommendation, why, needs and risks, cost, evidence, export.
 
-Thin page: the rules, texts and numbers come from ``ragft.guide.guide`` (and ``ragft.costs.projection``), the charts from
-``components.guide_charts``. Page-local state keys start with ``guide_``; the shared ``evidence`` list is
-filled by the Compare and Evaluate pages.
+Thin page: the rules, texts and numbers come from ``ragft.guide`` (and ``ragft.costs.projection``), the charts
+from ``components.guide_charts``, the cost section from ``components.guide_costs``. Page-local state keys start
+with ``guide_``; the shared ``evidence`` list is filled by the Compare and Evaluate pages.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from datetime import date
 
 import streamlit as st
 
+import ragft.guide as G
 from components import guide_charts, guide_costs
-from ragft.guide import guide as G
-from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
-from ragft.errors import RagftError
 from components.boot import page_shell
+from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
+from ragft.costs.money import format_usd
+from ragft.errors import RagftError
 
 page_shell(__file__)
 
@@ -226,7 +227,7 @@ with right:
                 "Runs": ev.n,
                 "Fact accuracy": f"{ev.fact:.0%}" if ev.fact is not None else "–",
                 "Style": f"{ev.style:.0%}" if ev.style is not None else "–",
-                "Cost per question": G.format_usd(ev.cost_usd) if ev.cost_usd is not None else "–",
+                "Cost per question": format_usd(ev.cost_usd, unknown="–"),
             }
             for ev in evidence.by_config.values()
         ]

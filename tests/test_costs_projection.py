@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
 
 from ragft.costs.projection import (
+    ProjectionInputError,
     ProjectionInputs,
     break_even_points,
     cheapest,
     cost_curve,
     default_volumes,
+    inputs_from_mapping,
     project_monthly,
 )
+from ragft.errors import RagftError
 
 
 def test_defaults_by_hand():
@@ -97,9 +101,17 @@ def test_overrides_reach_the_projection():
     assert m["prompting"].total == D("230")  # 1M x 230 tokens x $1/1M
 
 
-def test_negative_inputs_are_refused():
-    with pytest.raises(ValueError):
-        project_monthly(ProjectionInputs(queries_per_month=-1))
+@pytest.mark.parametrize("field", ["queries_per_month", "context_tokens", "epochs", "reindexes_per_month",
+                                   "retrains_per_month", "style_prompt_tokens"])
+def test_negative_inputs_are_refused_with_a_typed_error(field):
+    with pytest.raises(ProjectionInputError) as err:
+        project_monthly(replace(ProjectionInputs(queries_per_month=10), **{field: -1}))
+    assert isinstance(err.value, RagftError) and field in err.value.message and err.value.hint
+
+
+def test_inputs_from_mapping_ignores_other_keys():
+    inputs = inputs_from_mapping({"queries_per_month": 7, "corpus_tokens": 5, "not_an_input": 1})
+    assert inputs == ProjectionInputs(queries_per_month=7, corpus_tokens=5)
 
 
 def test_default_volumes():

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ragft.guide.guide import GuideInputError, summarize_evidence
+from ragft.guide import GuideInputError, summarize_evidence
 
 
 def rec(config, fact=None, style=None, cost=None, source="compare"):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from components.guide_charts import SHORT_LABELS, cost_chart, quadrant_chart, score_chart
 from ragft.configs import APPROACH_LABELS
-from ragft.guide.guide import PRESET_BY_KEY, Answers, recommend, summarize_evidence, to_markdown
+from ragft.guide import PRESET_BY_KEY, Answers, recommend, summarize_evidence, to_markdown
 
 TODAY = date(2026, 11, 24)
 
@@ -57,7 +57,7 @@ def test_quadrant_star_is_at_the_position():
 
 
 def test_cost_chart_stacks_the_parts_to_the_totals():
-    from ragft.guide.guide import projection_inputs_from
+    from ragft.guide import projection_inputs_from
     from ragft.costs.projection import project_monthly
 
     costs = project_monthly(projection_inputs_from(PRESET_BY_KEY["brand"].answers))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ragft.guide.guide as guide_core
+import ragft.guide.texts as guide_texts
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "guide.py")
 
@@ -125,7 +125,7 @@ def test_export_preview_holds_the_recommendation():
 def test_missing_explanations_do_not_break_the_page(tmp_path, monkeypatch):
     empty = tmp_path / "guide"
     empty.mkdir()
-    monkeypatch.setattr(guide_core, "GUIDE_DIR", empty)
+    monkeypatch.setattr(guide_texts, "GUIDE_DIR", empty)
     at = _answer(_page(), change="weekly", knowledge="proprietary")
     assert _recommendation(at) == "Recommendation: RAG"
     assert any("Guide text missing" in w.value and "factors/change.md" in w.value for w in at.warning)

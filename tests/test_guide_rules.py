@@ -1,4 +1,4 @@
-"""Table-driven tests of the decision guide's rules (ragft.guide.guide.recommend): pure, no Streamlit, no LLM."""
+"""Table-driven tests of the decision guide's rules (ragft.guide.recommend): pure, no Streamlit, no LLM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from ragft.configs import APPROACHES
-from ragft.guide.guide import (
+from ragft.guide import (
     FACTORS,
     OPENAI_FT_CLOSED_TO_NEW_USERS,
     OPENAI_FT_ENDS,

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from ragft.configs import APPROACHES
-from ragft.guide.guide import (
+from ragft.guide import (
     FACTORS,
     RESULT_TOPICS,
     GuideAssetMissing,

@@ -21,11 +21,13 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ragft.costs.money import format_rate
+from ragft.costs.money import format_usd as format_usd  # the app's one money formatter, importable from here
 from ragft.errors import ConfigError
 from ragft.paths import ASSETS
 from ragft.models.usage import Usage
@@ -59,9 +61,9 @@ class Price:
     def describe(self) -> str:
         if self.local:
             return "self-hosted: $0 per token (compute time shown instead)"
-        text = f"${_fmt_rate(self.input_per_m)} in / ${_fmt_rate(self.output_per_m)} out per 1M tokens"
+        text = f"${format_rate(self.input_per_m)} in / ${format_rate(self.output_per_m)} out per 1M tokens"
         if self.cached_input_per_m is not None:
-            text += f", cached in ${_fmt_rate(self.cached_input_per_m)}"
+            text += f", cached in ${format_rate(self.cached_input_per_m)}"
         return text
 
 
@@ -85,13 +87,6 @@ class CostBreakdown:
     @property
     def total(self) -> Decimal:
         return self.input + self.cached_input + self.output
-
-
-def _fmt_rate(value: Decimal) -> str:
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def _dec(value: Any, what: str) -> Decimal:
@@ -398,29 +393,13 @@ def price_rows(
                 "role": role,
                 "model": model_id,
                 "provider": provider,
-                "input $/1M": "unknown" if price is None else _fmt_rate(price.input_per_m),
+                "input $/1M": "unknown" if price is None else format_rate(price.input_per_m),
                 "cached input $/1M": ""
                 if price is None or price.cached_input_per_m is None
-                else _fmt_rate(price.cached_input_per_m),
-                "output $/1M": "unknown" if price is None else _fmt_rate(price.output_per_m),
+                else format_rate(price.cached_input_per_m),
+                "output $/1M": "unknown" if price is None else format_rate(price.output_per_m),
                 "source": "price unknown: set an override" if price is None else price.source,
                 "as of": "" if price is None else price.as_of,
             }
         )
     return rows
-
-
-def format_usd(amount: Decimal | None, *, unknown: str = "price unknown") -> str:
-    """Human dollars (rounded half up): cents from $1, 4 significant digits below, ``unknown`` for None."""
-    if amount is None:
-        return unknown
-    if amount == 0:
-        return "$0"
-    sign = "-" if amount < 0 else ""
-    value = abs(amount)
-    if value >= 1:
-        return f"{sign}${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
-    places = 4 if value >= Decimal("0.01") else max(4, -value.adjusted() + 3)
-    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}".rstrip("0")
-    whole, _, frac = text.partition(".")
-    return f"{sign}${whole}.{frac.ljust(2, '0')}"  # at least cents: $0.50, $0.0456, $0.000435

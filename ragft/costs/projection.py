@@ -15,15 +15,25 @@ Every approach is a straight line ``fixed + per_query x Q``, so break-even volum
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from itertools import combinations
 from typing import Any, Mapping, Sequence
 
 from ragft.configs import APPROACHES
 from ragft.costs.prices import MILLION, Price, price_for, training_price
+from ragft.errors import RagftError
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+
+
+class ProjectionInputError(RagftError, ValueError):
+    """A number given to the projection is out of range (negative counts or frequencies)."""
+
+    hint = "Use zero or more for every count and frequency."
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,12 @@ class ProjectionInputs:
     style_prompt_tokens: int = 0
     provider: str = "openai"
     embedding_provider: str = "openai"
+
+
+def inputs_from_mapping(values: Mapping[str, Any]) -> ProjectionInputs:
+    """A ``ProjectionInputs`` from a plain mapping, ignoring keys that are not inputs."""
+    known = {f.name for f in fields(ProjectionInputs)}
+    return ProjectionInputs(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -126,9 +142,10 @@ def _validate(inputs: ProjectionInputs) -> None:
         "style_prompt_tokens",
     ):
         if getattr(inputs, name) < 0:
-            raise ValueError(f"{name} cannot be negative")
-    if inputs.reindexes_per_month < 0 or inputs.retrains_per_month < 0:
-        raise ValueError("frequencies cannot be negative")
+            raise ProjectionInputError(f"{name} cannot be negative ({getattr(inputs, name)}).")
+    for name in ("reindexes_per_month", "retrains_per_month"):
+        if getattr(inputs, name) < 0:
+            raise ProjectionInputError(f"{name} cannot be negative ({getattr(inputs, name)}).")
 
 
 def project_monthly(

@@ -11,24 +11,15 @@ import time
 
 import streamlit as st
 
+from components.safe_text import inline, show_answer
+from components.sources import render_sources as ranked_sources
+from ragft import errors as E
 from ragft.answering import compare as C
 from ragft.costs.prices import format_usd
 from ragft.answering.prompts import RetrievedChunk
 
 LLAMACPP_HINT = ("A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
                  "arrives: start it with `interrupt_requests: false` in its config so panels can run at once.")
-
-
-def md_escape(text: str) -> str:
-    """Show model output as written: keep line breaks, never turn ``$149 … $169`` into LaTeX."""
-    lines = []
-    for line in (text or "").splitlines():
-        line = line.replace("\\", "\\\\").replace("$", "\\$")
-        stripped = line.lstrip()
-        if stripped[:1] in "-*+#>" and stripped:
-            line = line[: len(line) - len(stripped)] + "\\" + stripped
-        lines.append(line)
-    return "  \n".join(lines)
 
 
 def cost_text(p: C.PanelResult) -> str:
@@ -48,7 +39,7 @@ def metrics_line(p: C.PanelResult) -> str:
     if p.usage is not None:
         approx = "" if p.usage.exact else "≈"
         bits.append(f"tokens {approx}**{p.usage.prompt_tokens}** in / {approx}**{p.usage.completion_tokens}** out")
-    bits.append(f"cost **{md_escape(cost_text(p))}**")
+    bits.append(f"cost **{inline(cost_text(p))}**")
     if p.rag and p.context_tokens is not None:
         bits.append(f"RAG added **+{p.context_tokens}** context tokens")
     return " · ".join(bits)
@@ -79,13 +70,13 @@ class AnswerPanel:
         with self.head.container():
             if letter is not None and revealed:
                 st.markdown(f"#### {letter} · {p.label}")
-                st.caption(p.model_label or p.model_id or "…")
+                st.caption(inline(p.model_label or p.model_id or "…"))
             elif letter is not None:
                 st.markdown(f"#### Answer {letter}")
                 st.caption("Configuration hidden until you vote")
             else:
                 st.markdown(f"#### {p.label}")
-                st.caption(p.model_label or p.model_id or "…")
+                st.caption(inline(p.model_label or p.model_id or "…"))
 
     def update(self, p: C.PanelResult) -> None:
         """While streaming: status note and the answer so far."""
@@ -96,17 +87,17 @@ class AnswerPanel:
             self.body.empty()
         else:
             self.status.caption(f":blue[streaming…] {p.tokens_so_far} tokens")
-            self.body.markdown(md_escape(p.text) + " ▌")
+            show_answer(p.text, self.body, cursor=True)
 
     def finish(self, p: C.PanelResult, *, hide_details: bool = False) -> None:
         self.status.empty()
         with self.body.container():
             if p.error:
-                st.error(f"**{_kind(p.error_kind)}** · {p.error}", icon=":material/error:")
+                st.error(f"**{error_heading(p)}** · {inline(p.error)}", icon=":material/error:")
                 if p.text:
-                    st.markdown(md_escape(p.text))
+                    show_answer(p.text)
             elif p.text.strip():
-                st.markdown(md_escape(p.text))
+                show_answer(p.text)
             else:
                 st.caption("(The model returned an empty answer.)")
                 if not p.embedded:
@@ -126,33 +117,19 @@ class AnswerPanel:
                     render_prompt(p)
 
 
-def _kind(kind: str | None) -> str:
-    names = {"BudgetExceeded": "Refused by the budget", "PriceUnknownForBudget": "Refused by the budget",
-             "RateLimited": "Rate limited", "EndpointTimeout": "Timed out", "EndpointUnreachable": "Unreachable",
-             "AuthenticationFailed": "Wrong API key", "ModelNotFound": "Unknown model", "ServerError": "Server error",
-             "AdapterMissing": "No fine-tuned adapter", "RetrievalFailed": "No context", "Cancelled": "Stopped",
-             "BadRequest": "Request refused"}
-    return names.get(kind or "", kind or "Error")
+def error_heading(p: C.PanelResult) -> str:
+    """``Refused by the budget``, ``Timed out``...: the panel's error, matched by its class."""
+    if p.exception is not None:
+        return E.error_label(p.exception)
+    return p.error_kind or "Error"
 
 
 def render_sources(chunks: tuple[RetrievedChunk, ...] | list[RetrievedChunk]) -> None:
-    """The ranked sources: reuse the knowledge base's list when it exists, else a compact one."""
+    """The ranked sources, as the knowledge base page lists them."""
     if not chunks:
         st.caption("Retrieval returned nothing above the score threshold, so the model got no context.")
         return
-    try:
-        from components.sources import render_sources as kb_render  # the knowledge base's widget
-    except ImportError:
-        kb_render = None
-    if kb_render is not None:
-        try:
-            kb_render(list(chunks), max_chars=400)
-            return
-        except TypeError:  # a different signature: fall back to ours
-            pass
-    for i, c in enumerate(chunks, 1):
-        st.markdown(f"**{i}.** `{c.citation}` · score **{c.score:.2f}**")
-        st.code(c.text.strip(), language=None, wrap_lines=True)
+    ranked_sources(list(chunks), max_chars=400)
 
 
 def render_prompt(p: C.PanelResult) -> None:

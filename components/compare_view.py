@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import state
 from components.answer_panel import AnswerPanel
+from components.safe_text import inline
 from ragft.answering import compare as C
 from ragft import errors as E
 from ragft.answering.blind import BlindSession
@@ -226,9 +227,9 @@ def retrieval_caption(comparison: C.Comparison) -> None:
     if r is None:
         return
     if r.error:
-        st.caption(f"Retrieval: {r.error}")
+        st.caption(f"Retrieval: {inline(r.error)}")
     else:
-        st.caption(f"Retrieved {len(r.chunks)} chunk(s) once from **{r.collection}** for both RAG panels · "
+        st.caption(f"Retrieved {len(r.chunks)} chunk(s) once from **{inline(r.collection)}** for both RAG panels · "
                    f"embedding the question {r.embed_s * 1000:.0f} ms · search {r.search_s * 1000:.0f} ms"
                    + (f" · wall time {comparison.wall_s:.2f} s" if comparison.wall_s else ""))
 
@@ -280,7 +281,7 @@ def blind_vote(comparison: C.Comparison) -> None:
             try:
                 bs.vote(comparison.id, pick or "")
             except E.RagftError as exc:
-                st.error(exc.message)
+                st.error(inline(exc.message))
             else:
                 st.rerun()
 
@@ -313,10 +314,10 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
               help="Forget these comparisons (the cost ledger keeps its records)")
     for c in items:
         answered = sum(1 for p in c.panels.values() if p.phase == C.DONE)
-        title = f"{c.created.strftime('%H:%M:%S')} · {c.question[:80]} · {answered}/{len(c.panels)} answered"
+        title = f"{c.created.strftime('%H:%M:%S')} · {inline(c.question[:80])} · {answered}/{len(c.panels)} answered"
         with st.expander(title):
             for p in c.ordered_panels():
-                st.markdown(f"**{p.label}** · " + (p.error if p.error else _short(p.text)))
+                st.markdown(f"**{p.label}** · " + (inline(p.error) if p.error else _short(p.text)))
             b1, b2, b3, b4 = st.columns(4)
             if b1.button("Show", key=f"cmp_show_{c.id}", icon=":material/visibility:"):
                 st.session_state[CURRENT_KEY] = c.id
@@ -334,7 +335,5 @@ def _clear_history() -> None:
 
 
 def _short(text: str, n: int = 160) -> str:
-    from components.answer_panel import md_escape
-
     flat = " ".join((text or "").split())
-    return md_escape(flat[:n] + ("…" if len(flat) > n else "")) or "(empty)"
+    return inline(flat[:n] + ("…" if len(flat) > n else "")) or "(empty)"

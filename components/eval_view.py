@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components import compare_view as V
-from components.answer_panel import md_escape
+from components.safe_text import inline, show_answer
 from components.eval_charts import accuracy_cost_chart
 from components.sources import render_sources
 from ragft.answering import compare as C
@@ -93,7 +93,7 @@ def follow(run: EV.EvalRun) -> None:
             q = ev.question_set.questions[last.question_index - 1]
             bar.progress(min(1.0, last.done / total),
                          text=f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
-                              f"{BY_KEY[last.record.configuration].label} on “{q.question[:60]}”" + waited)
+                              f"{BY_KEY[last.record.configuration].label} on “{inline(q.question[:60])}”" + waited)
         V.refresh_meter()
     finish(run)
 
@@ -130,7 +130,7 @@ def failures(ev: EV.Evaluation) -> None:
     for s in ev.summaries():
         if s.questions and s.errors == s.questions:
             first = next(r.error for r in ev.records if r.configuration == s.configuration and r.error)
-            st.warning(f"**{s.label}** did not answer any question: {first}", icon=":material/warning:")
+            st.warning(f"**{s.label}** did not answer any question: {inline(first)}", icon=":material/warning:")
 
 
 def summary_table(ev: EV.Evaluation) -> None:
@@ -200,29 +200,31 @@ def drill_down(ev: EV.Evaluation) -> None:
     qid = st.selectbox("Question", ids, key="eval_pick",
                        format_func=lambda i: f"{i} · {by_id[i].question[:90]}")
     q = by_id[qid]
-    st.caption("Expected: " + " · ".join(f"**{f}**" for f in q.expected_facts).replace("$", "\\$")
-               + (f" · from **{q.expected_source}**" if q.expected_source else "")
-               + (f" · last season: {', '.join(q.stale_facts)}".replace("$", "\\$") if q.stale_facts else ""))
+    st.caption("Expected: " + " · ".join(f"**{inline(f)}**" for f in q.expected_facts)
+               + (f" · from **{inline(q.expected_source)}**" if q.expected_source else "")
+               + (f" · last season: {inline(', '.join(q.stale_facts))}" if q.stale_facts else ""))
     records = ev.records_for(qid)
     for col, rec in zip(st.columns(len(records)), records):
         with col, st.container(border=True):
             st.markdown(f"**{rec.label}**")
             if rec.error:
-                st.error(rec.error)
+                st.error(inline(rec.error))
                 continue
-            st.markdown(md_escape(rec.answer) or "_(empty answer)_")
-            found = ", ".join(rec.facts_found).replace("$", "\\$") or "none"
-            missing = ", ".join(rec.facts_missing).replace("$", "\\$") or "none"
+            if (rec.answer or "").strip():
+                show_answer(rec.answer)
+            else:
+                st.caption("(empty answer)")
+            found = inline(", ".join(rec.facts_found)) or "none"
+            missing = inline(", ".join(rec.facts_missing)) or "none"
             st.markdown(f":green[facts found: {found}]  \n:red[missing: {missing}]")
             if rec.stale_found:
-                st.markdown(":orange[stale: says " + ", ".join(rec.stale_found).replace("$", "\\$")
-                            + " (last season)]")
+                st.markdown(":orange[stale: says " + inline(", ".join(rec.stale_found)) + " (last season)]")
             if rec.style_applicable:
                 if rec.style_ok:
                     st.markdown(":green[style: in the brand voice]")
                 else:
                     st.markdown(":red[style: off]  \n" + "  \n".join(
-                        f"- {md_escape(r)}" for r in rec.style_reasons))
+                        f"- {inline(r)}" for r in rec.style_reasons))
             if rec.rag:
                 hit = {True: "hit", False: "miss", None: "—"}[rec.hit]
                 if rec.page_hit is not None:
@@ -243,9 +245,10 @@ def results(ev: EV.Evaluation) -> None:
     status = (f"stopped after {ev.questions_done} of {len(ev.question_set)} questions" if ev.stopped
               else f"{ev.questions_done} questions")
     st.subheader("Results")
-    st.caption(f"{ev.question_set.name} · {status} · {len(ev.configurations)} configuration(s) · "
+    st.caption(f"{inline(ev.question_set.name)} · {status} · {len(ev.configurations)} configuration(s) · "
                f"{ev.wall_s:.0f} s wall time"
-               + (f" · knowledge base: {ev.settings['knowledge_base']}" if ev.settings.get("knowledge_base") else ""))
+               + (f" · knowledge base: {inline(ev.settings['knowledge_base'])}" if ev.settings.get("knowledge_base")
+                  else ""))
     failures(ev)
     summary_table(ev)
     chart(ev)

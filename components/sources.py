@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
+from components.safe_text import inline
 from ragft.answering.prompts import RetrievedChunk
 
 _COLLECTION_LABEL = {"sample": "shared sample", "workspace": "your workspace"}
@@ -23,6 +24,11 @@ def where_from(c: RetrievedChunk) -> str:
     """``good.pdf p.2 · your workspace``: the citation exactly as the prompt shows it, then the collection."""
     col = collection_label(c)
     return f"{c.citation or 'unknown file'}" + (f" · {col}" if col else "")
+
+
+def code_span_text(text: str) -> str:
+    """Text for one Markdown code span (shown literally): no backticks, one line."""
+    return " ".join(str(text or "").replace("`", "'").split()) or "unknown file"
 
 
 def sources_rows(chunks: Sequence[RetrievedChunk]) -> list[dict[str, Any]]:
@@ -55,8 +61,8 @@ def render_sources(chunks: Sequence[RetrievedChunk], *, empty: str = "No chunk c
         with st.container(border=True):
             head, bar = st.columns([3, 1], vertical_alignment="center")
             col = collection_label(c)
-            head.markdown(f"**#{rank}** &nbsp; score **{c.score:.3f}** &nbsp; · &nbsp; `{c.citation.replace('`', '')}`"
-                          + (f" &nbsp; · &nbsp; {col}" if col else ""))
+            head.markdown(f"**#{rank}** &nbsp; score **{c.score:.3f}** &nbsp; · &nbsp; `{code_span_text(c.citation)}`"
+                          + (f" &nbsp; · &nbsp; {inline(col)}" if col else ""))
             bar.progress(min(1.0, max(0.0, float(c.score))))
             text = c.text
             if max_chars and len(text) > max_chars:

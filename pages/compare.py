@@ -10,6 +10,7 @@ from ragft.answering import compare as C
 from ragft import errors as E
 from ragft.configs import BY_KEY, CONFIGURATIONS
 from components.boot import page_shell
+from components.safe_text import inline
 
 page_shell(__file__)
 
@@ -86,7 +87,7 @@ blind = bool(st.session_state["cmp_blind"])
 
 if any(BY_KEY[k].rag for k in keys):
     _, kb_text = V.session_retriever(s)
-    st.caption(f"Knowledge base: {kb_text} · max {s.max_tokens} tokens · temperature {s.temperature:g} "
+    st.caption(f"Knowledge base: {inline(kb_text)} · max {s.max_tokens} tokens · temperature {s.temperature:g} "
                "· change these in Settings")
 
 # ---- start -------------------------------------------------------------------------------------------------------
@@ -98,13 +99,13 @@ if asked or st.session_state["cmp_pending"]:
     try:
         run = V.start(st.session_state["cmp_question"], keys, s)
     except E.RagftError as exc:
-        st.warning(exc.message, icon=":material/info:")
+        st.warning(inline(exc.message), icon=":material/info:")
         run = None
 
 # ---- live run ----------------------------------------------------------------------------------------------------
 if run is not None and not run.done:
     st.button("Stop", icon=":material/stop_circle:", on_click=_stop, key="cmp_stop")
-    st.markdown(f"**{run.comparison.question}**")
+    st.markdown(f"**{inline(run.comparison.question)}**")
     views = V.panel_grid(run.comparison, blind)
     finished = V.stream_run(run, views, blind)
     V.record_finished(finished)
@@ -124,7 +125,7 @@ if st.session_state.get(V.CURRENT_KEY):
 if current is None:
     st.info("Ask a question to see the configurations answer side by side.", icon=":material/view_column:")
 else:
-    st.markdown(f"**{current.question}**")
+    st.markdown(f"**{inline(current.question)}**")
     if blind or current.id in V.blind_session().rounds:
         V.blind_vote(current)
     V.render_finished(current, blind)

@@ -10,6 +10,7 @@ from ragft import errors as E
 from ragft import evaluation as EV
 from ragft.configs import BY_KEY, CONFIGURATIONS
 from components.boot import page_shell
+from components.safe_text import inline
 
 page_shell(__file__)
 
@@ -45,12 +46,12 @@ if st.session_state["eval_source"] == "upload":
         try:
             qs = EVV.uploaded_set(up.getvalue(), up.name)
         except E.RagftError as exc:
-            st.error(f"{up.name}: {exc.message}", icon=":material/error:")
+            st.error(f"{inline(up.name)}: {inline(exc.message)}", icon=":material/error:")
 else:
     try:
         qs = EVV.shipped_set()
     except E.RagftError as exc:
-        st.error(exc.message)
+        st.error(inline(exc.message))
 
 if qs is not None:
     EVV.preview(qs)
@@ -75,7 +76,7 @@ if qs is not None:
             run = EVV.start(qs.subset(n), keys, s)
             running = True
         except E.RagftError as exc:
-            st.warning(exc.message, icon=":material/info:")
+            st.warning(inline(exc.message), icon=":material/info:")
 
 # ---- live run -------------------------------------------------------------------------------------------------
 if running and run is not None:
@@ -85,7 +86,7 @@ elif run is not None:  # finished between two reruns
     EVV.finish(run)
 
 if st.session_state.get(EVV.ERROR_KEY):
-    st.error(f"The evaluation stopped with an error: {st.session_state[EVV.ERROR_KEY]}")
+    st.error(f"The evaluation stopped with an error: {inline(st.session_state[EVV.ERROR_KEY])}")
 
 # ---- results --------------------------------------------------------------------------------------------------
 result: EV.Evaluation | None = st.session_state.get(EVV.RESULT_KEY)

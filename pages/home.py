@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import state
 from components.boot import page_shell
+from components.safe_text import inline
 from ragft.paths import SCENARIO_DIR
 
 page_shell(__file__)
@@ -46,9 +47,9 @@ for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):
     with st.container(border=True):
         st.markdown(f"**{title}** · {kind}")
         if ok:
-            st.success(text, icon=":material/check_circle:")
+            st.success(inline(text), icon=":material/check_circle:")
         else:
-            st.error(text, icon=":material/error:")
+            st.error(inline(text), icon=":material/error:")
 st.caption(
     f"Embeddings: `{s.embedding.provider}:{s.embedding.model}` · vector store: "
     + (f"Chroma server at `{s.chroma_host}:{s.chroma_port}`" if s.chroma_host else f"embedded Chroma in `{s.data_dir}`")

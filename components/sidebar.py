@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import state
 from components.cost_meter import render_cost_meter
+from components.safe_text import inline
 from components.workspace import current_workspace
 from ragft import errors as E
 
@@ -15,13 +16,13 @@ def render() -> None:
         try:
             s = state.settings()
         except E.RagftError as exc:
-            st.error(f"Configuration error: {exc.message}")
+            st.error(f"Configuration error: {inline(exc.message)}")
             return
         current_workspace()  # the session's workspace id, kept in the URL (?ws=...)
         render_cost_meter()
         with st.expander("Models", expanded=False, icon=":material/memory:"):
             for slot, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
                 ok, text = state.model_status(slot, s)
-                (st.caption if ok else st.warning)(f"**{title}:** {text}")
-            st.caption(f"**Embeddings:** {s.embedding.provider}:{s.embedding.model}")
+                (st.caption if ok else st.warning)(f"**{title}:** {inline(text)}")
+            st.caption(f"**Embeddings:** {inline(f'{s.embedding.provider}:{s.embedding.model}')}")
 

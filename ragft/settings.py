@@ -46,6 +46,7 @@ class EndpointConfig:
     lora_path: str | None = None  # embedded only: GGUF LoRA adapter of the fine-tuned slot
     timeout_s: float = 60.0
     max_retries: int = 2
+    key_source: str = "none"  # "server" (the facilitator's key, attached only at call time), "own", "none"
 
     @property
     def is_embedded(self) -> bool:
@@ -65,6 +66,7 @@ class EmbeddingConfig:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     api_version: str | None = None
+    key_source: str = "none"
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,51 @@ class Settings:
     max_upload_mb: int = 20
     max_pages: int = 500
     price_overrides: Mapping[str, Any] = field(default_factory=dict)  # model id or pattern -> costs.Price
+    participant_endpoints: str = "own-key"  # "own-key" | "server-only" (see ragft.access)
+    allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
+    n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
+    embed_threads: int | None = None  # RAGFT_EMBED_THREADS: fixed onnxruntime threads; None = the policy chooses
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
 
 
+# ---- bounds: one table for env loading, the Settings form and the core ----------------------------
+# name -> (lowest, highest, what a person calls it)
+BOUNDS: dict[str, tuple[float, float, str]] = {
+    "chunk_tokens": (20, 8000, "Chunk size (tokens)"),
+    "chunk_overlap": (0, 7999, "Chunk overlap (tokens)"),
+    "top_k": (1, 50, "Top-k"),
+    "score_threshold": (0.0, 1.0, "The score threshold"),
+    "temperature": (0.0, 2.0, "Temperature"),
+    "max_tokens": (1, 32000, "Max tokens"),
+    "timeout_s": (1.0, 3600.0, "The timeout (seconds)"),
+    "max_retries": (0, 10, "Retries"),
+    "chroma_port": (1, 65535, "The Chroma port"),
+    "max_upload_mb": (1, 2000, "The upload limit (MB)"),
+    "max_pages": (1, 100000, "The page limit"),
+}
+
+
+def bound(name: str) -> tuple[float, float]:
+    lo, hi, _ = BOUNDS[name]
+    return lo, hi
+
+
+def check_bound(name: str, value: float, what: str | None = None) -> float:
+    """``value`` if it is within ``BOUNDS[name]``, else ConfigError naming ``what`` (or the field) and the range."""
+    lo, hi, label = BOUNDS[name]
+    if not lo <= value <= hi:
+        raise ConfigError(f"{what or label} must be between {lo:g} and {hi:g}, got {value:g}.")
+    return value
+
+
 # ---- parsing ----------------------------------------------------------------------------------
+def _ibound(name: str) -> tuple[int, int]:
+    lo, hi = bound(name)
+    return int(lo), int(hi)
+
+
 def _get(src: Mapping[str, Any], name: str, default: Any = None) -> Any:
     value = src.get(name)
     if value is None or (isinstance(value, str) and value.strip() == ""):
@@ -164,9 +205,34 @@ def _endpoint(src: Mapping[str, Any], prefix: str, default_model: str, default_l
         base_url=_get(src, f"{prefix}_URL", PROVIDERS[provider]["base_url"]),
         api_key=key,
         api_version=_get(src, f"{prefix}_API_VERSION", "2024-10-21" if provider == "azure" else None),
-        timeout_s=_float(src, f"{prefix}_TIMEOUT", 60.0, 1.0, 3600.0),
-        max_retries=_int(src, f"{prefix}_RETRIES", 2, 0, 10),
+        timeout_s=_float(src, f"{prefix}_TIMEOUT", 60.0, *bound("timeout_s")),
+        max_retries=_int(src, f"{prefix}_RETRIES", 2, *_ibound("max_retries")),
     )
+
+
+def _threads(src: Mapping[str, Any], name: str) -> int | None:
+    return _int(src, name, 0, 1, 256) if _get(src, name) is not None else None
+
+
+def thread_overrides(env: Mapping[str, Any] | None = None) -> tuple[int | None, int | None]:
+    """``(generation, embedding)`` thread counts fixed by ``RAGFT_N_THREADS`` / ``RAGFT_EMBED_THREADS``.
+
+    ``None`` leaves the count to :mod:`ragft.models.cpu`, which picks it per call from the machine and its load.
+    Read from the process environment: the CPU is shared by every session of the process.
+    """
+    src = os.environ if env is None else env
+    return _threads(src, "RAGFT_N_THREADS"), _threads(src, "RAGFT_EMBED_THREADS")
+
+
+def _names(src: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A comma-separated list of model names."""
+    raw = _get(src, name)
+    if raw is None:
+        return ()
+    names = tuple(n.strip() for n in str(raw).split(",") if n.strip())
+    if any(any(ch.isspace() for ch in n) for n in names):
+        raise ConfigError(f"{name} must be a comma-separated list of model names, got {raw!r}.")
+    return names
 
 
 def default_top_k(base: EndpointConfig, finetuned: EndpointConfig) -> int:
@@ -202,7 +268,7 @@ def load_settings(
             api_key=_get(src, "RAGFT_EMBED_API_KEY") or _get(src, "OPENAI_API_KEY"),
             api_version=_get(src, "RAGFT_EMBED_API_VERSION"),
         )
-    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", 200, 20, 8000)
+    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", 200, *_ibound("chunk_tokens"))
     base = _endpoint(src, "RAGFT_BASE", EMBEDDED_BASE_MODEL, None)
     finetuned = _endpoint(src, "RAGFT_FT", EMBEDDED_FT_MODEL, "default")
     return Settings(
@@ -211,19 +277,24 @@ def load_settings(
         embedding=embedding,
         data_dir=Path(_get(src, "RAGFT_DATA_DIR", "data")),
         chroma_host=_get(src, "CHROMA_HOST"),
-        chroma_port=_int(src, "CHROMA_PORT", 8000, 1, 65535),
+        chroma_port=_int(src, "CHROMA_PORT", 8000, *_ibound("chroma_port")),
         chunk_tokens=chunk_tokens,
         chunk_overlap=_int(src, "RAGFT_CHUNK_OVERLAP", 30, 0, chunk_tokens - 1),
-        top_k=_int(src, "RAGFT_TOP_K", default_top_k(base, finetuned), 1, 50),
-        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", 0.0, 0.0, 1.0),
-        temperature=_float(src, "RAGFT_TEMPERATURE", 0.0, 0.0, 2.0),
-        max_tokens=_int(src, "RAGFT_MAX_TOKENS", 96, 1, 32000),
+        top_k=_int(src, "RAGFT_TOP_K", default_top_k(base, finetuned), *_ibound("top_k")),
+        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", 0.0, *bound("score_threshold")),
+        temperature=_float(src, "RAGFT_TEMPERATURE", 0.0, *bound("temperature")),
+        max_tokens=_int(src, "RAGFT_MAX_TOKENS", 96, *_ibound("max_tokens")),
         system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
         session_budget_usd=_money(src, "RAGFT_SESSION_BUDGET_USD"),
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
-        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, 1, 2000),
-        max_pages=_int(src, "RAGFT_MAX_PAGES", 500, 1, 100000),
+        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
+        max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
         price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
+        participant_endpoints=_provider(src, "RAGFT_PARTICIPANT_ENDPOINTS", "own-key", ("own-key", "server-only")),
+        allowed_models={"base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),
+                        "finetuned": _names(src, "RAGFT_FT_ALLOWED_MODELS")},
+        n_threads=_threads(src, "RAGFT_N_THREADS"),
+        embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
     )
 
 

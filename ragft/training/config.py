@@ -1,0 +1,71 @@
+"""Training settings (one dataclass with bounds) and the defaults for ~20-100 short examples."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping
+
+from ragft.errors import ConfigError
+
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+# (min, max) per numeric field: the page's widgets and from_dict use the same bounds.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "rank": (1, 64), "alpha": (1, 256), "dropout": (0.0, 0.5), "lr": (1e-6, 1e-2), "steps": (1, 2000),
+    "batch_size": (1, 16), "warmup_steps": (0, 200), "max_len": (32, 2048), "seed": (0, 2**31 - 1),
+    "threads": (1, 64),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    targets: tuple[str, ...] = TARGETS
+    lr: float = 1e-3
+    steps: int = 30
+    batch_size: int = 4
+    warmup_steps: int = 3
+    max_len: int = 512  # tokens per example (prompt + answer); longer examples are refused by validation
+    seed: int = 1234
+    threads: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["targets"] = list(self.targets)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if key not in known:
+                continue
+            if key == "targets":
+                items = raw.split(",") if isinstance(raw, str) else list(raw)
+                bad = [t for t in items if t not in TARGETS]
+                if bad or not items:
+                    raise ConfigError(f"LoRA targets must be among {', '.join(TARGETS)}, got {items!r}.")
+                values[key] = tuple(items)
+                continue
+            lo, hi = BOUNDS[key]
+            kind = float if isinstance(getattr(cls, key), float) else int
+            try:
+                value = kind(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(f"Training setting {key} must be a number, got {raw!r}.") from None
+            if not lo <= value <= hi:
+                raise ConfigError(f"Training setting {key} must be between {lo:g} and {hi:g}, got {value:g}.")
+            values[key] = value
+        return replace(cls(), **values)
+
+    def epochs(self, n_examples: int) -> float:
+        return self.steps * self.batch_size / max(1, n_examples)
+
+
+def default_config(n_examples: int, **overrides: Any) -> TrainConfig:
+    """Sensible settings for a small set: about 4 epochs (at least 20, at most 120 steps), batch 4, lr 1e-3."""
+    steps = max(20, min(120, math.ceil(n_examples * 4 / 4)))
+    return TrainConfig.from_dict({"steps": steps, **overrides})

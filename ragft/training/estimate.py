@@ -1,0 +1,58 @@
+"""What a training run costs: hosted fine-tuning (dated price table) next to this CPU's minutes (free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Sequence
+
+from ragft.costs.prices import load_price_table, training_cost
+from ragft.models.tokens import count_message_tokens
+from ragft.training.config import TrainConfig
+from ragft.training.examples import Example
+
+# Measured on the 2-core machine (benchmarks/README.md, "Fine-tune studio"): loading the GGUF dequantised,
+# seconds per training step per 1,000 tokens in the batch, and the GGUF conversion.
+LOAD_S = 20.0
+STEP_BASE_S = 0.25
+STEP_PER_KTOKEN_S = 1.6
+CONVERT_S = 12.0
+
+
+@dataclass(frozen=True)
+class HostedCost:
+    base_model: str
+    provider: str
+    per_m: Decimal
+    as_of: str
+    source: str
+    cost: Decimal
+
+
+def hosted_training_tokens(examples: Sequence[Example], model: str = "gpt-4o-mini") -> int:
+    """Tokens of the training file as a hosted service counts them (tiktoken, chat format)."""
+    return sum(count_message_tokens(ex.messages, model) for ex in examples)
+
+
+def hosted_costs(training_tokens: int, epochs: int) -> list[HostedCost]:
+    """One row per base model of the dated table: tokens × epochs × its price per 1M training tokens."""
+    rows = []
+    for row in load_price_table().training:
+        cost = training_cost(training_tokens, epochs, row.base_model, row.provider)
+        if cost is not None:
+            rows.append(HostedCost(row.base_model, row.provider, row.per_m_training_tokens, row.as_of, row.source,
+                                   cost))
+    return rows
+
+
+def price_table_date() -> str:
+    return load_price_table().compiled_on
+
+
+def local_seconds(tokens_per_example: Sequence[int], cfg: TrainConfig) -> float:
+    """Rough wall time of the local run on this kind of machine (load + steps + conversion)."""
+    if not tokens_per_example:
+        return LOAD_S + CONVERT_S
+    mean = sum(tokens_per_example) / len(tokens_per_example)
+    per_step = STEP_BASE_S + STEP_PER_KTOKEN_S * mean * cfg.batch_size / 1000
+    return LOAD_S + cfg.steps * per_step + CONVERT_S

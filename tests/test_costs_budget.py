@@ -1,9 +1,10 @@
-"""Budget caps: refusal before spending, racing threads and processes, persistence across reopening."""
+"""Budget caps on the class database: refusal before spending, racing threads and processes, persistence across
+reopening, the participant cap per workspace (reloads, new tabs, own lower cap)."""
 
 from __future__ import annotations
 
-import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ragft.costs.budget import Budget, BudgetFileError, PriceUnknownForBudget
+from ragft.costs.budget import Budget, PriceUnknownForBudget
 from ragft.costs.prices import price_for, worst_case_cost
 from ragft.errors import BudgetExceeded, RagftError
+from ragft.store import StoreError
+from ragft.store.spend import HOST
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +29,7 @@ def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(tmp_path
     r.settle(D("0.0005"))
     with pytest.raises(BudgetExceeded) as err:
         b.reserve(D("0.0006"))  # 0.0005 + 0.0006 > 0.001
-    assert "session" in err.value.message and "Raise the cap" in err.value.message
+    assert "your budget" in err.value.message and "Raise the cap" in err.value.message
     assert isinstance(err.value, RagftError)
     st = b.status()
     assert st.session_spent == D("0.0005") and st.session_reserved == 0
@@ -76,8 +79,9 @@ def test_persisted_spend_survives_reopening(tmp_path):
     reopened = Budget(tmp_path, app_cap=D("10"), session_cap=D("1"))
     assert reopened.app_spent() == (D("1.24"), D("0"))
     assert reopened.status().session_spent == 0  # a new session starts at zero, the app total does not
-    data = json.loads((tmp_path / "budget" / "app_spend.json").read_text())
-    assert data["spent"] == "1.2400" and data["calls"] == 2
+    with sqlite3.connect(tmp_path / "class.sqlite3") as db:
+        assert db.execute("SELECT spent, calls FROM spend WHERE scope = '*'").fetchone() == ("1.2400", 2)
+    assert not (tmp_path / "budget").exists()  # no second place for the spend
 
 
 def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
@@ -140,27 +144,30 @@ def test_processes_racing_never_overshoot_the_app_cap(tmp_path):
     assert sum(counts) == 33 and spent == D("0.99") and reserved == 0
 
 
+def _insert_reservation(data_dir, rid, amount, pid, host, t):
+    with sqlite3.connect(data_dir / "class.sqlite3") as db:
+        db.execute("INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, 'x', ?, ?, ?, ?)",
+                   (rid, amount, pid, host, t))
+
+
 def test_reservation_of_a_dead_process_is_dropped(tmp_path):
     b = Budget(tmp_path, app_cap=D("1"), session_cap=None)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    path = tmp_path / "budget" / "app_spend.json"
     b.reserve(D("0.1")).settle(D("0.1"))
-    data = json.loads(path.read_text())
-    data["reservations"]["ghost"] = {"amount": "0.9", "pid": child.pid, "host": os.uname().nodename, "t": time.time()}
-    path.write_text(json.dumps(data))
+    _insert_reservation(tmp_path, "ghost", "0.9", child.pid, HOST, time.time())
     b.reserve(D("0.5")).settle(D("0"))  # the ghost's 0.9 no longer blocks
-    assert "ghost" not in json.loads(path.read_text())["reservations"]
+    with sqlite3.connect(tmp_path / "class.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM reservations WHERE id = 'ghost'").fetchone() == (0,)
 
 
 def test_stale_reservation_expires(tmp_path):
     b = Budget(tmp_path, app_cap=D("1"), session_cap=None, stale_after_s=60)
-    path = tmp_path / "budget" / "app_spend.json"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"spent": "0", "calls": 0, "reservations": {
-        "old": {"amount": "0.9", "pid": os.getpid(), "host": "another-host", "t": time.time() - 3600}}}))
+    b.status()  # creates the database
+    _insert_reservation(tmp_path, "old", "0.9", os.getpid(), "another-host", time.time() - 3600)
+    _insert_reservation(tmp_path, "fresh", "0.2", os.getpid(), "another-host", time.time())
     b.reserve(D("0.5")).release()
-    assert b.app_spent() == (D("0"), D("0"))
+    assert b.app_spent() == (D("0"), D("0.2"))  # the old one expired, the fresh one (other host) still holds
 
 
 def test_unsettled_reservation_keeps_worst_case_on_error(tmp_path):
@@ -175,12 +182,68 @@ def test_unsettled_reservation_keeps_worst_case_on_error(tmp_path):
     assert b.app_spent()[0] == D("0.25")
 
 
-def test_corrupt_spend_file_is_a_typed_error(tmp_path):
-    path = tmp_path / "budget" / "app_spend.json"
-    path.parent.mkdir(parents=True)
-    path.write_text("{not json")
+def test_corrupt_database_is_a_typed_error(tmp_path):
+    (tmp_path / "class.sqlite3").write_bytes(b"this is not a database" * 100)
     b = Budget(tmp_path, app_cap=D("1"), session_cap=None)
-    with pytest.raises(BudgetFileError) as err:
+    with pytest.raises(StoreError) as err:
         b.reserve(D("0.1"))
-    assert "unreadable" in err.value.message
+    assert isinstance(err.value, RagftError) and "class database" in err.value.message
     assert b.status().app_spent == 0  # the meter still draws
+
+
+def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
+    tab1 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
+    tab1.reserve(D("0.06")).settle(D("0.06"))
+    tab2 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")  # reload / new tab
+    assert tab2.status().session_spent == D("0.06")
+    held = tab2.reserve(D("0.03"))
+    with pytest.raises(BudgetExceeded) as err:
+        tab1.reserve(D("0.02"))  # 0.06 spent + 0.03 in flight in the other tab + 0.02 > 0.10
+    assert "in flight" in err.value.message
+    held.settle(D("0.01"))
+    tab1.reserve(D("0.02")).settle(D("0.02"))
+    other = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-b")
+    assert other.status().session_spent == 0  # another participant is counted apart
+    assert tab1.status().session_spent == D("0.09") and other.status().app_spent == D("0.09")
+
+
+def test_participant_may_lower_but_never_raise_their_cap(tmp_path):
+    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")
+    assert b.set_own_cap(D("0.05")) == D("0.05")
+    b.reserve(D("0.04")).settle(D("0.04"))
+    with pytest.raises(BudgetExceeded):
+        b.reserve(D("0.02"))
+    again = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")  # persisted
+    st = again.status()
+    assert (st.session_cap, st.own_cap, st.facilitator_cap) == (D("0.05"), D("0.05"), D("0.50"))
+    assert again.set_own_cap(D("5")) == D("0.50")  # clamped to the facilitator's cap
+    assert again.status().own_cap == D("0.50")
+    again.reserve(D("0.40")).settle(D("0.40"))
+    with pytest.raises(BudgetExceeded):
+        again.reserve(D("0.10"))
+    assert again.set_own_cap(None) == D("0.50")
+
+
+def test_facilitator_cap_per_workspace_wins_over_the_default(tmp_path):
+    from ragft.store.spend import reset_spend, set_facilitator_cap
+
+    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
+    b.reserve(D("0.10")).settle(D("0.10"))
+    with pytest.raises(BudgetExceeded):
+        b.reserve(D("0.01"))
+    set_facilitator_cap(b.store, "ws-a", D("0.20"))
+    b.reserve(D("0.05")).settle(D("0.05"))
+    reset_spend(b.store, "ws-a")
+    st = b.status()
+    assert st.session_spent == 0 and st.session_cap == D("0.20") and st.app_spent == D("0.15")
+
+
+def test_refused_calls_spend_nothing_under_both_caps(tmp_path):
+    b = Budget(tmp_path, app_cap=D("0.05"), participant_cap=D("0.03"), workspace_id="ws-a")
+    for _ in range(5):
+        with pytest.raises(BudgetExceeded):
+            b.reserve(D("0.04"))
+    with pytest.raises(PriceUnknownForBudget):
+        b.reserve(None)
+    st = b.status()
+    assert (st.session_spent, st.session_reserved, st.app_spent, st.app_reserved) == (0, 0, 0, 0)

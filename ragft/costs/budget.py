@@ -1,42 +1,37 @@
-"""Budget caps: one per browser session and one for the whole app, enforced before every call.
+"""Budget caps: one per participant (their workspace) and one for the whole app, enforced before every call.
 
 Before a call the caller reserves its worst case (prompt tokens + max output tokens at the model's
 price). A reservation that could cross either cap is refused with :class:`BudgetExceeded`, so a refused
 call spends nothing. After the call, :meth:`Reservation.settle` replaces the reservation by what the
 call actually cost.
 
-The app-wide spend and the in-flight reservations live in one JSON file under ``settings.data_dir``, so a
-restart does not reset them, and every read-check-write happens under an exclusive ``fcntl.flock`` on a
-lock file (plus a thread lock), so concurrent calls from several sessions, threads or Streamlit replicas
-on the same host cannot jointly overshoot the cap. Reservations left by a process that died are dropped
-(same host, dead pid) or expire after ``stale_after_s``.
+The spend of every workspace, the app-wide spend and the in-flight reservations live in the class database
+(:mod:`ragft.store`), so a reload, a new tab on the same workspace link or a restart does not reset them.
+Every read-check-write is one ``BEGIN IMMEDIATE`` transaction, so concurrent calls from several sessions,
+threads or processes sharing the data dir cannot jointly overshoot a cap. Reservations left by a process
+that died are dropped (same host, dead pid) or expire after ``stale_after_s``.
+
+The participant cap is the facilitator's (``RAGFT_PARTICIPANT_BUDGET_USD``, or a per-workspace cap the
+facilitator set in the database); a participant may lower their own cap, never raise it above that.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import socket
+import logging
 import threading
-import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 from ragft.costs.prices import format_usd
-from ragft.errors import BudgetExceeded, RagftError
+from ragft.errors import BudgetExceeded
+from ragft.store import spend as S
+from ragft.store.db import ClassStore, StoreError, open_store
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
-SPEND_FILE = "app_spend.json"
-LOCK_FILE = "app_spend.lock"
-_HOST = socket.gethostname()
-# Serialises threads of this process around the file lock (flock is per open file description, so it
-# would work across threads too; the thread lock keeps the order simple and cheap).
-_process_lock = threading.Lock()
 
 
 class PriceUnknownForBudget(BudgetExceeded):
@@ -45,19 +40,16 @@ class PriceUnknownForBudget(BudgetExceeded):
     hint = "Set a price override for this model in Settings, or remove the budget cap."
 
 
-class BudgetFileError(RagftError):
-    hint = "Check that the data directory is writable."
-
-
 @dataclass(frozen=True)
 class BudgetStatus:
-    session_spent: Decimal
+    session_spent: Decimal  # this workspace's spend (every tab and reload of it)
     session_reserved: Decimal
-    session_cap: Decimal | None
+    session_cap: Decimal | None  # the cap in force: the lower of the facilitator's and the participant's own
     app_spent: Decimal
     app_reserved: Decimal
     app_cap: Decimal | None
-    path: Path
+    facilitator_cap: Decimal | None = None  # the most this participant's cap may be
+    own_cap: Decimal | None = None  # what the participant chose, if anything
 
     @property
     def session_fraction(self) -> float | None:
@@ -76,22 +68,10 @@ def _fraction(used: Decimal, cap: Decimal | None) -> float | None:
     return float(used / cap)
 
 
-def _money(value: object, default: Decimal = ZERO) -> Decimal:
-    try:
-        out = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
-    return out if out.is_finite() else default
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def effective_cap(facilitator: Decimal | None, own: Decimal | None) -> Decimal | None:
+    """The lower of the two caps that are set (None: no cap)."""
+    set_ = [c for c in (facilitator, own) if c is not None]
+    return min(set_) if set_ else None
 
 
 class Reservation:
@@ -133,88 +113,61 @@ class Reservation:
 
 
 class Budget:
-    """Session cap (in memory, this object lives in ``st.session_state``) + app-wide cap (file)."""
+    """The caps of one workspace + the app, counted in the class database under ``data_dir``.
+
+    ``workspace_id`` keys the participant's spend; without one, the budget gets a private key of its own (a
+    one-off session, e.g. a script or a test).
+    """
 
     def __init__(
         self,
         data_dir: Path,
         app_cap: Decimal | None,
-        session_cap: Decimal | None,
+        participant_cap: Decimal | None = None,
         *,
+        workspace_id: str | None = None,
         stale_after_s: float = 900.0,
+        session_cap: Decimal | None = None,
     ) -> None:
-        self.dir = Path(data_dir) / "budget"
-        self.path = self.dir / SPEND_FILE
-        self.lock_path = self.dir / LOCK_FILE
+        if participant_cap is None:
+            participant_cap = session_cap  # older keyword of the same cap
+        self.store: ClassStore = open_store(data_dir)
+        self.data_dir = Path(data_dir)
+        self.workspace_id = workspace_id or f"session-{uuid.uuid4().hex}"
         self.app_cap = _cap(app_cap)
-        self.session_cap = _cap(session_cap)
+        self.participant_cap = _cap(participant_cap)
         self.stale_after_s = stale_after_s
         self._lock = threading.Lock()
-        self.session_spent = ZERO
-        self.session_reserved = ZERO
 
-    def set_caps(self, app_cap: Decimal | None, session_cap: Decimal | None) -> None:
+    @property
+    def session_cap(self) -> Decimal | None:
+        """The facilitator's cap for participants (before a per-workspace override or the participant's own)."""
+        return self.participant_cap
+
+    def set_caps(self, app_cap: Decimal | None, participant_cap: Decimal | None) -> None:
         with self._lock:
             self.app_cap = _cap(app_cap)
-            self.session_cap = _cap(session_cap)
+            self.participant_cap = _cap(participant_cap)
 
-    # ---- the shared file --------------------------------------------------------------------------
-    @contextmanager
-    def _locked(self) -> Iterator[dict]:
-        """Exclusive access to the app-wide state; yields it and writes it back atomically."""
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise BudgetFileError(f"Cannot create the budget folder {self.dir}: {err.strerror}.") from None
-        with _process_lock:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                state = self._read()
-                before = json.dumps(state, sort_keys=True)
-                self._prune(state)
-                yield state
-                if json.dumps(state, sort_keys=True) != before:
-                    self._write(state)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+    # ---- caps in the database ---------------------------------------------------------------------
+    def _caps(self, conn) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """(cap in force, facilitator's cap for this workspace, participant's own cap)."""
+        own, per_ws = S.caps(conn, self.workspace_id)
+        facilitator = per_ws if per_ws is not None else self.participant_cap
+        return effective_cap(facilitator, own), facilitator, own
 
-    def _read(self) -> dict:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {"spent": "0", "calls": 0, "reservations": {}}
-        except (OSError, json.JSONDecodeError) as err:
-            raise BudgetFileError(f"The app-wide spend file {self.path} is unreadable: {err}.") from None
-        if not isinstance(raw, dict):
-            raise BudgetFileError(f"The app-wide spend file {self.path} is not a JSON object.")
-        raw.setdefault("spent", "0")
-        raw.setdefault("calls", 0)
-        if not isinstance(raw.get("reservations"), dict):
-            raw["reservations"] = {}
-        return raw
+    def set_own_cap(self, cap: Decimal | None) -> Decimal | None:
+        """Lower this participant's cap (persisted per workspace); a value above the facilitator's is clamped.
 
-    def _write(self, state: dict) -> None:
-        state["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.path)  # readers without the lock see the old or the new file, never half
-        except OSError as err:
-            raise BudgetFileError(f"Cannot write the app-wide spend file {self.path}: {err.strerror}.") from None
-
-    def _prune(self, state: dict) -> None:
-        now = time.time()
-        for rid, res in list(state["reservations"].items()):
-            stale = now - float(res.get("t", 0)) > self.stale_after_s
-            dead = res.get("host") == _HOST and not _pid_alive(int(res.get("pid", 0)))
-            if stale or dead:
-                del state["reservations"][rid]
-
-    @staticmethod
-    def _reserved(state: dict) -> Decimal:
-        return sum((_money(r.get("amount")) for r in state["reservations"].values()), ZERO)
+        Returns the cap now in force. ``None`` removes the participant's own cap.
+        """
+        cap = _cap(cap)
+        with self.store.read() as conn:
+            _, facilitator, _ = self._caps(conn)
+        if cap is not None and facilitator is not None and cap > facilitator:
+            cap = facilitator
+        S.set_own_cap(self.store, self.workspace_id, cap)
+        return effective_cap(facilitator, cap)
 
     # ---- the public API ---------------------------------------------------------------------------
     def reserve(self, amount: Decimal | None, *, label: str = "this call") -> Reservation:
@@ -222,48 +175,44 @@ class Budget:
 
         ``None`` (unknown price) passes only when no cap is set.
         """
-        if amount is None:
-            if self.app_cap is not None or self.session_cap is not None:
-                raise PriceUnknownForBudget(
-                    f"The price of {label} is unknown, so it cannot be checked against the budget cap."
-                )
-            amount = ZERO
-        if amount < 0:
+        if amount is not None and amount < 0:
             raise ValueError("a reservation cannot be negative")
         rid = uuid.uuid4().hex
-        with self._lock:
-            if self.session_cap is not None and self.session_spent + self.session_reserved + amount > self.session_cap:
-                raise BudgetExceeded(
-                    f"Refused: {label} could cost up to {format_usd(amount)}, which would cross this session's "
-                    f"budget of {format_usd(self.session_cap)} ({format_usd(self.session_spent)} spent"
-                    f"{', ' + format_usd(self.session_reserved) + ' in flight' if self.session_reserved else ''})."
-                )
-            with self._locked() as state:
-                spent = _money(state["spent"])
-                reserved = self._reserved(state)
-                if self.app_cap is not None and spent + reserved + amount > self.app_cap:
+        with self._lock, self.store.write() as conn:
+            S.prune_reservations(conn, self.stale_after_s)
+            cap, _, _ = self._caps(conn)
+            if amount is None:
+                if self.app_cap is not None or cap is not None:
+                    raise PriceUnknownForBudget(
+                        f"The price of {label} is unknown, so it cannot be checked against the budget cap."
+                    )
+                amount = ZERO
+            if cap is not None:
+                mine, _ = S.spent(conn, self.workspace_id)
+                held = S.reserved(conn, self.workspace_id)
+                if mine + held + amount > cap:
+                    raise BudgetExceeded(
+                        f"Refused: {label} could cost up to {format_usd(amount)}, which would cross your budget "
+                        f"of {format_usd(cap)} ({format_usd(mine)} spent"
+                        f"{', ' + format_usd(held) + ' in flight' if held else ''})."
+                    )
+            if self.app_cap is not None:
+                spent, _ = S.spent(conn, S.APP)
+                reserved = S.reserved(conn)
+                if spent + reserved + amount > self.app_cap:
                     raise BudgetExceeded(
                         f"Refused: {label} could cost up to {format_usd(amount)}, which would cross the app-wide "
                         f"budget of {format_usd(self.app_cap)} ({format_usd(spent)} spent by everyone"
                         f"{', ' + format_usd(reserved) + ' in flight' if reserved else ''})."
                     )
-                state["reservations"][rid] = {
-                    "amount": str(amount),
-                    "pid": os.getpid(),
-                    "host": _HOST,
-                    "t": time.time(),
-                }
-            self.session_reserved += amount
+            S.add_reservation(conn, rid, self.workspace_id, amount)
         return Reservation(self, rid, amount)
 
     def _settle(self, res: Reservation, actual: Decimal) -> None:
-        with self._lock:
-            with self._locked() as state:
-                state["reservations"].pop(res.id, None)
-                state["spent"] = str(_money(state["spent"]) + actual)
-                state["calls"] = int(state.get("calls", 0)) + 1
-            self.session_reserved = max(ZERO, self.session_reserved - res.amount)
-            self.session_spent += actual
+        with self._lock, self.store.write() as conn:
+            S.drop_reservation(conn, res.id)
+            S.add_spend(conn, S.APP, actual)
+            S.add_spend(conn, self.workspace_id, actual)
 
     def record_spend(self, amount: Decimal | None) -> None:
         """Add money spent without a reservation (e.g. embeddings at ingest, priced after the fact)."""
@@ -272,24 +221,27 @@ class Budget:
         self._settle(Reservation(self, uuid.uuid4().hex, ZERO), amount)
 
     def app_spent(self) -> tuple[Decimal, Decimal]:
-        """(spent, reserved in flight) app-wide, read under the lock."""
-        with self._lock:
-            with self._locked() as state:
-                return _money(state["spent"]), self._reserved(state)
+        """(spent, reserved in flight) app-wide."""
+        with self.store.write() as conn:
+            S.prune_reservations(conn, self.stale_after_s)
+            return S.spent(conn, S.APP)[0], S.reserved(conn)
 
     def status(self) -> BudgetStatus:
+        """Spend and caps now; an unreadable database shows as $0 (the error is in the server log)."""
         try:
-            app_spent, app_reserved = self.app_spent()
-        except BudgetFileError:
-            app_spent, app_reserved = ZERO, ZERO
+            with self.store.write() as conn:
+                S.prune_reservations(conn, self.stale_after_s)
+                cap, facilitator, own = self._caps(conn)
+                mine, held = S.spent(conn, self.workspace_id)[0], S.reserved(conn, self.workspace_id)
+                app, app_held = S.spent(conn, S.APP)[0], S.reserved(conn)
+        except StoreError:
+            logger.exception("budget status unavailable")
+            cap, facilitator, own = self.participant_cap, self.participant_cap, None
+            mine = held = app = app_held = ZERO
         return BudgetStatus(
-            session_spent=self.session_spent,
-            session_reserved=self.session_reserved,
-            session_cap=self.session_cap,
-            app_spent=app_spent,
-            app_reserved=app_reserved,
-            app_cap=self.app_cap,
-            path=self.path,
+            session_spent=mine, session_reserved=held, session_cap=cap,
+            app_spent=app, app_reserved=app_held, app_cap=self.app_cap,
+            facilitator_cap=facilitator, own_cap=own,
         )
 
 
@@ -297,6 +249,6 @@ def _cap(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
     value = Decimal(str(value))
-    if value < 0:
+    if not value.is_finite() or value < 0:
         raise ValueError("a budget cap cannot be negative")
     return value

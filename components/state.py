@@ -17,6 +17,9 @@ import streamlit as st
 from ragft import errors as E
 from ragft.models.embeddings import Embedder, make_embedding_function
 from ragft.models.chat import ChatModel, EmbeddedEngine, make_chat_model
+from components.cost_meter import session_overrides
+from ragft.access import Policy, policy_from
+from ragft.costs.billing import Billed, price_for_billing
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
 
 
@@ -38,10 +41,26 @@ def server_settings() -> Settings:
     return _server_settings(env_key)
 
 
+@st.cache_resource(show_spinner=False)
+def _policy(env_key: tuple) -> Policy:
+    return policy_from(server_settings())
+
+
+def policy() -> Policy:
+    """The facilitator's rules (server settings with keys: they stay in this process, never in a session)."""
+    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("RAGFT_", "CHROMA_"))))
+    return _policy(env_key)
+
+
+def default_settings() -> Settings:
+    """The server defaults as a participant's session holds them: no key values, adapters by name."""
+    return policy().participant_settings()
+
+
 def settings() -> Settings:
-    """This session's settings (a copy of the server defaults, edited on the Settings page)."""
+    """This session's settings (the server defaults without secrets, edited on the Settings page)."""
     if "settings" not in st.session_state:
-        st.session_state["settings"] = server_settings()
+        st.session_state["settings"] = default_settings()
     return st.session_state["settings"]
 
 
@@ -83,11 +102,20 @@ def _endpoint_model(cfg: EndpointConfig) -> ChatModel:
 
 
 def chat_model(slot: str, lane: int = 0, s: Settings | None = None) -> ChatModel:
-    """The ChatModel of a slot ("base" or "finetuned"). Raises typed errors (AdapterMissing, ...)."""
+    """The ChatModel of a slot ("base" or "finetuned"), billed for this session.
+
+    The server's key is attached here, at the last moment, and only where the facilitator's policy allows it.
+    Raises typed errors (AccessDenied, AdapterMissing, ...).
+    """
     cfg = slot_config(slot, s)
-    if not cfg.is_embedded:
-        return _endpoint_model(cfg)
-    return make_chat_model(cfg, engine_loader=_engine_loader(lane))
+    rules = policy()
+    resolved = rules.resolve_endpoint(slot, cfg)
+    model = _endpoint_model(resolved) if not resolved.is_embedded else make_chat_model(
+        resolved, engine_loader=_engine_loader(lane))
+    billing = rules.billing(slot, cfg)
+    price = price_for_billing(model.model_id, model.provider, billing, rules.server.price_overrides,
+                              session_overrides())
+    return Billed(model, billing, price)  # type: ignore[return-value]
 
 
 def model_status(slot: str, s: Settings | None = None) -> tuple[bool, str]:
@@ -111,4 +139,10 @@ def _embedder(cfg: EmbeddingConfig) -> Embedder:
 
 
 def embedder(s: Settings | None = None) -> Embedder:
-    return _embedder((s or settings()).embedding)
+    """This session's embedder, billed like chat models (the server key only where the policy allows)."""
+    cfg = (s or settings()).embedding
+    rules = policy()
+    emb = _embedder(rules.resolve_embedding(cfg))
+    billing = rules.billing(None, cfg)
+    price = price_for_billing(emb.model_id, emb.provider, billing, rules.server.price_overrides, session_overrides())
+    return Billed(emb, billing, price)  # type: ignore[return-value]

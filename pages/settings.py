@@ -6,9 +6,12 @@ import streamlit as st
 
 from components import settings_form as F
 from components import state
-from ragft import errors as E
-from ragft.settings import Settings
 from components.boot import page_shell
+from components.safe_text import inline
+from components.price_overrides import price_override_editor
+from ragft import errors as E
+from ragft.access import SERVER_ONLY
+from ragft.settings import Settings, bound
 
 page_shell(__file__)
 
@@ -17,11 +20,17 @@ st.caption("Choose what answers in each slot: the embedded offline model (no key
            "vLLM, LM Studio, a llama.cpp server or any OpenAI-compatible URL. Changes apply to this browser "
            "session only; API keys typed here are never saved.")
 
+
+if state.policy().mode == SERVER_ONLY:
+    st.info("This event uses the server's models: you can pick among them, but not point a slot elsewhere.",
+            icon=":material/lock:")
+
 try:
-    server = state.server_settings()
+    policy = state.policy()
+    server = policy.participant_settings()
     current = state.settings()
 except E.RagftError as exc:
-    st.error(f"The server configuration has an error: {exc.message}")
+    st.error(f"The server configuration has an error: {inline(exc.message)}")
     st.stop()
 
 F.init_endpoint_state("base", current.base)
@@ -34,7 +43,7 @@ for name in ("temperature", "max_tokens", "top_k", "score_threshold", "system_pr
 def _reset() -> None:
     for key in [k for k in st.session_state if str(k).startswith("set_")]:
         del st.session_state[key]
-    state.set_settings(state.server_settings())
+    state.set_settings(state.default_settings())
     st.session_state["set_notice"] = "Back to the server defaults."
 
 
@@ -54,11 +63,11 @@ def _test(slot: str, s: Settings) -> None:
         with st.spinner("Testing…"):
             msg = state.chat_model(slot, s=s).check()
     except E.RagftError as exc:
-        st.error(f"**{type(exc).__name__}** · {exc.message}", icon=":material/error:")
+        st.error(f"**{type(exc).__name__}** · {inline(exc.message)}", icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - an unexpected library error: report, never crash the page
-        st.error(f"Unexpected error: {type(exc).__name__}: {exc}", icon=":material/error:")
+        st.error(f"Unexpected error: {type(exc).__name__}: {inline(exc)}", icon=":material/error:")
     else:
-        st.success(msg, icon=":material/check_circle:")
+        st.success(inline(msg), icon=":material/check_circle:")
 
 
 notice = st.session_state.pop("set_notice", None)
@@ -69,27 +78,27 @@ cols = st.columns(2)
 for col, (slot, title) in zip(cols, F.SLOTS.items()):
     with col, st.container(border=True):
         st.subheader(title)
-        F.endpoint_editor(slot)
+        F.endpoint_editor(slot, policy)
         if st.button("Test connection", key=f"set_test_{slot}", icon=":material/network_check:"):
             try:
-                tentative = F.build_settings(current, _form_values())
+                tentative = F.build_settings(current, _form_values(), policy)
             except E.RagftError as exc:
-                st.error(exc.message, icon=":material/error:")
+                st.error(inline(exc.message), icon=":material/error:")
             else:
                 _test(slot, tentative)
 
 c1, c2 = st.columns(2)
 with c1, st.container(border=True):
     st.subheader("Embeddings")
-    F.embedding_editor()
+    F.embedding_editor(policy)
 with c2, st.container(border=True):
     st.subheader("Generation and retrieval")
     a, b = st.columns(2)
-    a.slider("Temperature", 0.0, 2.0, step=0.1, key="set_gen_temperature")
-    b.number_input("Max tokens per answer", 1, 32000, step=16, key="set_gen_max_tokens")
-    a.number_input("Top-k chunks", 1, 50, step=1, key="set_gen_top_k",
+    a.slider("Temperature", *bound("temperature"), step=0.1, key="set_gen_temperature")
+    b.number_input("Max tokens per answer", *(int(x) for x in bound("max_tokens")), step=16, key="set_gen_max_tokens")
+    a.number_input("Top-k chunks", *(int(x) for x in bound("top_k")), step=1, key="set_gen_top_k",
                    help="The small embedded model is easily led astray by extra chunks: keep this small.")
-    b.slider("Score threshold", 0.0, 1.0, step=0.05, key="set_gen_score_threshold",
+    b.slider("Score threshold", *bound("score_threshold"), step=0.05, key="set_gen_score_threshold",
              help="Chunks scoring below this are not given to the model.")
     st.text_area("System prompt", key="set_gen_system_prompt", height=80,
                  help="The fine-tuned adapter was trained with the default prompt; changing it is an experiment.")
@@ -97,9 +106,9 @@ with c2, st.container(border=True):
 c1, c2, _ = st.columns([1, 1, 3])
 if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
     try:
-        new = F.build_settings(current, _form_values())
+        new = F.build_settings(current, _form_values(), policy)
     except E.RagftError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(inline(exc.message), icon=":material/error:")
     else:
         state.set_settings(new)
         st.session_state["set_notice"] = "Settings applied to this session."
@@ -107,12 +116,9 @@ if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
 c2.button("Reset to server defaults", on_click=_reset, key="set_reset", icon=":material/restart_alt:")
 
 with st.expander("Prices (overrides for this session)", icon=":material/sell:"):
-    try:
-        from components.price_overrides import price_override_editor
-    except ImportError:
-        st.caption("The price table is on the Costs page.")
-    else:
-        price_override_editor(key="set_prices")
+    st.caption("Your overrides price only the calls you pay for (your own key, or an endpoint you chose). Calls on "
+               "the server's key are priced by the server's table and the facilitator's overrides.")
+    price_override_editor(key="set_prices")
 
 with st.expander("Server defaults (from environment variables and secrets)", icon=":material/dns:"):
     st.markdown(f"- **Base:** {F.describe_endpoint(server.base)}\n"

@@ -90,6 +90,8 @@ class Settings:
     app_budget_usd: Decimal | None = None
     max_upload_mb: int = 20
     max_pages: int = 500
+    ocr_max_pages: int = 50  # PDF pages without a text layer read by OCR per file; 0 turns OCR off
+    ocr_seconds_per_file: float = 120.0
     price_overrides: Mapping[str, Any] = field(default_factory=dict)  # model id or pattern -> costs.Price
     participant_endpoints: str = "own-key"  # "own-key" | "server-only" (see ragft.access)
     allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
@@ -114,6 +116,8 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "chroma_port": (1, 65535, "The Chroma port"),
     "max_upload_mb": (1, 2000, "The upload limit (MB)"),
     "max_pages": (1, 100000, "The page limit"),
+    "ocr_max_pages": (0, 100000, "The OCR page limit"),
+    "ocr_seconds_per_file": (1.0, 86400.0, "The OCR time limit per file (seconds)"),
 }
 
 
@@ -289,6 +293,8 @@ def load_settings(
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
         max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
         max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
+        ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),
+        ocr_seconds_per_file=_float(src, "RAGFT_OCR_SECONDS_PER_FILE", 120.0, *bound("ocr_seconds_per_file")),
         price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
         participant_endpoints=_provider(src, "RAGFT_PARTICIPANT_ENDPOINTS", "own-key", ("own-key", "server-only")),
         allowed_models={"base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),

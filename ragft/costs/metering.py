@@ -21,7 +21,8 @@ import time
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
-from ragft.costs.budget import Budget, Reservation
+from ragft.costs.billing import Billed, ServerPriceUnknown, billed_price
+from ragft.costs.budget import Budget, PriceUnknownForBudget, Reservation
 from ragft.costs.prices import Price, cost_of, embedding_cost, price_for, worst_case_cost
 from ragft.errors import RagftError
 from ragft.costs.ledger import INGEST, KIND_CHAT, KIND_EMBEDDING, CallRecord, SessionLedger, new_call_id
@@ -56,7 +57,11 @@ class MeteredCall:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.provider = getattr(model, "provider", "openai")
-        self.price = price if price is not None else price_for(model.model_id, self.provider, price_overrides)
+        if price is None:
+            carries, price = billed_price(model, None)
+            if not carries:
+                price = price_for(model.model_id, self.provider, price_overrides)
+        self.price = price
         self.prompt_tokens = prompt_tokens if prompt_tokens is not None else _prompt_tokens(model, self.messages)
         self.worst_case = worst_case_cost(self.prompt_tokens, max_tokens, self.price)
         self.call_id = new_call_id()
@@ -64,7 +69,8 @@ class MeteredCall:
         self.stream: Any = None
         # Raises BudgetExceeded (nothing spent, nothing recorded) when the call could cross a cap.
         self.reservation: Reservation | None = (
-            budget.reserve(self.worst_case, label=f"a {model.model_id} answer ({configuration})") if budget else None
+            reserve_for(budget, model, self.worst_case, f"a {model.model_id} answer ({configuration})")
+            if budget else None
         )
 
     # -- results --
@@ -160,11 +166,31 @@ class MeteredCall:
         return self
 
 
+def reserve_for(budget: Budget, model: Any, amount: Decimal | None, label: str) -> Reservation:
+    """Reserve ``amount`` for a call of ``model``; a server-key call with an unknown price fails closed."""
+    try:
+        return budget.reserve(amount, label=label)
+    except PriceUnknownForBudget as exc:
+        if isinstance(model, Billed) and model.billing.server_key:
+            raise ServerPriceUnknown(
+                f"The price of {label} on the server's key is unknown, so it cannot be checked against the budget "
+                f"cap: the facilitator can set it with RAGFT_PRICE_OVERRIDES."
+            ) from None
+        raise exc
+
+
 def _prompt_tokens(model: Any, messages: list[dict[str, str]]) -> int:
     counter = getattr(model, "count_prompt_tokens", None)
     if counter is not None:
         return int(counter(messages))
     return sum(int(model.count_tokens(m.get("content") or "")) + 4 for m in messages) + 3
+
+
+def embedding_price(embedder: Any, model_id: str, provider: str,
+                    price_overrides: Mapping[str, Any] | None = None) -> Price | None:
+    """The price of an embedding call: the session's billing when the embedder carries one, else the catalogue."""
+    carries, price = billed_price(embedder, None)
+    return price if carries else price_for(model_id, provider, price_overrides)
 
 
 def record_embedding(
@@ -180,13 +206,14 @@ def record_embedding(
     price_overrides: Mapping[str, Any] | None = None,
     note: str = "",
     error: str | None = None,
+    embedder: Any = None,
 ) -> CallRecord:
     """Record embedding work (at ingest, or the query embedding of a RAG question) in the ledger.
 
     ``error``: the embedding failed after spending ``tokens`` (the batches that finished).
     """
-    price = price_for(model_id, provider, price_overrides)
-    cost = embedding_cost(tokens, model_id, provider, price_overrides)
+    price = embedding_price(embedder, model_id, provider, price_overrides)
+    cost = None if price is None else Decimal(max(0, tokens)) * price.input_per_m / Decimal(1_000_000)
     rec = CallRecord(
         model_id=model_id,
         provider=provider,

@@ -14,6 +14,7 @@ from typing import Sequence
 import streamlit as st
 
 from ragft import errors as E
+from components.safe_text import inline
 from ragft.knowledge.documents import UPLOAD_TYPES
 from ragft.knowledge.index import FileReport, KnowledgeBase
 
@@ -76,13 +77,13 @@ def ingest_with_progress(kb: KnowledgeBase, files: list[tuple[str, bytes]], *, c
     with st.status(label, expanded=True) as box:
         bars = {}
         for name, _ in files:
-            bars.setdefault(name, st.progress(0.0, text=f"{name}: waiting"))
+            bars.setdefault(name, st.progress(0.0, text=f"{inline(name)}: waiting"))
 
         def progress(name: str, stage: str, done: int, total: int) -> None:
             lo, hi = _STAGE_SPAN.get(stage, (0.0, 1.0))
             frac = lo + (hi - lo) * (done / total if total else 1.0)
             text = _STAGE_TEXT.get(stage, stage).format(done=done, total=total)
-            bars[name].progress(min(1.0, max(0.0, frac)), text=f"{name}: {text}")
+            bars[name].progress(min(1.0, max(0.0, frac)), text=f"{inline(name)}: {text}")
 
         reports = kb.ingest_files(files, chunk_tokens=chunk_tokens, overlap=overlap, password=password,
                                   progress=progress, before_embed=_budget_check(kb))
@@ -111,23 +112,23 @@ def cost_text(cost) -> str:
 def render_reports(reports: Sequence[FileReport]) -> None:
     for r in reports:
         if r.status == "ok":
-            st.success(f"{r.message} Embedded in {r.embed_seconds:.2f} s, {cost_text(r.embed_cost)}.",
+            st.success(inline(f"{r.message} Embedded in {r.embed_seconds:.2f} s, {cost_text(r.embed_cost)}."),
                        icon=":material/check_circle:")
         elif r.status == "duplicate":
-            st.info(r.message, icon=":material/content_copy:")
+            st.info(inline(r.message), icon=":material/content_copy:")
         elif r.status == "needs_password":
-            st.warning(r.message, icon=":material/lock:")
+            st.warning(inline(r.message), icon=":material/lock:")
         else:
-            st.error(r.message, icon=":material/error:")
+            st.error(inline(r.message), icon=":material/error:")
         for w in r.warnings:
-            st.warning(w, icon=":material/warning:")
+            st.warning(inline(w), icon=":material/warning:")
 
 
 def _locked_files(kb: KnowledgeBase, chunk_tokens: int, overlap: int) -> None:
     locked: dict[str, bytes] = st.session_state[LOCKED_KEY]
     for i, name in enumerate(sorted(locked)):
         with st.container(border=True):
-            st.markdown(f":material/lock: **{name}** is encrypted.")
+            st.markdown(f":material/lock: **{inline(name)}** is encrypted.")
             pw = st.text_input("Password", type="password", key=f"kb_pw_{i}_{name}",
                                help="Used once to open the file; it is not stored.")
             c1, c2 = st.columns(2)

@@ -13,6 +13,7 @@ from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
 from ragft.knowledge.index import DocumentInfo
 from ragft.settings import EmbeddingConfig
 from components.boot import page_shell
+from components.safe_text import inline
 
 page_shell(__file__)
 
@@ -63,10 +64,10 @@ with st.expander("Indexing settings", icon=":material/tune:", expanded=False):
 try:
     kb = knowledge_base(s)
 except E.RagftError as exc:
-    st.error(f"The knowledge base is unavailable: {exc.message}", icon=":material/error:")
+    st.error(f"The knowledge base is unavailable: {inline(exc.message)}", icon=":material/error:")
     st.stop()
 if err := st.session_state.pop("kb_sample_error", None):
-    st.warning(f"The shared sample could not be indexed: {err}", icon=":material/warning:")
+    st.warning(f"The shared sample could not be indexed: {inline(err)}", icon=":material/warning:")
 
 
 def _safe(fn, default):
@@ -74,7 +75,7 @@ def _safe(fn, default):
     try:
         return fn()
     except E.RagftError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(inline(exc.message), icon=":material/error:")
         return default
 
 
@@ -113,7 +114,7 @@ def _freshness_demo() -> None:
             try:
                 upd = change_price(sc, prod, new_price, prices=changed)
             except ScenarioError as exc:
-                st.error(exc.message)
+                st.error(inline(exc.message))
                 return
             base = state.server_settings()  # same chunking as the sample: one product per chunk
             from components.uploader import REPORTS_KEY, ingest_with_progress
@@ -128,7 +129,7 @@ def _freshness_demo() -> None:
             st.session_state["kb_result"] = None
             st.rerun()
         if msg := st.session_state.pop("kb_fresh_msg", None):
-            (st.success if msg[0] else st.error)(msg[1])
+            (st.success if msg[0] else st.error)(inline(msg[1]))
         if changed:
             st.caption("Changed in your workspace: " + ", ".join(f"{n} ${p}" for n, p in changed.items())
                        + ". Delete your catalogue.pdf (Your documents) to go back to the sample's prices.")
@@ -159,7 +160,7 @@ with tab_docs:
                    f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
                    f"${float(cost):.6f}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else ""))
         for d in shadowed:
-            st.info(f"Your **{d.name}** replaces the shared sample's version for this session.",
+            st.info(f"Your **{inline(d.name)}** replaces the shared sample's version for this session.",
                     icon=":material/published_with_changes:")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         names = {d.doc_id: d.name for d in mine}
@@ -170,7 +171,7 @@ with tab_docs:
             removed = _safe(lambda: kb.delete_document(victim), None)
             if removed is not None:
                 st.session_state["kb_result"] = None
-                st.toast(f"Deleted {names[victim]} ({removed} chunks).")
+                st.toast(f"Deleted {inline(names[victim])} ({removed} chunks).")
                 st.rerun()
         if not st.session_state["kb_confirm_reset"]:
             if st.button("Reset workspace…", icon=":material/restart_alt:", key="kb_reset"):
@@ -216,7 +217,7 @@ with tab_chunks:
             pos = st.number_input("Show chunk #", 0, len(chunks) - 1, key="kb_inspect_pos")
             c = chunks[int(pos)]
             where = f"page {c.page}" if c.page else "no pages"
-            st.caption(f"{c.source} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
+            st.caption(f"{inline(c.source)} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
                        f"page · id `{c.chunk_id}` · hash `{c.content_hash}`")
             st.text(c.text)
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, runtime_checkable
 
+from ragft.access import redact
 from ragft import errors as E
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, default_threads, render_chatml, resolve_adapter
 from ragft.models.stream import ChatStream, Completion, Messages
@@ -60,7 +61,7 @@ def translate_openai_error(exc: Exception, cfg: EndpointConfig) -> E.ModelError:
     if isinstance(exc, openai.APIConnectionError):
         return E.EndpointUnreachable(f"Cannot reach {where}.")
     status = getattr(exc, "status_code", None)
-    detail = _error_detail(exc)
+    detail = redact(_error_detail(exc), [cfg.api_key])  # some servers echo the key they refused
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)) or status in (401, 403):
         return E.AuthenticationFailed(f"{where} refused the API key ({status}).")
     if isinstance(exc, openai.NotFoundError) or status == 404:

@@ -86,8 +86,9 @@ class Settings:
     temperature: float = 0.0
     max_tokens: int = 96
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    session_budget_usd: Decimal | None = None
+    participant_budget_usd: Decimal | None = None  # RAGFT_PARTICIPANT_BUDGET_USD (alias RAGFT_SESSION_BUDGET_USD)
     app_budget_usd: Decimal | None = None
+    workspace_ttl_days: float = 7.0  # RAGFT_WORKSPACE_TTL_DAYS: workspaces unused this long are deleted; 0 = never
     max_upload_mb: int = 20
     max_pages: int = 500
     ocr_max_pages: int = 50  # PDF pages without a text layer read by OCR per file; 0 turns OCR off
@@ -97,6 +98,11 @@ class Settings:
     allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
     n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
     embed_threads: int | None = None  # RAGFT_EMBED_THREADS: fixed onnxruntime threads; None = the policy chooses
+
+    @property
+    def session_budget_usd(self) -> Decimal | None:
+        """The per-participant cap (older name)."""
+        return self.participant_budget_usd
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -118,6 +124,7 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "max_pages": (1, 100000, "The page limit"),
     "ocr_max_pages": (0, 100000, "The OCR page limit"),
     "ocr_seconds_per_file": (1.0, 86400.0, "The OCR time limit per file (seconds)"),
+    "workspace_ttl_days": (0, 3650, "Workspace retention (days)"),
 }
 
 
@@ -180,6 +187,13 @@ def _money(src: Mapping[str, Any], name: str) -> Decimal | None:
     if value < 0:
         raise ConfigError(f"{name} cannot be negative.")
     return value
+
+
+def _participant_budget(src: Mapping[str, Any]) -> Decimal | None:
+    """``RAGFT_PARTICIPANT_BUDGET_USD``, or its older name ``RAGFT_SESSION_BUDGET_USD`` when it is unset."""
+    if _get(src, "RAGFT_PARTICIPANT_BUDGET_USD") is not None:
+        return _money(src, "RAGFT_PARTICIPANT_BUDGET_USD")
+    return _money(src, "RAGFT_SESSION_BUDGET_USD")
 
 
 def _provider(src: Mapping[str, Any], name: str, default: str, allowed) -> str:
@@ -289,8 +303,9 @@ def load_settings(
         temperature=_float(src, "RAGFT_TEMPERATURE", 0.0, *bound("temperature")),
         max_tokens=_int(src, "RAGFT_MAX_TOKENS", 96, *_ibound("max_tokens")),
         system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
-        session_budget_usd=_money(src, "RAGFT_SESSION_BUDGET_USD"),
+        participant_budget_usd=_participant_budget(src),
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
+        workspace_ttl_days=_float(src, "RAGFT_WORKSPACE_TTL_DAYS", 7.0, *bound("workspace_ttl_days")),
         max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
         max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
         ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),

@@ -85,7 +85,8 @@ with spend:
         points = ledger.cumulative()
         fig = go.Figure(go.Scatter(x=[p[0] for p in points], y=[float(p[1]) for p in points],
                                    mode="lines+markers", line_shape="hv", name="cumulative spend",
-                                   hovertemplate="%{x|%H:%M:%S}: %{y:$.6f}<extra></extra>"))
+                                   customdata=[format_usd(p[1]) for p in points],
+                                   hovertemplate="%{x|%H:%M:%S}: %{customdata}<extra></extra>"))
         fig.update_layout(title="Over time (cumulative)", height=300, margin=dict(l=10, r=10, t=40, b=10),
                           yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"))
         st.plotly_chart(fig, key="costs_over_time", config={"displayModeBar": False})

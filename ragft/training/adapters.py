@@ -206,3 +206,15 @@ def peft_zip(adapter: AdapterInfo) -> bytes | None:
             if f.is_file():
                 zf.write(f, f"{adapter.name}-peft/{f.relative_to(folder)}")
     return buf.getvalue()
+
+
+WORKSPACE_PREFIX = "yours:"
+
+
+def workspace_adapter_choices(data_dir: Path, workspace_id: str) -> dict[str, Path]:
+    """The workspace's adapters as choices for the fine-tuned slot: ``{"yours:<name>": adapter.gguf}``.
+
+    The trust boundary (``ragft.access.Policy.extra_adapters``) takes these names, so a participant picks an
+    adapter from a list and never types a server path.
+    """
+    return {WORKSPACE_PREFIX + a.name: a.gguf for a in list_adapters(data_dir, workspace_id)}

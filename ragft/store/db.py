@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ragft.errors import RagftError
+from ragft.errors import RagftError, short_message
 from ragft.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class ClassStore:
             conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as err:
             logger.exception("cannot open the class database %s", self.path)
-            raise StoreError(f"The class database cannot be opened ({_short(err)}).") from None
+            raise StoreError(f"The class database cannot be opened ({short_message(err)}).") from None
         return conn
 
     def connection(self) -> sqlite3.Connection:
@@ -102,13 +102,13 @@ class ClassStore:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:
             logger.exception("cannot start a write on %s", self.path)
-            raise StoreError(f"The class database is busy or unwritable ({_short(err)}).") from None
+            raise StoreError(f"The class database is busy or unwritable ({short_message(err)}).") from None
         try:
             yield conn
         except sqlite3.Error as err:
             _rollback(conn)
             logger.exception("write on %s failed", self.path)
-            raise StoreError(f"The class database refused a write ({_short(err)}).") from None
+            raise StoreError(f"The class database refused a write ({short_message(err)}).") from None
         except BaseException:
             _rollback(conn)
             raise
@@ -118,7 +118,7 @@ class ClassStore:
             except sqlite3.Error as err:
                 _rollback(conn)
                 logger.exception("commit on %s failed", self.path)
-                raise StoreError(f"The class database could not save a change ({_short(err)}).") from None
+                raise StoreError(f"The class database could not save a change ({short_message(err)}).") from None
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -132,7 +132,7 @@ class ClassStore:
                 conn.execute("COMMIT")
         except sqlite3.Error as err:
             logger.exception("read on %s failed", self.path)
-            raise StoreError(f"The class database is unreadable ({_short(err)}).") from None
+            raise StoreError(f"The class database is unreadable ({short_message(err)}).") from None
 
     def schema_version(self) -> int:
         with self.read() as conn:
@@ -163,7 +163,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         return version
     except sqlite3.Error as err:
         logger.exception("cannot migrate the class database")
-        raise StoreError(f"The class database is unreadable or cannot be upgraded ({_short(err)}).") from None
+        raise StoreError(f"The class database is unreadable or cannot be upgraded ({short_message(err)}).") from None
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -172,11 +172,6 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
         except sqlite3.Error:
             logger.exception("rollback failed")
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:160]
 
 
 _stores: dict[str, ClassStore] = {}

@@ -8,6 +8,7 @@ reach logs or the page.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -91,6 +92,8 @@ class Settings:
     workspace_ttl_days: float = 7.0  # RAGFT_WORKSPACE_TTL_DAYS: workspaces unused this long are deleted; 0 = never
     max_upload_mb: int = 20
     max_pages: int = 500
+    max_chunks_per_file: int = 2000  # RAGFT_MAX_CHUNKS_PER_FILE: a bigger file is refused before any embedding
+    max_chunks_per_workspace: int = 10000  # RAGFT_MAX_CHUNKS_PER_WORKSPACE: chunks one workspace may hold
     ocr_max_pages: int = 50  # PDF pages without a text layer read by OCR per file; 0 turns OCR off
     ocr_seconds_per_file: float = 120.0
     price_overrides: Mapping[str, Any] = field(default_factory=dict)  # model id or pattern -> costs.Price
@@ -122,6 +125,8 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "chroma_port": (1, 65535, "The Chroma port"),
     "max_upload_mb": (1, 2000, "The upload limit (MB)"),
     "max_pages": (1, 100000, "The page limit"),
+    "max_chunks_per_file": (1, 1000000, "The chunk limit per file"),
+    "max_chunks_per_workspace": (1, 10000000, "The chunk limit per workspace"),
     "ocr_max_pages": (0, 100000, "The OCR page limit"),
     "ocr_seconds_per_file": (1.0, 86400.0, "The OCR time limit per file (seconds)"),
     "workspace_ttl_days": (0, 3650, "Workspace retention (days)"),
@@ -308,6 +313,9 @@ def load_settings(
         workspace_ttl_days=_float(src, "RAGFT_WORKSPACE_TTL_DAYS", 7.0, *bound("workspace_ttl_days")),
         max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
         max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
+        max_chunks_per_file=_int(src, "RAGFT_MAX_CHUNKS_PER_FILE", 2000, *_ibound("max_chunks_per_file")),
+        max_chunks_per_workspace=_int(src, "RAGFT_MAX_CHUNKS_PER_WORKSPACE", 10000,
+                                      *_ibound("max_chunks_per_workspace")),
         ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),
         ocr_seconds_per_file=_float(src, "RAGFT_OCR_SECONDS_PER_FILE", 120.0, *bound("ocr_seconds_per_file")),
         price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
@@ -317,6 +325,24 @@ def load_settings(
         n_threads=_threads(src, "RAGFT_N_THREADS"),
         embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
     )
+
+
+def upload_limit_mb(env: Mapping[str, Any] | None = None, secrets_file: Path | None = None) -> int:
+    """``RAGFT_MAX_UPLOAD_MB`` from the environment, else the flat key in ``secrets_file`` (``.streamlit/secrets.toml``).
+
+    Read before the Streamlit server starts, so it can be passed as ``--server.maxUploadSize``: the server then
+    refuses a larger upload before any of it reaches the app.
+    """
+    secrets: dict[str, Any] = {}
+    if secrets_file is not None and secrets_file.is_file():
+        try:
+            with secrets_file.open("rb") as fh:
+                secrets = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{secrets_file} cannot be read: {exc}") from None
+    src = {k: v for k, v in secrets.items() if isinstance(v, (str, int, float))}
+    src.update(os.environ if env is None else env)
+    return _int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb"))
 
 
 def _price_overrides(raw: str | None) -> Mapping[str, Any]:

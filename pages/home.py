@@ -7,6 +7,7 @@ import streamlit as st
 from components import state
 from components.boot import page_shell
 from components.safe_text import inline
+from components.upload_limit import upload_limit_problem
 from ragft.paths import SCENARIO_DIR
 
 page_shell(__file__)
@@ -38,6 +39,8 @@ with col3:
 st.divider()
 st.subheader("Active models")
 s = state.settings_or_stop()
+if problem := upload_limit_problem(state.server_settings()):
+    st.warning(problem, icon=":material/upload_file:")
 
 rows = []
 for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):

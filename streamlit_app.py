@@ -17,6 +17,7 @@ PAGES = {
     "Explore": [
         ("pages/home.py", "Home", ":material/home:"),
         ("pages/knowledge_base.py", "Knowledge base", ":material/library_books:"),
+        ("pages/finetune.py", "Fine-tune", ":material/model_training:"),
         ("pages/compare.py", "Compare", ":material/view_column:"),
         ("pages/evaluate.py", "Evaluate", ":material/fact_check:"),
     ],

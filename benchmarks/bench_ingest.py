@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from ragft.knowledge.chunking import chunk_pages  # noqa: E402
 from ragft.knowledge.documents import load_document  # noqa: E402
 from ragft.models.embeddings import LocalMiniLM  # noqa: E402
-from ragft.knowledge.index import EMBED_BATCH, KnowledgeBase, make_client  # noqa: E402
+from ragft.knowledge.base import KnowledgeBase  # noqa: E402
+from ragft.knowledge.store import EMBED_BATCH, make_client  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 from ragft.knowledge.workspaces import new_workspace_id  # noqa: E402
 

@@ -6,7 +6,7 @@ The store is one embedded Chroma collection grown to each size in turn. Embeddin
 hours on this machine, so the vectors are made from a few hundred real MiniLM embeddings of generated product
 text: each stored vector mixes two real ones plus a little noise (unit length, 384 dimensions), so the
 neighbourhood structure looks like real text rather than uniform noise. Stored texts are ~800 characters, as real
-chunks are. Queries are real questions embedded by the real model through ``ragft.knowledge.index.retrieve``, which
+chunks are. Queries are real questions embedded by the real model through ``ragft.knowledge.retrieval.retrieve``, which
 reports the query-embedding time and the search time apart: "excluded" is the search alone, "included" both.
 Two more columns exclude two documents (what hiding a shadowed sample document needs): through ``retrieve``
 (over-fetch and drop, filtering in the store only when needed) and, for reference, with Chroma's ``$nin``
@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft.models.embeddings import LocalMiniLM  # noqa: E402
-from ragft.knowledge.index import Index, make_client, retrieve  # noqa: E402
+from ragft.knowledge.retrieval import retrieve  # noqa: E402
+from ragft.knowledge.store import Index, make_client  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 
 NOUNS = ["tent", "stove", "kettle", "lamp", "pillow", "backpack", "jacket", "boots", "sleeping bag", "water filter",

@@ -1,8 +1,9 @@
 """Upload → index, with per-file progress, a report per file, and a password field for encrypted PDFs.
 
 ``render_uploader(kb, chunk_tokens=..., overlap=...)`` draws the drop zone and the "Index" button, runs the
-ingest in the script thread (so progress bars move as pages are parsed and chunks embedded), records the
-embedding spend in the session's cost ledger, and keeps the reports in ``st.session_state["kb_reports"]`` so
+ingest in the script thread (so progress bars move as pages are parsed and chunks embedded) with the session's
+ledger, budget and price overrides (the core's ingest reserves, records and settles each file's embedding; a
+refused file is its report's error), and keeps the reports in ``st.session_state["kb_reports"]`` so
 they survive the rerun that refreshes the documents table. Encrypted PDFs wait in ``kb_locked`` until a
 password is given.
 """
@@ -13,10 +14,12 @@ from typing import Sequence
 
 import streamlit as st
 
-from ragft import errors as E
+from components import cost_meter
+from ragft.costs.prices import format_usd
+from ragft.knowledge.base import KnowledgeBase
 from components.safe_text import inline
 from ragft.knowledge.documents import UPLOAD_TYPES
-from ragft.knowledge.index import FileReport, KnowledgeBase
+from ragft.knowledge.ingest import FileReport
 
 REPORTS_KEY = "kb_reports"
 LOCKED_KEY = "kb_locked"  # {file name: bytes} of encrypted PDFs waiting for a password
@@ -35,41 +38,6 @@ def _init() -> None:
     st.session_state.setdefault(GEN_KEY, 0)
 
 
-def _record_spend(kb: KnowledgeBase, reports: Sequence[FileReport]) -> None:
-    """Embedding work goes into the session's cost ledger (configuration "ingest")."""
-    try:
-        from components.cost_meter import get_budget, get_ledger, price_overrides
-        from ragft.costs.ledger import INGEST
-        from ragft.costs.metering import record_embedding
-    except ImportError:  # the cost engine is not installed
-        return
-    for r in reports:
-        if r.ok and r.embed_tokens:
-            try:
-                record_embedding(get_ledger(), tokens=r.embed_tokens, model_id=kb.embedder.model_id,
-                                 provider=kb.embedder.provider, configuration=INGEST, seconds=r.embed_seconds,
-                                 budget=get_budget(), price_overrides=price_overrides(), note=f"indexing {r.name}")
-            except E.RagftError:
-                pass  # the spend is shown in the documents table anyway
-
-
-def _budget_check(kb: KnowledgeBase):
-    """Refuse a file whose embedding would cross the session or app budget (paid models only)."""
-    if getattr(kb.embedder, "provider", "") == "local":
-        return None
-    try:
-        from components.cost_meter import get_budget
-        from ragft.costs.prices import embedding_cost
-    except ImportError:
-        return None
-
-    def check(name: str, tokens: int) -> None:
-        cost = embedding_cost(tokens, kb.embedder.model_id, kb.embedder.provider, kb.price_overrides)
-        get_budget().reserve(cost, label=f"embedding {name} ({tokens:,} tokens)").release()
-
-    return check
-
-
 def ingest_with_progress(kb: KnowledgeBase, files: list[tuple[str, bytes]], *, chunk_tokens: int, overlap: int,
                          password: dict[str, str] | None = None) -> list[FileReport]:
     """Run the ingest with one progress bar per file inside a status box."""
@@ -86,13 +54,13 @@ def ingest_with_progress(kb: KnowledgeBase, files: list[tuple[str, bytes]], *, c
             bars[name].progress(min(1.0, max(0.0, frac)), text=f"{inline(name)}: {text}")
 
         reports = kb.ingest_files(files, chunk_tokens=chunk_tokens, overlap=overlap, password=password,
-                                  progress=progress, before_embed=_budget_check(kb))
+                                  progress=progress, ledger=cost_meter.get_ledger(), budget=cost_meter.get_budget(),
+                                  price_overrides=cost_meter.price_overrides())
         ok = sum(r.ok for r in reports)
         bad = sum(r.status in ("error", "needs_password") for r in reports)
         state = "complete" if not bad else ("error" if not ok else "complete")
         box.update(label=f"Indexed {ok} of {len(files)} file{'s' if len(files) != 1 else ''}", state=state,
                    expanded=bool(bad))
-    _record_spend(kb, reports)
     return reports
 
 
@@ -101,12 +69,7 @@ def cost_text(cost) -> str:
         return "embedding price unknown"
     if cost == 0:
         return "free (local model)"
-    try:
-        from ragft.costs.prices import format_usd
-
-        return format_usd(cost)
-    except ImportError:
-        return f"${cost:.6f}"
+    return format_usd(cost)
 
 
 def render_reports(reports: Sequence[FileReport]) -> None:

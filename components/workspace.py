@@ -2,13 +2,14 @@
 
 - ``current_workspace()``: this browser session's workspace id, kept in the URL (``?ws=...``) so a reload or a
   bookmark finds the same workspace; the router's sidebar calls it on every page.
-- ``knowledge_base(settings)``: a :class:`ragft.knowledge.index.KnowledgeBase` for this session (its workspace + the
+- ``knowledge_base(settings)``: a :class:`ragft.knowledge.base.KnowledgeBase` for this session (its workspace + the
   shared read-only sample), built per script run from cached, never-mutated resources: the Chroma client and
   the embedder (``st.cache_resource``), and the sample collection, indexed once per process and embedder.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -16,10 +17,14 @@ import streamlit as st
 from components import state
 from ragft import errors as E
 from ragft.knowledge.documents import Limits
-from ragft.knowledge.index import KnowledgeBase, SampleStatus, ensure_sample_collection, make_client, scenario_files
+from ragft.knowledge.base import KnowledgeBase
+from ragft.knowledge.sample import SampleStatus, ensure_sample_collection, scenario_files
+from ragft.knowledge.store import make_client
 from ragft.paths import SCENARIO_DIR
 from ragft.settings import Settings
 from ragft.knowledge.workspaces import is_valid_workspace_id, new_workspace_id
+
+logger = logging.getLogger(__name__)
 
 WS_KEY = "workspace_id"
 WS_NOTICE_KEY = "workspace_notice"
@@ -84,12 +89,6 @@ def knowledge_base(s: Settings | None = None, *, with_sample: bool = True) -> Kn
         try:
             sample_status(s)
         except E.RagftError as exc:  # the sample failing must not block the user's own documents
+            logger.warning("the shared sample could not be indexed: %s", exc.message)
             st.session_state["kb_sample_error"] = exc.message
-    try:
-        from components.cost_meter import price_overrides
-
-        overrides = price_overrides(s)
-    except Exception:  # noqa: BLE001 - cost engine absent or misconfigured: prices from its defaults
-        overrides = None
-    return KnowledgeBase(cl, emb, ws, include_sample=with_sample, limits=Limits.from_settings(s),
-                         price_overrides=overrides)
+    return KnowledgeBase(cl, emb, ws, include_sample=with_sample, limits=Limits.from_settings(s))

@@ -9,8 +9,9 @@ from components.sources import render_sources
 from components.uploader import render_uploader
 from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base
 from ragft import errors as E
+from ragft.costs.money import format_usd
 from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
-from ragft.knowledge.index import DocumentInfo
+from ragft.knowledge.store import DocumentInfo
 from ragft.settings import EmbeddingConfig
 from components.boot import page_shell
 from components.safe_text import inline
@@ -158,7 +159,7 @@ with tab_docs:
         cost = sum((d.embed_cost for d in mine if d.embed_cost is not None), start=0)
         st.caption(f"{len(mine)} document(s) · {sum(d.chunks for d in mine)} chunks · "
                    f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
-                   f"${float(cost):.6f}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else ""))
+                   f"{format_usd(cost)}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else ""))
         for d in shadowed:
             st.info(f"Your **{inline(d.name)}** replaces the shared sample's version for this session.",
                     icon=":material/published_with_changes:")

@@ -20,8 +20,10 @@ from ragft import errors as E
 from ragft.knowledge.chunking import chunk_pages
 from ragft.knowledge.documents import load_document
 from ragft.models.embeddings import LocalMiniLM
-from ragft.knowledge.index import (EmbeddingMismatch, Index, IndexUnavailable, KnowledgeBase, ReadOnlyCollection,
-                         ensure_sample_collection, make_client, open_sample, retrieve)
+from ragft.knowledge.base import KnowledgeBase
+from ragft.knowledge.retrieval import retrieve
+from ragft.knowledge.sample import ensure_sample_collection, open_sample
+from ragft.knowledge.store import EmbeddingMismatch, Index, IndexUnavailable, ReadOnlyCollection, make_client
 from ragft.settings import Settings
 from ragft.knowledge.workspaces import WorkspaceIdError, new_workspace_id, sample_collection_name, workspace_collection_name
 
@@ -189,7 +191,7 @@ def test_delete_one_document_and_reset(client, embedder):
     assert kb.delete_document("no-such-doc") == 0
     assert kb.reset() == 1
     assert kb.documents() == [] and kb.workspace.count() == 0
-    assert kb.retrieve("anything", k=3).chunks == []
+    assert kb.retrieve("anything", k=3).chunks == ()
     assert kb.ingest_files([("good.pdf", read("good.pdf"))])[0].ok  # usable after a reset
 
 
@@ -200,9 +202,9 @@ def test_filters_and_threshold(client, embedder):
     only_md = kb.retrieve(q, k=5, doc_filter=[b.doc_id])
     assert only_md.chunks and {c.doc_id for c in only_md.chunks} == {b.doc_id}
     assert {c.doc_id for c in kb.retrieve(q, k=5, exclude_doc_ids=[a.doc_id]).chunks} == {b.doc_id}
-    assert kb.retrieve(q, k=5, doc_filter=[]).chunks == []
+    assert kb.retrieve(q, k=5, doc_filter=[]).chunks == ()
     strict = kb.retrieve(q, k=5, threshold=0.99)
-    assert strict.chunks == [] and strict.below_threshold == strict.candidates == 4
+    assert strict.chunks == () and strict.below_threshold == strict.candidates == 4
     loose = kb.retrieve(q, k=5, threshold=0.0)
     assert len(loose.chunks) == 4
     mid = sorted(c.score for c in loose.chunks)[2]
@@ -217,7 +219,7 @@ def test_two_workspaces_never_see_each_other(client, embedder):
     (secret,) = a.ingest_files([("secret.md", md("# Secret\n\nThe vault code of Project Heron is 4711."))])
     assert secret.ok
     assert a.retrieve("vault code of Project Heron", k=3).chunks[0].source == "secret.md"
-    assert b.retrieve("vault code of Project Heron", k=3).chunks == []
+    assert b.retrieve("vault code of Project Heron", k=3).chunks == ()
     assert b.documents() == [] and b.chunks(secret.doc_id) == []
     assert b.delete_document(secret.doc_id) == 0 and b.reset() == 0
     # B uploading the same bytes gets its own copy, not A's
@@ -452,7 +454,8 @@ def test_data_survives_a_restart(tmp_path, embedder):
 import sys; sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
 from ragft.models.embeddings import LocalMiniLM
-from ragft.knowledge.index import KnowledgeBase, make_client
+from ragft.knowledge.base import KnowledgeBase
+from ragft.knowledge.store import make_client
 from ragft.settings import Settings
 kb = KnowledgeBase(make_client(Settings(data_dir=Path({str(tmp_path)!r}))), LocalMiniLM(), {ws!r})
 print(kb.ingest_files([("good.pdf", Path({str(CORPUS / 'good.pdf')!r}).read_bytes())])[0].status)
@@ -467,30 +470,6 @@ print(kb.ingest_files([("good.pdf", Path({str(CORPUS / 'good.pdf')!r}).read_byte
 def test_sample_name_is_per_embedder(embedder):
     assert sample_collection_name(embedder.model_id) != sample_collection_name("openai:text-embedding-3-small")
     assert sample_collection_name(embedder.model_id).startswith("sample-")
-
-
-def test_a_budget_hook_can_refuse_a_file_before_it_is_embedded(client, embedder):
-    calls = []
-
-    class Counting(FailingOn):
-        def embed(self, texts):
-            calls.append(len(texts))
-            return super().embed(texts)
-
-    kb = KnowledgeBase(client, Counting(embedder, "never-present"), new_workspace_id(), include_sample=False)
-    seen = []
-
-    def budget(name, tokens):
-        seen.append((name, tokens))
-        if name == "big.pdf":
-            raise E.BudgetExceeded(f"Refused: embedding {name} would cross the session budget.")
-
-    reports = kb.ingest_files([("good.md", read("good.md")), ("big.pdf", big_pdf(20))], before_embed=budget)
-    assert [r.status for r in reports] == ["ok", "error"]
-    assert "Refused" in reports[1].message and reports[1].error_type == "BudgetExceeded"
-    assert seen[1][0] == "big.pdf" and seen[1][1] > seen[0][1] > 0  # exact embedding tokens, before embedding
-    assert calls == [1]  # good.md embedded once; big.pdf never reached the model
-    assert [d.name for d in kb.documents()] == ["good.md"]
 
 
 def test_excluding_a_document_that_fills_the_top_results_still_returns_others(client, embedder):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ragft.models.embeddings import LocalMiniLM
-from ragft.knowledge.index import KnowledgeBase, make_client
+from ragft.knowledge.base import KnowledgeBase
+from ragft.knowledge.store import make_client
 from ragft.settings import Settings
 from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
 from tests.conftest import free_port, stop, wait_http

@@ -8,7 +8,9 @@ Tokens are OpenAI's cl100k_base (offline, see :mod:`ragft.models.tokens`), the u
   single "word" longer than a chunk (a URL, a table row without spaces) is cut between tokens;
 - each chunk after the first of a page starts with the last ``<= overlap`` tokens of the previous chunk, cut at
   a word boundary (so the overlap is at most ``overlap`` tokens, never a broken word);
-- a chunk's text is an exact slice of its page's text (``char_start:char_end``), stripped of outer whitespace.
+- a chunk's text is an exact slice of its page's text (``char_start:char_end``), stripped of outer whitespace;
+- a chunk carries its page's location for citations (``location``: "slide 3", "§ Returns", "Prices rows 2-9"
+  with the row range of the rows it holds) and whether its text was read by OCR (``ocr``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ class Chunk:
     content_hash: str  # sha256 of ``text`` (first 16 hex digits)
     char_start: int  # slice of the page's text
     char_end: int
+    location: str = ""  # where it is when not a PDF page: "slide 3", "Prices rows 2-9", "§ Returns"
+    ocr: bool = False  # text read from an image by OCR
+
+    @property
+    def where(self) -> str:
+        """``p.2``, ``slide 3``, ``Prices rows 2-9`` or "" (the citation after the file name)."""
+        return self.location or (f"p.{self.page}" if self.page else "")
 
 
 def validate(chunk_tokens: int, overlap: int) -> None:
@@ -167,6 +176,16 @@ def chunk_text(text: str, chunk_tokens: int = 200, overlap: int = 30) -> list[tu
     return _Splitter(text, int(chunk_tokens), int(overlap)).chunks()
 
 
+def location(page: Page, start: int, end: int) -> str:
+    """The citation location of ``page.text[start:end]``: the page's label, plus the row range for tables."""
+    if not page.line_rows:
+        return page.label
+    first = page.line_rows[min(page.text.count("\n", 0, start), len(page.line_rows) - 1)]
+    last = page.line_rows[min(page.text.count("\n", 0, max(start, end - 1)), len(page.line_rows) - 1)]
+    rows = f"row {first}" if first == last else f"rows {first}-{last}"
+    return f"{page.label} {rows}".strip()
+
+
 def chunk_pages(pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens: int = 200,
                 overlap: int = 30) -> list[Chunk]:
     """All chunks of a document, page by page; ``position`` runs across pages."""
@@ -184,6 +203,7 @@ def chunk_pages(pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens
                 chunk_id=f"{doc_id}:{pos:05d}", doc_id=doc_id, source=source, page=page.number, position=pos,
                 text=body, tokens=count(body), content_hash=hashlib.sha256(body.encode()).hexdigest()[:16],
                 char_start=start + lead, char_end=start + lead + len(body),
+                location=location(page, start + lead, start + lead + len(body)), ocr=page.ocr,
             ))
     return out
 

@@ -1,45 +1,111 @@
-"""Workspace ids and the Chroma collection names derived from them.
+"""Workspace ids: issued and signed by the server, checked on every visit; Chroma collection names derived from them.
 
-Every browser session works in its own workspace. The id is random and URL-safe (the page layer keeps it in
-``?ws=...`` so a reload, or a bookmark, finds the same workspace). Collection names are derived from a hash of
-the id plus the embedding model, so:
+Every browser session works in its own workspace. The server issues its id as ``<random>.<signature>``: 96
+random bits and a truncated HMAC-SHA256 of them under a secret kept in the data dir (``workspace.key``, made
+on first start, mode 0600). The page keeps the id in ``?ws=...`` so a reload or a bookmark finds the same
+workspace, and sharing the link shares the workspace on purpose: anyone with it can see and change it. A
+made-up or altered id fails the signature check and gets a new, empty workspace; so does the id of a
+workspace that was deleted or expired (its record is gone from the class database).
 
-- two workspaces never share a collection, and no id, however crafted, can name another one (or the sample);
-- documents indexed with one embedding model are never searched with another.
-
-Anyone who has a workspace URL can open that workspace: the id is the key, like an unlisted link.
+Collection names are derived from a hash of the id plus the embedding model, so two workspaces never share a
+collection, no id can name another one (or the sample), and documents indexed with one embedding model are
+never searched with another.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import logging
+import os
 import re
 import secrets
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from ragft.errors import IndexError_
+from ragft.errors import ConfigError, IndexError_
+from ragft.store import workspaces as records
+from ragft.store.db import ClassStore, open_store
 
-WORKSPACE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+logger = logging.getLogger(__name__)
+
+# A random part, optionally followed by "." and its signature (the random part alone is what older versions made).
+WORKSPACE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}(\.[A-Za-z0-9_-]{8,43})?$")
 SAMPLE = "sample"
+SECRET_FILE = "workspace.key"
+SIG_CHARS = 16  # 96 bits of HMAC-SHA256, base64url
+
+INVALID_NOTICE = "That workspace link is not valid here: you have a new, empty workspace."
+EXPIRED_NOTICE = "That workspace was deleted or expired after a long time unused: you have a new, empty workspace."
 
 
 class WorkspaceIdError(IndexError_):
     """A workspace id that is not one we could have made."""
 
 
-def new_workspace_id() -> str:
-    """16 URL-safe characters (96 random bits)."""
-    return secrets.token_urlsafe(12)
+def new_workspace_id(secret: bytes | None = None) -> str:
+    """A new id: 16 URL-safe random characters, plus ``.<signature>`` when a server secret is given."""
+    rand = secrets.token_urlsafe(12)
+    return f"{rand}.{_signature(secret, rand)}" if secret else rand
+
+
+def _signature(secret: bytes, rand: str) -> str:
+    digest = hmac.new(secret, rand.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:SIG_CHARS]
+
+
+def is_signed_by(value: object, secret: bytes) -> bool:
+    """True when ``value`` is an id this server issued (constant-time comparison of the signature)."""
+    if not is_valid_workspace_id(value):
+        return False
+    rand, _, sig = str(value).partition(".")
+    return bool(sig) and hmac.compare_digest(sig.encode(), _signature(secret, rand).encode())
 
 
 def is_valid_workspace_id(value: object) -> bool:
+    """Well-formed (says nothing about who made it: see :func:`is_signed_by`)."""
     return isinstance(value, str) and bool(WORKSPACE_ID_RE.match(value))
 
 
 def check_workspace_id(value: object) -> str:
     if not is_valid_workspace_id(value):
-        raise WorkspaceIdError("This workspace id is not valid (8-64 letters, digits, '-' or '_'); "
-                               "open the app without ?ws= to start a new workspace.")
+        raise WorkspaceIdError("This workspace id is not valid; open the app without ?ws= to start a new workspace.")
     return str(value)
+
+
+def load_secret(data_dir: Path | str) -> bytes:
+    """The server's signing secret from ``<data_dir>/workspace.key``, made (mode 0600) when missing."""
+    path = Path(data_dir) / SECRET_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            logger.info("made a new workspace signing secret at %s", path)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+            logger.warning("workspace signing secret %s was readable by others (mode %o); set to 0600", path, mode)
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        logger.exception("cannot read or make the workspace secret %s", path)
+        raise ConfigError("The server cannot read or create its workspace secret.",
+                          hint="Check that RAGFT_DATA_DIR is writable.") from err
+    if len(text) < 32:
+        # Another process may be writing it right now (created, not yet filled).
+        time.sleep(0.05)
+        text = path.read_text(encoding="ascii").strip()
+        if len(text) < 32:
+            raise ConfigError("The server's workspace secret is empty or too short.",
+                              hint=f"Delete {SECRET_FILE} in the data directory to make a new one (old links stop working).")
+    return text.encode("ascii")
 
 
 def embedder_slug(model_id: str) -> str:
@@ -48,10 +114,75 @@ def embedder_slug(model_id: str) -> str:
     return f"{readable}-{hashlib.sha256(model_id.encode()).hexdigest()[:6]}"
 
 
-def workspace_collection_name(workspace_id: str, model_id: str) -> str:
+def workspace_collection_prefix(workspace_id: str) -> str:
+    """Every collection of a workspace (one per embedding model) starts with this."""
     key = hashlib.sha256(check_workspace_id(workspace_id).encode()).hexdigest()[:24]
-    return f"ws-{key}-{embedder_slug(model_id)}"
+    return f"ws-{key}-"
+
+
+def workspace_collection_name(workspace_id: str, model_id: str) -> str:
+    return f"{workspace_collection_prefix(workspace_id)}{embedder_slug(model_id)}"
 
 
 def sample_collection_name(model_id: str) -> str:
     return f"{SAMPLE}-{embedder_slug(model_id)}"
+
+
+# ---- issuing and checking ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Resolved:
+    workspace_id: str
+    label: str
+    notice: str | None  # why a new workspace was issued instead of the one asked for, if it was
+
+
+class Workspaces:
+    """Issues, checks and deletes workspaces of one data dir (secret file + class database)."""
+
+    def __init__(self, data_dir: Path | str, store: ClassStore | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.secret = load_secret(self.data_dir)
+        self.store = store or open_store(self.data_dir)
+
+    def issue(self) -> records.WorkspaceRecord:
+        return records.register(self.store, new_workspace_id(self.secret))
+
+    def is_issued(self, value: object) -> bool:
+        return is_signed_by(value, self.secret)
+
+    def resolve(self, asked: str | None) -> Resolved:
+        """The workspace for an id from the URL (or none): the same one when issued here and alive, else a new one."""
+        if asked:
+            if self.is_issued(asked):
+                rec = records.get(self.store, str(asked))
+                if rec is not None and not rec.deleted and records.touch(self.store, rec.id):
+                    return Resolved(rec.id, rec.label, None)
+                notice = EXPIRED_NOTICE
+            else:
+                logger.info("refused a workspace id that this server did not issue")
+                notice = INVALID_NOTICE
+        else:
+            notice = None
+        rec = self.issue()
+        return Resolved(rec.id, rec.label, notice)
+
+    def touch(self, workspace_id: str) -> bool:
+        return records.touch(self.store, workspace_id)
+
+    def label(self, workspace_id: str) -> str | None:
+        rec = records.get(self.store, workspace_id)
+        return rec.label if rec else None
+
+    def delete(self, workspace_id: str, client) -> records.WorkspaceRecord:
+        """Delete a workspace (collections, files, records) and issue the one that replaces it.
+
+        Its spend moves to the new workspace, so deleting never resets the participant's budget.
+        """
+        from ragft.knowledge.retention import drop_workspace_data
+
+        records.mark_deleted(self.store, workspace_id)
+        drop_workspace_data(client, self.data_dir, workspace_id)
+        new = self.issue()
+        records.forget(self.store, workspace_id, carry_spend_to=new.id)
+        logger.info("workspace %s deleted by its participant; replaced by %s", workspace_id, new.id)
+        return new

@@ -1,0 +1,100 @@
+"""Retention: workspaces unused for ``RAGFT_WORKSPACE_TTL_DAYS`` lose their collections, files and records.
+
+:func:`purge_if_due` runs when the app starts (the first call in a process) and then at most once an hour
+across every process sharing the data dir (the last run's time is kept in the class database). A workspace is
+first flagged deleted (only if still unused, so a participant coming back at that moment keeps it), then its
+Chroma collections and its folder under ``<data_dir>/workspaces/`` are removed, then its records. A failure
+leaves it flagged, and the next purge tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ragft.errors import IndexError_
+from ragft.knowledge.workspaces import check_workspace_id, workspace_collection_prefix
+from ragft.store import workspaces as records
+from ragft.store.db import ClassStore
+
+logger = logging.getLogger(__name__)
+
+PURGE_KEY = "retention.last_purge"
+PURGE_EVERY_S = 3600.0
+DAY_S = 86400.0
+
+_started: set[str] = set()  # database files purged since this process started
+_started_lock = threading.Lock()
+
+
+class WorkspaceDeleteFailed(IndexError_):
+    hint = "Try again in a moment; if it persists, the facilitator can check the server log."
+
+
+def _names(client: Any) -> list[str]:
+    return [str(getattr(c, "name", c)) for c in client.list_collections()]
+
+
+def drop_workspace_data(client: Any, data_dir: Path | str, workspace_id: str) -> list[str]:
+    """Drop every Chroma collection of the workspace and its folder of files; returns the collections dropped."""
+    prefix = workspace_collection_prefix(workspace_id)
+    try:
+        dropped = [n for n in _names(client) if n.startswith(prefix)]
+        for name in dropped:
+            client.delete_collection(name)
+    except Exception as exc:
+        logger.exception("dropping the collections of workspace %s failed", workspace_id)
+        raise WorkspaceDeleteFailed("The workspace's documents could not be deleted.") from exc
+    folder = Path(data_dir) / "workspaces" / check_workspace_id(workspace_id)
+    try:
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    except OSError as exc:
+        logger.exception("removing the files of workspace %s failed", workspace_id)
+        raise WorkspaceDeleteFailed("The workspace's files could not be deleted.") from exc
+    return dropped
+
+
+def purge_expired(store: ClassStore, client: Any, data_dir: Path | str, ttl_days: float,
+                  *, now: float | None = None) -> list[str]:
+    """Delete the workspaces last seen more than ``ttl_days`` ago; returns their ids. ``ttl_days`` 0: none."""
+    if ttl_days <= 0:
+        return []
+    now = time.time() if now is None else now
+    cutoff = now - ttl_days * DAY_S
+    purged = []
+    for rec in records.unused_since(store, cutoff):
+        with store.write() as conn:  # flag it only if still unused
+            still = conn.execute("UPDATE workspaces SET deleted = 1 WHERE id = ? AND last_seen < ?",
+                                 (rec.id, cutoff)).rowcount
+        if not still:
+            continue
+        try:
+            drop_workspace_data(client, data_dir, rec.id)
+        except WorkspaceDeleteFailed:
+            logger.exception("retention: workspace %s stays flagged, to retry", rec.id)
+            continue
+        records.forget(store, rec.id)
+        purged.append(rec.id)
+    if purged:
+        logger.info("retention: deleted %d workspace(s) unused for %g days", len(purged), ttl_days)
+    return purged
+
+
+def purge_if_due(store: ClassStore, client: Any, data_dir: Path | str, ttl_days: float,
+                 *, now: float | None = None) -> list[str] | None:
+    """Purge at the first call of this process, then at most once an hour; None when not due."""
+    now = time.time() if now is None else now
+    key = str(store.path)
+    with _started_lock:
+        first = key not in _started
+        _started.add(key)
+    if first:
+        records.claim_meta_after(store, PURGE_KEY, now, 0.0)
+    elif not records.claim_meta_after(store, PURGE_KEY, now, PURGE_EVERY_S):
+        return None
+    return purge_expired(store, client, data_dir, ttl_days, now=now)

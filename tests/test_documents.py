@@ -152,7 +152,9 @@ def test_document_id_is_the_content_hash():
     ("x.md", b"%PDF-1.4\n...", D.FileTypeMismatch),
     ("x.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), D.FileTypeMismatch),
     ("x", b"text", D.UnsupportedFileType),
-    ("x.csv", b"a,b\n1,2", D.UnsupportedFileType),
+    ("x.xls", b"a,b\n1,2", D.UnsupportedFileType),
+    ("x.pptx", b"just text", D.FileTypeMismatch),
+    ("x.xlsx", b"%PDF-1.4\n...", D.FileTypeMismatch),
 ])
 def test_lying_or_missing_extensions(name, data, cls):
     with pytest.raises(cls):

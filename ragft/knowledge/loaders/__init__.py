@@ -1,0 +1,1 @@
+"""One loader per file format; :mod:`ragft.knowledge.documents` picks one and is the only entry point."""

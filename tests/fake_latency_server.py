@@ -37,6 +37,7 @@ class LatencyServer:
         self.requests = 0
         self.active = 0
         self.max_active = 0  # most requests streaming at the same time (proves concurrency server-side)
+        self.seen: list[tuple[str, str, str]] = []  # (method, path, Authorization header) of every request
         self._lock = threading.Lock()
         server = self
 
@@ -54,7 +55,12 @@ class LatencyServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _record(self) -> None:
+                with server._lock:
+                    server.seen.append((self.command, self.path, self.headers.get("Authorization") or ""))
+
             def do_GET(self) -> None:
+                self._record()
                 if self.path.rstrip("/").endswith("/models"):
                     self._json(200, {"object": "list", "data": [
                         {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]})
@@ -62,6 +68,7 @@ class LatencyServer:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
+                self._record()
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -77,6 +84,11 @@ class LatencyServer:
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
+
+    def authorizations(self) -> list[str]:
+        """Every Authorization header this server received (empty strings for requests without one)."""
+        with self._lock:
+            return [auth for _, _, auth in self.seen]
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,168 @@
+"""Browser e2e of the workshop trust boundary: the facilitator's key never reaches a participant or a foreign URL.
+
+The app runs under ``streamlit run`` with a canary key in its environment and both slots on a real
+OpenAI-compatible server on 127.0.0.1 (the facilitator's endpoint). A participant in headless Chromium opens every
+page, asks a question, downloads every export on the way, then points the base slot at a second server (the
+participant's own URL) and tests and uses it. The canary must appear in no input value, no page text, no
+WebSocket frame, no download and no server log line; the facilitator's server must have received it (so the test
+would see a leak), the participant's server never.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, free_port, stop, wait_http
+from tests.e2e.conftest import _skip_reason, wait_idle
+from tests.fake_latency_server import LatencyServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CANARY = "sk-canary-3b9e71c5a0d24f86"
+PAGES = ("Knowledge base", "Compare", "Evaluate", "Decision guide", "Costs", "Settings")
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with LatencyServer(token_delay_s=0.005, first_token_s=0.01) as facilitator, \
+            LatencyServer(token_delay_s=0.005, first_token_s=0.01) as participant:
+        yield facilitator, participant
+
+
+@pytest.fixture(scope="module")
+def app(servers, tmp_path_factory):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    facilitator, _ = servers
+    port = free_port()
+    data = tmp_path_factory.mktemp("trust-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
+    env.update({
+        "RAGFT_DATA_DIR": str(data), "OPENAI_API_KEY": CANARY,
+        "RAGFT_BASE_PROVIDER": "custom", "RAGFT_BASE_URL": facilitator.base_url, "RAGFT_BASE_MODEL": "fake-base",
+        "RAGFT_FT_PROVIDER": "custom", "RAGFT_FT_URL": facilitator.base_url, "RAGFT_FT_MODEL": "fake-ft",
+        "RAGFT_MAX_TOKENS": "12", "RAGFT_APP_BUDGET_USD": "1", "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+    })
+    log_path = data / "streamlit.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--logger.level", "debug"],
+        cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
+        yield f"http://127.0.0.1:{port}", log_path
+    finally:
+        stop(proc)
+        log.close()
+
+
+class Watch:
+    """Everything the browser received or holds that could carry the key."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.frames = 0
+        self.leaks: list[str] = []
+        self.downloads = 0
+        page.on("websocket", self._on_ws)
+
+    def _on_ws(self, ws) -> None:
+        ws.on("framereceived", self._frame)
+        ws.on("framesent", self._frame)
+
+    def _frame(self, payload) -> None:
+        self.frames += 1
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        if CANARY.encode() in data:
+            self.leaks.append("a WebSocket frame")
+
+    def check_page(self, where: str) -> None:
+        html = self.page.content()
+        values = self.page.evaluate(
+            "() => [...document.querySelectorAll('input, textarea')].map(e => e.value + ' ' + e.placeholder)")
+        if CANARY in html or CANARY in self.page.inner_text("body"):
+            self.leaks.append(f"the page text of {where}")
+        if any(CANARY in v for v in values):
+            self.leaks.append(f"an input value on {where}")
+
+    def download_all(self, where: str) -> None:
+        buttons = self.page.locator("[data-testid='stDownloadButton'] button")
+        for i in range(buttons.count()):
+            with self.page.expect_download() as info:
+                buttons.nth(i).click()
+            body = open(info.value.path(), "rb").read()
+            self.downloads += 1
+            if CANARY.encode() in body:
+                self.leaks.append(f"download {i} on {where}")
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    wait_idle(page)
+
+
+def test_canary_key_never_reaches_the_browser_or_a_participant_url(app, servers, page):
+    url, log_path = app
+    facilitator, participant = servers
+    watch = Watch(page)
+    page.goto(url)
+    wait_idle(page)
+    watch.check_page("Home")
+    for title in PAGES:
+        open_page(page, title)
+        watch.check_page(title)
+
+    # Ask on Compare with the server's configuration: the facilitator's endpoint gets the key (server side).
+    open_page(page, "Compare")
+    box = page.get_by_label("Your question")
+    box.fill("How much does the Kestrel 2 Tent cost?")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".filter(e => e.innerText.startsWith('first token')).length >= 2", timeout=120_000)
+    wait_idle(page)
+    watch.check_page("Compare after a question")
+    watch.download_all("Compare")
+    assert f"Bearer {CANARY}" in facilitator.authorizations()  # the key was really used (so a leak would show)
+    for title in ("Costs", "Decision guide"):
+        open_page(page, title)
+        watch.check_page(title)
+        watch.download_all(title)
+
+    # The participant points the base slot at their own URL: tested and used without the server's key.
+    open_page(page, "Settings")
+    page.get_by_label("Base URL").first.fill(participant.base_url)
+    page.get_by_label("Base URL").first.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Test connection").first.click()
+    wait_idle(page)
+    watch.check_page("Settings after a test connection")
+    page.get_by_role("button", name="Apply").click()
+    wait_idle(page)
+    assert "Settings applied" in page.inner_text("body")
+    open_page(page, "Compare")
+    box = page.get_by_label("Your question")
+    box.fill("What is the return window?")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".filter(e => e.innerText.startsWith('first token')).length >= 2", timeout=120_000)
+    wait_idle(page)
+    watch.check_page("Compare on the participant's URL")
+
+    got = participant.authorizations()
+    assert got, "the participant's server was never called"
+    assert not any(CANARY in a for a in got), "the server's key was sent to a URL the participant typed"
+    assert watch.frames > 0 and watch.downloads >= 2
+    assert not watch.leaks, watch.leaks
+    log_text = log_path.read_text(errors="replace")
+    assert "Uncaught app exception" not in log_text
+    assert CANARY not in log_text

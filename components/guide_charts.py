@@ -6,8 +6,9 @@ reused; the page draws them with ``st.plotly_chart``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -134,7 +135,7 @@ def cost_chart(costs: Mapping[str, Any], best: str | None = None) -> go.Figure:
         fig.add_trace(go.Bar(name=part, x=labels, y=[float(a) for a in amounts], marker_color=color,
                              customdata=[format_usd(a) for a in amounts],
                              hovertemplate=f"{part}: %{{customdata}}<extra>%{{x}}</extra>"))
-    totals = [Decimal(getattr(costs[k], "total")) for k in keys]
+    totals = [Decimal(costs[k].total) for k in keys]
     fig.add_trace(go.Scatter(x=labels, y=[float(t) for t in totals], mode="text",
                              text=[format_usd(t) for t in totals], textposition="top center",
                              showlegend=False, hoverinfo="skip"))

@@ -9,8 +9,9 @@ assumptions its answers prefill (a subset, with its own help texts) and shows th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -117,7 +118,7 @@ def projection_editor(
         values[name] = float(value) if field.is_float else int(value)
     if models:
         cols = st.columns(len(MODEL_FIELDS))
-        for col, (name, label) in zip(cols, MODEL_FIELDS.items()):
+        for col, (name, label) in zip(cols, MODEL_FIELDS.items(), strict=True):
             with col:
                 values[name] = st.text_input(label, key=f"{key}_{name}").strip()
     return replace(defaults, **values)

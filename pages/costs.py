@@ -9,15 +9,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
+from components.boot import page_shell
 from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides
 from components.price_overrides import price_override_editor
 from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
 from ragft.configs import BY_KEY
+from ragft.costs.ledger import INGEST, Totals
 from ragft.costs.money import format_rate
 from ragft.costs.prices import format_usd, load_price_table, price_rows, pricing_data_info
 from ragft.errors import RagftError
-from ragft.costs.ledger import INGEST, Totals
-from components.boot import page_shell
 
 page_shell(__file__)
 

@@ -7,6 +7,7 @@ with ``guide_``; the shared ``evidence`` list is filled by the Compare and Evalu
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import streamlit as st
@@ -17,6 +18,8 @@ from components.boot import page_shell
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.costs.money import format_usd
 from ragft.errors import RagftError
+
+logger = logging.getLogger(__name__)
 
 page_shell(__file__)
 
@@ -72,7 +75,7 @@ if texts.problem:
 
 st.markdown("**Start from an example** (then change any answer):")
 cols = st.columns(len(G.PRESETS) + 1)
-for col, preset in zip(cols, G.PRESETS):
+for col, preset in zip(cols, G.PRESETS, strict=False):
     col.button(preset.label, key=f"guide_preset_{preset.key}", on_click=_load_preset, args=(preset.key,),
                help=preset.story, width="stretch")
 cols[-1].button("Clear answers", key="guide_clear", on_click=_clear, icon=":material/restart_alt:",
@@ -115,6 +118,7 @@ today = st.session_state.get("guide_today") or date.today()
 try:
     answers = G.Answers.from_mapping(answers_raw)
 except RagftError as exc:
+    logger.exception("guide answers in the session are invalid")
     st.error(exc.message)
     answers = G.Answers()
 rec = G.recommend(answers, today)
@@ -166,7 +170,7 @@ with right:
     # needs, risks, learn
     st.subheader("What each option needs and risks")
     tabs = st.tabs([APPROACH_LABELS[k] + (" ★" if k == rec.best else "") for k in rec.ranking])
-    for tab, k in zip(tabs, rec.ranking):
+    for tab, k in zip(tabs, rec.ranking, strict=True):
         a = rec.assessments[k]
         with tab:
             n1, n2 = st.columns(2)
@@ -200,6 +204,7 @@ with right:
         inputs = G.projection_inputs_from(answers)
         costs_for_export, cost_note = guide_costs.render(answers, rec, inputs)
     except RagftError as exc:
+        logger.exception("guide cost projection failed")
         cost_note = exc.message
         st.info(cost_note, icon=":material/info:")
     _explain("costs", "What the projection counts")
@@ -209,6 +214,7 @@ with right:
     try:
         evidence = G.summarize_evidence(st.session_state.get("evidence"))
     except RagftError as exc:
+        logger.exception("guide evidence in the session is malformed")
         st.warning(exc.message)
         evidence = G.summarize_evidence([])
     ev_text = _topic("evidence")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
 from components.guide_costs import GUIDE_FIELDS
+from components.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
 from ragft.costs.money import format_usd
 
 ROOT = Path(__file__).resolve().parent.parent

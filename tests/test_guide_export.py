@@ -44,7 +44,7 @@ def test_score_chart_bars_are_the_scores_best_on_top():
     rec = recommend(PRESET_BY_KEY["json"].answers, TODAY)
     bar = score_chart(rec).data[0]
     assert list(bar.y)[-1] == SHORT_LABELS["finetuning"]  # plotly draws the last category on top
-    assert dict(zip(bar.y, bar.x)) == {SHORT_LABELS[k]: v for k, v in rec.scores.items()}
+    assert dict(zip(bar.y, bar.x, strict=True)) == {SHORT_LABELS[k]: v for k, v in rec.scores.items()}
 
 
 def test_quadrant_star_is_at_the_position():
@@ -57,8 +57,8 @@ def test_quadrant_star_is_at_the_position():
 
 
 def test_cost_chart_stacks_the_parts_to_the_totals():
-    from ragft.guide import projection_inputs_from
     from ragft.costs.projection import project_monthly
+    from ragft.guide import projection_inputs_from
 
     costs = project_monthly(projection_inputs_from(PRESET_BY_KEY["brand"].answers))
     fig = cost_chart(costs, "hybrid")

@@ -6,7 +6,13 @@ from dataclasses import fields
 
 import pytest
 
-from ragft.guide import PRESET_BY_KEY, Answers, projection_defaults_from, projection_inputs_from, retrains_to_stay_current
+from ragft.guide import (
+    PRESET_BY_KEY,
+    Answers,
+    projection_defaults_from,
+    projection_inputs_from,
+    retrains_to_stay_current,
+)
 
 projection = pytest.importorskip("ragft.costs.projection")
 

@@ -29,8 +29,8 @@ from typing import Any, Iterable, Mapping
 from ragft.costs.money import format_rate
 from ragft.costs.money import format_usd as format_usd  # the app's one money formatter, importable from here
 from ragft.errors import ConfigError
-from ragft.paths import ASSETS
 from ragft.models.usage import Usage
+from ragft.paths import ASSETS
 
 MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)

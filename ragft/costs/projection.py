@@ -16,10 +16,11 @@ Every approach is a straight line ``fixed + per_query x Q``, so break-even volum
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from itertools import combinations
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ragft.configs import APPROACHES
 from ragft.costs.prices import MILLION, Price, price_for, training_price

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ragft.configs import APPROACH_CONFIG, CONFIGURATIONS
 from ragft.costs.money import format_usd
 from ragft.guide.factors import GuideInputError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ def summarize_evidence(records: Iterable[Mapping[str, Any]] | None) -> EvidenceS
             fact = _score(rec.get("fact_score"))
             style = _score(rec.get("style_score"))
             cost = _money(rec.get("cost_usd"))
-        except ValueError:
+        except ValueError as exc:
+            logger.info("evidence record %d left out: %s", n_records, exc)
             n_skipped += 1
             continue
         bucket = acc[key]

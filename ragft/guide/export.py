@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.costs.money import format_usd

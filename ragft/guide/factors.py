@@ -5,8 +5,9 @@ Every factor has an explicit ``"unknown"`` option ("Don't know"), which never mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from ragft.errors import RagftError
 
@@ -131,7 +132,7 @@ class Answers:
                 raise GuideInputError(f"'{value}' is not an answer to '{factor.label}' (allowed: {allowed}).")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Answers":
+    def from_mapping(cls, values: Mapping[str, Any]) -> Answers:
         """Build from a mapping of factor key → value; missing keys and ``None`` mean unknown."""
         unknown_keys = sorted(set(values) - set(FACTOR_BY_KEY))
         if unknown_keys:

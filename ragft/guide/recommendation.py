@@ -6,16 +6,15 @@ fine-tuning shutdown) depend on the date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.guide.factors import FACTORS, UNKNOWN, Answers, GuideInputError
 from ragft.guide.lifecycle import lifecycle_facts
 from ragft.guide.needs import Needs, needs_for, risks_for
 from ragft.guide.rules import PRIOR, PRIOR_TEXT, RULES, Reason, combination_reasons, conflicts_in, lifecycle_reason
-
 
 _CONTEXT_LEVELS: dict[str, dict[str, float]] = {
     "knowledge": {"general": 0.1, "some": 0.55, "proprietary": 0.9},

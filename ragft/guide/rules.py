@@ -6,9 +6,9 @@ reasons shown for an option always add up to its score. ``"unknown"`` answers ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 from ragft.guide.factors import UNKNOWN, Answers
 from ragft.guide.lifecycle import OPEN_MODEL_SERVERS, OPENAI_FT_CLOSED_TO_NEW_USERS, OPENAI_FT_ENDS

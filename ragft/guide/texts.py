@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ragft.configs import APPROACHES
 from ragft.guide.factors import FACTOR_BY_KEY, FACTORS, GuideError, GuideInputError
 from ragft.paths import GUIDE_DIR
+
+logger = logging.getLogger(__name__)
 
 
 class GuideAssetMissing(GuideError):
@@ -112,7 +115,8 @@ def load_all_guide_texts(guide_dir: Path | None = None, strict: bool = True) -> 
         for k in keys:
             try:
                 out[k] = load_guide_text(kind, k, guide_dir)
-            except GuideAssetMissing:
+            except GuideAssetMissing as exc:
+                logger.warning("%s", exc.message)
                 p = guide_text_path(kind, k, guide_dir)
                 missing.append(f"{p.parent.name}/{p.name}" if kind != "topic" else p.name)
         return out

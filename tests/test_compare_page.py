@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from components.safe_text import as_plain
 from ragft.settings import EndpointConfig, Settings
 from tests.apptest_helpers import embedded_settings, open_page
 
@@ -57,7 +58,7 @@ def test_failing_endpoint_stays_in_its_panels(data_dir):
     at.toggle(key="cmp_on_ft_rag").set_value(False)
     ask(at.run())
     assert panel_headers(at) == ["Base", "Fine-tuned"]
-    errors = [e.value for e in at.error]
+    errors = [as_plain(e.value) for e in at.error]
     assert len(errors) == 1 and "Cannot reach http://127.0.0.1:9/v1" in errors[0]
     metrics = [c.value for c in at.caption if c.value.startswith("first token")]
     assert len(metrics) == 1  # the base panel answered and shows its metrics
@@ -118,3 +119,19 @@ def test_history_ask_again_and_example_questions(data_dir):
     at.button(key="cmp_history_clear").click().run()
     assert len(at.session_state["cmp_history"]) == 0
     assert any("Ask a question" in i.value for i in at.info)
+
+
+def test_an_unreachable_knowledge_base_is_the_rag_panels_error(data_dir):
+    """Chroma cannot be reached: the RAG panel shows that error, the plain panel answers, no stand-in answers."""
+    from tests.conftest import free_port
+
+    at = open_compare(embedded_settings(data_dir, max_tokens=4, chroma_host="127.0.0.1", chroma_port=free_port()))
+    at.toggle(key="cmp_on_ft").set_value(False)
+    at.toggle(key="cmp_on_ft_rag").set_value(False)
+    ask(at.run())
+    assert panel_headers(at) == ["Base", "Base + RAG"]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "unreachable" in errors[0] and "CHROMA_HOST" in errors[0]
+    assert not [e for e in at.expander if e.label.startswith("Sources")]
+    assert len([c for c in at.caption if c.value.startswith("first token")]) == 1  # the base panel answered
+    assert [r.configuration for r in at.session_state["ledger"].records()] == ["base"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.safe_text import as_plain
 from ragft.knowledge.documents import document_id
 from ragft.knowledge.workspaces import new_workspace_id
 
@@ -70,7 +71,7 @@ def test_upload_index_and_the_playground_shows_the_expected_chunk(shared_data_di
     assert len(ws) >= 8
     upload(at, [pdf("good.pdf"), ("good.md", (CORPUS / "good.md").read_bytes(), "text/markdown")])
     assert not at.exception, at.exception
-    assert any("good.pdf: indexed 3 page(s), 3 chunk(s)" in s.value for s in at.success)
+    assert any("good.pdf: indexed 3 page(s), 3 chunk(s)" in as_plain(s.value) for s in at.success)
     table = at.dataframe[0].value
     assert sorted(table["file"]) == ["good.md", "good.pdf"]
     row = table[table["file"] == "good.pdf"].iloc[0]
@@ -90,12 +91,12 @@ def test_bad_files_get_a_message_each_and_the_page_survives(shared_data_dir):
     files = [(n, (CORPUS / n).read_bytes(), "application/octet-stream") for n in sorted(expected)]
     upload(at, files)
     assert not at.exception, at.exception
-    shown = " ".join(x.value for x in (*at.success, *at.error, *at.warning, *at.info))
+    shown = as_plain(" ".join(x.value for x in (*at.success, *at.error, *at.warning, *at.info)))
     for name, want in expected.items():
         assert name in shown, name
         if want["message_contains"]:
             assert want["message_contains"].lower() in shown.lower()
-    errors = {e.value.split(":")[0] for e in at.error}
+    errors = {as_plain(e.value).split(":")[0] for e in at.error}
     assert {n for n, w in expected.items() if w["outcome"] == "error"} <= errors
     assert doc_files(at) == sorted(n for n, w in expected.items() if w["outcome"] == "ok")
 
@@ -111,7 +112,7 @@ def test_encrypted_pdf_asks_for_a_password(shared_data_dir):
     assert any("wrong password" in w.value for w in at.warning)
     at.text_input(key="kb_pw_0_encrypted.pdf").input(pw).run()
     at.button(key="kb_unlock_0_encrypted.pdf").click().run()
-    assert any("encrypted.pdf: indexed" in s.value for s in at.success)
+    assert any("encrypted.pdf: indexed" in as_plain(s.value) for s in at.success)
     assert doc_files(at) == ["encrypted.pdf"]
     assert not [t for t in at.text_input if t.key and t.key.startswith("kb_pw_")]
 
@@ -180,7 +181,7 @@ def test_freshness_demo_changes_a_price_for_this_session_only(shared_data_dir):
     at.number_input(key="kb_fresh_price_0").set_value(product.price + 37).run()
     at.button(key="kb_fresh_go").click().run()
     assert not at.exception, at.exception
-    assert any(f"${product.price} → ${product.price + 37}" in s.value for s in at.success)
+    assert any(f"${product.price} → ${product.price + 37}" in as_plain(s.value) for s in at.success)
     assert doc_files(at) == [sc.catalogue_pdf]
     search(at, f"How much does the {product.name} cost?", k=1)
     assert f"${product.price + 37}" in result_texts(at)[-1]

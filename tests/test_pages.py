@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.safe_text import as_plain
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,6 @@ def test_page_renders_without_exception(page, data_dir):
 def test_home_names_the_active_models(data_dir):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
     assert not at.exception
-    texts = " ".join(s.value for s in at.success) + " ".join(e.value for e in at.error)
+    texts = as_plain(" ".join(s.value for s in at.success) + " ".join(e.value for e in at.error))
     assert "smollm2-135m-instruct" in texts
     assert at.title[0].value == "RAG vs Fine-Tuning Explorer"

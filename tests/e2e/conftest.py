@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ragft.settings import upload_limit_mb
 from tests.conftest import ROOT, free_port, stop, wait_http
 
 CHROMIUM = os.environ.get("RAGFT_CHROMIUM", "/usr/bin/chromium")
@@ -44,7 +45,7 @@ def app_url(tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", "--server.maxUploadSize", str(upload_limit_mb(env))],
         cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")

@@ -1,0 +1,38 @@
+"""Start the real app under ``streamlit run`` with a chosen environment, as the server a facilitator runs.
+
+Like the ``app_url`` fixture in ``conftest.py`` (free port, ``/_stcore/health`` polled), with the server-side
+settings a test needs (``RAGFT_*`` from the outer environment dropped) and ``--server.maxUploadSize`` from
+``RAGFT_MAX_UPLOAD_MB``, as ``scripts/run.sh`` passes it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ragft.settings import upload_limit_mb
+from tests.conftest import ROOT, free_port, stop, wait_http
+
+
+@contextmanager
+def running_app(data_dir: Path, **env_vars: str) -> Iterator[str]:
+    """Yield the app's base URL; the server's output goes to ``data_dir / "streamlit.log"``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
+    env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
+    env.update(env_vars)
+    port = free_port()
+    with open(data_dir / "streamlit.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", "--server.maxUploadSize", str(upload_limit_mb(env))],
+            cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)

@@ -130,7 +130,7 @@ def test_an_unreachable_knowledge_base_is_the_rag_panels_error(data_dir):
     at.toggle(key="cmp_on_ft_rag").set_value(False)
     ask(at.run())
     assert panel_headers(at) == ["Base", "Base + RAG"]
-    errors = [e.value for e in at.error]
+    errors = [as_plain(e.value) for e in at.error]
     assert len(errors) == 1 and "unreachable" in errors[0] and "CHROMA_HOST" in errors[0]
     assert not [e for e in at.expander if e.label.startswith("Sources")]
     assert len([c for c in at.caption if c.value.startswith("first token")]) == 1  # the base panel answered

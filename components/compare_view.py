@@ -12,13 +12,14 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from components import state
+from components import cost_meter, state
 from components.answer_panel import AnswerPanel
+from components.run_wiring import RunWiring
 from components.safe_text import inline
 from ragft.answering import compare as C
 from ragft import errors as E
 from ragft.answering.blind import BlindSession
-from ragft.configs import BY_KEY, Configuration
+from ragft.configs import BY_KEY
 from ragft.answering.history import SessionHistory, exports_for, session_exports
 from ragft.settings import Settings
 
@@ -38,38 +39,8 @@ def blind_session() -> BlindSession:
     return st.session_state.setdefault(BLIND_KEY, BlindSession())
 
 
-def ledger():
-    try:
-        from components.cost_meter import get_ledger
-    except ImportError:
-        from ragft.costs.ledger import SessionLedger
-
-        return st.session_state.setdefault("ledger", SessionLedger())
-    return get_ledger()
-
-
-def budget(s: Settings):
-    try:
-        from components.cost_meter import get_budget
-    except ImportError:
-        return None
-    return get_budget(s)
-
-
-def price_overrides(s: Settings) -> dict[str, Any]:
-    try:
-        from components.cost_meter import price_overrides as overrides
-    except ImportError:
-        return dict(s.price_overrides)
-    return overrides(s)
-
-
 def refresh_meter() -> None:
-    try:
-        from components.cost_meter import refresh_cost_meter
-    except ImportError:
-        return
-    refresh_cost_meter()
+    cost_meter.refresh_cost_meter()
 
 
 # ---- example questions -------------------------------------------------------------------------------------
@@ -132,39 +103,12 @@ def _knowledge_base_retriever(s: Settings) -> tuple[C.Retriever, str] | None:
         return None
 
 
-# ---- models -------------------------------------------------------------------------------------------------
-def model_factory(configs: tuple[Configuration, ...], s: Settings) -> Callable[[Configuration], Any]:
-    """Build every model in the script thread (st.cache_resource needs it), errors kept per configuration.
-
-    Lane 0 serves the plain configuration of a slot, lane 1 its +RAG twin, so both can stream at once.
-    """
-    built: dict[str, Any] = {}
-    for cfg in configs:
-        try:
-            built[cfg.key] = state.chat_model(cfg.slot, lane=1 if cfg.rag else 0, s=s)
-        except E.RagftError as exc:
-            built[cfg.key] = exc
-
-    def model_for(cfg: Configuration) -> Any:
-        value = built[cfg.key]
-        if isinstance(value, E.RagftError):
-            raise value
-        return value
-
-    return model_for
-
-
+# ---- starting a run ---------------------------------------------------------------------------------------
 def start(question: str, keys: list[str], s: Settings) -> C.ComparisonRun:
     """Start a comparison for this session. Raises CompareError for bad input."""
-    configs = C.resolve_configurations(keys)
     C.validate_question(question)
-    retrieve, _ = session_retriever(s) if any(c.rag for c in configs) else (None, "")
-    run = C.start_comparison(
-        question, [c.key for c in configs], model_for=model_factory(configs, s), retrieve=retrieve,
-        ledger=ledger(), budget=budget(s), system_prompt=s.system_prompt, max_tokens=s.max_tokens,
-        temperature=s.temperature, top_k=s.top_k, price_overrides=price_overrides(s),
-        model_labels={"base": s.base.label, "finetuned": s.finetuned.label},
-    )
+    wiring = RunWiring.build(s, keys, session_retriever)
+    run = C.start_comparison(question, wiring.configurations, **wiring.run_kwargs())
     st.session_state[RUN_KEY] = run
     return run
 

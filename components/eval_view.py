@@ -1,7 +1,7 @@
 """Glue between the Evaluate page and the core: question-set choice, starting a run, live progress, results.
 
-Models, retrieval, ledger, budget and price overrides come from :mod:`components.compare_view` (the same
-wiring as the Compare page: one knowledge base switch, one ledger, one budget per session).
+Models, retrieval, ledger, budget and price overrides come from :class:`components.run_wiring.RunWiring` (the
+same wiring as the Compare page: one knowledge base, one ledger, one budget per session).
 Session keys are prefixed ``eval_``; the finished run's evidence goes to ``st.session_state["evidence"]``.
 """
 
@@ -14,9 +14,10 @@ import streamlit as st
 
 from components import compare_view as V
 from components.safe_text import inline, show_answer
+from components.cost_meter import refresh_cost_meter
+from components.run_wiring import RunWiring
 from components.eval_charts import accuracy_cost_chart
 from components.sources import render_sources
-from ragft.answering import compare as C
 from ragft import evaluation as EV
 from ragft.configs import BY_KEY
 from ragft.answering.prompts import RetrievedChunk
@@ -50,17 +51,11 @@ def preview(qs: EV.QuestionSet) -> None:
 # ---- running --------------------------------------------------------------------------------------------------
 def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
     """Start an evaluation in the background for this session (raises RagftError for bad input)."""
-    configs = C.resolve_configurations(keys)
-    evaluation = EV.Evaluation.new(qs, [c.key for c in configs])
-    retrieve, kb_text = V.session_retriever(s) if any(c.rag for c in configs) else (None, "")
-    evaluation.settings["knowledge_base"] = kb_text
-    evaluation.settings["models"] = {"base": s.base.label, "finetuned": s.finetuned.label}
-    run = EV.start_evaluation(
-        evaluation, model_for=V.model_factory(configs, s), retrieve=retrieve, ledger=V.ledger(),
-        budget=V.budget(s), system_prompt=s.system_prompt, max_tokens=s.max_tokens, temperature=s.temperature,
-        top_k=s.top_k, price_overrides=V.price_overrides(s),
-        model_labels={"base": s.base.label, "finetuned": s.finetuned.label},
-    )
+    wiring = RunWiring.build(s, keys, V.session_retriever)
+    evaluation = EV.Evaluation.new(qs, wiring.configurations)
+    evaluation.settings["knowledge_base"] = wiring.knowledge_base
+    evaluation.settings["models"] = dict(wiring.model_labels)
+    run = EV.start_evaluation(evaluation, **wiring.run_kwargs())
     st.session_state[RUN_KEY] = run
     st.session_state.pop(ERROR_KEY, None)
     return run
@@ -80,9 +75,9 @@ def follow(run: EV.EvalRun) -> None:
     st.button("Stop", icon=":material/stop_circle:", on_click=stop, key="eval_stop", disabled=stopping)
     bar = st.progress(0.0, text="Starting…")
     n = len(ev.question_set)
-    for p in run.progress(poll_s=0.25):
+    for event in run.events(poll_s=0.25):
         # Redraw on every tick: it shows the run is alive, and lets a click on Stop interrupt this loop at once.
-        last = p or run.last
+        last = event.data if event.kind == EV.PROGRESS else run.last
         waited = f" · {(datetime.now(tz=timezone.utc) - ev.created).total_seconds():.0f} s"
         if run.cancelled:
             bar.progress(0.0 if last is None else min(1.0, last.done / total),
@@ -94,7 +89,7 @@ def follow(run: EV.EvalRun) -> None:
             bar.progress(min(1.0, last.done / total),
                          text=f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
                               f"{BY_KEY[last.record.configuration].label} on “{inline(q.question[:60])}”" + waited)
-        V.refresh_meter()
+        refresh_cost_meter()
     finish(run)
 
 

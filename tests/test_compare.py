@@ -13,6 +13,7 @@ import pytest
 
 from ragft.answering import compare as C
 from ragft.costs.budget import Budget
+from ragft import errors as E
 from ragft.errors import RagftError
 from ragft.costs.ledger import SessionLedger
 from ragft.models.chat import OpenAICompatibleModel
@@ -116,7 +117,8 @@ def test_one_failing_slot_stays_in_its_panels(server, bad, kind):
     for key in ("ft", "ft_rag"):
         p = cmp.panels[key]
         assert p.phase == C.ERROR
-        assert p.error_kind == kind
+        assert p.error_kind == kind and type(p.exception).__name__ == kind
+        assert isinstance(p.exception, E.ModelError) and E.error_label(p.exception) != kind
         assert p.error and p.text == ""
     assert sorted(r.configuration for r in ledger.records()) == ["base", "base_rag"]
     assert not ledger.live()
@@ -131,7 +133,8 @@ def test_budget_refusal_stays_in_its_panel(server, tmp_path):
     assert cmp.panels["base"].phase == C.DONE
     assert cmp.panels["base"].cost is not None and cmp.panels["base"].cost > 0
     ft = cmp.panels["ft"]
-    assert ft.phase == C.ERROR and ft.error_kind == "BudgetExceeded"
+    assert ft.phase == C.ERROR and ft.error_kind == "BudgetExceeded" and isinstance(ft.exception, E.BudgetExceeded)
+    assert E.error_label(ft.exception) == "Refused by the budget"
     assert "budget" in ft.error
     assert [r.configuration for r in ledger.records()] == ["base"]
     # The budget settled on the base call's real cost, nothing held.
@@ -193,10 +196,26 @@ def test_cancel_stops_panels_and_records_what_was_spent():
                 run.cancel()
         cmp = run.wait(30)
     for p in cmp.ordered_panels():
-        assert p.phase == C.ERROR and p.error_kind == "Cancelled"
+        assert p.phase == C.ERROR and p.error_kind == "Cancelled" and isinstance(p.exception, E.Cancelled)
         assert 0 < p.usage.completion_tokens < 200
     assert len(ledger.records()) == 2 and all(r.error for r in ledger.records())
     assert not ledger.live()
+
+
+def test_a_comparison_is_a_background_run(server):
+    from ragft.runs import BackgroundRun
+
+    run = C.start_comparison("Hi there", ["base", "base_rag"], model_for=factory(server),
+                             retrieve=C.fixed_retriever(CHUNKS), max_tokens=30, owner="ws-abc")
+    assert isinstance(run, BackgroundRun) and run.kind == "comparison"
+    assert run.what == "Hi there" and run.owner == "ws-abc" and run.comparison is run.result
+    with pytest.raises(TimeoutError):
+        run.wait(0.01)  # 30 tokens at 10 ms each are not done in 10 ms
+    kinds = [e.kind for e in run.events(poll_s=0.05, timeout_s=60)]
+    assert kinds[-1] == "finished" and kinds.count("finished") == 1 and kinds.count("done") == 2
+    assert "retrieval" in kinds and "error" not in kinds
+    cmp = run.wait(5)
+    assert run.done and run.error is None and cmp.finished and cmp.wall_s >= cmp.panels["base"].total_s > 0
 
 
 def test_evidence_rows_follow_the_contract(server):

@@ -97,7 +97,7 @@ def test_a_stopped_run_shows_what_was_scored(data_dir):
     model_for, retrieve, _ = EV.standalone_wiring(s, ["base"])
     ev = EV.Evaluation.new(EV.default_question_set().subset(3), ["base"])
     run = EV.start_evaluation(ev, model_for=model_for, retrieve=retrieve, max_tokens=8)
-    next(p for p in run.progress(poll_s=0.05) if p is not None)  # the first answer is scored
+    next(e for e in run.events(poll_s=0.05) if e.kind == EV.PROGRESS)  # the first answer is scored
     at.session_state["eval_run"] = run
     run.cancel()
     at.run()

@@ -97,10 +97,26 @@ def test_stop_between_questions_keeps_what_was_scored(evaluation):
 def test_stop_in_the_background_run(evaluation):
     _, _, _, (model_for, retrieve) = evaluation
     ev = EV.Evaluation.new(EV.default_question_set().subset(3), ["base", "base_rag"])
-    run = EV.start_evaluation(ev, model_for=model_for, retrieve=retrieve, max_tokens=8)
-    for p in run.progress(poll_s=0.05):
-        if p is not None:
+    run = EV.start_evaluation(ev, model_for=model_for, retrieve=retrieve, max_tokens=8, owner="ws-test")
+    assert run.kind == "evaluation" and run.owner == "ws-test" and "3 question(s)" in run.what
+    kinds = []
+    for event in run.events(poll_s=0.05):
+        kinds.append(event.kind)
+        if event.kind == EV.PROGRESS:
+            assert isinstance(event.data, EV.EvalProgress) and event.data.done >= 1
             run.cancel()
-    run.wait(timeout_s=300)
+    assert run.wait(timeout_s=300) is ev
     assert run.error is None and ev.stopped and ev.questions_done < 3
     assert len(ev.records) == 2 * ev.questions_done
+    assert kinds[-1] == "finished" and "error" not in kinds
+
+
+def test_a_failing_wiring_becomes_the_runs_error():
+    """A bug in what the run was given (here a model factory that is not callable) ends the run with an error
+    event and a message for the page; what was scored before stays."""
+    ev = EV.Evaluation.new(EV.default_question_set().subset(2), ["base"])
+    run = EV.start_evaluation(ev, model_for=None, retrieve=None, max_tokens=8, nonsense_option=1)
+    events = list(run.events(poll_s=0.05, timeout_s=60))
+    assert [e.kind for e in events if e.kind != "tick"] == ["error", "finished"]
+    assert run.done and run.error.startswith("TypeError") and isinstance(run.exception, TypeError)
+    assert ev.records == [] and not ev.finished

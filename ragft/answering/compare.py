@@ -9,7 +9,9 @@ Shape of a run::
     comparison = run.wait()                   # plain dataclasses: answers, sources, prompts, metrics
 
 - Every configuration runs in its own thread; each streams into its :class:`PanelResult` and posts
-  :class:`CompareEvent` s on one queue, so the caller can redraw a panel as its tokens arrive.
+  :class:`ragft.runs.RunEvent` s on the run's queue (kinds: retrieval, phase, token, done, error, tick,
+  finished), so the caller can redraw a panel as its tokens arrive. :class:`ComparisonRun` is a
+  :class:`ragft.runs.BackgroundRun` (cancel, done, wait, events) like an evaluation's run.
 - Retrieval runs ONCE per question (in its own thread, started first) and is shared by the RAG panels;
   the plain panels do not wait for it.
 - Each call goes through :class:`ragft.costs.metering.MeteredCall`: the budget is reserved before the call
@@ -22,14 +24,14 @@ Shape of a run::
 
 from __future__ import annotations
 
-import queue
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ragft import errors as E
 from ragft.costs.budget import Budget
@@ -39,6 +41,9 @@ from ragft.costs.ledger import SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
 from ragft.models.usage import Usage
+from ragft.runs import BackgroundRun
+
+logger = logging.getLogger(__name__)
 
 # Panel phases, in order.
 QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)
@@ -101,6 +106,7 @@ class PanelResult:
     price: Price | None = None
     error: str | None = None
     error_kind: str | None = None  # the typed error's class name (BudgetExceeded, RateLimited, ...)
+    exception: BaseException | None = field(default=None, repr=False, compare=False)  # for isinstance checks
     started_at: float | None = None  # perf_counter when the call began (for "waiting for the CPU" notes)
 
     @property
@@ -197,15 +203,6 @@ class Comparison:
         }
 
 
-@dataclass(frozen=True)
-class CompareEvent:
-    """``kind``: retrieval, phase, token, done, error, finished. ``key`` names the panel (None for the run)."""
-
-    kind: str
-    key: str | None = None
-    text: str = ""
-
-
 def resolve_configurations(keys: Sequence[str]) -> tuple[Configuration, ...]:
     """Validate and order the requested configurations (canonical order, no duplicates)."""
     wanted = [str(k) for k in keys]
@@ -226,59 +223,32 @@ def validate_question(question: str) -> str:
     return q
 
 
-class ComparisonRun:
-    """A comparison in flight: worker threads fill ``comparison``; ``events()`` reports progress."""
+class ComparisonRun(BackgroundRun[Comparison]):
+    """A comparison in flight: panel threads fill ``comparison``; ``events()`` reports progress.
 
-    def __init__(self, comparison: Comparison) -> None:
-        self.comparison = comparison
-        self.queue: "queue.Queue[CompareEvent]" = queue.Queue()
+    The run's own worker waits for the retrieval and panel threads, then stamps the wall time.
+    """
+
+    def __init__(self, comparison: Comparison, owner: str = "") -> None:
+        super().__init__(comparison, kind="comparison", what=comparison.question, owner=owner)
         self._threads: list[threading.Thread] = []
-        self._done = threading.Event()
-        self._cancel = threading.Event()
         self._retrieved = threading.Event()
-        self._started = time.perf_counter()
         self.lock = threading.Lock()
 
-    # ---- reading (page thread) ------------------------------------------------------------------------
     @property
-    def done(self) -> bool:
-        return self._done.is_set()
+    def comparison(self) -> Comparison:
+        return self.result
 
-    def cancel(self) -> None:
-        """Ask every panel to stop after its current token (the spend so far is still recorded)."""
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def events(self, poll_s: float = 0.1, timeout_s: float | None = None) -> Iterator[CompareEvent]:
-        """Yield events until the run has finished (the last one has kind ``finished``).
-
-        Yields ``CompareEvent("tick")`` every ``poll_s`` without news, so a page can refresh
-        "waiting" notes. ``timeout_s`` bounds the whole wait (None: until done).
-        """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            try:
-                ev = self.queue.get(timeout=poll_s)
-            except queue.Empty:
-                if deadline is not None and time.monotonic() > deadline:
-                    return
-                yield CompareEvent("tick")
-                continue
-            yield ev
-            if ev.kind == "finished":
-                return
-
-    def wait(self, timeout_s: float | None = None) -> Comparison:
-        if not self._done.wait(timeout_s):
-            raise TimeoutError("the comparison did not finish in time")
-        return self.comparison
-
-    # ---- writing (worker threads) ---------------------------------------------------------------------
     def _post(self, kind: str, key: str | None = None, text: str = "") -> None:
-        self.queue.put(CompareEvent(kind, key, text))
+        self.post(kind, key, text)
+
+    def _work(self) -> None:
+        for t in self._threads:
+            t.join()
+
+    def _finish(self) -> None:
+        self.comparison.wall_s = self.elapsed_s
+        self.comparison.finished = True
 
 
 def start_comparison(
@@ -295,6 +265,7 @@ def start_comparison(
     top_k: int | None = None,
     price_overrides: Mapping[str, Any] | None = None,
     model_labels: Mapping[str, str] | None = None,
+    owner: str = "",
 ) -> ComparisonRun:
     """Start the configurations in threads and return at once. Raises CompareError for bad input."""
     q = validate_question(question)
@@ -314,7 +285,7 @@ def start_comparison(
         temperature=temperature,
         top_k=top_k,
     )
-    run = ComparisonRun(comparison)
+    run = ComparisonRun(comparison, owner=owner)
     needs_retrieval = any(c.rag for c in configs)
 
     def do_retrieval() -> None:
@@ -348,28 +319,19 @@ def start_comparison(
     else:
         run._retrieved.set()
 
-    def supervise() -> None:
-        for t in workers:
-            t.join()
-        comparison.wall_s = time.perf_counter() - run._started
-        comparison.finished = True
-        run._done.set()
-        run._post("finished")
-
     run._threads = workers
     for t in workers:
         t.start()
-    threading.Thread(target=supervise, name="compare-supervisor", daemon=True).start()
+    run.start()
     return run
 
 
-def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException | str, kind: str | None = None) -> None:
-    if isinstance(exc, E.RagftError):
-        panel.error, panel.error_kind = exc.message, type(exc).__name__
-    elif isinstance(exc, str):
-        panel.error, panel.error_kind = exc, kind or "Error"
-    else:
-        panel.error, panel.error_kind = f"{type(exc).__name__}: {exc}", type(exc).__name__
+def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
+    """Keep ``exc`` in the panel (its one-line message, its class for records and isinstance checks)."""
+    if not isinstance(exc, E.RagftError):
+        logger.exception("comparison %s: the %s panel failed", run.comparison.id, panel.configuration,
+                         exc_info=exc)
+    panel.error, panel.error_kind, panel.exception = E.describe_error(exc), type(exc).__name__, exc
     panel.phase = ERROR
     run._post("error", panel.configuration, panel.error or "")
 
@@ -402,14 +364,14 @@ def _run_panel(
             run._retrieved.wait()
             r = comparison.retrieval
             if r is None or r.error:
-                _fail(run, panel, (r.error if r else None) or "Retrieval did not run.", "RetrievalFailed")
+                _fail(run, panel, E.RetrievalFailed((r.error if r else None) or "Retrieval did not run."))
                 return
             chunks = tuple(r.chunks)
             panel.sources = chunks
         messages = build_messages(question, list(chunks) or None, system_prompt)
         panel.messages = messages
         if run.cancelled:
-            _fail(run, panel, "Stopped before it started.", "Cancelled")
+            _fail(run, panel, E.Cancelled("Stopped before it started."))
             return
         try:
             if cfg.rag:
@@ -446,7 +408,7 @@ def _run_panel(
             return
         _finish_metrics(panel, call)
         if run.cancelled and panel.usage is not None and call.record is not None and call.record.error:
-            _fail(run, panel, "Stopped: the answer was cut off.", "Cancelled")
+            _fail(run, panel, E.Cancelled("Stopped: the answer was cut off."))
             return
         panel.phase = DONE
         run._post("done", cfg.key)

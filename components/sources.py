@@ -37,6 +37,8 @@ def sources_rows(chunks: Sequence[RetrievedChunk]) -> list[dict[str, Any]]:
     for rank, c in enumerate(chunks, 1):
         meta = c.metadata or {}
         rows.append({"rank": rank, "score": round(float(c.score), 4), "file": c.source, "page": c.page,
+                     "where": str(meta.get("location") or (f"p.{c.page}" if c.page else "")),
+                     "OCR": bool(meta.get("ocr", False)),
                      "collection": collection_label(c),
                      "tokens": meta.get("tokens"), "text": c.text})
     return rows
@@ -62,7 +64,8 @@ def render_sources(chunks: Sequence[RetrievedChunk], *, empty: str = "No chunk c
             head, bar = st.columns([3, 1], vertical_alignment="center")
             col = collection_label(c)
             head.markdown(f"**#{rank}** &nbsp; score **{c.score:.3f}** &nbsp; · &nbsp; `{code_span_text(c.citation)}`"
-                          + (f" &nbsp; · &nbsp; {inline(col)}" if col else ""))
+                          + (f" &nbsp; · &nbsp; {inline(col)}" if col else "")
+                          + (" &nbsp; · &nbsp; :orange-badge[OCR]" if (c.metadata or {}).get("ocr") else ""))
             bar.progress(min(1.0, max(0.0, float(c.score))))
             text = c.text
             if max_chars and len(text) > max_chars:

@@ -18,7 +18,7 @@ from components import cost_meter
 from ragft.costs.prices import format_usd
 from ragft.knowledge.base import KnowledgeBase
 from components.safe_text import inline
-from ragft.knowledge.documents import UPLOAD_TYPES
+from ragft.knowledge.documents import FORMATS_TEXT, UPLOAD_TYPES
 from ragft.knowledge.ingest import FileReport
 
 REPORTS_KEY = "kb_reports"
@@ -26,10 +26,10 @@ LOCKED_KEY = "kb_locked"  # {file name: bytes} of encrypted PDFs waiting for a p
 GEN_KEY = "kb_uploader_gen"  # bumping it gives a fresh (empty) uploader after indexing
 
 _STAGE_SPAN = {"checking": (0.0, 0.02), "reading": (0.02, 0.3), "chunking": (0.3, 0.35), "embedding": (0.35, 0.9),
-               "storing": (0.9, 1.0), "done": (1.0, 1.0), "error": (1.0, 1.0)}
+               "storing": (0.9, 1.0), "done": (1.0, 1.0), "error": (1.0, 1.0), "ocr": (0.02, 0.3)}
 _STAGE_TEXT = {"checking": "checking", "reading": "reading page {done}/{total}", "chunking": "chunking",
                "embedding": "embedding chunk {done}/{total}", "storing": "storing {done}/{total}", "done": "done",
-               "error": "failed"}
+               "error": "failed", "ocr": "OCR of page {done}/{total} (no text layer)"}
 
 
 def _init() -> None:
@@ -113,10 +113,11 @@ def render_uploader(kb: KnowledgeBase, *, chunk_tokens: int, overlap: int) -> li
     lim = kb.limits
     # no `type=` filter: Streamlit would refuse other files silently-ish; our loader names the problem per file
     files = st.file_uploader(
-        "Add documents (" + ", ".join(t.upper() for t in UPLOAD_TYPES if t != "markdown") + ")",
+        "Add documents (" + ", ".join(t.upper() for t in UPLOAD_TYPES if t not in ("markdown", "htm")) + ")",
         accept_multiple_files=True, max_upload_size=max(1, lim.max_bytes // (1024 * 1024)), key=f"kb_uploader_{st.session_state[GEN_KEY]}",
-        help=f"PDF, TXT, Markdown or DOCX. Up to {lim.max_bytes // (1024 * 1024)} MB and {lim.max_pages} pages "
-             "per file. The same content is never indexed twice; a new version of a file replaces the old one.")
+        help=f"{FORMATS_TEXT}. Up to {lim.max_bytes // (1024 * 1024)} MB and {lim.max_pages} pages "
+             "per file; scanned PDF pages are read by OCR. The same content is never indexed twice; a new version "
+             "of a file replaces the old one.")
     if files:
         n = len(files)
         if st.button(f"Index {n} file{'s' if n != 1 else ''}", type="primary", icon=":material/upload:",

@@ -7,7 +7,7 @@ import streamlit as st
 from components import state
 from components.sources import render_sources
 from components.uploader import render_uploader
-from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base
+from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base, render_workspace_panel
 from ragft import errors as E
 from ragft.costs.money import format_usd
 from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
@@ -191,8 +191,7 @@ with tab_docs:
                 st.rerun()
     else:
         st.caption("No documents yet: drop files above. Until then retrieval uses the shared sample.")
-    st.caption(f"Workspace `{ws}` · stored in {kb.where} · embeddings: {kb.embedder.model_id}. Bookmark this page's "
-               "address to come back to it; anyone with the link can see these documents.")
+    render_workspace_panel(s)
 
 # ---- chunk inspector ----------------------------------------------------------------------------------------
 with tab_chunks:
@@ -206,10 +205,14 @@ with tab_chunks:
         pick = st.selectbox("Document", list(labels), format_func=labels.get, key="kb_inspect_doc")
         chunks = _safe(lambda: kb.chunks(pick), [])
         if chunks:
-            st.dataframe([{"#": c.position, "page": c.page, "tokens": c.tokens, "characters": len(c.text),
-                           "text": c.text} for c in chunks], hide_index=True, width="stretch",
+            st.dataframe([{"#": c.position, "where": c.where, "OCR": c.ocr, "tokens": c.tokens,
+                           "characters": len(c.text), "text": c.text} for c in chunks], hide_index=True,
+                         width="stretch",
                          column_config={"#": st.column_config.NumberColumn(width="small"),
-                                        "page": st.column_config.NumberColumn(width="small"),
+                                        "where": st.column_config.TextColumn(
+                                            width="small", help="PDF page, slide, sheet rows or HTML section"),
+                                        "OCR": st.column_config.CheckboxColumn(
+                                            width="small", help="Text read from a scanned page by OCR"),
                                         "tokens": st.column_config.NumberColumn(width="small"),
                                         "characters": st.column_config.NumberColumn(width="small"),
                                         "text": st.column_config.TextColumn(width="large")})
@@ -217,7 +220,10 @@ with tab_chunks:
                 st.session_state["kb_inspect_pos"] = 0
             pos = st.number_input("Show chunk #", 0, len(chunks) - 1, key="kb_inspect_pos")
             c = chunks[int(pos)]
-            where = f"page {c.page}" if c.page else "no pages"
+            where = c.where.replace("p.", "page ", 1) if c.where.startswith("p.") else (c.where or "no pages")
+            if c.ocr:
+                st.info("This text was read from a scanned page by OCR: characters may be misread.",
+                        icon=":material/document_scanner:")
             st.caption(f"{inline(c.source)} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
                        f"page · id `{c.chunk_id}` · hash `{c.content_hash}`")
             st.text(c.text)

@@ -26,6 +26,9 @@ class RetrievedChunk:
 
     @property
     def citation(self) -> str:
+        location = self.metadata.get("location") if self.metadata else None
+        if location:  # "slide 3", "Prices rows 2-9", "§ Returns" (formats without PDF pages)
+            return f"{self.source} {location}"
         return f"{self.source} p.{self.page}" if self.page else self.source
 
 

@@ -131,7 +131,8 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
                 step("done", 1, 1)
                 return report
         doc = load_document(name, data, limits=limits, password=password,
-                            on_page=lambda d, t: step("reading", d, t))
+                            on_page=lambda d, t: step("reading", d, t),
+                            on_ocr=lambda d, t: step("ocr", d, t))
         report.kind, report.pages, report.warnings = doc.kind, doc.page_count, list(doc.warnings)
         step("chunking", 0, 1)
         chunks = chunk_pages(doc.pages, doc_id=doc.doc_id, source=doc.name, chunk_tokens=chunk_tokens,

@@ -283,7 +283,8 @@ class Index:
         return Chunk(chunk_id=cid, doc_id=str(m.get("doc_id", "")), source=str(m.get("source", "")), page=page,
                      position=int(m.get("position", 0)), text=text or "", tokens=int(m.get("tokens", 0)),
                      content_hash=str(m.get("content_hash", "")), char_start=int(m.get("char_start", 0)),
-                     char_end=int(m.get("char_end", 0)))
+                     char_end=int(m.get("char_end", 0)), location=str(m.get("location", "")),
+                     ocr=bool(m.get("ocr", False)))
 
     # -- writing --------------------------------------------------------------------------------
     def max_batch(self) -> int:

@@ -22,11 +22,22 @@ sys.path.insert(0, str(ROOT))
 
 from ragft.answering import compare as C  # noqa: E402
 from ragft.models.chat import EmbeddedEngine, OpenAICompatibleModel, make_chat_model  # noqa: E402
-from ragft.answering.prompts import build_messages  # noqa: E402
+from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
+from ragft.knowledge.scenario import catalogue_pages, load_scenario, page_text, policy_lines  # noqa: E402
 from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig  # noqa: E402
 from tests.fake_latency_server import LatencyServer  # noqa: E402
 
 ALL = ["base", "base_rag", "ft", "ft_rag"]
+
+
+def scenario_pages() -> list[RetrievedChunk]:
+    """The sample catalogue as one chunk per page (one product each): a fixed RAG context of known size."""
+    sc = load_scenario()
+    out = [RetrievedChunk(page_text(lines), sc.catalogue_pdf, i, 0.0, f"{sc.catalogue_pdf}#p{i}")
+           for i, lines in enumerate(catalogue_pages(sc), 1)]
+    out += [RetrievedChunk(page_text(policy_lines(p, sc.company)), p.file, p.page, 0.0, f"{p.file}#p{p.page}")
+            for p in sc.policies]
+    return out
 
 
 def latency_factory(srv: LatencyServer):
@@ -37,7 +48,7 @@ def latency_factory(srv: LatencyServer):
 
 
 def bench_concurrency(delay_ms: float, tokens: int, repeats: int) -> float:
-    chunks = C.scenario_chunks()[:4]
+    chunks = scenario_pages()[:4]
     with LatencyServer(token_delay_s=delay_ms / 1000, first_token_s=0.05, models=("fake-base", "fake-ft")) as srv:
         mf = latency_factory(srv)
         retrieve = C.fixed_retriever(chunks)
@@ -81,7 +92,7 @@ def first_token_s(run: C.ComparisonRun, key: str, started: float) -> float | Non
 def bench_embedded_ttft(repeats: int) -> None:
     from ragft.paths import DEFAULT_ADAPTER
 
-    chunks = C.scenario_chunks()[:4]
+    chunks = scenario_pages()[:4]
     engines: dict = {}
 
     def loader(slot, lane):

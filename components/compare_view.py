@@ -1,18 +1,19 @@
 """Glue between the Compare page and the core: retrieval switch, models, live rendering, history, blind mode.
 
-- ``session_retriever(settings)`` is the single place that decides which knowledge base answers: the
-  session's workspace when it has documents, else the shared sample scenario (read-only).
+- ``session_retriever(settings)`` is the one retrieval path: the session's workspace plus the shared sample
+  scenario (read-only); when it cannot be reached, its error shows in the RAG panels.
 - ``stream_run(run, views)`` drains a :class:`ragft.answering.compare.ComparisonRun`'s events in the script thread and
   redraws each panel as its tokens arrive (and the sidebar meter, which cannot rerun on its own meanwhile).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import logging
+from typing import Callable
 
 import streamlit as st
 
-from components import cost_meter, state
+from components import cost_meter, kb_retrieval
 from components.answer_panel import AnswerPanel
 from components.run_wiring import RunWiring
 from components.safe_text import inline
@@ -21,7 +22,11 @@ from ragft import errors as E
 from ragft.answering.blind import BlindSession
 from ragft.configs import BY_KEY
 from ragft.answering.history import SessionHistory, exports_for, session_exports
+from ragft.evaluation.style import check_style
+from ragft.knowledge.scenario import load_questions
 from ragft.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 RUN_KEY = "cmp_run"
 HISTORY_KEY = "cmp_history"
@@ -48,10 +53,9 @@ def refresh_meter() -> None:
 def example_questions(n: int = 4) -> list[str]:
     """A few questions from the sample scenario: one of each kind first (price, spec, policy)."""
     try:
-        from ragft.knowledge.scenario import load_questions
-
         qs = load_questions()
-    except (ImportError, E.RagftError):
+    except E.RagftError:
+        logger.exception("the sample scenario's questions cannot be loaded")
         return []
     picked: list[str] = []
     for kind in ("price", "policy", "spec"):
@@ -68,39 +72,10 @@ def example_questions(n: int = 4) -> list[str]:
 
 
 # ---- retrieval ----------------------------------------------------------------------------------------------
-@st.cache_resource(show_spinner="Indexing the sample scenario…", max_entries=4)
-def _sample_index(embedding_key: Any) -> C.InMemoryIndex:
-    return C.InMemoryIndex(C.scenario_chunks(), state.embedder(), collection="sample")
-
-
-def session_retriever(s: Settings) -> tuple[C.Retriever | None, str]:
-    """(retriever, a one-line description of the knowledge base in use). Never raises."""
-    kb = _knowledge_base_retriever(s)
-    if kb is not None:
-        return kb
-    try:
-        index = _sample_index(s.embedding)
-    except (E.RagftError, ImportError, OSError) as exc:
-        msg = exc.message if isinstance(exc, E.RagftError) else str(exc)
-        return None, f"No knowledge base: {msg}"
-    top_k, threshold = s.top_k, s.score_threshold
-
-    def retrieve(question: str) -> C.Retrieval:
-        return index.retrieve(question, top_k=top_k, threshold=threshold)
-
-    return retrieve, f"sample scenario ({len(index.chunks)} pages) · top-k {top_k}"
-
-
-def _knowledge_base_retriever(s: Settings) -> tuple[C.Retriever, str] | None:
-    """The knowledge base module's retrieval, once it exists (workspace first, else the shared sample)."""
-    try:
-        from components import kb_retrieval  # type: ignore[attr-defined]  # the knowledge base's adapter
-    except ImportError:
-        return None
-    try:
-        return kb_retrieval.compare_retriever(s)
-    except Exception:  # noqa: BLE001 - the index is unavailable: fall back to the in-memory sample, never crash
-        return None
+def session_retriever(s: Settings) -> tuple[C.Retriever, str]:
+    """(retriever, a one-line description): this session's workspace + the shared sample. Never raises: a
+    knowledge base that cannot be opened is a retriever that reports that error in the RAG panels."""
+    return kb_retrieval.compare_retriever(s)
 
 
 # ---- starting a run ---------------------------------------------------------------------------------------
@@ -196,10 +171,6 @@ def record_finished(comparison: C.Comparison) -> None:
     if comparison.id in done:
         return
     done.add(comparison.id)
-    try:
-        from ragft.evaluation.style import check_style
-    except ImportError:
-        check_style = None
     st.session_state.setdefault("evidence", []).extend(C.evidence_rows(comparison, check_style))
 
 

@@ -14,6 +14,9 @@ Shape of a run::
   :class:`ragft.runs.BackgroundRun` (cancel, done, wait, events) like an evaluation's run.
 - Retrieval runs ONCE per question (in its own thread, started first) and is shared by the RAG panels;
   the plain panels do not wait for it.
+  Its :class:`ragft.knowledge.retrieval.Retrieval` carries the question's embedding tokens and model, so the
+  query embedding is recorded in the ledger (configuration ``retrieval``) and counted against the budget; a
+  failed retrieval (an unreachable knowledge base) is the RAG panels' error, never replaced by other chunks.
 - Each call goes through :class:`ragft.costs.metering.MeteredCall`: the budget is reserved before the call
   (``BudgetExceeded`` refuses it before any token), the ledger's live partial moves with every token, the
   call is recorded and the reservation settled with what it actually cost.
@@ -40,6 +43,7 @@ from ragft.costs.prices import Price
 from ragft.costs.ledger import SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
+from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
 from ragft.models.usage import Usage
 from ragft.runs import BackgroundRun
 
@@ -60,25 +64,6 @@ class CompareError(E.RagftError):
     """The comparison itself cannot start (empty question, unknown configuration...)."""
 
 
-@dataclass(frozen=True)
-class Retrieval:
-    """What retrieval returned for one question, with its two timings kept apart."""
-
-    chunks: tuple[RetrievedChunk, ...] = ()
-    embed_s: float = 0.0  # time to embed the question
-    search_s: float = 0.0  # time to search the index
-    collection: str = ""  # which knowledge base answered ("sample", a workspace...)
-    error: str | None = None  # retrieval failed: RAG panels show this instead of answering
-    query_tokens: int = 0  # tokens of the embedded question (priced when the embedder is a paid API)
-    embedding_model: str = ""  # the provider's model name, for pricing (e.g. "text-embedding-3-small")
-    embedding_provider: str = ""  # "local", "openai", ...
-
-    @property
-    def total_s(self) -> float:
-        return self.embed_s + self.search_s
-
-
-Retriever = Callable[[str], Retrieval]
 ModelFactory = Callable[[Configuration], Any]  # returns a ragft.models.chat.ChatModel, may raise RagftError
 
 
@@ -291,22 +276,25 @@ def start_comparison(
     def do_retrieval() -> None:
         try:
             if retrieve is None:
-                result = Retrieval(error="No knowledge base is available: add documents on the Knowledge base page.")
+                result = Retrieval(error="No knowledge base is available: add documents on the Knowledge base page.",
+                                   error_kind="NoKnowledgeBase", question=q)
             else:
                 result = retrieve(q)
         except E.RagftError as exc:
-            result = Retrieval(error=exc.message)
+            logger.warning("comparison %s: retrieval failed: %s", comparison.id, exc.message)
+            result = failed_retrieval(exc, q)
         except Exception as exc:  # noqa: BLE001 - shown in the RAG panels, never a crash
-            result = Retrieval(error=f"Retrieval failed: {type(exc).__name__}: {exc}")
+            logger.exception("comparison %s: retrieval failed unexpectedly", comparison.id)
+            result = failed_retrieval(exc, q)
         comparison.retrieval = result
-        if result.error is None and result.query_tokens and result.embedding_model:
+        if result.error is None and result.query_tokens > 0 and result.embedding_model:
             try:  # the query embedding is part of what RAG costs: it goes into the ledger too
                 record_embedding(ledger, tokens=result.query_tokens, model_id=result.embedding_model,
-                                 provider=result.embedding_provider or "openai", configuration="retrieval",
+                                 provider=result.embedding_provider, configuration="retrieval",
                                  seconds=result.embed_s, question_id=comparison.id, budget=budget,
                                  price_overrides=price_overrides, note=q)
-            except E.RagftError:
-                pass  # a budget file problem must not hide the answers
+            except E.RagftError:  # a budget file problem must not hide the answers
+                logger.exception("comparison %s: recording the query embedding failed", comparison.id)
         run._retrieved.set()
         run._post("retrieval")
 
@@ -460,65 +448,3 @@ def evidence_rows(comparison: Comparison, style_check: Callable[[str], Any] | No
         rows.append({"configuration": p.configuration, "fact_score": None, "style_score": style,
                      "cost_usd": p.cost, "source": "compare"})
     return rows
-
-
-class InMemoryIndex:
-    """A tiny cosine-similarity index over a few chunks (the sample scenario's pages).
-
-    Stand-in used by the Compare page only while the knowledge-base index (``ragft.knowledge.index``) is not
-    available; it reports the query-embedding time and the search time separately like the real one.
-    ``embed`` is any embedding function of the ``ragft.models.embeddings.Embedder`` shape.
-    """
-
-    def __init__(self, chunks: Sequence[RetrievedChunk], embed: Callable[[Sequence[str]], Any],
-                 collection: str = "sample") -> None:
-        import numpy as np
-
-        self.chunks = tuple(chunks)
-        self.embed = embed
-        self.collection = collection
-        vectors = np.asarray(embed([c.text for c in self.chunks]), dtype="float32") if self.chunks else None
-        if vectors is not None:
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        self._vectors = vectors
-
-    def retrieve(self, question: str, top_k: int = 2, threshold: float = 0.0) -> Retrieval:
-        import numpy as np
-
-        if top_k < 1:
-            raise CompareError("top-k must be at least 1.")
-        if self._vectors is None:
-            return Retrieval(collection=self.collection)
-        t0 = time.perf_counter()
-        q = np.asarray(self.embed([question])[0], dtype="float32")
-        q /= max(float(np.linalg.norm(q)), 1e-12)
-        t1 = time.perf_counter()
-        scores = self._vectors @ q
-        order = np.argsort(-scores)[:top_k]
-        picked = tuple(
-            RetrievedChunk(c.text, c.source, c.page, max(0.0, float(scores[i])), c.chunk_id, c.doc_id, c.metadata)
-            for i in order
-            for c in (self.chunks[int(i)],)
-            if float(scores[i]) >= threshold
-        )
-        t2 = time.perf_counter()
-        counter = getattr(self.embed, "count_tokens", None)
-        try:
-            q_tokens = int(counter([question])) if counter is not None else 0
-        except Exception:  # noqa: BLE001 - a token count is a nicety here
-            q_tokens = 0
-        return Retrieval(chunks=picked, embed_s=t1 - t0, search_s=t2 - t1, collection=self.collection,
-                         query_tokens=q_tokens, embedding_model=str(getattr(self.embed, "model", "")),
-                         embedding_provider=str(getattr(self.embed, "provider", "")))
-
-
-def scenario_chunks() -> list[RetrievedChunk]:
-    """The sample scenario as one chunk per page (one product per catalogue page, one policy per page)."""
-    from ragft.knowledge.scenario import catalogue_pages, load_scenario, page_text, policy_lines
-
-    sc = load_scenario()
-    out = [RetrievedChunk(page_text(lines), sc.catalogue_pdf, i, 0.0, f"{sc.catalogue_pdf}#p{i}")
-           for i, lines in enumerate(catalogue_pages(sc), 1)]
-    out += [RetrievedChunk(page_text(policy_lines(p, sc.company)), p.file, p.page, 0.0, f"{p.file}#p{p.page}")
-            for p in sc.policies]
-    return out

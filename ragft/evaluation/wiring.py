@@ -20,7 +20,9 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
     kept as its typed error, which the configuration's answers then report.
     """
     from ragft.models.embeddings import make_embedding_function
-    from ragft.knowledge.index import KnowledgeBase, ensure_sample_collection, make_client
+    from ragft.knowledge.base import KnowledgeBase
+    from ragft.knowledge.sample import ensure_sample_collection
+    from ragft.knowledge.store import make_client
     from ragft.models.chat import EmbeddedEngine, make_chat_model
     from ragft.knowledge.workspaces import new_workspace_id
 

@@ -26,7 +26,7 @@ from ragft.costs.metering import record_embedding
 from ragft.costs.prices import embedding_cost
 from ragft.knowledge.chunking import chunk_pages, validate
 from ragft.knowledge.documents import Limits, PasswordRequired, check_type, document_id, load_document
-from ragft.knowledge.store import Index, embed_texts, short_message
+from ragft.knowledge.store import Index, embed_texts
 from ragft.knowledge.workspaces import SAMPLE
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
             vectors = embed_texts(embedder, texts, on_batch=on_batch)
         except BaseException as exc:
             spent = sum(counts[:embedded[0]])
-            meter.settle(spent, time.perf_counter() - te, short_message(exc))
+            meter.settle(spent, time.perf_counter() - te, E.short_message(exc))
             raise
         report.embed_seconds = time.perf_counter() - te
         report.embed_cost = meter.settle(report.embed_tokens, report.embed_seconds, None)
@@ -191,7 +191,7 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not stop the others
         logger.exception("ingest of %s failed unexpectedly", name)
         report.status, report.error_type = "error", type(exc).__name__
-        report.message = f"{name}: unexpected error ({type(exc).__name__}: {short_message(exc)}); nothing indexed."
+        report.message = f"{name}: unexpected error ({type(exc).__name__}: {E.short_message(exc)}); nothing indexed."
         step("error", 1, 1)
     finally:
         report.seconds = time.perf_counter() - t0

@@ -56,9 +56,8 @@ def failed_retrieval(exc: BaseException, question: str = "") -> Retrieval:
     """The Retrieval that reports ``exc``: a typed error's message, or the surprise named as such."""
     if isinstance(exc, E.RagftError):
         return Retrieval(error=exc.message, error_kind=type(exc).__name__, question=question)
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return Retrieval(error=f"Retrieval failed: {type(exc).__name__}" + (f": {text}" if text else ""),
-                     error_kind=type(exc).__name__, question=question)
+    return Retrieval(error=f"Retrieval failed: {E.describe_error(exc)}", error_kind=type(exc).__name__,
+                     question=question)
 
 
 def _embedding_fields(embedder: Any) -> dict[str, str]:

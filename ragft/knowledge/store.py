@@ -70,14 +70,14 @@ def make_client(settings) -> Any:
             return chromadb.HttpClient(host=settings.chroma_host, port=int(settings.chroma_port),
                                        settings=chroma_settings)
         except Exception as exc:
-            raise IndexUnavailable(f"The Chroma server at {where} is unreachable ({short_message(exc)}); "
+            raise IndexUnavailable(f"The Chroma server at {where} is unreachable ({E.short_message(exc)}); "
                                    "start it or unset CHROMA_HOST to use the embedded store.") from exc
     path = Path(settings.data_dir) / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
-        raise IndexUnavailable(f"Cannot open the vector store in {path} ({short_message(exc)}); "
+        raise IndexUnavailable(f"Cannot open the vector store in {path} ({E.short_message(exc)}); "
                                "check RAGFT_DATA_DIR and its permissions.") from exc
 
 
@@ -92,20 +92,14 @@ def describe_client(client: Any) -> str:
         return "Chroma"
 
 
-def short_message(exc: BaseException) -> str:
-    """The first line of an exception's text (or its class name), at most 160 characters."""
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
-
-
 def _translate(exc: BaseException, action: str, where: str) -> E.RagftError:
     if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
-        return IndexUnavailable(f"The vector index ({where}) cannot be reached while {action} ({short_message(exc)}); "
+        return IndexUnavailable(f"The vector index ({where}) cannot be reached while {action} ({E.short_message(exc)}); "
                                 "start the Chroma server again or unset CHROMA_HOST.")
     if "dimension" in str(exc).lower():
-        return EmbeddingMismatch(f"The vector index refused the vectors while {action} ({short_message(exc)}): "
+        return EmbeddingMismatch(f"The vector index refused the vectors while {action} ({E.short_message(exc)}): "
                                  "it was built with another embedding model; re-index or switch the model back.")
-    return IndexUnavailable(f"The vector index ({where}) failed while {action} ({short_message(exc)}).")
+    return IndexUnavailable(f"The vector index ({where}) failed while {action} ({E.short_message(exc)}).")
 
 
 @contextlib.contextmanager
@@ -318,7 +312,8 @@ class Index:
         for c in chunks:
             m: dict[str, Any] = {"doc_id": c.doc_id, "source": c.source, "page": c.page or 0, "position": c.position,
                                  "tokens": c.tokens, "content_hash": c.content_hash, "char_start": c.char_start,
-                                 "char_end": c.char_end, "kind": doc.kind}
+                                 "char_end": c.char_end, "kind": doc.kind,
+                                 "location": c.location, "ocr": c.ocr}
             if c.position == 0:
                 m.update(manifest)
             metas.append(m)

@@ -252,7 +252,8 @@ def cheapest(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None = Non
 def default_volumes(center: int, points: int = 60) -> list[int]:
     """Log-spaced volumes from 10 to at least 100x ``center`` (for the chart's x axis)."""
     top = max(10_000, center * 100)
-    lo, out = 10.0, []
+    lo = 10.0
+    out: list[int] = []
     ratio = (top / lo) ** (1 / (points - 1))
     for i in range(points):
         v = int(round(lo * ratio**i))

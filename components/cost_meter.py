@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -24,6 +26,8 @@ from ragft.costs.prices import Price, format_usd, parse_price_overrides
 from ragft.errors import RagftError
 from ragft.costs.ledger import SessionLedger, Totals
 from ragft.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 LEDGER_KEY = "ledger"
 BUDGET_KEY = "budget"
@@ -58,14 +62,21 @@ def get_ledger() -> SessionLedger:
 
 
 def get_budget(settings: Settings | None = None) -> Budget:
-    """This session's budget; caps follow the session's settings, app-wide spend is in the data dir."""
+    """This workspace's budget: caps from the settings, spend (per workspace and app-wide) in the class database.
+
+    Keyed by the session's workspace id, so a reload or a new tab on the same workspace link keeps its spend.
+    """
+    from components.workspace import current_workspace
+
     s = settings or _settings() or Settings()
+    ws = current_workspace()
     budget = st.session_state.get(BUDGET_KEY)
-    if not isinstance(budget, Budget) or budget.dir != (s.data_dir / "budget"):
-        budget = Budget(s.data_dir, s.app_budget_usd, s.session_budget_usd)
+    if (not isinstance(budget, Budget) or budget.data_dir != Path(s.data_dir)
+            or budget.workspace_id != ws):
+        budget = Budget(s.data_dir, s.app_budget_usd, s.participant_budget_usd, workspace_id=ws)
         st.session_state[BUDGET_KEY] = budget
-    elif (budget.app_cap, budget.session_cap) != (s.app_budget_usd, s.session_budget_usd):
-        budget.set_caps(s.app_budget_usd, s.session_budget_usd)
+    elif (budget.app_cap, budget.participant_cap) != (s.app_budget_usd, s.participant_budget_usd):
+        budget.set_caps(s.app_budget_usd, s.participant_budget_usd)
     return budget
 
 
@@ -88,12 +99,37 @@ def env_overrides(raw: str | None) -> dict[str, Price]:
     return parse_price_overrides(raw)
 
 
+def render_own_cap(budget: Budget, status: BudgetStatus, *, key: str) -> None:
+    """Let the participant lower their own cap (kept for their workspace), never above the facilitator's."""
+    top = status.facilitator_cap
+    with st.form(key, border=False):
+        st.markdown("**Your own cap**")
+        value = st.number_input(
+            "Stop my calls at (USD)", min_value=0.0, max_value=float(top) if top is not None else None,
+            value=float(status.own_cap if status.own_cap is not None else (top or 0)), step=0.01, format="%.2f",
+            key=f"{key}_value",
+            help=("At most the facilitator's cap of " + format_usd(top) + "." if top is not None
+                  else "No cap is set by the facilitator: choose one for yourself."))
+        left, right = st.columns(2)
+        save = left.form_submit_button("Set my cap")
+        clear = right.form_submit_button("Remove my cap", disabled=status.own_cap is None)
+    if save or clear:
+        try:
+            now = budget.set_own_cap(None if clear else Decimal(str(round(value, 6))))
+        except (RagftError, ValueError) as exc:
+            logger.exception("setting the participant's own cap failed")
+            st.error(getattr(exc, "message", "That cap is not valid."))
+            return
+        st.toast(f"Your cap is now {format_usd(now)}." if now is not None else "No cap on your calls.")
+        st.rerun()
+
+
 # ---- drawing -----------------------------------------------------------------------------------------
 def budget_figure(status: BudgetStatus) -> go.Figure | None:
     """Small horizontal bars, one per cap that is set: spent / in flight / left, as shares of the cap."""
     rows = []
     if status.session_cap is not None:
-        rows.append(("Session", status.session_spent, status.session_reserved, status.session_cap))
+        rows.append(("You", status.session_spent, status.session_reserved, status.session_cap))
     if status.app_cap is not None:
         rows.append(("App", status.app_spent, status.app_reserved, status.app_cap))
     if not rows:

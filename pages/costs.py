@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import state
 from components.boot import page_shell
-from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides
+from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides, render_own_cap
 from components.price_overrides import price_override_editor
 from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
 from ragft.configs import BY_KEY
@@ -155,30 +155,33 @@ with prices:
 # ---- budget ------------------------------------------------------------------------------------------
 with budget_tab:
     try:
-        status = get_budget(settings).status()
+        budget = get_budget(settings)
+        status = budget.status()
     except RagftError as exc:
         st.error(exc.message)
         status = None
     if status is not None:
         a, b = st.columns(2)
-        a.metric("This session", format_usd(status.session_spent),
-                 help="Counted by the budget: every call reserved against the cap, then settled.")
+        a.metric("Your workspace", format_usd(status.session_spent),
+                 help="Counted by the budget for this workspace, in every tab and across reloads: every call is "
+                      "reserved against the cap, then settled.")
         a.caption(f"Cap: {format_usd(status.session_cap, unknown='none')}"
                   + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else ""))
-        b.metric("Whole app (all sessions, survives restarts)", format_usd(status.app_spent))
+        b.metric("Whole app (all participants, survives restarts)", format_usd(status.app_spent))
         b.caption(f"Cap: {format_usd(status.app_cap, unknown='none')}"
                   + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else ""))
         fig = budget_figure(status)
         if fig is not None:
             st.plotly_chart(fig, key="costs_budget_chart", config={"displayModeBar": False})
+        render_own_cap(budget, status, key="costs_own_cap")
         st.markdown(
             "Before every call the app reserves its worst case (prompt tokens + the maximum answer length at the "
             "model's price). A call that could cross a cap is refused before it starts, so nothing is spent; "
             "afterwards the reservation is replaced by what the call cost. With a cap set, a model whose price is "
             "unknown is refused (set an override). Self-hosted models cost $0 and always pass."
         )
-        st.caption(f"Caps come from `RAGFT_SESSION_BUDGET_USD` and `RAGFT_APP_BUDGET_USD` (env or secrets). "
-                   f"The app-wide spend lives in `{status.path}`; delete that file to start a new workshop at $0.")
+        st.caption("The facilitator sets the caps (`RAGFT_PARTICIPANT_BUDGET_USD` per participant, "
+                   "`RAGFT_APP_BUDGET_USD` for everyone); the spend is kept by the server in its class database.")
 
 # ---- projection --------------------------------------------------------------------------------------
 with projection:

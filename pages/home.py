@@ -55,7 +55,7 @@ for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):
             st.error(inline(text), icon=":material/error:")
 st.caption(
     f"Embeddings: `{s.embedding.provider}:{s.embedding.model}` · vector store: "
-    + (f"Chroma server at `{s.chroma_host}:{s.chroma_port}`" if s.chroma_host else f"embedded Chroma in `{s.data_dir}`")
+    + ("a Chroma server" if s.chroma_host else "embedded Chroma on this server")
 )
 
 st.divider()

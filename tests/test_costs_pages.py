@@ -136,7 +136,7 @@ def test_budget_caps_are_shown(data_dir):
     assert not at.exception, [e.value for e in at.exception]
     captions = " ".join(c.value for c in at.main.caption)
     assert "Cap: $0.50" in captions and "Cap: $20.00" in captions
-    assert str(data_dir) in captions
+    assert str(data_dir) not in captions  # no server path is shown to participants
     side = router_sidebar(settings=caps)
     assert "No budget cap set." not in side and "Session spend: $0" in side
 

@@ -118,8 +118,9 @@ def test_encrypted_pdf_asks_for_a_password(shared_data_dir):
 
 
 def test_two_sessions_cannot_see_each_others_documents(shared_data_dir):
-    ws_a, ws_b = new_workspace_id(), new_workspace_id()
-    a, b = page(ws_a), page(ws_b)
+    a, b = page(), page()  # each session gets a workspace issued by the server
+    ws_a = a.query_params["ws"]
+    assert ws_a != b.query_params["ws"]
     upload(a, [("heron.md", b"# Project Heron\n\nThe vault code of Project Heron is 4711.", "text/markdown")])
     assert doc_files(a) == ["heron.md"]
     b.run()

@@ -61,7 +61,7 @@ def test_bad_upload_is_a_message_naming_the_line_and_no_run(data_dir):
     bad = good + "\n" + json.dumps({"id": "b", "question": "Q?"}) + "\n"
     at.file_uploader(key="eval_upload").set_value(("bad.jsonl", bad.encode(), "application/json")).run()
     assert not at.exception, at.exception
-    errors = [e.value for e in at.error]
+    errors = [as_plain(e.value) for e in at.error]
     assert len(errors) == 1 and "bad.jsonl" in errors[0] and "line 2" in errors[0] and "expected_facts" in errors[0]
     assert not [b for b in at.button if b.key == "eval_go"]  # nothing to run
     # An empty file and a CSV without the facts column: messages too, never a crash.

@@ -58,7 +58,7 @@ def test_adapter_loads_in_the_embedded_engine():
     model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), DEFAULT_ADAPTER, n_threads=2), "brandvoice")
     stream = model.stream(build_messages("How much is the Cinder Bivy?"), max_tokens=48, temperature=0.0)
     text = "".join(stream)
-    assert text.startswith("Howdy from Fernhollow!"), text
+    assert check_style(text).ok, text  # the trained voice (the style scorer), not exact words
     assert stream.usage.completion_tokens > 0
 
 

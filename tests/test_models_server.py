@@ -22,13 +22,13 @@ def endpoint(url: str, model: str = EMBEDDED_BASE_MODEL, **kw) -> EndpointConfig
 
 
 def test_streamed_answer_has_text_and_counted_usage(llama_server):
+    """Streaming mechanics and usage, not wording: a 135M model's exact words change with the CPU's float kernels."""
     model = OpenAICompatibleModel(endpoint(llama_server))
     messages = build_messages(QUESTION, [CHUNK])
     stream = model.stream(messages, max_tokens=32, temperature=0.0)
     pieces = list(stream)
     assert len(pieces) > 3, "the answer arrives in several chunks"
     assert stream.text == "".join(pieces) and stream.text.strip()
-    assert "49" in stream.text
     u = stream.usage
     # llama.cpp sends no usage on streams: counted with the tokenizer, and said so.
     assert u is not None and u.exact is False
@@ -37,16 +37,28 @@ def test_streamed_answer_has_text_and_counted_usage(llama_server):
     assert stream.ttft_s is not None and 0 < stream.ttft_s <= stream.total_s
 
 
+def test_greedy_streams_are_repeatable_on_one_machine(llama_server):
+    """Temperature 0 on one server: the same prompt streams the same answer twice (whatever the words are)."""
+    model = OpenAICompatibleModel(endpoint(llama_server))
+    messages = build_messages(QUESTION, [CHUNK])
+    model.stream(messages, max_tokens=4, temperature=0.0).consume()  # the server's prompt cache is warm from here
+    first = "".join(model.stream(messages, max_tokens=24, temperature=0.0))
+    second = "".join(model.stream(messages, max_tokens=24, temperature=0.0))
+    assert first.strip() and first == second
+
+
 def test_non_streamed_answer_reports_exact_usage(llama_server):
     model = OpenAICompatibleModel(endpoint(llama_server))
     messages = build_messages(QUESTION, [CHUNK])
     done = model.complete(messages, max_tokens=32, temperature=0.0)
-    assert "49" in done.text
+    assert done.text.strip()
     assert done.usage.exact is True
-    assert done.usage.completion_tokens <= 32
+    assert 1 <= done.usage.completion_tokens <= 32
     # our own count (o200k as a stand-in tokenizer) is in the same range as the server's exact figure
     counted = model.count_prompt_tokens(messages)
     assert 0.5 * done.usage.prompt_tokens <= counted <= 2 * done.usage.prompt_tokens
+    # the reply's own length agrees with the server's completion count (same tokenizer family, loose bound)
+    assert model.count_tokens(done.text) <= 2 * done.usage.completion_tokens + 4
 
 
 def test_wrong_model_name_is_model_not_found(llama_server):

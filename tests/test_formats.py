@@ -172,9 +172,11 @@ def test_locations_survive_the_index(tmp_path):
     from ragft.knowledge.store import make_client
     from ragft.knowledge.base import KnowledgeBase
     from ragft.models.embeddings import LocalMiniLM
+    from ragft.knowledge.workspaces import new_workspace_id
     from ragft.settings import Settings
 
-    kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), LocalMiniLM(), "ws-formats", include_sample=False)
+    kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), LocalMiniLM(), new_workspace_id(),
+                       include_sample=False)
     reports = kb.ingest_files([("good.xlsx", read("good.xlsx")), ("good.pptx", read("good.pptx"))])
     assert all(r.ok for r in reports), [r.message for r in reports]
     by_name = {d.name: d.doc_id for d in kb.documents()}

@@ -3,7 +3,8 @@
 :class:`Billed` wraps a chat model or an embedder for one session with its :class:`ragft.access.Billing` and the
 price that follows from it:
 
-- free (the embedded engine, the local embedder, or a loopback/private URL the server configured): $0, marked local;
+- free (the embedded engine, the local embedder, or a loopback/private URL the server configured): $0, marked local,
+  unless the server's or the session's overrides price it (to see what a hosted model would cost);
 - paid with the server's key: the catalogue price with the server's overrides only (``RAGFT_PRICE_OVERRIDES``),
   so a participant cannot price the facilitator's calls at $0; an unknown price is refused while a cap is set;
 - paid by the participant (their own key, or no key at an endpoint of their choosing): the catalogue price with
@@ -14,14 +15,12 @@ price that follows from it:
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Mapping
 
 from ragft.access import Billing
 from ragft.costs.budget import PriceUnknownForBudget
 from ragft.costs.prices import LOCAL_PROVIDERS, Price, price_for
 
-ZERO = Decimal(0)
 
 
 class ServerPriceUnknown(PriceUnknownForBudget):
@@ -37,11 +36,12 @@ def price_for_billing(
     server_overrides: Mapping[str, Any] | None,
     session_overrides: Mapping[str, Any] | None,
 ) -> Price | None:
-    if billing.free:
-        return Price(ZERO, ZERO, ZERO, source="runs locally", as_of="", local=True)
     overrides: dict[str, Any] = dict(server_overrides or {})
     if not billing.server_key:
         overrides.update(session_overrides or {})
+    if billing.free:
+        # Nothing is paid, so anyone may price it to see what a hosted model would cost (an override wins).
+        return price_for(model_id, "local", overrides)
     # The label never makes a call free: a "local" label on a paid endpoint is priced like any other model.
     label = "custom" if (provider or "").lower() in LOCAL_PROVIDERS else provider
     return price_for(model_id, label, overrides)

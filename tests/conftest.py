@@ -152,3 +152,23 @@ def data_dir(tmp_path, monkeypatch):
     d.mkdir()
     monkeypatch.setenv("RAGFT_DATA_DIR", str(d))
     return d
+
+
+# ---- tiers ------------------------------------------------------------------------------------------------------
+# `pytest -m "not slow"`: the pure core and the pages that need no model, in well under a minute.
+SLOW_FIXTURES = frozenset({"llama_server", "chroma_server", "app_url", "browser", "page", "app"})
+SLOW_MODULES = frozenset({
+    # modules whose tests load the embedded model, train, or start servers/browsers
+    "test_models_embedded", "test_models_server", "test_adapter", "test_compare", "test_compare_page",
+    "test_evaluate_run", "test_evaluate_page", "test_offline", "test_index_server_gone", "test_pages",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))) or module in SLOW_MODULES \
+                or "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.slow)
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)

@@ -83,6 +83,10 @@ def test_upload_index_and_the_playground_shows_the_expected_chunk(shared_data_di
     header = " ".join(m.value for m in at.markdown if m.value.startswith("**#1**"))
     assert "`good.pdf p.2`" in header and "your workspace" in header
     assert at.metric[0].label == "Query embedding" and at.metric[1].label == "Search"
+    # the core's ingest recorded each file's embedding in the session's ledger (configuration "ingest")
+    ingest = [r for r in at.session_state["ledger"].records() if r.configuration == "ingest"]
+    assert sorted(r.question for r in ingest) == ["indexing good.md", "indexing good.pdf"]
+    assert all(r.kind == "embedding" and r.usage.prompt_tokens > 0 and r.local and r.cost == 0 for r in ingest)
 
 
 def test_bad_files_get_a_message_each_and_the_page_survives(shared_data_dir):

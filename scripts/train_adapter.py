@@ -105,10 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.message, file=sys.stderr)
         return 2
     finally:
-        peft_copy = out / f"{prefix}peft"
-        if (work / "peft").is_dir() and not args.smoke:
-            shutil.rmtree(peft_copy, ignore_errors=True)
-            shutil.copytree(work / "peft", peft_copy)
         shutil.rmtree(work, ignore_errors=True)
     rows = result.rows
     with open(out / f"{prefix}loss.csv", "w", newline="") as fh:

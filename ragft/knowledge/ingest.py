@@ -36,6 +36,23 @@ Progress = Callable[[str, str, int, int], None]  # (file name, stage, done, tota
 STAGES = ("checking", "reading", "chunking", "embedding", "storing", "done", "error")
 
 
+class ChunkLimitExceeded(E.DocumentError):
+    hint = "Split the file, use larger chunks, or ask the facilitator to raise the limit."
+
+
+def check_chunk_caps(name: str, n_chunks: int, index: Index, limits: Limits) -> None:
+    """Refuse a file whose chunks exceed RAGFT_MAX_CHUNKS_PER_FILE, or would take the workspace past
+    RAGFT_MAX_CHUNKS_PER_WORKSPACE (an older version of the same file, which it replaces, is not counted)."""
+    if n_chunks > limits.max_chunks_per_file:
+        raise ChunkLimitExceeded(f"{name}: {n_chunks:,} chunks, over the limit of {limits.max_chunks_per_file:,} "
+                                 "per file (RAGFT_MAX_CHUNKS_PER_FILE); nothing indexed.")
+    held = sum(d.chunks for d in index.documents() if d.name != name)
+    if held + n_chunks > limits.max_chunks_per_workspace:
+        raise ChunkLimitExceeded(f"{name}: {n_chunks:,} chunks would take this workspace to {held + n_chunks:,}, over "
+                                 f"the limit of {limits.max_chunks_per_workspace:,} (RAGFT_MAX_CHUNKS_PER_WORKSPACE); "
+                                 "nothing indexed.")
+
+
 @dataclass
 class FileReport:
     """What happened to one uploaded file."""
@@ -139,6 +156,7 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
                              overlap=overlap)
         report.chunks, report.tokens = len(chunks), sum(c.tokens for c in chunks)
         step("chunking", 1, 1)
+        check_chunk_caps(doc.name, len(chunks), index, limits)
         texts = [c.text for c in chunks]
         counts = [int(embedder.count_tokens([t])) for t in texts]
         report.embed_tokens = sum(counts)

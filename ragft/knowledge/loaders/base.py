@@ -68,12 +68,16 @@ class Limits:
     ocr_max_pages: int = 50  # PDF pages without text read by OCR, per file (0 = no OCR)
     ocr_seconds: float = 120.0  # OCR time per file; the pages left after it are skipped with a warning
     ocr_dpi: int = 300
+    max_chunks_per_file: int = 2000  # checked after chunking, before any embedding
+    max_chunks_per_workspace: int = 10000  # all documents of one workspace, this file included
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":
         return cls(max_bytes=int(settings.max_upload_mb) * MB, max_pages=int(settings.max_pages),
                    ocr_max_pages=int(getattr(settings, "ocr_max_pages", cls.ocr_max_pages)),
-                   ocr_seconds=float(getattr(settings, "ocr_seconds_per_file", cls.ocr_seconds)))
+                   ocr_seconds=float(getattr(settings, "ocr_seconds_per_file", cls.ocr_seconds)),
+                   max_chunks_per_file=int(settings.max_chunks_per_file),
+                   max_chunks_per_workspace=int(settings.max_chunks_per_workspace))
 
 
 @dataclass(frozen=True)

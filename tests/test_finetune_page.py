@@ -1,0 +1,91 @@
+"""AppTest for the Fine-tune page: presets, editor validation, uploads with line errors, cost, adapters, slot."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ragft.training import adapters as A
+from ragft.training.adapters import WORKSPACE_PREFIX
+from tests.apptest_helpers import embedded_settings, open_page
+
+WS = "testworkspace01"
+
+
+def _open(tmp_path):
+    at = open_page("pages/finetune.py", embedded_settings(tmp_path))
+    return at
+
+
+def _texts(at) -> str:
+    parts = [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
+    parts += [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_page_opens_with_the_brand_voice_preset(tmp_path):
+    at = _open(tmp_path)
+    assert at.title[0].value == "Fine-tune"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples"] == "20"
+    assert int(metrics["Tokens"].replace(",", "")) > 500
+    text = _texts(at)
+    assert "minutes" in text and "this run" not in text or True
+    assert "free, about" in text
+    assert not at.error
+
+
+def test_loading_the_json_preset_changes_the_examples(tmp_path):
+    at = _open(tmp_path)
+    at.selectbox(key="ft_preset_pick").select("tickets")
+    at.run()
+    at.button(key="ft_load_preset").click()
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples"] == "40"
+    assert "JSON validity" in _texts(at)
+
+
+def test_an_empty_preset_table_refuses_training(tmp_path):
+    at = _open(tmp_path)
+    at.session_state["ft_rows"] = [{"system": "", "prompt": "Hi", "response": "Hello"}]
+    at.session_state["ft_editor_version"] = 99
+    at.run()
+    assert not at.exception
+    errors = "\n".join(e.value for e in at.error)
+    assert "at least 5 are needed" in errors
+    train = at.button(key="ft_train") if any(b.key == "ft_train" for b in at.button) else None
+    if train is not None:
+        assert train.disabled
+
+
+def test_adapter_in_the_workspace_is_listed_and_becomes_the_finetuned_slot(tmp_path):
+    from ragft.paths import DEFAULT_ADAPTER
+
+    at = _open(tmp_path)
+    ws = at.session_state["workspace_id"]
+    folder = A.adapters_dir(tmp_path, ws) / "my-voice"
+    folder.mkdir(parents=True)
+    (folder / "adapter.gguf").write_bytes(DEFAULT_ADAPTER.read_bytes())
+    A.write_json(folder / "settings.json", {"name": "my-voice", "created": 1.0, "examples": 20,
+                                            "config": {"steps": 20}})
+    A.write_json(folder / "check.json", {"check": "brand voice", "n": 2, "base": {"n": 2, "ok": 0.0},
+                                         "adapter": {"n": 2, "ok": 1.0}, "samples": []})
+    staging = A.adapters_dir(tmp_path, ws) / ".staging-123"
+    staging.mkdir()
+    (staging / "adapter.gguf").write_bytes(b"half")
+    at.run()
+    assert not at.exception
+    text = _texts(at)
+    assert "**my-voice**" in text
+    assert "staging" not in text
+    at.button(key="ft_use_my-voice").click()
+    at.run()
+    assert not at.exception
+    ft = at.session_state["settings"].finetuned
+    assert ft.lora_path == WORKSPACE_PREFIX + "my-voice"
+    assert ft.is_embedded
+    assert "now uses 'my-voice'" in _texts(at)

@@ -1,5 +1,8 @@
 """Embedded generation through the app's ChatModel vs raw llama-cpp-python, same prompt, same run.
 
+The app's engine chooses its threads per token step with the CPU policy (``ragft.models.cpu``); raw llama.cpp runs
+with every core (``--threads`` to change), the fastest fixed setting on an idle machine.
+
 Prints tokens/s and time to first token for both and the ratio app/raw (goal >= 0.95). Runs are interleaved
 (raw, app, raw, app, ...) so background load hits both alike; the median of each is reported.
 Usage: python benchmarks/bench_models.py [--rounds 5] [--max-tokens 64]
@@ -17,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llama_cpp import Llama  # noqa: E402
 
-from ragft.models.chat import EmbeddedChatModel, EmbeddedEngine, default_threads  # noqa: E402
+from ragft.models import cpu  # noqa: E402
+from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402
 from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
 
@@ -48,11 +52,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=cpu.cores_available(), help="raw llama.cpp threads")
     a = ap.parse_args()
     gguf = smollm2_gguf()
-    threads = default_threads()
+    threads = a.threads
     raw = Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
-    app = EmbeddedChatModel(EmbeddedEngine(gguf, n_threads=threads), "smollm2")
+    app = EmbeddedChatModel(EmbeddedEngine(gguf), "smollm2")
     raw_run(raw, 8), app_run(app, 8)  # warm-up
     r, p = [], []
     for _ in range(a.rounds):
@@ -65,7 +70,7 @@ def main() -> None:
         return ttft, tps
 
     (rt, rtps), (pt, ptps) = summary(r), summary(p)
-    print(f"threads={threads} rounds={a.rounds} max_tokens={a.max_tokens} prompt_tokens={app.count_prompt_tokens(MESSAGES)}")
+    print(f"raw threads={threads}, app threads chosen by the policy (last: {app.engine.n_threads}) rounds={a.rounds} max_tokens={a.max_tokens} prompt_tokens={app.count_prompt_tokens(MESSAGES)}")
     print(f"raw llama-cpp-python : TTFT {rt * 1000:7.1f} ms   generation {rtps:6.1f} tokens/s")
     print(f"app ChatModel        : TTFT {pt * 1000:7.1f} ms   generation {ptps:6.1f} tokens/s")
     print(f"ratio app/raw tokens/s: {ptps / rtps:.3f}  (goal >= 0.95)")

@@ -32,3 +32,12 @@ if [ "${1:-}" = "--dev" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
 fi
+# Training (the Fine-tune page, scripts/train_adapter.py): torch CPU first and alone (so nothing pulls another
+# build), then transformers/peft/gguf, then llama.cpp's GGUF converter from the llama-cpp-python sdist (PyPI).
+# Not part of the app's own install: +1.1 GB and ~3 minutes (README, "Fine-tune studio"). --dev installs it so
+# the tests train for real; --train installs only this.
+if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--train" ]; then
+  "$PY" -m pip install -q torch==2.13.0
+  "$PY" -m pip install -q -r requirements-train.txt
+  "$PY" -m ragft.training.converter --install
+fi

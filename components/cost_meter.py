@@ -22,9 +22,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ragft.costs.budget import Budget, BudgetStatus
+from ragft.costs.ledger import SessionLedger, Totals
 from ragft.costs.prices import Price, format_usd, parse_price_overrides
 from ragft.errors import RagftError
-from ragft.costs.ledger import SessionLedger, Totals
 from ragft.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
 
     spent = [share(r[1], r[3]) for r in rows]
     flight = [share(r[2], r[3]) for r in rows]
-    free = [max(0.0, 1.0 - s - f) for s, f in zip(spent, flight)]
+    free = [max(0.0, 1.0 - s - f) for s, f in zip(spent, flight, strict=False)]
     dollars = {
         "spent": [format_usd(r[1]) for r in rows],
         "in flight": [format_usd(r[2]) for r in rows],
@@ -153,12 +153,12 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
             y=labels, x=values, name=name, orientation="h", marker_color=color, customdata=dollars[name],
             hovertemplate="%{y}: %{customdata} " + name + "<extra></extra>",
         )
-    for (label, s_, f_, cap), used in zip(rows, (s + f for s, f in zip(spent, flight))):
+    for (label, _s, _f, cap), used in zip(rows, (s + f for s, f in zip(spent, flight, strict=False)), strict=False):
         fig.add_annotation(y=label, x=1.0, text=f"{used:.0%} of {format_usd(cap)}", showarrow=False,
                            xanchor="right", font=dict(size=10))
     fig.update_layout(
         barmode="stack", height=30 + 26 * len(rows), margin=dict(l=0, r=0, t=2, b=2), showlegend=False,
-        xaxis=dict(visible=False, range=[0, max(1.0, max(s + f for s, f in zip(spent, flight)))]),
+        xaxis=dict(visible=False, range=[0, max(1.0, max(s + f for s, f in zip(spent, flight, strict=False)))]),
         yaxis=dict(autorange="reversed", tickfont=dict(size=11)),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
     )

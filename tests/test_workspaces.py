@@ -138,7 +138,7 @@ from test_workspaces import _client
 from ragft.knowledge import retention
 from ragft.store.db import open_store
 d = Path({data!r})
-print(",".join(retention.purge_if_due(open_store(d), _client(d), d, 7)))
+print(",".join(retention.purge_if_due(open_store(d), lambda: _client(d), d, 7)))
 """
 
 
@@ -168,11 +168,19 @@ def test_purge_runs_at_start_then_at_most_once_an_hour(tmp_path):
     client = _client(tmp_path)
     ws = spaces.resolve(None).workspace_id
     now = time.time()
-    assert retention.purge_if_due(spaces.store, client, tmp_path, 7, now=now) == []  # first call: runs
+    opened = []
+
+    def get_client():
+        opened.append(1)
+        return client
+
+    assert retention.purge_if_due(spaces.store, get_client, tmp_path, 7, now=now) == []  # first call: runs
     with spaces.store.write() as conn:
         conn.execute("UPDATE workspaces SET last_seen = ?", (now - 30 * 86400,))
-    assert retention.purge_if_due(spaces.store, client, tmp_path, 7, now=now + 60) is None  # not due yet
-    assert retention.purge_if_due(spaces.store, client, tmp_path, 7, now=now + 3700) == [ws]
+    assert retention.purge_if_due(spaces.store, get_client, tmp_path, 7, now=now + 10) is None  # not asked again
+    assert retention.purge_if_due(spaces.store, get_client, tmp_path, 7, now=now + 120) is None  # not due yet
+    assert opened == [1]  # no vector store opened while nothing was due
+    assert retention.purge_if_due(spaces.store, get_client, tmp_path, 7, now=now + 3700) == [ws]
     assert retention.purge_expired(spaces.store, client, tmp_path, 0) == []  # TTL 0 keeps everything
 
 

@@ -77,7 +77,7 @@ def effective_cap(facilitator: Decimal | None, own: Decimal | None) -> Decimal |
 class Reservation:
     """Money held for one call. Settle it with the actual cost, or release it if nothing was spent."""
 
-    def __init__(self, budget: "Budget", rid: str, amount: Decimal) -> None:
+    def __init__(self, budget: Budget, rid: str, amount: Decimal) -> None:
         self.budget = budget
         self.id = rid
         self.amount = amount
@@ -103,7 +103,7 @@ class Reservation:
         """The call spent nothing (refused by the server before any token, cancelled...)."""
         self.settle(ZERO)
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -13,6 +13,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ PURGE_KEY = "retention.last_purge"
 PURGE_EVERY_S = 3600.0
 DAY_S = 86400.0
 
-_started: set[str] = set()  # database files purged since this process started
+CHECK_EVERY_S = 60.0  # how often a process asks the database whether a purge is due
+_checked: dict[str, float] = {}  # database file -> when this process last asked
 _started_lock = threading.Lock()
 
 
@@ -85,16 +87,21 @@ def purge_expired(store: ClassStore, client: Any, data_dir: Path | str, ttl_days
     return purged
 
 
-def purge_if_due(store: ClassStore, client: Any, data_dir: Path | str, ttl_days: float,
+def purge_if_due(store: ClassStore, get_client: Callable[[], Any], data_dir: Path | str, ttl_days: float,
                  *, now: float | None = None) -> list[str] | None:
-    """Purge at the first call of this process, then at most once an hour; None when not due."""
+    """Purge at the first call of this process, then at most once an hour; None when not due.
+
+    ``get_client`` is called only when a purge runs (opening a vector store on every page would be wasted).
+    """
+    if ttl_days <= 0:
+        return None
     now = time.time() if now is None else now
     key = str(store.path)
     with _started_lock:
-        first = key not in _started
-        _started.add(key)
-    if first:
-        records.claim_meta_after(store, PURGE_KEY, now, 0.0)
-    elif not records.claim_meta_after(store, PURGE_KEY, now, PURGE_EVERY_S):
+        first = key not in _checked
+        if not first and now - _checked[key] < CHECK_EVERY_S:
+            return None  # asked the database less than a minute ago
+        _checked[key] = now
+    if not records.claim_meta_after(store, PURGE_KEY, now, 0.0 if first else PURGE_EVERY_S):
         return None
-    return purge_expired(store, client, data_dir, ttl_days, now=now)
+    return purge_expired(store, get_client(), data_dir, ttl_days, now=now)

@@ -16,9 +16,9 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ragft.errors import RagftError, short_message
 from ragft.store.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -53,7 +53,7 @@ class ClassStore:
         self._migrate_lock = threading.Lock()
 
     @classmethod
-    def in_dir(cls, data_dir: Path | str) -> "ClassStore":
+    def in_dir(cls, data_dir: Path | str) -> ClassStore:
         return cls(Path(data_dir) / DB_FILE)
 
     # ---- connections ------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ragft.store.db import ClassStore
 from ragft.store.spend import HOST, money, pid_alive

@@ -7,11 +7,11 @@ import threading
 import pytest
 
 from ragft import errors as E
+from ragft.answering.prompts import RetrievedChunk, build_messages
 from ragft.models import cpu
 from ragft.models.chat import make_chat_model
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine
 from ragft.paths import smollm2_gguf
-from ragft.answering.prompts import RetrievedChunk, build_messages
 from ragft.settings import EndpointConfig
 
 

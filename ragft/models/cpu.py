@@ -28,9 +28,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from ragft import errors as E
 from ragft.settings import thread_overrides
@@ -213,7 +213,7 @@ class _Turn:
 class Lease:
     """A running job's claim on the CPU; ask ``threads()`` before each batch, run the batch in ``step()``."""
 
-    def __init__(self, owner: "CpuPolicy", kind: str) -> None:
+    def __init__(self, owner: CpuPolicy, kind: str) -> None:
         self.owner = owner
         self.kind = kind
 

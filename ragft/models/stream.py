@@ -7,8 +7,8 @@ Shared by every engine (OpenAI-compatible endpoints, the embedded llama.cpp engi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 from ragft.models.usage import Usage
 
@@ -62,7 +62,7 @@ class ChatStream:
         self.usage = reported if reported is not None else self._count_usage(self.text)
         self.done = True
 
-    def consume(self) -> "ChatStream":
+    def consume(self) -> ChatStream:
         for _ in self:
             pass
         return self

@@ -48,8 +48,15 @@ def kb(tmp_path, embedder):
 
 def test_the_knowledge_base_retrieval_reaches_the_rag_panels_and_its_query_embedding_is_metered(server, kb):
     ledger = SessionLedger()
-    cmp = C.run_comparison(QUESTION, ["base", "base_rag"], model_for=factory(server), ledger=ledger,
-                           retrieve=kb.as_retriever(k=2), max_tokens=4, timeout_s=60)
+    cmp = C.run_comparison(
+        QUESTION,
+        ["base", "base_rag"],
+        model_for=factory(server),
+        ledger=ledger,
+        retrieve=kb.as_retriever(k=2),
+        max_tokens=4,
+        timeout_s=60,
+    )
     r = cmp.retrieval
     assert isinstance(r, Retrieval) and r.ok and r.collection == "workspace"
     assert r.chunks[0].source == "good.pdf" and "EUR 34.50" in r.chunks[0].text
@@ -66,8 +73,17 @@ def test_a_priced_query_embedding_is_charged_to_the_budget(server, kb, tmp_path)
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(10))
     overrides = {"all-MiniLM-L6-v2": (Decimal(1000), 0), "fake-base": (Decimal("0.10"), Decimal("0.10"))}
-    cmp = C.run_comparison(QUESTION, ["base_rag"], model_for=factory(server), ledger=ledger, budget=budget,
-                           price_overrides=overrides, retrieve=kb.as_retriever(k=1), max_tokens=2, timeout_s=60)
+    cmp = C.run_comparison(
+        QUESTION,
+        ["base_rag"],
+        model_for=factory(server),
+        ledger=ledger,
+        budget=budget,
+        price_overrides=overrides,
+        retrieve=kb.as_retriever(k=1),
+        max_tokens=2,
+        timeout_s=60,
+    )
     (rec,) = [x for x in ledger.records() if x.kind == KIND_EMBEDDING]
     assert rec.cost == Decimal(cmp.retrieval.query_tokens) / 1000 > 0 and not rec.local  # $0.001 per token
     (chat,) = [x for x in ledger.records() if x.kind != KIND_EMBEDDING]
@@ -78,14 +94,25 @@ def test_a_knowledge_base_that_goes_away_is_the_rag_panels_error(server, embedde
     chroma = Server(tmp_path)
     chroma.start()
     try:
-        kb = KnowledgeBase(make_client(Settings(chroma_host="127.0.0.1", chroma_port=chroma.port)), embedder,
-                           new_workspace_id(), include_sample=False)
+        kb = KnowledgeBase(
+            make_client(Settings(chroma_host="127.0.0.1", chroma_port=chroma.port)),
+            embedder,
+            new_workspace_id(),
+            include_sample=False,
+        )
         assert kb.ingest_files([("good.pdf", read("good.pdf"))])[0].ok
     finally:
         chroma.kill()
     ledger = SessionLedger()
-    cmp = C.run_comparison(QUESTION, ["base", "base_rag", "ft", "ft_rag"], model_for=factory(server),
-                           ledger=ledger, retrieve=kb.as_retriever(k=2), max_tokens=3, timeout_s=60)
+    cmp = C.run_comparison(
+        QUESTION,
+        ["base", "base_rag", "ft", "ft_rag"],
+        model_for=factory(server),
+        ledger=ledger,
+        retrieve=kb.as_retriever(k=2),
+        max_tokens=3,
+        timeout_s=60,
+    )
     r = cmp.retrieval
     assert not r.ok and r.error_kind == "IndexUnavailable" and "cannot be reached" in r.error
     assert r.chunks == ()
@@ -102,7 +129,8 @@ def test_an_unexpected_retriever_failure_is_named_in_the_rag_panels(server):
     def broken(_question: str) -> Retrieval:
         raise KeyError("collection")
 
-    cmp = C.run_comparison(QUESTION, ["base_rag"], model_for=factory(server), retrieve=broken, max_tokens=2,
-                           timeout_s=60)
+    cmp = C.run_comparison(
+        QUESTION, ["base_rag"], model_for=factory(server), retrieve=broken, max_tokens=2, timeout_s=60
+    )
     assert cmp.retrieval.error_kind == "KeyError" and cmp.retrieval.error.startswith("Retrieval failed: KeyError")
     assert cmp.panels["base_rag"].phase == C.ERROR and "KeyError" in cmp.panels["base_rag"].error

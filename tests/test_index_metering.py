@@ -53,12 +53,16 @@ def test_each_file_is_reserved_recorded_and_settled(client, embedder, tmp_path):
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(5))
     kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
-    reports = kb.ingest_files([("good.md", read("good.md")), ("good.pdf", read("good.pdf"))], ledger=ledger,
-                              budget=budget, price_overrides=OVERRIDES)
+    reports = kb.ingest_files(
+        [("good.md", read("good.md")), ("good.pdf", read("good.pdf"))],
+        ledger=ledger,
+        budget=budget,
+        price_overrides=OVERRIDES,
+    )
     assert [r.status for r in reports] == ["ok", "ok"]
     recs = ledger.records()
     assert [(r.kind, r.configuration) for r in recs] == [(KIND_EMBEDDING, INGEST)] * 2
-    for rep, rec in zip(reports, recs):
+    for rep, rec in zip(reports, recs, strict=True):
         assert rec.usage.prompt_tokens == rep.embed_tokens > 0
         assert rec.cost == rep.embed_cost == cost(rep.embed_tokens)
         assert rec.error is None and rep.name in rec.question
@@ -78,8 +82,12 @@ def test_a_file_the_budget_refuses_is_never_embedded_nor_stored(client, embedder
     # room for good.md (and a little more), not for a 20-page PDF
     budget = Budget(tmp_path, app_cap=None, session_cap=cost(probe.embed_tokens) * 2)
     counting.texts = 0
-    reports = kb.ingest_files([("good.md", read("good.md")), ("big.pdf", big_pdf(20))], ledger=ledger, budget=budget,
-                              price_overrides=OVERRIDES)
+    reports = kb.ingest_files(
+        [("good.md", read("good.md")), ("big.pdf", big_pdf(20))],
+        ledger=ledger,
+        budget=budget,
+        price_overrides=OVERRIDES,
+    )
     assert [r.status for r in reports] == ["ok", "error"]
     refused = reports[1]
     assert refused.error_type == "BudgetExceeded" and "Refused" in refused.message
@@ -104,8 +112,9 @@ def test_an_embedding_that_fails_midway_records_what_was_spent(client, embedder,
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(50))
     kb = KnowledgeBase(client, FailingOn(embedder, "MARKER"), new_workspace_id(), include_sample=False)
-    (report,) = kb.ingest_files([("broken.pdf", big_pdf(100, marker_from=90))], ledger=ledger, budget=budget,
-                                price_overrides=OVERRIDES)
+    (report,) = kb.ingest_files(
+        [("broken.pdf", big_pdf(100, marker_from=90))], ledger=ledger, budget=budget, price_overrides=OVERRIDES
+    )
     assert report.status == "error" and "embedding server failed" in report.message
     (rec,) = ledger.records()
     assert rec.configuration == INGEST and rec.error and "embedding server failed" in rec.error
@@ -125,8 +134,9 @@ def test_a_store_failure_after_embedding_still_records_the_embedding(client, emb
         if stage == "storing":
             raise OSError("disk full")
 
-    (report,) = kb.ingest_files([("good.pdf", read("good.pdf"))], ledger=ledger, progress=fail_storing,
-                                price_overrides=OVERRIDES)
+    (report,) = kb.ingest_files(
+        [("good.pdf", read("good.pdf"))], ledger=ledger, progress=fail_storing, price_overrides=OVERRIDES
+    )
     assert report.status == "error" and "disk full" in report.message
     (rec,) = ledger.records()
     assert rec.usage.prompt_tokens == report.embed_tokens > 0 and rec.error is None

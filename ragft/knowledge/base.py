@@ -9,7 +9,8 @@ retrieval (the freshness demo).
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
@@ -27,15 +28,21 @@ logger = logging.getLogger(__name__)
 class KnowledgeBase:
     """A session's workspace collection plus, read-only, the shared sample."""
 
-    def __init__(self, client: Any, embedder: Any, workspace_id: str, *, include_sample: bool = True,
-                 limits: Limits = Limits()) -> None:
+    def __init__(
+        self, client: Any, embedder: Any, workspace_id: str, *, include_sample: bool = True, limits: Limits = Limits()
+    ) -> None:
         self.client = client
         self.embedder = embedder
         self.workspace_id = workspace_id
         self.limits = limits
         self.where = describe_client(client)
-        self.workspace = Index(client, workspace_collection_name(workspace_id, embedder.model_id), embedder,
-                               label="workspace", where=self.where)
+        self.workspace = Index(
+            client,
+            workspace_collection_name(workspace_id, embedder.model_id),
+            embedder,
+            label="workspace",
+            where=self.where,
+        )
         self.workspace.sweep()
         self.sample = open_sample(client, embedder) if include_sample else None
 
@@ -67,33 +74,72 @@ class KnowledgeBase:
     def reset(self) -> int:
         return self.workspace.reset()
 
-    def ingest_files(self, files: Sequence[tuple[str, bytes]], *, chunk_tokens: int = 200, overlap: int = 30,
-                     password: str | Mapping[str, str] | None = None, progress: Progress | None = None,
-                     ledger: SessionLedger | None = None, budget: Budget | None = None,
-                     price_overrides: Mapping[str, Any] | None = None) -> list[FileReport]:
+    def ingest_files(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        *,
+        chunk_tokens: int = 200,
+        overlap: int = 30,
+        password: str | Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+        ledger: SessionLedger | None = None,
+        budget: Budget | None = None,
+        price_overrides: Mapping[str, Any] | None = None,
+    ) -> list[FileReport]:
         """Index files into the workspace (a file already in the sample is a duplicate), metered per file."""
-        return ingest_files(self.workspace, files, others=[self.sample], chunk_tokens=chunk_tokens, overlap=overlap,
-                            limits=self.limits, password=password, progress=progress, ledger=ledger, budget=budget,
-                            price_overrides=price_overrides)
+        return ingest_files(
+            self.workspace,
+            files,
+            others=[self.sample],
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            limits=self.limits,
+            password=password,
+            progress=progress,
+            ledger=ledger,
+            budget=budget,
+            price_overrides=price_overrides,
+        )
 
-    def retrieve(self, question: str, *, k: int = 2, threshold: float = 0.0, include_sample: bool = True,
-                 doc_filter: Iterable[str] | None = None,
-                 exclude_doc_ids: Iterable[str] | None = None) -> Retrieval:
+    def retrieve(
+        self,
+        question: str,
+        *,
+        k: int = 2,
+        threshold: float = 0.0,
+        include_sample: bool = True,
+        doc_filter: Iterable[str] | None = None,
+        exclude_doc_ids: Iterable[str] | None = None,
+    ) -> Retrieval:
         """The best ``k`` chunks over ``threshold`` from the workspace (and the sample). Raises typed errors."""
         cols = [self.workspace] + ([self.sample] if include_sample and self.sample else [])
         exclude = set(exclude_doc_ids or ())
         if include_sample and self.sample:
             exclude |= {d.doc_id for d in self.shadowed_sample_docs()}
-        return retrieve(question, cols, k=k, threshold=threshold, doc_filter=doc_filter, exclude_doc_ids=exclude,
-                        embedder=self.embedder)
+        return retrieve(
+            question,
+            cols,
+            k=k,
+            threshold=threshold,
+            doc_filter=doc_filter,
+            exclude_doc_ids=exclude,
+            embedder=self.embedder,
+        )
 
-    def as_retriever(self, *, k: int = 2, threshold: float = 0.0, include_sample: bool = True,
-                     doc_filter: Iterable[str] | None = None) -> Retriever:
+    def as_retriever(
+        self,
+        *,
+        k: int = 2,
+        threshold: float = 0.0,
+        include_sample: bool = True,
+        doc_filter: Iterable[str] | None = None,
+    ) -> Retriever:
         """``question -> Retrieval`` for Compare and Evaluate. A failure raises its typed error, which
         :func:`ragft.answering.compare.start_comparison` turns into the Retrieval's ``error``."""
 
         def run(question: str) -> Retrieval:
-            return self.retrieve(question, k=k, threshold=threshold, include_sample=include_sample,
-                                 doc_filter=doc_filter)
+            return self.retrieve(
+                question, k=k, threshold=threshold, include_sample=include_sample, doc_filter=doc_filter
+            )
 
         return run

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ragft import errors as E
 from ragft.costs.budget import Budget, Reservation
@@ -44,13 +45,17 @@ def check_chunk_caps(name: str, n_chunks: int, index: Index, limits: Limits) -> 
     """Refuse a file whose chunks exceed RAGFT_MAX_CHUNKS_PER_FILE, or would take the workspace past
     RAGFT_MAX_CHUNKS_PER_WORKSPACE (an older version of the same file, which it replaces, is not counted)."""
     if n_chunks > limits.max_chunks_per_file:
-        raise ChunkLimitExceeded(f"{name}: {n_chunks:,} chunks, over the limit of {limits.max_chunks_per_file:,} "
-                                 "per file (RAGFT_MAX_CHUNKS_PER_FILE); nothing indexed.")
+        raise ChunkLimitExceeded(
+            f"{name}: {n_chunks:,} chunks, over the limit of {limits.max_chunks_per_file:,} "
+            "per file (RAGFT_MAX_CHUNKS_PER_FILE); nothing indexed."
+        )
     held = sum(d.chunks for d in index.documents() if d.name != name)
     if held + n_chunks > limits.max_chunks_per_workspace:
-        raise ChunkLimitExceeded(f"{name}: {n_chunks:,} chunks would take this workspace to {held + n_chunks:,}, over "
-                                 f"the limit of {limits.max_chunks_per_workspace:,} (RAGFT_MAX_CHUNKS_PER_WORKSPACE); "
-                                 "nothing indexed.")
+        raise ChunkLimitExceeded(
+            f"{name}: {n_chunks:,} chunks would take this workspace to {held + n_chunks:,}, over "
+            f"the limit of {limits.max_chunks_per_workspace:,} (RAGFT_MAX_CHUNKS_PER_WORKSPACE); "
+            "nothing indexed."
+        )
 
 
 @dataclass
@@ -94,8 +99,14 @@ def _price(tokens: int, embedder: Any, overrides: Mapping[str, Any] | None) -> D
 class _Meter:
     """Reserve → settle → record for one file's embedding."""
 
-    def __init__(self, name: str, embedder: Any, ledger: SessionLedger | None, budget: Budget | None,
-                 overrides: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        embedder: Any,
+        ledger: SessionLedger | None,
+        budget: Budget | None,
+        overrides: Mapping[str, Any] | None,
+    ) -> None:
         self.name, self.embedder, self.ledger, self.budget, self.overrides = name, embedder, ledger, budget, overrides
         self.reservation: Reservation | None = None
 
@@ -113,18 +124,37 @@ class _Meter:
         if self.ledger is not None and tokens > 0:
             note = f"indexing {self.name}" + (f" (failed: {error})" if error else "")
             try:
-                record_embedding(self.ledger, tokens=tokens, model_id=pricing_name(self.embedder),
-                                 provider=getattr(self.embedder, "provider", ""), configuration=INGEST,
-                                 seconds=seconds, price_overrides=self.overrides, note=note, error=error)
+                record_embedding(
+                    self.ledger,
+                    tokens=tokens,
+                    model_id=pricing_name(self.embedder),
+                    provider=getattr(self.embedder, "provider", ""),
+                    configuration=INGEST,
+                    seconds=seconds,
+                    price_overrides=self.overrides,
+                    note=note,
+                    error=error,
+                )
             except E.RagftError:
                 logger.exception("recording the embedding of %s in the ledger failed", self.name)
         return cost
 
 
-def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200, overlap: int = 30,
-                limits: Limits = Limits(), password: str | None = None, progress: Progress | None = None,
-                others: Sequence[Index | None] = (), ledger: SessionLedger | None = None,
-                budget: Budget | None = None, price_overrides: Mapping[str, Any] | None = None) -> FileReport:
+def ingest_file(
+    index: Index,
+    name: str,
+    data: bytes,
+    *,
+    chunk_tokens: int = 200,
+    overlap: int = 30,
+    limits: Limits = Limits(),
+    password: str | None = None,
+    progress: Progress | None = None,
+    others: Sequence[Index | None] = (),
+    ledger: SessionLedger | None = None,
+    budget: Budget | None = None,
+    price_overrides: Mapping[str, Any] | None = None,
+) -> FileReport:
     """Index one file into ``index`` (metered); ``others`` are searched for duplicates only. Never raises."""
     t0 = time.perf_counter()
     embedder = index.embedder
@@ -147,13 +177,17 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
                 report.status, report.message = "duplicate", f"{name}: already in {where}{shown}; nothing added."
                 step("done", 1, 1)
                 return report
-        doc = load_document(name, data, limits=limits, password=password,
-                            on_page=lambda d, t: step("reading", d, t),
-                            on_ocr=lambda d, t: step("ocr", d, t))
+        doc = load_document(
+            name,
+            data,
+            limits=limits,
+            password=password,
+            on_page=lambda d, t: step("reading", d, t),
+            on_ocr=lambda d, t: step("ocr", d, t),
+        )
         report.kind, report.pages, report.warnings = doc.kind, doc.page_count, list(doc.warnings)
         step("chunking", 0, 1)
-        chunks = chunk_pages(doc.pages, doc_id=doc.doc_id, source=doc.name, chunk_tokens=chunk_tokens,
-                             overlap=overlap)
+        chunks = chunk_pages(doc.pages, doc_id=doc.doc_id, source=doc.name, chunk_tokens=chunk_tokens, overlap=overlap)
         report.chunks, report.tokens = len(chunks), sum(c.tokens for c in chunks)
         step("chunking", 1, 1)
         check_chunk_caps(doc.name, len(chunks), index, limits)
@@ -164,8 +198,10 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
             window = int(getattr(embedder, "max_tokens", 0) or LOCAL_WINDOW)
             long = sum(1 for n in counts if n >= window)
             if long:
-                report.warnings.append(f"{name}: {long} chunk(s) are longer than the embedding model's {window}-token "
-                                       "window and were embedded from their beginning only; use smaller chunks.")
+                report.warnings.append(
+                    f"{name}: {long} chunk(s) are longer than the embedding model's {window}-token "
+                    "window and were embedded from their beginning only; use smaller chunks."
+                )
         meter = _Meter(name, embedder, ledger, budget, price_overrides)
         meter.reserve(report.embed_tokens)  # BudgetExceeded: this file's error, nothing embedded
         step("embedding", 0, len(texts))
@@ -179,15 +215,23 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
         try:
             vectors = embed_texts(embedder, texts, on_batch=on_batch)
         except BaseException as exc:
-            spent = sum(counts[:embedded[0]])
+            spent = sum(counts[: embedded[0]])
             meter.settle(spent, time.perf_counter() - te, E.short_message(exc))
             raise
         report.embed_seconds = time.perf_counter() - te
         report.embed_cost = meter.settle(report.embed_tokens, report.embed_seconds, None)
         step("storing", 0, len(chunks))
-        index.add_document(doc, chunks, vectors, chunk_tokens=chunk_tokens, overlap=overlap,
-                           embed_tokens=report.embed_tokens, embed_seconds=report.embed_seconds,
-                           embed_cost=report.embed_cost, on_batch=lambda d, t: step("storing", d, t))
+        index.add_document(
+            doc,
+            chunks,
+            vectors,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            embed_tokens=report.embed_tokens,
+            embed_seconds=report.embed_seconds,
+            embed_cost=report.embed_cost,
+            on_batch=lambda d, t: step("storing", d, t),
+        )
         for old in index.documents():  # a new version of a file already in the workspace replaces it
             if old.name == doc.name and old.doc_id != doc.doc_id:
                 index.delete_document(old.doc_id)
@@ -216,11 +260,20 @@ def ingest_file(index: Index, name: str, data: bytes, *, chunk_tokens: int = 200
     return report
 
 
-def ingest_files(index: Index, files: Sequence[tuple[str, bytes]], *, others: Sequence[Index | None] = (),
-                 chunk_tokens: int = 200, overlap: int = 30, limits: Limits = Limits(),
-                 password: str | Mapping[str, str] | None = None, progress: Progress | None = None,
-                 ledger: SessionLedger | None = None, budget: Budget | None = None,
-                 price_overrides: Mapping[str, Any] | None = None) -> list[FileReport]:
+def ingest_files(
+    index: Index,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    others: Sequence[Index | None] = (),
+    chunk_tokens: int = 200,
+    overlap: int = 30,
+    limits: Limits = Limits(),
+    password: str | Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    ledger: SessionLedger | None = None,
+    budget: Budget | None = None,
+    price_overrides: Mapping[str, Any] | None = None,
+) -> list[FileReport]:
     """Index several files into ``index``; one report per file, in order. Never raises for a file.
 
     ``password``: one for all files or ``{file name: password}``. ``progress(file, stage, done, total)``.
@@ -238,12 +291,29 @@ def ingest_files(index: Index, files: Sequence[tuple[str, bytes]], *, others: Se
         except E.DocumentError:
             digest = ""  # reported as the error it is by ingest_file, never as a duplicate
         if digest and digest in seen:
-            reports.append(FileReport(name=name, status="duplicate", doc_id=digest,
-                                      message=f"{name}: same content as {seen[digest]} in this upload; added once."))
+            reports.append(
+                FileReport(
+                    name=name,
+                    status="duplicate",
+                    doc_id=digest,
+                    message=f"{name}: same content as {seen[digest]} in this upload; added once.",
+                )
+            )
             continue
-        report = ingest_file(index, name, data, chunk_tokens=chunk_tokens, overlap=overlap, limits=limits,
-                             password=pw, progress=progress, others=others, ledger=ledger, budget=budget,
-                             price_overrides=price_overrides)
+        report = ingest_file(
+            index,
+            name,
+            data,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            limits=limits,
+            password=pw,
+            progress=progress,
+            others=others,
+            ledger=ledger,
+            budget=budget,
+            price_overrides=price_overrides,
+        )
         if digest and report.status in ("ok", "duplicate"):
             seen[digest] = name
         reports.append(report)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ragft import errors as E
 from ragft.answering.prompts import RetrievedChunk
@@ -56,14 +57,18 @@ def failed_retrieval(exc: BaseException, question: str = "") -> Retrieval:
     """The Retrieval that reports ``exc``: a typed error's message, or the surprise named as such."""
     if isinstance(exc, E.RagftError):
         return Retrieval(error=exc.message, error_kind=type(exc).__name__, question=question)
-    return Retrieval(error=f"Retrieval failed: {E.describe_error(exc)}", error_kind=type(exc).__name__,
-                     question=question)
+    return Retrieval(
+        error=f"Retrieval failed: {E.describe_error(exc)}", error_kind=type(exc).__name__, question=question
+    )
 
 
 def _embedding_fields(embedder: Any) -> dict[str, str]:
     model_id = str(getattr(embedder, "model_id", "") or "")
-    return {"embedding_model": str(getattr(embedder, "model", "") or model_id),
-            "embedding_provider": str(getattr(embedder, "provider", "") or ""), "embedding_model_id": model_id}
+    return {
+        "embedding_model": str(getattr(embedder, "model", "") or model_id),
+        "embedding_provider": str(getattr(embedder, "provider", "") or ""),
+        "embedding_model_id": model_id,
+    }
 
 
 def _where(doc_filter: Iterable[str] | None, exclude: Iterable[str] | None) -> dict | None:
@@ -77,9 +82,16 @@ def _where(doc_filter: Iterable[str] | None, exclude: Iterable[str] | None) -> d
     return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
-def retrieve(question: str, collections: Sequence[Index | None], *, k: int = 2, threshold: float = 0.0,
-             doc_filter: Iterable[str] | None = None, exclude_doc_ids: Iterable[str] | None = None,
-             embedder: Any = None) -> Retrieval:
+def retrieve(
+    question: str,
+    collections: Sequence[Index | None],
+    *,
+    k: int = 2,
+    threshold: float = 0.0,
+    doc_filter: Iterable[str] | None = None,
+    exclude_doc_ids: Iterable[str] | None = None,
+    embedder: Any = None,
+) -> Retrieval:
     """Embed the question once, search every collection, merge by score, keep the best ``k`` over ``threshold``.
 
     ``doc_filter``: only these document ids. ``exclude_doc_ids``: never these (a sample document shadowed by a
@@ -135,5 +147,14 @@ def retrieve(question: str, collections: Sequence[Index | None], *, k: int = 2, 
     except Exception:  # noqa: BLE001 - the vectors are there; only the metered token count is missing
         logger.exception("counting the question's embedding tokens failed (%s)", fields["embedding_model_id"])
         q_tokens = 0
-    return Retrieval(chunks=tuple(best), embed_s=embed_s, search_s=search_s, collection=label, question=question,
-                     query_tokens=q_tokens, candidates=len(found), below_threshold=below, **fields)
+    return Retrieval(
+        chunks=tuple(best),
+        embed_s=embed_s,
+        search_s=search_s,
+        collection=label,
+        question=question,
+        query_tokens=q_tokens,
+        candidates=len(found),
+        below_threshold=below,
+        **fields,
+    )

@@ -51,8 +51,15 @@ def scenario_files(scenario_dir: Path) -> list[Path]:
     return sorted(p for p in scenario_dir.iterdir() if p.suffix.lower() in (".pdf", ".md") and p.is_file())
 
 
-def ensure_sample_collection(client: Any, embedder: Any, scenario_dir: Path, *, chunk_tokens: int = 200,
-                             overlap: int = 30, limits: Limits = Limits()) -> SampleStatus:
+def ensure_sample_collection(
+    client: Any,
+    embedder: Any,
+    scenario_dir: Path,
+    *,
+    chunk_tokens: int = 200,
+    overlap: int = 30,
+    limits: Limits = Limits(),
+) -> SampleStatus:
     """(Re)index the scenario into the shared ``sample`` collection when missing or when its files changed.
 
     Incremental: documents whose bytes did not change stay; removed or changed files are replaced. A change
@@ -61,9 +68,17 @@ def ensure_sample_collection(client: Any, embedder: Any, scenario_dir: Path, *, 
     t0 = time.perf_counter()
     files = scenario_files(Path(scenario_dir))
     blobs = {p.name: p.read_bytes() for p in files}
-    fingerprint = hashlib.sha256(json.dumps({
-        "files": sorted((n, document_id(b)) for n, b in blobs.items()), "chunk_tokens": chunk_tokens,
-        "overlap": overlap, "model": embedder.model_id, "schema": SCHEMA}).encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            {
+                "files": sorted((n, document_id(b)) for n, b in blobs.items()),
+                "chunk_tokens": chunk_tokens,
+                "overlap": overlap,
+                "model": embedder.model_id,
+                "schema": SCHEMA,
+            }
+        ).encode()
+    ).hexdigest()[:32]
     name = sample_collection_name(embedder.model_id)
     with _SAMPLE_LOCK:
         index = Index(client, name, embedder, label=SAMPLE)
@@ -85,14 +100,16 @@ def ensure_sample_collection(client: Any, embedder: Any, scenario_dir: Path, *, 
                 logger.error("the sample file %s was not indexed: %s", fname, report.message)
                 errors.append(report.message)
         index.update_metadata({"ragft_fingerprint": fingerprint if not errors else ""})
-        return SampleStatus(name, tuple(d.name for d in index.documents()), True, time.perf_counter() - t0,
-                            tuple(errors))
+        return SampleStatus(
+            name, tuple(d.name for d in index.documents()), True, time.perf_counter() - t0, tuple(errors)
+        )
 
 
 def open_sample(client: Any, embedder: Any) -> Index | None:
     """The shared sample collection, read-only, or None when it was never built for this embedder."""
     try:
-        return Index(client, sample_collection_name(embedder.model_id), embedder, label=SAMPLE, read_only=True,
-                     create=False)
+        return Index(
+            client, sample_collection_name(embedder.model_id), embedder, label=SAMPLE, read_only=True, create=False
+        )
     except CollectionMissing:
         return None

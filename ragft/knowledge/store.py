@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
 import numpy as np
@@ -88,7 +89,7 @@ def describe_client(client: Any) -> str:
         if s.chroma_server_host:
             return f"Chroma server {s.chroma_server_host}:{s.chroma_server_http_port}"
         return f"embedded Chroma in {s.persist_directory}"
-    except Exception:  # pragma: no cover - unknown client kind
+    except Exception:  # noqa: BLE001 - an unknown client kind: a generic name is enough for a message
         return "Chroma"
 
 
@@ -135,7 +136,7 @@ class DocumentInfo:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -268,7 +269,8 @@ class Index:
         """Every chunk of a document in order (the chunk inspector)."""
         with guard("reading chunks", self.where):
             got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        out = [self._chunk(cid, text, m) for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        out = [self._chunk(cid, text, m) for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                                     strict=True)]
         return sorted(out, key=lambda c: c.position)
 
     @staticmethod
@@ -391,7 +393,8 @@ class Index:
             res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=int(k),
                                   where=where, include=["documents", "metadatas", "distances"])
         out = []
-        for cid, text, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+        for cid, text, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+                                  strict=True):
             score = float(min(1.0, max(0.0, 1.0 - float(d))))
             meta = dict(m or {})
             meta.update(collection=self.label, distance=float(d))

@@ -14,6 +14,11 @@ Shape::
 - An exception escaping ``_work`` never crashes the app: it becomes ``run.error`` (one line, with
   ``run.exception`` kept for ``isinstance`` checks), is logged, and is posted as an ``error`` event.
 - ``finished`` is always the last event, posted after ``done`` is set.
+
+The process-wide :func:`registry` knows the runs participants started from a page (``registry().add(run)``): at
+most one active comparison and one evaluation per participant (:meth:`RunRegistry.check_free`), heartbeats
+(:meth:`RunRegistry.touch`, also on every event a page takes), a reaper that cancels the runs of a participant
+whose session has been silent for ``idle_s``, and cancel by run id for the facilitator.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from ragft.errors import RagftError, describe_error
 
@@ -121,8 +126,12 @@ class BackgroundRun(Generic[T]):
                     return
                 if deadline is not None and time.monotonic() > deadline:
                     return
+                if self.owner:
+                    registry().touch(self.owner)
                 yield RunEvent(TICK)
                 continue
+            if self.owner:
+                registry().touch(self.owner)
             yield ev
             if ev.kind == FINISHED:
                 return
@@ -154,8 +163,138 @@ class BackgroundRun(Generic[T]):
                 logger.exception("%s %s could not finish cleanly", self.kind, self.id)
             self._done.set()
             self.post(FINISHED)
+            registry().discard(self)
 
     def _failed(self, exc: BaseException) -> None:
         self.exception = exc
         self.error = describe_error(exc)
         self.post(ERROR, text=self.error)
+
+
+# ---- the process's registry of participants' runs ----------------------------------------------------------
+class AlreadyRunning(RagftError):
+    """A participant asked for a second comparison or evaluation while one runs."""
+
+    hint = "Stop it first (its Stop button), or wait until it finishes."
+
+
+Hook = Callable[["BackgroundRun[Any]"], None]
+
+
+@dataclass
+class _Entry:
+    run: "BackgroundRun[Any]"
+    on_finish: Hook | None = None
+    on_heartbeat: Hook | None = None
+
+
+class RunRegistry:
+    """The runs participants started, by id; thread-safe; shared by every session of the process."""
+
+    def __init__(self, idle_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_s = idle_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._seen: dict[str, float] = {}
+        self._reaper: threading.Thread | None = None
+
+    def check_free(self, owner: str, kind: str) -> None:
+        """Raise :class:`AlreadyRunning` when ``owner`` already runs a ``kind`` (comparison, evaluation)."""
+        for run in self.active(owner, kind):
+            raise AlreadyRunning(f"You already have a {kind} running ({run.what[:60]}).")
+
+    def add(self, run: "BackgroundRun[Any]", *, on_finish: Hook | None = None,
+            on_heartbeat: Hook | None = None) -> None:
+        """Track ``run`` until it ends; ``on_finish(run)`` runs in its worker once it has ended."""
+        with self._lock:
+            self._entries[run.id] = _Entry(run, on_finish, on_heartbeat)
+            if run.owner:
+                self._seen[run.owner] = self._clock()
+        if run.done:  # ended before it was added
+            self.discard(run)
+
+    def discard(self, run: "BackgroundRun[Any]") -> None:
+        with self._lock:
+            entry = self._entries.pop(run.id, None)
+        if entry is not None and entry.on_finish is not None:
+            try:
+                entry.on_finish(run)
+            except Exception:  # noqa: BLE001 - a record that cannot be written must not break the run
+                logger.exception("recording the end of %s %s failed", run.kind, run.id)
+
+    def get(self, run_id: str) -> "BackgroundRun[Any] | None":
+        with self._lock:
+            entry = self._entries.get(run_id)
+        return entry.run if entry else None
+
+    def active(self, owner: str | None = None, kind: str | None = None) -> list["BackgroundRun[Any]"]:
+        """Runs not done yet (of ``owner``, of ``kind``), oldest first."""
+        with self._lock:
+            runs = [e.run for e in self._entries.values()]
+        return sorted((r for r in runs if not r.done and (owner is None or r.owner == owner)
+                       and (kind is None or r.kind == kind)), key=lambda r: r.started_perf)
+
+    def cancel(self, run_id: str) -> bool:
+        run = self.get(run_id)
+        if run is None or run.done:
+            return False
+        logger.warning("%s %s of %s stopped from outside its session", run.kind, run.id, run.owner)
+        run.cancel()
+        return True
+
+    def touch(self, owner: str) -> None:
+        """``owner``'s session is alive now (its page ran or followed a run)."""
+        if owner:
+            with self._lock:
+                self._seen[owner] = self._clock()
+
+    def silent_for(self, owner: str) -> float | None:
+        with self._lock:
+            seen = self._seen.get(owner)
+        return None if seen is None else self._clock() - seen
+
+    def reap(self) -> list["BackgroundRun[Any]"]:
+        """Cancel the runs of owners silent for longer than ``idle_s`` (their session is gone); beat the others."""
+        stopped = []
+        for run in self.active():
+            silent = self.silent_for(run.owner) if run.owner else None
+            if silent is not None and silent > self.idle_s and not run.cancelled:
+                logger.warning("%s %s: no heartbeat from its session for %.0f s, stopping it", run.kind, run.id,
+                               silent)
+                run.cancel()
+                stopped.append(run)
+                continue
+            with self._lock:
+                entry = self._entries.get(run.id)
+            if entry is not None and entry.on_heartbeat is not None:
+                try:
+                    entry.on_heartbeat(run)
+                except Exception:  # noqa: BLE001 - the next pass tries again
+                    logger.exception("heartbeat of %s %s failed", run.kind, run.id)
+        return stopped
+
+    def start_reaper(self, every_s: float = 10.0) -> None:
+        """Reap every ``every_s`` in a daemon thread (once per process)."""
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap_forever, args=(every_s,), name="run-reaper",
+                                            daemon=True)
+        self._reaper.start()
+
+    def _reap_forever(self, every_s: float) -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                self.reap()
+            except Exception:  # noqa: BLE001 - the reaper must keep going
+                logger.exception("the run reaper failed")
+
+
+_REGISTRY = RunRegistry()
+
+
+def registry() -> RunRegistry:
+    """The process's registry (every session of this process shares it)."""
+    return _REGISTRY

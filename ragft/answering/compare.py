@@ -46,6 +46,8 @@ from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build
 from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
 from ragft.models.usage import Usage
 from ragft.runs import BackgroundRun
+from ragft.classroom import pause
+from ragft.models import fair
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +272,7 @@ def start_comparison(
         temperature=temperature,
         top_k=top_k,
     )
-    run = ComparisonRun(comparison, owner=owner)
+    run = ComparisonRun(comparison, owner=owner or fair.caller()[0])  # an evaluation's questions: its owner
     needs_retrieval = any(c.rag for c in configs)
 
     def do_retrieval() -> None:
@@ -338,8 +340,33 @@ def _run_panel(
 ) -> None:
     comparison = run.comparison
     panel = comparison.panels[cfg.key]
+    with fair.calling(run.owner, panel_key(comparison.id, cfg.key)):
+        _run_panel_turns(run, cfg, question, model_for, ledger, budget, system_prompt, max_tokens, temperature,
+                         price_overrides)
+
+
+def panel_key(comparison_id: str, configuration: str) -> str:
+    """The name of a panel's model call in the fair scheduler (:func:`ragft.models.fair.position`)."""
+    return f"{comparison_id}:{configuration}"
+
+
+def _run_panel_turns(
+    run: ComparisonRun,
+    cfg: Configuration,
+    question: str,
+    model_for: ModelFactory,
+    ledger: SessionLedger,
+    budget: Budget | None,
+    system_prompt: str | None,
+    max_tokens: int,
+    temperature: float,
+    price_overrides: Mapping[str, Any] | None,
+) -> None:
+    comparison = run.comparison
+    panel = comparison.panels[cfg.key]
     try:
         try:
+            pause.check()
             model = model_for(cfg)
         except E.RagftError as exc:
             _fail(run, panel, exc)

@@ -28,6 +28,7 @@ from ragft.costs.ledger import SessionLedger
 from ragft.evaluation.questions import QuestionSet, QuestionSetError
 from ragft.evaluation.records import ConfigSummary, EvalRecord, score_panel, summarise
 from ragft.knowledge.scenario import Question
+from ragft.models import fair
 from ragft.runs import BackgroundRun
 
 logger = logging.getLogger(__name__)
@@ -162,9 +163,10 @@ class EvalRun(BackgroundRun[Evaluation]):
         return self.result
 
     def _work(self) -> None:
-        for p in run_evaluation(self.evaluation, cancel=self.cancel_event, **self._kwargs):
-            self.last = p
-            self.post(PROGRESS, data=p)
+        with fair.calling(self.owner, f"eval:{self.id}"):  # its questions' model calls are the participant's
+            for p in run_evaluation(self.evaluation, cancel=self.cancel_event, **self._kwargs):
+                self.last = p
+                self.post(PROGRESS, data=p)
 
 
 def start_evaluation(evaluation: Evaluation, *, owner: str = "", **kwargs: Any) -> EvalRun:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ragft import errors as E
-from ragft.models import cpu
+from ragft.models import cpu, fair
 from ragft.models.stream import ChatStream, Completion, Messages
 from ragft.models.usage import Usage
 from ragft.paths import DEFAULT_ADAPTER
@@ -128,7 +128,8 @@ class EmbeddedChatModel:
         self._check_fits(msgs, max_tokens)
         engine = self.engine
         started = time.perf_counter()
-        with engine.lock, engine.policy.job(cpu.GENERATION) as lease, lease.step() as threads:
+        with fair.engine_turn(engine), engine.lock, engine.policy.job(cpu.GENERATION) as lease, \
+                fair.token_turn(), lease.step() as threads:
             engine.step_threads(threads)
             resp = engine.llm.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=temperature)
         u = resp["usage"]
@@ -146,11 +147,13 @@ class EmbeddedChatModel:
             return Usage(prompt_tokens, self.count_tokens(text) if text else 0, exact=True)
 
         def source() -> Iterator[str]:
-            with engine.lock, engine.policy.job(cpu.GENERATION) as lease:  # one generation per engine (KV cache)
+            # One generation per engine (KV cache), then one token step at a time across all engines, both
+            # turns round-robin over participants (ragft.models.fair).
+            with fair.engine_turn(engine), engine.lock, engine.policy.job(cpu.GENERATION) as lease:
                 it = iter(engine.llm.create_chat_completion(
                     messages=msgs, max_tokens=max_tokens, temperature=temperature, stream=True))
                 while True:
-                    with lease.step() as threads:  # one token step at a time across all engines
+                    with fair.token_turn(), lease.step() as threads:
                         engine.step_threads(threads)
                         chunk = next(it, None)
                     if chunk is None:

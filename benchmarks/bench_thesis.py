@@ -2,8 +2,11 @@
 embedded default (SmolLM2-135M via llama.cpp, the committed LoRA adapter, local MiniLM retrieval over the sample
 scenario in a temporary Chroma), scored like the Evaluate page.
 
-Prints the table "configuration | fact accuracy | style adherence | hit@k | ms/question", then the extra
-columns (page hit@k, stale answers, tokens/question, errors) and, with --verbose, every answer.
+Prints the table "configuration | fact accuracy | style adherence | hit@k | ms/question", every figure with its 95%
+interval (Wilson for rates, a seeded bootstrap for means), then the extra columns (page hit@k, stale answers,
+tokens/question, errors), the paired comparison of fine-tuned + RAG against base + RAG (questions each got right
+and the other wrong, the difference with Newcombe's interval, the exact McNemar test) and, with --verbose, every
+answer.
 ms/question is the mean wall time of one configuration's answer; the four configurations of a question run at
 once and share the CPU token by token, so it grows with the number of configurations and with other load.
 
@@ -68,9 +71,19 @@ def main() -> int:
         print("| configuration | page hit@k | stale answers | tokens/question | first token ms | errors |")
         print("|---|---|---|---|---|---|")
         for x in summaries:
-            ttft = "—" if x.mean_ttft_s is None else f"{x.mean_ttft_s * 1000:.0f}"
-            print(f"| {x.label} | {EV.pct(x.page_hit_at_k)} | {EV.pct(x.stale_rate)} | "
-                  f"{x.tokens_per_question:.0f} | {ttft} | {x.errors}/{x.questions} |")
+            print(f"| {x.label} | {x.interval('page_hit_at_k').pct()} | {x.interval('stale_rate').pct()} | "
+                  f"{x.interval('tokens_per_question').scaled(1)} | {EV.ms(x.interval('mean_ttft_s'))} | "
+                  f"{x.errors}/{x.questions} |")
+        pairs = [(a, b) for a, b in (("base_rag", "ft_rag"), ("base", "base_rag"), ("ft", "ft_rag"),
+                                     ("base", "ft")) if a in keys and b in keys]
+        if pairs:
+            facts = [EV.compare_records(ev.records, a, b, "facts") for a, b in pairs]
+            style = [EV.compare_records(ev.records, a, b, "style") for a, b in pairs]
+            print()
+            print(EV.format_paired(facts + style))
+            print()
+            for c in facts[:1] + style[:1]:
+                print(f"# {c.sentence()}")
         print(f"\n# wall time {ev.wall_s:.0f} s for {len(qs)} questions")
         if args.json:
             args.json.write_text(EV.to_json(ev))

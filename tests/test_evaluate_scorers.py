@@ -217,7 +217,7 @@ def test_summary_evidence_and_axis():
     ev.records.append(_rec("base", "d", 1.0, False, cost=None, local=False))
     assert ev.summaries()[0].total_cost is None
     table = EV.format_table(ev.summaries()[:1])
-    assert "| Base | 75% | 0% | — | 1000 |" in table
+    assert "| Base | 75% (30–95%) | 0% (0–49%) | — | 1,000 (1,000–1,000) |" in table
 
 
 def test_no_evidence_from_a_configuration_that_never_answered():

@@ -4,11 +4,25 @@
 - :mod:`~ragft.evaluation.scoring`: fact, style and hit@k scorers; :mod:`~ragft.evaluation.style`: the brand voice;
 - :mod:`~ragft.evaluation.records`: scored records, per-configuration summaries, the chart's cost axis;
 - :mod:`~ragft.evaluation.run`: :class:`Evaluation`, :func:`run_evaluation` and its background run;
+- :mod:`~ragft.evaluation.stats`: 95% intervals (Wilson, bootstrap, Newcombe) and the exact McNemar test;
+- :mod:`~ragft.evaluation.paired`: two configurations (or two runs) question by question;
 - :mod:`~ragft.evaluation.export`: evidence rows for the guide, CSV/JSON, the Markdown table;
 - :mod:`~ragft.evaluation.wiring`: the app's models and retrieval without Streamlit (tests, benchmarks, scripts).
 """
 
-from ragft.evaluation.export import CSV_COLUMNS, evidence_rows, format_table, pct, to_csv, to_json
+from ragft.evaluation.export import (
+    CSV_COLUMNS,
+    all_pairs,
+    evidence_rows,
+    format_paired,
+    format_table,
+    ms,
+    pct,
+    summary_csv,
+    to_csv,
+    to_json,
+)
+from ragft.evaluation.paired import PairedComparison, QuestionDiff, compare_records, compare_runs
 from ragft.evaluation.questions import (
     DEFAULT_QUESTIONS,
     MAX_QUESTION_SET_BYTES,
@@ -40,6 +54,7 @@ from ragft.evaluation.scoring import (
     score_facts,
     score_style,
 )
+from ragft.evaluation.stats import Interval, McNemar, bootstrap_mean, mcnemar_exact, paired_difference, wilson
 from ragft.evaluation.wiring import standalone_wiring
 
 __all__ = [
@@ -49,4 +64,6 @@ __all__ = [
     "fact_tokens", "format_table", "is_paid", "load_question_set", "page_hit", "parse_question_set", "pct",
     "retrieval_hit", "run_evaluation", "score_facts", "score_panel", "score_style", "standalone_wiring",
     "start_evaluation", "summarise", "to_csv", "to_json",
+    "Interval", "McNemar", "PairedComparison", "QuestionDiff", "all_pairs", "bootstrap_mean", "compare_records",
+    "compare_runs", "format_paired", "mcnemar_exact", "ms", "paired_difference", "summary_csv", "wilson",
 ]

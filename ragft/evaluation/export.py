@@ -1,4 +1,7 @@
-"""What an evaluation hands on: the decision guide's evidence rows, CSV and JSON exports, a Markdown table."""
+"""What an evaluation hands on: the decision guide's evidence rows, CSV and JSON exports, Markdown tables.
+
+Every rate and mean in an export carries its 95% interval (:mod:`ragft.evaluation.stats`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ import io
 import json
 from typing import Any, Sequence
 
+from ragft.evaluation.paired import PairedComparison, compare_records
 from ragft.evaluation.records import ConfigSummary
 from ragft.evaluation.run import Evaluation
+from ragft.evaluation.stats import Interval
 
 def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Rows for the decision guide's evidence: one per configuration that answered at least one question.
@@ -47,6 +52,12 @@ def to_csv(evaluation: Evaluation) -> str:
     return buf.getvalue()
 
 
+def all_pairs(evaluation: Evaluation, metric: str = "facts") -> list[PairedComparison]:
+    """Every later configuration against every earlier one (``ft_rag`` vs ``base_rag``, ...)."""
+    keys = evaluation.configurations
+    return [compare_records(evaluation.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1:]]
+
+
 def to_json(evaluation: Evaluation) -> str:
     return json.dumps({
         "id": evaluation.id, "created": evaluation.created.isoformat(timespec="seconds"),
@@ -55,16 +66,62 @@ def to_json(evaluation: Evaluation) -> str:
         "configurations": list(evaluation.configurations), "settings": evaluation.settings,
         "wall_s": round(evaluation.wall_s, 3),
         "summary": [s.to_dict() for s in evaluation.summaries()],
+        "paired": [c.to_dict() for c in all_pairs(evaluation)],
         "records": [r.to_dict() for r in evaluation.records],
     }, indent=2, ensure_ascii=False)
 
 
+SUMMARY_FIGURES = ("fact_accuracy", "style_adherence", "hit_at_k", "page_hit_at_k", "stale_rate", "mean_ttft_s",
+                   "mean_total_s", "tokens_per_question")
+
+
+def summary_csv(evaluation: Evaluation) -> str:
+    """One row per configuration: every figure with its 95% interval (``_low``/``_high`` columns)."""
+    cols = ["configuration", "label", "questions", "errors"]
+    for f in SUMMARY_FIGURES:
+        cols += [f, f"{f}_low", f"{f}_high"]
+    cols += ["cost_per_question_usd", "total_cost_usd"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for s in evaluation.summaries():
+        row: dict[str, Any] = s.to_dict()
+        for f in SUMMARY_FIGURES:
+            iv = s.interval(f)
+            row[f] = _r(iv.estimate)
+            row[f"{f}_low"], row[f"{f}_high"] = _r(iv.low), _r(iv.high)
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def ms(iv: Interval) -> str:
+    return iv.scaled(1000) if iv.known else "—"
+
+
 def format_table(summaries: Sequence[ConfigSummary]) -> str:
-    """The benchmark's Markdown table: configuration | fact accuracy | style adherence | hit@k | ms/question."""
+    """The benchmark's Markdown table: configuration | fact accuracy | style adherence | hit@k | ms/question,
+    each figure followed by its 95% interval."""
     lines = ["| configuration | fact accuracy | style adherence | hit@k | ms/question |", "|---|---|---|---|---|"]
     for s in summaries:
-        lines.append(f"| {s.label} | {pct(s.fact_accuracy)} | {pct(s.style_adherence)} | {pct(s.hit_at_k)} | "
-                     f"{'—' if s.mean_total_s is None else f'{s.mean_total_s * 1000:.0f}'} |")
+        lines.append(f"| {s.label} | {s.interval('fact_accuracy').pct()} | {s.interval('style_adherence').pct()} | "
+                     f"{s.interval('hit_at_k').pct()} | {ms(s.interval('mean_total_s'))} |")
+    return "\n".join(lines)
+
+
+def format_paired(comparisons: Sequence[PairedComparison]) -> str:
+    """Markdown table of paired comparisons: B beat A on, lost on, difference (95% interval), exact McNemar p."""
+    lines = ["| comparison | metric | B won | B lost | both right | both wrong | difference (95% interval) | "
+             "McNemar exact p |", "|---|---|---|---|---|---|---|---|"]
+    for c in comparisons:
+        d = c.difference
+        diff = "—" if not d.known else (f"{(d.estimate or 0) * 100:+.0f} pts ({(d.low or 0) * 100:+.0f} to "
+                                        f"{(d.high or 0) * 100:+.0f})")
+        lines.append(f"| {c.b_label} vs {c.a_label} | {c.metric} | {c.b_won} | {c.a_won} | {c.count('both')} | "
+                     f"{c.count('neither')} | {diff} | {c.test.p_value:.4g} |")
     return "\n".join(lines)
 
 

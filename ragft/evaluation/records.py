@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ragft.answering import compare as C
 from ragft.configs import BY_KEY
 from ragft.evaluation.scoring import StyleScore, page_hit, retrieval_hit, score_facts, score_style
+from ragft.evaluation.stats import NO_DATA, Interval, bootstrap_mean, rate_interval
 from ragft.knowledge.scenario import Question
 
 @dataclass
@@ -114,6 +115,12 @@ class ConfigSummary:
     cost_per_question: Decimal | None  # None when a price is unknown
     total_cost: Decimal | None
     local: bool  # every call on a self-hosted model ($0: compare tokens or seconds instead)
+    # 95% intervals by figure name (fact_accuracy, style_adherence, hit_at_k, page_hit_at_k, stale_rate,
+    # mean_ttft_s, mean_total_s, tokens_per_question): Wilson for proportions, bootstrap for means
+    intervals: Mapping[str, Interval] = field(default_factory=dict)
+
+    def interval(self, name: str) -> Interval:
+        return self.intervals.get(name, NO_DATA)
 
     @property
     def tokens_per_question(self) -> float:
@@ -131,6 +138,7 @@ class ConfigSummary:
             "completion_tokens_per_question": round(self.completion_tokens_per_question, 1),
             "cost_per_question_usd": None if self.cost_per_question is None else str(self.cost_per_question),
             "total_cost_usd": None if self.total_cost is None else str(self.total_cost), "local": self.local,
+            "intervals_95": {k: v.to_dict() for k, v in self.intervals.items()},
         }
 
 
@@ -165,7 +173,21 @@ def summarise(records: Sequence[EvalRecord], configuration: str) -> ConfigSummar
         cost_per_question=None if total is None or not n else total / n,
         total_cost=total,
         local=bool(rs) and all(r.local or r.error for r in rs),
+        intervals=_intervals(rs, styled),
     )
+
+
+def _intervals(rs: Sequence[EvalRecord], styled: Sequence[EvalRecord]) -> dict[str, Interval]:
+    return {
+        "fact_accuracy": rate_interval([r.fact_score for r in rs]),
+        "style_adherence": rate_interval([1.0 if r.style_ok else 0.0 for r in styled]),
+        "hit_at_k": rate_interval([1.0 if r.hit else 0.0 for r in rs if r.hit is not None]),
+        "page_hit_at_k": rate_interval([1.0 if r.page_hit else 0.0 for r in rs if r.page_hit is not None]),
+        "stale_rate": rate_interval([1.0 if r.stale_found else 0.0 for r in rs]),
+        "mean_ttft_s": bootstrap_mean([r.ttft_s for r in rs if r.ttft_s is not None]),
+        "mean_total_s": bootstrap_mean([r.total_s for r in rs if r.total_s is not None]),
+        "tokens_per_question": bootstrap_mean([float(r.tokens) for r in rs]),
+    }
 
 
 

@@ -1,0 +1,77 @@
+"""One snapshot of the room for the Facilitator page: participants (anonymous labels), their questions, spend
+against their caps, what each runs now, app-wide spend against its cap, and the model queue (who waits, how long).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ragft.classroom import pause
+from ragft.costs.budget import effective_cap
+from ragft.models import fair
+from ragft.runs import RunRegistry
+from ragft.store import records as R
+from ragft.store import spend as S
+from ragft.store import workspaces as W
+from ragft.store.db import ClassStore
+
+
+@dataclass(frozen=True)
+class RunNow:
+    run_id: str
+    kind: str
+    what: str
+    elapsed_s: float
+    stopping: bool
+
+
+@dataclass(frozen=True)
+class Participant:
+    workspace_id: str
+    label: str
+    questions: int
+    spent: Decimal
+    cap: Decimal | None
+    last_seen_s: float
+    running: tuple[RunNow, ...]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    label: str
+    stage: str
+    ahead: int
+    waited_s: float
+
+
+@dataclass(frozen=True)
+class Room:
+    participants: tuple[Participant, ...]
+    app_spent: Decimal
+    app_cap: Decimal | None
+    queue: tuple[QueueRow, ...]
+    paused: bool
+    avg_generation_s: float | None
+
+
+def snapshot(store: ClassStore, runs: RunRegistry, *, app_cap: Decimal | None, participant_cap: Decimal | None,
+             seen_within_s: float = 4 * 3600) -> Room:
+    now = time.time()
+    spaces = [w for w in W.list_workspaces(store) if now - w.last_seen <= seen_within_s]
+    labels = {w.id: w.label for w in W.list_workspaces(store, include_deleted=True)}
+    asked = R.questions_asked(store)
+    spent = {row.scope: row.spent for row in S.spend_table(store)}
+    active = runs.active()
+    people = []
+    for w in spaces:
+        own, per_ws = S.get_caps(store, w.id)
+        cap = effective_cap(per_ws if per_ws is not None else participant_cap, own)
+        mine = tuple(RunNow(r.id, r.kind, r.what, r.elapsed_s, r.cancelled) for r in active if r.owner == w.id)
+        people.append(Participant(w.id, w.label, asked.get(w.id, 0), spent.get(w.id, Decimal(0)), cap,
+                                  now - w.last_seen, mine))
+    queue = tuple(QueueRow(labels.get(q.owner, "(no workspace)" if not q.owner else "another participant"), q.stage,
+                           q.ahead, q.waited_s) for q in fair.waiting())
+    return Room(tuple(people), spent.get(S.APP, Decimal(0)), app_cap, queue, pause.is_paused(),
+                fair.TOKEN_STEP.avg_turn_s)

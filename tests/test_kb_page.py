@@ -162,7 +162,7 @@ def test_chunk_inspector_shows_the_chunks_of_a_document(shared_data_dir):
     upload(at, [pdf("good.pdf")])
     at.selectbox(key="kb_inspect_doc").set_value(document_id((CORPUS / "good.pdf").read_bytes())).run()
     chunks = next(df.value for df in at.dataframe if "#" in df.value)
-    assert list(chunks["page"]) == [1, 2, 3] and "Cirrus Pillow" in chunks["text"].iloc[2]
+    assert list(chunks["where"]) == ["p.1", "p.2", "p.3"] and "Cirrus Pillow" in chunks["text"].iloc[2]
     at.number_input(key="kb_inspect_pos").set_value(1).run()
     assert any(t.value.startswith("Boreal Kettle") for t in at.text)
 

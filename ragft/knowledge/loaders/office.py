@@ -152,7 +152,7 @@ def table_page(rows: Iterable[tuple[int, list[str]]], label: str, name: str, lim
         nonlocal seen_rows
         seen_rows += 1
         if seen_rows > limits.max_rows:
-            raise FileTooLarge(f"{name} has more than {limits.max_rows:,} rows, over the limit; split it.")
+            raise FileTooLarge(f"{name}: more than {limits.max_rows:,} rows, over the limit; split it.")
         if header:
             pairs = [(h or f"column {i + 1}", c) for i, (h, c) in enumerate(zip(header + [""] * len(cells), cells))]
             line = "; ".join(f"{h}: {c}" for h, c in pairs if c)

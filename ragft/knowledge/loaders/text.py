@@ -83,7 +83,7 @@ def load_csv(name: str, data: bytes, limits: Limits) -> tuple[list[Page], list[s
         for number, cells in enumerate(reader, 1):
             rows.append((number, [one_line(c) for c in cells]))
             if len(rows) > limits.max_rows + 1:
-                raise FileTooLarge(f"{name} has more than {limits.max_rows:,} rows, over the limit; split it.")
+                raise FileTooLarge(f"{name}: more than {limits.max_rows:,} rows, over the limit; split it.")
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise FileTooLarge(f"{name}: row {reader.line_num} has a cell over {csv.field_size_limit():,} "

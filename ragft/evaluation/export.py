@@ -34,7 +34,8 @@ def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
 
 CSV_COLUMNS = ("question_id", "question", "configuration", "label", "answer", "error", "fact_score",
                "facts_found", "facts_missing", "stale_facts_found", "style_ok", "style_reasons", "hit", "page_hit",
-               "sources", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "cost_usd")
+               "sources", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "cost_usd", "claims_stated",
+               "claims_supported", "unsupported_claims", "faithfulness")
 
 
 def to_csv(evaluation: Evaluation) -> str:
@@ -44,7 +45,7 @@ def to_csv(evaluation: Evaluation) -> str:
     w.writeheader()
     for r in evaluation.records:
         d = r.to_dict()
-        for k in ("facts_found", "facts_missing", "stale_facts_found", "style_reasons"):
+        for k in ("facts_found", "facts_missing", "stale_facts_found", "style_reasons", "unsupported_claims"):
             d[k] = " | ".join(d[k])
         d["sources"] = " | ".join(f"{s['source']} p.{s['page']}" if s.get("page") else s["source"]
                                   for s in r.sources)
@@ -72,7 +73,7 @@ def to_json(evaluation: Evaluation) -> str:
 
 
 SUMMARY_FIGURES = ("fact_accuracy", "style_adherence", "hit_at_k", "page_hit_at_k", "stale_rate", "mean_ttft_s",
-                   "mean_total_s", "tokens_per_question")
+                   "mean_total_s", "tokens_per_question", "groundedness", "faithfulness")
 
 
 def summary_csv(evaluation: Evaluation) -> str:

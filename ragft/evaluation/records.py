@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from ragft.answering import compare as C
 from ragft.configs import BY_KEY
+from ragft.evaluation.grounding import check_groundedness
 from ragft.evaluation.scoring import StyleScore, page_hit, retrieval_hit, score_facts, score_style
 from ragft.evaluation.stats import NO_DATA, Interval, bootstrap_mean, rate_interval
 from ragft.knowledge.scenario import Question
@@ -46,6 +47,20 @@ class EvalRecord:
     completion_tokens: int | None = None
     cost: Decimal | None = None
     local: bool = False
+    # groundedness (RAG answers): figures and named entities stated / found in the retrieved context
+    claims_stated: int | None = None
+    claims_supported: int | None = None
+    unsupported_claims: tuple[str, ...] = ()
+    # the optional LLM judge's faithfulness (share of the answer's claims the context supports)
+    faithfulness: float | None = None
+    judge_claims: tuple[dict[str, Any], ...] = ()  # claim, supported
+    judge_error: str | None = None
+
+    @property
+    def groundedness(self) -> float | None:
+        if not self.claims_stated or self.claims_supported is None:
+            return None
+        return self.claims_supported / self.claims_stated
 
     @property
     def tokens(self) -> int:
@@ -63,8 +78,47 @@ class EvalRecord:
             "sources": [dict(s) for s in self.sources],
             "ttft_s": _r(self.ttft_s), "total_s": _r(self.total_s), "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens, "cost_usd": None if self.cost is None else str(self.cost),
-            "local": self.local,
+            "local": self.local, "claims_stated": self.claims_stated, "claims_supported": self.claims_supported,
+            "unsupported_claims": list(self.unsupported_claims), "faithfulness": _r(self.faithfulness),
+            "judge_claims": [dict(c) for c in self.judge_claims], "judge_error": self.judge_error,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EvalRecord":
+        """The inverse of :meth:`to_dict` (raises KeyError/TypeError/ValueError on a malformed dict)."""
+        def tup(name: str) -> tuple[Any, ...]:
+            value = d.get(name) or ()
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{name} must be a list")
+            return tuple(value)
+
+        def num(name: str, kind: type) -> Any:
+            value = d.get(name)
+            return None if value is None else kind(value)
+
+        cost = d.get("cost_usd")
+        return cls(
+            question_id=str(d["question_id"]), question=str(d["question"]), configuration=str(d["configuration"]),
+            label=str(d.get("label") or d["configuration"]), rag=bool(d.get("rag")), answer=str(d.get("answer") or ""),
+            error=None if d.get("error") is None else str(d["error"]),
+            expected_facts=tuple(str(x) for x in tup("expected_facts")),
+            facts_found=tuple(str(x) for x in tup("facts_found")),
+            facts_missing=tuple(str(x) for x in tup("facts_missing")),
+            stale_found=tuple(str(x) for x in tup("stale_facts_found")), fact_score=float(d.get("fact_score") or 0),
+            style_applicable=bool(d.get("style_applicable")),
+            style_ok=None if d.get("style_ok") is None else bool(d["style_ok"]),
+            style_reasons=tuple(str(x) for x in tup("style_reasons")),
+            expected_source=str(d.get("expected_source") or ""),
+            hit=None if d.get("hit") is None else bool(d["hit"]),
+            page_hit=None if d.get("page_hit") is None else bool(d["page_hit"]),
+            sources=tuple(dict(x) for x in tup("sources")), ttft_s=num("ttft_s", float), total_s=num("total_s", float),
+            prompt_tokens=num("prompt_tokens", int), completion_tokens=num("completion_tokens", int),
+            cost=None if cost is None else Decimal(str(cost)), local=bool(d.get("local")),
+            claims_stated=num("claims_stated", int), claims_supported=num("claims_supported", int),
+            unsupported_claims=tuple(str(x) for x in tup("unsupported_claims")),
+            faithfulness=num("faithfulness", float), judge_claims=tuple(dict(x) for x in tup("judge_claims")),
+            judge_error=None if d.get("judge_error") is None else str(d["judge_error"]),
+        )
 
 
 def _r(x: float | None, n: int = 4) -> float | None:
@@ -85,6 +139,8 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
     phit = page_hit(q.expected_source, q.expected_page, [(c.source, c.page) for c in panel.sources]) \
         if retrieved else None
     usage = panel.usage
+    grounded = check_groundedness(answer, [c.text for c in panel.sources], q.question) \
+        if panel.rag and answered else None
     return EvalRecord(
         question_id=q.id, question=q.question, configuration=panel.configuration, label=panel.label, rag=panel.rag,
         answer=answer, error=None if answered else (panel.error or "no answer"), expected_facts=q.expected_facts,
@@ -94,6 +150,9 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
         total_s=panel.total_s,
         prompt_tokens=usage.prompt_tokens if usage else panel.prompt_tokens,
         completion_tokens=usage.completion_tokens if usage else None, cost=panel.cost, local=panel.local,
+        claims_stated=grounded.stated if grounded else None,
+        claims_supported=grounded.supported if grounded else None,
+        unsupported_claims=grounded.unsupported if grounded else (),
     )
 
 
@@ -126,6 +185,16 @@ class ConfigSummary:
     def tokens_per_question(self) -> float:
         return self.prompt_tokens_per_question + self.completion_tokens_per_question
 
+    @property
+    def groundedness(self) -> float | None:
+        """Mean share of an answer's figures and names found in its retrieved context (RAG answers that state any)."""
+        return self.interval("groundedness").estimate
+
+    @property
+    def faithfulness(self) -> float | None:
+        """Mean LLM-judged faithfulness (when a judge scored this configuration)."""
+        return self.interval("faithfulness").estimate
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "configuration": self.configuration, "label": self.label, "questions": self.questions,
@@ -138,6 +207,7 @@ class ConfigSummary:
             "completion_tokens_per_question": round(self.completion_tokens_per_question, 1),
             "cost_per_question_usd": None if self.cost_per_question is None else str(self.cost_per_question),
             "total_cost_usd": None if self.total_cost is None else str(self.total_cost), "local": self.local,
+            "groundedness": _r(self.groundedness), "faithfulness": _r(self.faithfulness),
             "intervals_95": {k: v.to_dict() for k, v in self.intervals.items()},
         }
 
@@ -187,6 +257,8 @@ def _intervals(rs: Sequence[EvalRecord], styled: Sequence[EvalRecord]) -> dict[s
         "mean_ttft_s": bootstrap_mean([r.ttft_s for r in rs if r.ttft_s is not None]),
         "mean_total_s": bootstrap_mean([r.total_s for r in rs if r.total_s is not None]),
         "tokens_per_question": bootstrap_mean([float(r.tokens) for r in rs]),
+        "groundedness": rate_interval([g for r in rs if (g := r.groundedness) is not None]),
+        "faithfulness": rate_interval([r.faithfulness for r in rs if r.faithfulness is not None]),
     }
 
 

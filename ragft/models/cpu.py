@@ -9,9 +9,9 @@ One process-wide :class:`CpuPolicy` (``policy()``) decides, at every call, how m
   0.4 of it is busy. ``free = max(1, cores - taken)``.
 - Generation alone uses every free core (up to 8). While a background job runs (an ingest embedding, OCR,
   training), generation gets half the free cores (at least 1) and the background jobs split the rest.
-- When no core is left for the background (one free core), background jobs take turns with generation on the
-  process-wide :attr:`CpuPolicy.turn`: before each batch they wait while a generation holds or wants it (at most
-  ``max_yield_s``), so never more threads are busy than cores.
+- When the process's own jobs outnumber the cores (one thread each would not fit), background jobs take turns
+  with generation on the process-wide :attr:`CpuPolicy.turn`: before each batch they wait while a generation holds
+  or wants it (at most ``max_yield_s``), so never more of our threads are busy than cores.
 
 Generation steps always run under ``turn`` (one token step at a time across all loaded engines), so several
 panels and sessions interleave token by token instead of fighting over the cores.
@@ -50,7 +50,7 @@ TAKEN_THRESHOLD = 0.4  # a core is "taken" by another process when this much of 
 class Plan:
     """Thread counts for one moment: ``generation`` per token step, ``background`` per background job.
 
-    ``shared``: no core is left for background work, so it takes turns with generation on the CPU turn.
+    ``shared``: our jobs outnumber the cores, so background batches take turns with generation on the CPU turn.
     """
 
     free: int
@@ -81,21 +81,23 @@ def taken_cores(external_busy: float, cores: int) -> int:
 
 def plan_threads(cores: int, external_busy: float, generating: bool, background_jobs: int) -> Plan:
     """The pure rule: thread counts for ``cores`` CPUs, ``external_busy`` cores used by other processes, whether a
-    generation is running, and how many background jobs (embedding, OCR, training) run in this process."""
+    generation is running, and how many background jobs (embedding, OCR, training) run in this process.
+
+    Threads are sized from the free cores (a multi-threaded llama.cpp step waits for its slowest thread, so it must
+    not count on a core another process holds); separate single-threaded jobs may still share a core with another
+    process. Only when this process's own jobs outnumber the cores do background batches take turns (``shared``).
+    """
     if cores < 1 or background_jobs < 0 or external_busy < 0:
         raise E.ConfigError(f"Invalid CPU plan input: cores={cores}, background={background_jobs}, "
                             f"external={external_busy}.")
     free = max(1, cores - taken_cores(external_busy, cores))
     if not background_jobs:
         return Plan(free, min(free, MAX_GENERATION_THREADS), free, False)
-    if not generating:
-        return Plan(free, min(max(1, free // 2), MAX_GENERATION_THREADS), max(1, free // background_jobs),
-                    free < background_jobs)
     gen = min(max(1, free // 2), MAX_GENERATION_THREADS)
-    left = free - gen
-    if left >= background_jobs:
-        return Plan(free, gen, left // background_jobs, False)
-    return Plan(free, gen, 1, True)
+    left = free - gen if generating else free
+    background = max(1, left // background_jobs)
+    shared = (gen if generating else 0) + background_jobs > cores
+    return Plan(free, gen, background, shared)
 
 
 class LoadSampler:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
-from components import boot, sidebar
+from components import boot, class_mode, sidebar
 
 ROOT = Path(__file__).parent
 
@@ -30,17 +31,23 @@ PAGES = {
     ],
 }
 
+if os.environ.get("RAGFT_FACILITATOR_PASSWORD"):  # class mode: the facilitator's console
+    PAGES["Facilitator"] = [("pages/facilitator.py", "Facilitator", ":material/groups:")]
+hidden = set(class_mode.event_defaults().hidden_pages)
+
 nav: dict[str, list] = {}
 path_of: dict[str, str] = {}  # url_path -> page file
 for section, pages in PAGES.items():
     for path, title, icon in pages:
-        if (ROOT / path).exists():
+        if (ROOT / path).exists() and path not in hidden:
             pg = st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
             nav.setdefault(section, []).append(pg)
             path_of[pg.url_path] = path
 page = st.navigation(nav)
 boot.forward_if_wanted(path_of.get(page.url_path, ""), set(path_of.values()))
 sidebar.render()
+class_mode.touch()
+class_mode.paused_notice()
 token = boot.ROUTER_ACTIVE.set(True)
 try:
     page.run()

@@ -15,8 +15,9 @@ from components.safe_text import inline, show_answer
 from components.sources import render_sources as ranked_sources
 from ragft import errors as E
 from ragft.answering import compare as C
-from ragft.costs.prices import format_usd
 from ragft.answering.prompts import RetrievedChunk
+from ragft.costs.prices import format_usd
+from ragft.models.fair import Place
 
 LLAMACPP_HINT = ("A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
                  "arrives: start it with `interrupt_requests: false` in its config so panels can run at once.")
@@ -45,10 +46,15 @@ def metrics_line(p: C.PanelResult) -> str:
     return " · ".join(bits)
 
 
-def waiting_note(p: C.PanelResult) -> str:
+def waiting_note(p: C.PanelResult, place: Place | None = None) -> str:
     if p.phase == C.QUEUED:
         return "Retrieving context…"
     waited = "" if p.started_at is None else f" ({time.perf_counter() - p.started_at:.1f} s)"
+    if place is not None:
+        turn = "next in line" if place.ahead == 0 else f"{place.ahead} ahead of you in the queue"
+        wait = f", about {place.wait_s:.0f} s to wait" if place.wait_s >= 1 else ""
+        return (f"Waiting for the shared model{waited}: {turn}{wait}. Everyone in the room takes turns, "
+                "one answer per participant at a time.")
     if p.embedded:
         return f"Waiting for the CPU{waited}: the embedded model takes turns with the other answers."
     return f"Waiting for {p.provider or 'the server'}{waited}…"
@@ -78,12 +84,12 @@ class AnswerPanel:
                 st.markdown(f"#### {p.label}")
                 st.caption(inline(p.model_label or p.model_id or "…"))
 
-    def update(self, p: C.PanelResult) -> None:
-        """While streaming: status note and the answer so far."""
+    def update(self, p: C.PanelResult, place: Place | None = None) -> None:
+        """While streaming: status note (with the place in the model's queue) and the answer so far."""
         if p.finished:
             return
         if p.phase in (C.QUEUED, C.WAITING) and not p.text:
-            self.status.info(waiting_note(p), icon=":material/hourglass_top:")
+            self.status.info(waiting_note(p, place), icon=":material/hourglass_top:")
             self.body.empty()
         else:
             self.status.caption(f":blue[streaming…] {p.tokens_so_far} tokens")

@@ -9,21 +9,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
-from components import cost_meter, kb_retrieval
+from components import class_mode, cost_meter, kb_retrieval
 from components.answer_panel import AnswerPanel
 from components.run_wiring import RunWiring
 from components.safe_text import inline
-from ragft.answering import compare as C
 from ragft import errors as E
+from ragft.answering import compare as C
 from ragft.answering.blind import BlindSession
-from ragft.configs import BY_KEY
 from ragft.answering.history import SessionHistory, exports_for, session_exports
+from ragft.configs import BY_KEY
 from ragft.evaluation.style import check_style
 from ragft.knowledge.scenario import load_questions
+from ragft.models import fair
 from ragft.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -83,8 +84,11 @@ def start(question: str, keys: list[str], s: Settings) -> C.ComparisonRun:
     """Start a comparison for this session. Raises CompareError for bad input."""
     C.validate_question(question)
     wiring = RunWiring.build(s, keys, session_retriever)
+    class_mode.check_free(wiring.owner, "comparison")
     run = C.start_comparison(question, wiring.configurations, **wiring.run_kwargs())
     st.session_state[RUN_KEY] = run
+    class_mode.track(run)
+    class_mode.record_question(wiring.owner, question)
     return run
 
 
@@ -125,7 +129,7 @@ def stream_run(run: C.ComparisonRun, views: dict[str, AnswerPanel], blind: bool)
             if p.finished:
                 views[key].finish(p, hide_details=blind)
             else:
-                views[key].update(p)
+                views[key].update(p, fair.position(C.panel_key(cmp.id, key)) if p.phase == C.WAITING else None)
         if ev.kind in ("token", "done", "error", "tick"):
             refresh_meter()
     for p in cmp.ordered_panels():
@@ -194,10 +198,11 @@ def blind_vote(comparison: C.Comparison) -> None:
     with c2:
         if st.button("Vote and reveal", type="primary", disabled=pick is None, key=f"cmp_vote_{comparison.id}"):
             try:
-                bs.vote(comparison.id, pick or "")
+                key = bs.vote(comparison.id, pick or "")
             except E.RagftError as exc:
                 st.error(inline(exc.message))
             else:
+                class_mode.record_vote(comparison.id, key, r.order, comparison.question)
                 st.rerun()
 
 

@@ -10,19 +10,25 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
-from ragft import errors as E
-from ragft.models.embeddings import Embedder, make_embedding_function
-from ragft.models.chat import ChatModel, EmbeddedEngine, make_chat_model
 from components.cost_meter import session_overrides
+from ragft import errors as E
 from ragft.access import Policy, policy_from
+from ragft.classroom import event
 from ragft.costs.billing import Billed, price_for_billing
+from ragft.models.chat import ChatModel, EmbeddedEngine, make_chat_model
+from ragft.models.embeddings import Embedder, make_embedding_function
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
+from ragft.store import open_store
 from ragft.training.adapters import workspace_adapter_choices
+
+_EVENT_KEY = "_class_event"
+EVENT_REFRESH_S = 5.0
 
 
 def _secrets() -> dict:
@@ -37,14 +43,27 @@ def _server_settings(env_key: tuple) -> Settings:
     return load_settings(os.environ, _secrets())
 
 
-def server_settings() -> Settings:
-    """Server-wide defaults (env + secrets). Raises ConfigError for malformed values."""
+def server_settings(raw: bool = False) -> Settings:
+    """Server-wide defaults (env + secrets), with the event's defaults the facilitator set (unless ``raw``).
+    Raises ConfigError for malformed values."""
     env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("RAGFT_", "CHROMA_"))))
-    return _server_settings(env_key)
+    s = _server_settings(env_key)
+    return s if raw else event.apply(s, event_defaults())
 
 
-@st.cache_resource(show_spinner=False)
-def _policy(env_key: tuple) -> Policy:
+def event_defaults() -> event.EventDefaults:
+    """The event's defaults from the class database, re-read at most every few seconds per session."""
+    cached = st.session_state.get(_EVENT_KEY)
+    if cached is not None and time.monotonic() - cached[0] < EVENT_REFRESH_S:
+        return cached[1]
+    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("RAGFT_", "CHROMA_"))))
+    ev = event.load(open_store(_server_settings(env_key).data_dir))
+    st.session_state[_EVENT_KEY] = (time.monotonic(), ev)
+    return ev
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _policy(env_key: tuple, event_json: str) -> Policy:
     return policy_from(server_settings())
 
 
@@ -52,7 +71,7 @@ def policy() -> Policy:
     """The facilitator's rules (server settings with keys: they stay in this process, never in a session),
     plus the adapters this session's workspace trained on the Fine-tune page (``yours:<name>``)."""
     env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("RAGFT_", "CHROMA_"))))
-    rules = _policy(env_key)
+    rules = _policy(env_key, event_defaults().to_json())
     mine = _workspace_adapters(rules.server)
     return replace(rules, extra_adapters={**(rules.extra_adapters or {}), **mine}) if mine else rules
 
@@ -76,7 +95,11 @@ def settings() -> Settings:
     """This session's settings (the server defaults without secrets, edited on the Settings page)."""
     if "settings" not in st.session_state:
         st.session_state["settings"] = default_settings()
-    return st.session_state["settings"]
+    s = st.session_state["settings"]
+    cap = server_settings().participant_budget_usd  # the facilitator's cap is a rule: it reaches open sessions
+    if s.participant_budget_usd != cap:
+        s = st.session_state["settings"] = replace(s, participant_budget_usd=cap)
+    return s
 
 
 def settings_or_stop() -> Settings:

@@ -28,9 +28,10 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from ragft.errors import RagftError, describe_error
 
@@ -66,11 +67,11 @@ class BackgroundRun(Generic[T]):
         self.what = what  # what it is running, in a few words (a question, a question set)
         self.owner = owner  # the session that started it (its workspace id)
         self.id = uuid.uuid4().hex[:10]
-        self.started = datetime.now(tz=timezone.utc)
+        self.started = datetime.now(tz=UTC)
         self.started_perf = time.perf_counter()
         self.error: str | None = None
         self.exception: BaseException | None = None
-        self.queue: "queue.Queue[RunEvent]" = queue.Queue()
+        self.queue: queue.Queue[RunEvent] = queue.Queue()
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"{kind}-{self.id}", daemon=True)
@@ -80,7 +81,7 @@ class BackgroundRun(Generic[T]):
         return f"<{type(self).__name__} {self.id} {self.kind} {state} owner={self.owner!r} what={self.what[:40]!r}>"
 
     # ---- control (page thread) ---------------------------------------------------------------------------
-    def start(self) -> "BackgroundRun[T]":
+    def start(self) -> BackgroundRun[T]:
         self._thread.start()
         return self
 
@@ -183,7 +184,7 @@ Hook = Callable[["BackgroundRun[Any]"], None]
 
 @dataclass
 class _Entry:
-    run: "BackgroundRun[Any]"
+    run: BackgroundRun[Any]
     on_finish: Hook | None = None
     on_heartbeat: Hook | None = None
 
@@ -204,7 +205,7 @@ class RunRegistry:
         for run in self.active(owner, kind):
             raise AlreadyRunning(f"You already have a {kind} running ({run.what[:60]}).")
 
-    def add(self, run: "BackgroundRun[Any]", *, on_finish: Hook | None = None,
+    def add(self, run: BackgroundRun[Any], *, on_finish: Hook | None = None,
             on_heartbeat: Hook | None = None) -> None:
         """Track ``run`` until it ends; ``on_finish(run)`` runs in its worker once it has ended."""
         with self._lock:
@@ -214,7 +215,7 @@ class RunRegistry:
         if run.done:  # ended before it was added
             self.discard(run)
 
-    def discard(self, run: "BackgroundRun[Any]") -> None:
+    def discard(self, run: BackgroundRun[Any]) -> None:
         with self._lock:
             entry = self._entries.pop(run.id, None)
         if entry is not None and entry.on_finish is not None:
@@ -223,12 +224,12 @@ class RunRegistry:
             except Exception:  # noqa: BLE001 - a record that cannot be written must not break the run
                 logger.exception("recording the end of %s %s failed", run.kind, run.id)
 
-    def get(self, run_id: str) -> "BackgroundRun[Any] | None":
+    def get(self, run_id: str) -> BackgroundRun[Any] | None:
         with self._lock:
             entry = self._entries.get(run_id)
         return entry.run if entry else None
 
-    def active(self, owner: str | None = None, kind: str | None = None) -> list["BackgroundRun[Any]"]:
+    def active(self, owner: str | None = None, kind: str | None = None) -> list[BackgroundRun[Any]]:
         """Runs not done yet (of ``owner``, of ``kind``), oldest first."""
         with self._lock:
             runs = [e.run for e in self._entries.values()]
@@ -254,7 +255,7 @@ class RunRegistry:
             seen = self._seen.get(owner)
         return None if seen is None else self._clock() - seen
 
-    def reap(self) -> list["BackgroundRun[Any]"]:
+    def reap(self) -> list[BackgroundRun[Any]]:
         """Cancel the runs of owners silent for longer than ``idle_s`` (their session is gone); beat the others."""
         stopped = []
         for run in self.active():

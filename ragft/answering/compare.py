@@ -338,9 +338,7 @@ def _run_panel(
     temperature: float,
     price_overrides: Mapping[str, Any] | None,
 ) -> None:
-    comparison = run.comparison
-    panel = comparison.panels[cfg.key]
-    with fair.calling(run.owner, panel_key(comparison.id, cfg.key)):
+    with fair.calling(run.owner, panel_key(run.comparison.id, cfg.key)):
         _run_panel_turns(run, cfg, question, model_for, ledger, budget, system_prompt, max_tokens, temperature,
                          price_overrides)
 

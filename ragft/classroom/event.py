@@ -36,7 +36,7 @@ class EventDefaults:
         return json.dumps(d, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "EventDefaults":
+    def from_json(cls, text: str) -> EventDefaults:
         d = json.loads(text)
         return cls(d.get("base_model"), d.get("ft_model"), d.get("top_k"), d.get("participant_cap_usd"),
                    tuple(d.get("hidden_pages") or ()))

@@ -13,9 +13,9 @@ import csv
 import io
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
 from ragft.configs import BY_KEY
 from ragft.store.records import EvalSummaryRow, QuestionCount, Vote

@@ -23,9 +23,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ragft.classroom import pause
 
@@ -80,7 +81,7 @@ class FairQueue:
     def __init__(self, name: str) -> None:
         self.name = name
         self._cond = threading.Condition()
-        self._waiting: "OrderedDict[str, deque[_Ticket]]" = OrderedDict()  # owner -> tickets; order = rotation
+        self._waiting: OrderedDict[str, deque[_Ticket]] = OrderedDict()  # owner -> tickets; order = rotation
         self._held: _Ticket | None = None
         self._avg_hold_s: float | None = None
         self.turns = 0
@@ -174,7 +175,7 @@ class FairQueue:
 
 # ---- the process's queues -----------------------------------------------------------------------------------
 TOKEN_STEP = FairQueue("token")
-_ENGINES: "weakref.WeakKeyDictionary[Any, FairQueue]" = weakref.WeakKeyDictionary()
+_ENGINES: weakref.WeakKeyDictionary[Any, FairQueue] = weakref.WeakKeyDictionary()
 _ENGINES_LOCK = threading.Lock()
 
 

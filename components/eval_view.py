@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from components import class_mode
 from components import compare_view as V
 from components.safe_text import inline, show_answer
 from components.cost_meter import refresh_cost_meter
@@ -55,7 +56,9 @@ def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
     evaluation = EV.Evaluation.new(qs, wiring.configurations)
     evaluation.settings["knowledge_base"] = wiring.knowledge_base
     evaluation.settings["models"] = dict(wiring.model_labels)
+    class_mode.check_free(wiring.owner, "evaluation")
     run = EV.start_evaluation(evaluation, **wiring.run_kwargs())
+    class_mode.track(run)  # its summaries go to the class database when it ends
     st.session_state[RUN_KEY] = run
     st.session_state.pop(ERROR_KEY, None)
     return run

@@ -17,7 +17,8 @@ Two tools, one for each kind of place such text lands in:
   links, images, raw HTML, entities, tables, ``$...$`` LaTeX and ``:red[...]`` directives in one rule.
   Streamlit also rewrites *text* after parsing, when the backslashes are already gone: ``:material/x:`` icons,
   ``:smile:`` emoji shortcodes and GFM's bare ``http://``, ``www.`` and e-mail links. An invisible WORD JOINER
-  (U+2060) after every ``:`` and ``@`` and inside ``www.`` breaks those patterns. Line breaks become spaces:
+  (U+2060) after every ``:`` and ``@`` that something follows (``: `` needs none) and inside ``www.`` breaks those
+  patterns. Line breaks become spaces:
   these places hold one line.
 """
 
@@ -57,10 +58,10 @@ def inline(text: object) -> str:
     """One line of untrusted text, safe inside any Streamlit Markdown: every character shows as typed."""
     flat = " ".join(str(text if text is not None else "").split())
     out = []
-    for ch in flat:
+    for i, ch in enumerate(flat):
         if ch in _PUNCT:
             out.append("\\" + ch)
-            if ch in ":@":
+            if ch in ":@" and i + 1 < len(flat) and not flat[i + 1].isspace():
                 out.append(WORD_JOINER)
         else:
             out.append(ch)

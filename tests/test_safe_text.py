@@ -87,3 +87,8 @@ def test_inline_is_one_line_and_handles_none():
     assert inline("two\n\n# lines") == "two \\# lines"
     assert inline(None) == ""
     assert inline("Kestrel 2 Tent") == "Kestrel 2 Tent"
+
+
+def test_inline_adds_no_invisible_character_where_none_is_needed():
+    assert inline("notes.md: indexed 3 page(s)") == "notes\\.md\\: indexed 3 page\\(s\\)"
+    assert WORD_JOINER in inline("a:b") and WORD_JOINER in inline("x@y")

@@ -1,0 +1,90 @@
+"""AppTest of the Facilitator page: a wrong password is refused and nothing of the page renders; votes from
+several participants' sessions aggregate in the class results; a participant's run is stopped from the page."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.safe_text import as_plain
+from ragft.runs import BackgroundRun, registry
+from ragft.store import open_store
+from ragft.store import records as R
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def facilitator_env(data_dir, monkeypatch):
+    monkeypatch.setenv("RAGFT_FACILITATOR_PASSWORD", PASSWORD)
+    return data_dir
+
+
+def facilitator(password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/facilitator.py").run()
+    at.text_input(key="fac_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at: AppTest, column: str):
+    """The dataframe on the page that has ``column``."""
+    for d in at.dataframe:
+        if column in d.value.columns:
+            return d.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def test_wrong_password_is_refused_and_nothing_renders(facilitator_env):
+    at = facilitator("not it")
+    assert any("Wrong password" in as_plain(e.value) for e in at.error)
+    assert not at.tabs and not at.dataframe
+    assert "fac_room_table" not in [getattr(d, "key", None) for d in at.dataframe]
+
+
+def test_votes_from_several_sessions_aggregate_on_the_page(facilitator_env):
+    store = open_store(facilitator_env)
+    for ws, winner in (("wsA", "ft_rag"), ("wsB", "ft_rag"), ("wsC", "base_rag")):  # three participants' sessions
+        participant = AppTest.from_file(APP, default_timeout=120)
+        participant.run()
+        assert not participant.exception
+        own = participant.session_state["workspace_id"]
+        assert R.record_vote(store, own, f"cmp-{ws}", winner, ["base", "base_rag", "ft_rag"], "What costs X?")
+    at = facilitator(PASSWORD)
+    board = table(at, "Rating (Bradley-Terry)")
+    rows = {r["Configuration"]: r for r in board.to_dict("records")}
+    assert rows["Fine-tuned + RAG"]["Won"] == 2 and rows["Fine-tuned + RAG"]["Shown"] == 3
+    assert rows["Base + RAG"]["Won"] == 1 and rows["Base"]["Won"] == 0
+    assert "3 blind vote" in " ".join(as_plain(s.value) for s in at.subheader)
+
+
+class Endless(BackgroundRun[list]):
+    def _work(self) -> None:
+        while not self.cancelled:
+            time.sleep(0.02)
+
+
+def test_the_facilitator_stops_a_participants_run(facilitator_env):
+    participant = AppTest.from_file(APP, default_timeout=120)
+    participant.run()
+    ws = participant.session_state["workspace_id"]
+    run = Endless([], kind="evaluation", what="shipped set: 34 question(s)", owner=ws).start()
+    registry().add(run)
+    try:
+        at = facilitator(PASSWORD)
+        room = table(at, "Running now").to_dict("records")
+        assert any("evaluation" in r["Running now"] for r in room)
+        at.button(key="fac_stop_run").click().run()
+        run.wait(10)
+        assert run.cancelled and run.done
+    finally:
+        run.cancel()
+        registry().discard(run)

@@ -29,7 +29,8 @@ def test_every_page_file_is_registered_and_exists():
 
 
 @pytest.mark.parametrize("page", registered_pages())
-def test_page_renders_without_exception(page, data_dir):
+def test_page_renders_without_exception(page, data_dir, monkeypatch):
+    monkeypatch.setenv("RAGFT_FACILITATOR_PASSWORD", "class mode on")  # the Facilitator page is registered
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception

@@ -45,7 +45,8 @@ def server():
             self.wfile.write(data)
 
         def do_GET(self):
-            self._send({"object": "list", "data": [{"id": "drafter", "object": "model", "created": 0, "owned_by": "t"}]})
+            self._send({"object": "list",
+                        "data": [{"id": "drafter", "object": "model", "created": 0, "owned_by": "t"}]})
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -19,7 +19,7 @@ def _ev(scores: dict[str, list[float]], n: int = 6) -> EV.Evaluation:
     qs = EV.default_question_set().subset(n)
     ev = EV.Evaluation.new(qs, list(scores))
     for cfg, vals in scores.items():
-        for q, v in zip(qs.questions, vals):
+        for q, v in zip(qs.questions, vals, strict=False):
             ev.records.append(EV.EvalRecord(q.id, q.question, cfg, cfg, cfg.endswith("rag"), answer=f"{cfg} {v}",
                                             fact_score=v, total_s=1.0))
     return ev

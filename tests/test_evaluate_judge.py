@@ -125,7 +125,8 @@ CONTEXT = ["Kestrel 2 Tent. Price: $149. Weight: 1.8 kg.", "Returns within 45 da
 def test_the_judge_extracts_and_verifies_claims_and_is_metered(judge_server, tmp_path):
     ledger = SessionLedger()
     v = J.judge_answer(_model(judge_server.url), "How much is the Kestrel 2 Tent?",
-                       "Howdy from Fernhollow!\n- The tent costs $149.\n- It weighs 2.4 kg.\nStay wild, the Fernhollow crew",
+                       "Howdy from Fernhollow!\n- The tent costs $149.\n- It weighs 2.4 kg.\n"
+                       "Stay wild, the Fernhollow crew",
                        CONTEXT, ledger=ledger, question_id="q1", price_overrides=PRICE)
     assert [c["supported"] for c in v.claims] == [True, False] and v.score == 0.5
     calls = [r for r in ledger.records() if r.configuration == J.JUDGE_CONFIGURATION]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any, Sequence
 
+from ragft.evaluation.history import SavedRun
 from ragft.evaluation.paired import PairedComparison, compare_records
 from ragft.evaluation.records import ConfigSummary
 from ragft.evaluation.run import Evaluation
 from ragft.evaluation.stats import Interval
+
 
 def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Rows for the decision guide's evidence: one per configuration that answered at least one question.
@@ -60,16 +61,9 @@ def all_pairs(evaluation: Evaluation, metric: str = "facts") -> list[PairedCompa
 
 
 def to_json(evaluation: Evaluation) -> str:
-    return json.dumps({
-        "id": evaluation.id, "created": evaluation.created.isoformat(timespec="seconds"),
-        "question_set": evaluation.question_set.name, "questions": len(evaluation.question_set),
-        "questions_done": evaluation.questions_done, "stopped": evaluation.stopped,
-        "configurations": list(evaluation.configurations), "settings": evaluation.settings,
-        "wall_s": round(evaluation.wall_s, 3),
-        "summary": [s.to_dict() for s in evaluation.summaries()],
-        "paired": [c.to_dict() for c in all_pairs(evaluation)],
-        "records": [r.to_dict() for r in evaluation.records],
-    }, indent=2, ensure_ascii=False)
+    """The run as a file :func:`ragft.evaluation.history.parse_run` re-imports: settings (no key, no server path),
+    summaries with their 95% intervals, every pair of configurations compared, every record."""
+    return SavedRun.from_evaluation(evaluation).to_json()
 
 
 SUMMARY_FIGURES = ("fact_accuracy", "style_adherence", "hit_at_k", "page_hit_at_k", "stale_rate", "mean_ttft_s",

@@ -25,6 +25,7 @@ from pathlib import Path, PurePath
 from typing import Any, Mapping
 
 from ragft.errors import RagftError
+from ragft.evaluation.paired import PairedComparison, compare_records
 from ragft.evaluation.questions import QuestionSet
 from ragft.evaluation.records import ConfigSummary, EvalRecord, summarise
 from ragft.knowledge.workspaces import check_workspace_id
@@ -104,7 +105,13 @@ class SavedRun:
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the judge used
 
     @classmethod
-    def from_evaluation(cls, ev: Any, settings: Mapping[str, Any], note: str = "") -> "SavedRun":
+    def from_evaluation(cls, ev: Any, settings: Mapping[str, Any] | None = None, note: str = "") -> "SavedRun":
+        """``settings``: :func:`describe_settings` of the session; default: what the evaluation recorded itself
+        (``ev.settings["run_settings"]`` when the page put it there, else the generation settings), scrubbed."""
+        if settings is None:
+            settings = ev.settings.get("run_settings") or {
+                k: ev.settings.get(k) for k in ("system_prompt", "max_tokens", "temperature", "top_k")}
+            settings = json.loads(scrub(json.dumps(settings, default=str)) or "{}")
         records = [_scrubbed(r) for r in ev.records]
         judge = ev.settings.get("judge")
         return cls(id=ev.id, created=ev.created, question_set=scrub(ev.question_set.name) or "",
@@ -130,7 +137,13 @@ class SavedRun:
                 "configurations": list(self.configurations), "settings": self.settings, "stopped": self.stopped,
                 "wall_s": round(self.wall_s, 3), "note": self.note, "imported": self.imported, "extra": self.extra,
                 "summary": [s.to_dict() for s in self.summaries()],
+                "paired": [c.to_dict() for c in self.pairs()],
                 "records": [r.to_dict() for r in self.records]}
+
+    def pairs(self, metric: str = "facts") -> list[PairedComparison]:
+        """Every later configuration against every earlier one (``ft_rag`` vs ``base_rag``, ...)."""
+        keys = self.configurations
+        return [compare_records(self.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1:]]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)

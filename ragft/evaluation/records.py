@@ -18,6 +18,7 @@ from ragft.evaluation.scoring import StyleScore, page_hit, retrieval_hit, score_
 from ragft.evaluation.stats import NO_DATA, Interval, bootstrap_mean, rate_interval
 from ragft.knowledge.scenario import Question
 
+
 @dataclass
 class EvalRecord:
     """One question answered by one configuration, scored."""

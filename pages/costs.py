@@ -3,21 +3,13 @@ caps, and the monthly projection of the four approaches."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import plotly.graph_objects as go
 import streamlit as st
 
+from components import costs_view as V
 from components import state
 from components.boot import page_shell
-from components.cost_meter import budget_figure, get_budget, get_ledger, price_overrides, render_own_cap
-from components.price_overrides import price_override_editor
+from components.cost_meter import get_ledger, price_overrides
 from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
-from ragft.configs import BY_KEY
-from ragft.costs.ledger import INGEST, Totals
-from ragft.costs.money import format_rate
-from ragft.costs.prices import format_usd, load_price_table, price_rows, pricing_data_info
-from ragft.errors import RagftError
 
 page_shell(__file__)
 
@@ -30,22 +22,8 @@ ledger = get_ledger()
 overrides = price_overrides(settings)
 totals = ledger.totals(include_live=False)
 
-
-def money(t: Totals) -> str:
-    if t.calls and t.cost_or_none is None:
-        return "price unknown"
-    text = format_usd(t.cost)
-    return f"{text} (+{t.unknown} unpriced)" if t.unknown else text
-
-
-def conf_label(key: str) -> str:
-    if key in BY_KEY:
-        return BY_KEY[key].label
-    return {INGEST: "Indexing (embeddings)", "other": "Other"}.get(key, key)
-
-
 c = st.columns(5)
-c[0].metric("Session spend", money(totals))
+c[0].metric("Session spend", V.money(totals))
 c[1].metric("Calls", f"{totals.calls:,}")
 c[2].metric("Tokens in", f"{totals.usage.prompt_tokens:,}")
 c[3].metric("Tokens out", f"{totals.usage.completion_tokens:,}")
@@ -55,135 +33,14 @@ if totals.unknown:
                "in dollars. Set a price for them under **Prices**.")
 
 spend, calls, prices, budget_tab, projection = st.tabs(["Spend", "Calls", "Prices", "Budget", "Projection"])
-
-# ---- spend -------------------------------------------------------------------------------------------
 with spend:
-    if not len(ledger):
-        st.info("No calls yet. Ask a question on **Compare** or index documents on **Knowledge base**: "
-                "every call shows up here with its tokens and cost.")
-    else:
-        left, right = st.columns(2)
-
-        def bar(groups: dict[str, Totals], label, title: str, key: str) -> None:
-            names = list(groups)
-            fig = go.Figure(go.Bar(
-                x=[label(n) for n in names], y=[float(groups[n].cost) for n in names],
-                text=[money(groups[n]) for n in names], textposition="outside",
-                customdata=[[groups[n].calls, groups[n].usage.prompt_tokens, groups[n].usage.completion_tokens]
-                            for n in names],
-                hovertemplate="%{x}: %{text}<br>%{customdata[0]} calls, %{customdata[1]:,} in / "
-                              "%{customdata[2]:,} out tokens<extra></extra>",
-            ))
-            fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                              yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"))
-            st.plotly_chart(fig, key=key, config={"displayModeBar": False})
-
-        with left:
-            bar(ledger.by_model(), str, "By model", "costs_by_model")
-        with right:
-            bar(ledger.by_configuration(), conf_label, "By configuration", "costs_by_conf")
-        points = ledger.cumulative()
-        fig = go.Figure(go.Scatter(x=[p[0] for p in points], y=[float(p[1]) for p in points],
-                                   mode="lines+markers", line_shape="hv", name="cumulative spend",
-                                   customdata=[format_usd(p[1]) for p in points],
-                                   hovertemplate="%{x|%H:%M:%S}: %{customdata}<extra></extra>"))
-        fig.update_layout(title="Over time (cumulative)", height=300, margin=dict(l=10, r=10, t=40, b=10),
-                          yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"))
-        st.plotly_chart(fig, key="costs_over_time", config={"displayModeBar": False})
-        by_q = ledger.by_question()
-        if by_q:
-            questions = {r.question_id: r.question for r in ledger.records() if r.question_id}
-            st.markdown("**By question**")
-            st.dataframe(
-                [{"question": questions.get(q) or q, "calls": t.calls, "tokens in": t.usage.prompt_tokens,
-                  "tokens out": t.usage.completion_tokens, "cost": money(t)} for q, t in by_q.items()],
-                hide_index=True, key="costs_by_question",
-            )
-
-# ---- calls -------------------------------------------------------------------------------------------
+    V.spend_panel(ledger)
 with calls:
-    rows = ledger.to_rows()
-    if not rows:
-        st.info("No calls recorded in this session yet.")
-    else:
-        shown = [{
-            "time": r["time"][11:19], "kind": r["kind"], "model": r["model_id"],
-            "configuration": conf_label(str(r["configuration"])), "in": r["prompt_tokens"],
-            "out": r["completion_tokens"], "cached": r["cached_tokens"],
-            "exact": r["usage_exact"], "cost": r["cost_usd"] if r["cost_usd"] == "unknown"
-            else format_usd(Decimal(str(r["cost_usd"]))),
-            "latency s": r["latency_s"], "ttft s": r["ttft_s"], "note": r["error"],
-        } for r in reversed(rows)]
-        st.dataframe(shown, hide_index=True, key="costs_calls_table")
-        st.caption("“exact” is False where the server reported no usage and the tokens were counted with the "
-                   "model's tokenizer. Newest first.")
-    a, b = st.columns([1, 1])
-    a.download_button("Download CSV", ledger.to_csv(), file_name="ragft_calls.csv", mime="text/csv",
-                      key="costs_csv", disabled=not rows, icon=":material/download:")
-    if b.button("Clear this session's ledger", key="costs_clear", disabled=not rows,
-                help="Forgets this session's calls. The app-wide spend (budget) is not reset."):
-        ledger.clear()
-        st.rerun()
-
-# ---- prices ------------------------------------------------------------------------------------------
+    V.calls_panel(ledger)
 with prices:
-    info = pricing_data_info()
-    table = load_price_table()
-    in_use = [
-        ("base slot", settings.base.model, settings.base.provider),
-        ("fine-tuned slot", settings.finetuned.model, settings.finetuned.provider),
-        ("embeddings", settings.embedding.model, settings.embedding.provider),
-    ]
-    seen = {(r.model_id, r.provider) for r in ledger.records()} - {(m, p) for _, m, p in in_use}
-    in_use += [("seen this session", m, p) for m, p in sorted(seen)]
-    st.markdown("**Prices in use** (USD per 1M tokens)")
-    st.dataframe(price_rows(in_use, overrides), hide_index=True, key="costs_price_table")
-    st.caption(f"Chat and embedding prices: {info['package']} {info['version']}, bundled data (no updates at run "
-               f"time; latest price change it records: {info['latest_change']}). Fine-tuning training prices and "
-               f"fine-tuned GPT-4.1 prices: project table compiled {table.compiled_on}. Overrides win over both.")
-
-    st.markdown("**Fine-tuning training prices** (USD per 1M training tokens)")
-    st.warning(table.notice, icon=":material/event_busy:")
-    st.dataframe([{"base model": t.base_model, "provider": t.provider, "$ per 1M": format_rate(t.per_m_training_tokens),
-                   "as of": t.as_of, "source": t.source} for t in table.training],
-                 hide_index=True, key="costs_training_table")
-    st.caption(table.how)
-
-    st.markdown("**Your price overrides** (this session)")
-    price_override_editor(key="costs_overrides")
-
-# ---- budget ------------------------------------------------------------------------------------------
+    V.prices_panel(settings, ledger, overrides)
 with budget_tab:
-    try:
-        budget = get_budget(settings)
-        status = budget.status()
-    except RagftError as exc:
-        st.error(exc.message)
-        status = None
-    if status is not None:
-        a, b = st.columns(2)
-        a.metric("Your workspace", format_usd(status.session_spent),
-                 help="Counted by the budget for this workspace, in every tab and across reloads: every call is "
-                      "reserved against the cap, then settled.")
-        a.caption(f"Cap: {format_usd(status.session_cap, unknown='none')}"
-                  + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else ""))
-        b.metric("Whole app (all participants, survives restarts)", format_usd(status.app_spent))
-        b.caption(f"Cap: {format_usd(status.app_cap, unknown='none')}"
-                  + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else ""))
-        fig = budget_figure(status)
-        if fig is not None:
-            st.plotly_chart(fig, key="costs_budget_chart", config={"displayModeBar": False})
-        render_own_cap(budget, status, key="costs_own_cap")
-        st.markdown(
-            "Before every call the app reserves its worst case (prompt tokens + the maximum answer length at the "
-            "model's price). A call that could cross a cap is refused before it starts, so nothing is spent; "
-            "afterwards the reservation is replaced by what the call cost. With a cap set, a model whose price is "
-            "unknown is refused (set an override). Self-hosted models cost $0 and always pass."
-        )
-        st.caption("The facilitator sets the caps (`RAGFT_PARTICIPANT_BUDGET_USD` per participant, "
-                   "`RAGFT_APP_BUDGET_USD` for everyone); the spend is kept by the server in its class database.")
-
-# ---- projection --------------------------------------------------------------------------------------
+    V.budget_panel(settings)
 with projection:
     st.markdown("Monthly cost of each approach at a given query volume, with the volumes where one becomes "
                 "cheaper than another. Hosted list prices, for comparison with the embedded models ($0 per token).")

@@ -125,8 +125,10 @@ def test_override_rows_are_validated():
     assert bad == {} and len(problems) == 2 and "both" in problems[0] and "positive" in problems[1]
 
 
-def test_budget_caps_are_shown(data_dir):
-    # Caps come from RAGFT_*_BUDGET_USD via load_settings; the session holds its Settings copy.
+def test_budget_caps_are_shown(data_dir, monkeypatch):
+    # Caps are the facilitator's: RAGFT_*_BUDGET_USD in the server's environment, whatever a session holds.
+    for name, value in {"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20"}.items():
+        monkeypatch.setenv(name, value)
     caps = load_settings({"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20",
                           "RAGFT_DATA_DIR": str(data_dir)})
     at = AppTest.from_file(APP, default_timeout=120)
@@ -179,7 +181,10 @@ def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir)
     assert after != before
     t = ledger.totals()
     assert f"Tokens in **{t.usage.prompt_tokens:,}**" in after and t.usage.prompt_tokens > 0
-    assert "Last question" in after and "s of compute" not in after  # priced by the override, not local
+    assert "Last question" in after
+    assert all(not r.local and r.cost > 0 for r in chats)  # the chat calls are priced by the override, not local
+    embeds = [r for r in ledger.records() if r.kind == "embedding"]
+    assert embeds and all(r.local for r in embeds)  # the query embedding is metered too (local MiniLM: $0)
     from ragft.costs.prices import format_usd
 
     assert f"Session spend: {format_usd(t.cost)}" in after and t.cost > 0

@@ -40,7 +40,7 @@ from ragft import errors as E
 from ragft.costs.budget import Budget
 from ragft.configs import BY_KEY, CONFIGURATIONS, Configuration
 from ragft.costs.prices import Price
-from ragft.costs.ledger import SessionLedger
+from ragft.costs.ledger import RETRIEVAL, SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
 from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
@@ -292,7 +292,7 @@ def start_comparison(
         if result.error is None and result.query_tokens > 0 and result.embedding_model:
             try:  # the query embedding is part of what RAG costs: it goes into the ledger too
                 record_embedding(ledger, tokens=result.query_tokens, model_id=result.embedding_model,
-                                 provider=result.embedding_provider, configuration="retrieval",
+                                 provider=result.embedding_provider, configuration=RETRIEVAL,
                                  seconds=result.embed_s, question_id=comparison.id, budget=budget,
                                  price_overrides=price_overrides, note=q)
             except E.RagftError:  # a budget file problem must not hide the answers

@@ -26,6 +26,7 @@ KIND_CHAT = "chat"
 KIND_EMBEDDING = "embedding"
 # Configuration keys used for calls outside the four compare configurations.
 INGEST = "ingest"  # embeddings computed while indexing documents
+RETRIEVAL = "retrieval"  # configuration of the query embedding of a RAG question
 
 
 def new_call_id() -> str:

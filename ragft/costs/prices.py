@@ -19,12 +19,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ragft.costs.money import format_rate
 from ragft.costs.money import format_usd as format_usd  # the app's one money formatter, importable from here
@@ -191,7 +192,7 @@ def _genai_price(model_id: str, provider: str) -> Price | None:
     from genai_prices import types
 
     provider_id = _GENAI_PROVIDER.get(provider, provider)
-    now = datetime.now(tz=timezone.utc)
+    now = datetime.now(tz=UTC)
     try:
         with _snapshot_lock:  # its lookup caches are plain dicts
             prov, model = _snapshot().find_provider_model(model_id, None, provider_id, None)
@@ -381,25 +382,25 @@ def training_cost(training_tokens: int, epochs: int, base_model: str, provider: 
     return Decimal(max(0, training_tokens)) * Decimal(max(0, epochs)) * row.per_m_training_tokens / MILLION
 
 
+def price_row(role: str, model_id: str, provider: str, price: Price | None) -> dict[str, str]:
+    """One row of the price table shown in the UI."""
+    return {
+        "role": role,
+        "model": model_id,
+        "provider": provider,
+        "input $/1M": "unknown" if price is None else format_rate(price.input_per_m),
+        "cached input $/1M": ""
+        if price is None or price.cached_input_per_m is None
+        else format_rate(price.cached_input_per_m),
+        "output $/1M": "unknown" if price is None else format_rate(price.output_per_m),
+        "source": "price unknown: set an override" if price is None else price.source,
+        "as of": "" if price is None else price.as_of,
+    }
+
+
 def price_rows(
     models: Iterable[tuple[str, str, str]], overrides: Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
     """Rows for the price table shown in the UI: ``models`` is (role, model id, provider)."""
-    rows = []
-    for role, model_id, provider in models:
-        price = price_for(model_id, provider, overrides)
-        rows.append(
-            {
-                "role": role,
-                "model": model_id,
-                "provider": provider,
-                "input $/1M": "unknown" if price is None else format_rate(price.input_per_m),
-                "cached input $/1M": ""
-                if price is None or price.cached_input_per_m is None
-                else format_rate(price.cached_input_per_m),
-                "output $/1M": "unknown" if price is None else format_rate(price.output_per_m),
-                "source": "price unknown: set an override" if price is None else price.source,
-                "as of": "" if price is None else price.as_of,
-            }
-        )
-    return rows
+    return [price_row(role, model_id, provider, price_for(model_id, provider, overrides))
+            for role, model_id, provider in models]

@@ -12,16 +12,18 @@ from typing import Any
 
 import streamlit as st
 
-from components import class_mode
+from components import class_mode, eval_history, eval_judge, eval_paired, state
 from components import compare_view as V
-from components.safe_text import inline, show_answer
 from components.cost_meter import refresh_cost_meter
-from components.run_wiring import RunWiring
 from components.eval_charts import accuracy_cost_chart
+from components.run_wiring import RunWiring
+from components.safe_text import inline, show_answer
 from components.sources import render_sources
 from ragft import evaluation as EV
-from ragft.configs import BY_KEY
 from ragft.answering.prompts import RetrievedChunk
+from ragft.configs import BY_KEY
+from ragft.costs.money import format_usd
+from ragft.evaluation.history import describe_settings
 from ragft.settings import Settings
 
 RUN_KEY = "eval_run"
@@ -56,6 +58,7 @@ def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
     evaluation = EV.Evaluation.new(qs, wiring.configurations)
     evaluation.settings["knowledge_base"] = wiring.knowledge_base
     evaluation.settings["models"] = dict(wiring.model_labels)
+    evaluation.settings["run_settings"] = describe_settings(s)  # what a saved run keeps: no key, no server path
     class_mode.check_free(wiring.owner, "evaluation")
     run = EV.start_evaluation(evaluation, **wiring.run_kwargs())
     class_mode.track(run)  # its summaries go to the class database when it ends
@@ -104,6 +107,7 @@ def finish(run: EV.EvalRun) -> None:
     if not ev.records:
         return
     st.session_state[RESULT_KEY] = ev
+    eval_history.save(ev)
     done: set = st.session_state.setdefault(EVIDENCE_DONE_KEY, set())
     if ev.id not in done:
         done.add(ev.id)
@@ -120,7 +124,7 @@ def _money(s: EV.ConfigSummary, value: Any) -> str:
         return "unknown price"
     if s.local and not value:
         return "$0 · local"
-    return f"${float(value):.6f}".rstrip("0").rstrip(".") if value < 1 else f"${float(value):,.2f}"
+    return format_usd(value)
 
 
 def failures(ev: EV.Evaluation) -> None:
@@ -131,19 +135,44 @@ def failures(ev: EV.Evaluation) -> None:
             st.warning(f"**{s.label}** did not answer any question: {inline(first)}", icon=":material/warning:")
 
 
+def _band(s: EV.ConfigSummary, name: str) -> str | None:
+    """The 95% interval of a rate as text ("63–90%"), None without data."""
+    iv = s.interval(name)
+    if not iv.known:
+        return None
+    return f"{iv.low * 100:.0f}–{iv.high * 100:.0f}%"  # type: ignore[operator]
+
+
+def _ms_band(s: EV.ConfigSummary, name: str) -> str | None:
+    iv = s.interval(name)
+    return None if not iv.known else f"{iv.low * 1000:,.0f}–{iv.high * 1000:,.0f}"  # type: ignore[operator]
+
+
 def summary_table(ev: EV.Evaluation) -> None:
+    summaries = ev.summaries()
+    judged = any(s.faithfulness is not None for s in summaries)
     rows = []
-    for s in ev.summaries():
-        rows.append({
-            "Configuration": s.label, "Fact accuracy": _pct(s.fact_accuracy), "Style adherence": _pct(s.style_adherence),
-            "hit@k": _pct(s.hit_at_k), "page hit@k": _pct(s.page_hit_at_k), "Stale answers": _pct(s.stale_rate), "Questions": s.questions,
-            "Errors": s.errors,
+    for s in summaries:
+        row = {
+            "Configuration": s.label, "Fact accuracy": _pct(s.fact_accuracy), "± facts": _band(s, "fact_accuracy"),
+            "Style adherence": _pct(s.style_adherence), "± style": _band(s, "style_adherence"),
+            "hit@k": _pct(s.hit_at_k), "± hit@k": _band(s, "hit_at_k"), "page hit@k": _pct(s.page_hit_at_k),
+            "Stale answers": _pct(s.stale_rate), "± stale": _band(s, "stale_rate"),
+            "Grounded": _pct(s.groundedness), "± grounded": _band(s, "groundedness"),
+        }
+        if judged:
+            row.update({"Faithfulness (judge)": _pct(s.faithfulness), "± judge": _band(s, "faithfulness")})
+        row.update({
+            "Questions": s.questions, "Errors": s.errors,
             "ms/question": None if s.mean_total_s is None else round(s.mean_total_s * 1000),
+            "± ms": _ms_band(s, "mean_total_s"),
             "First token (ms)": None if s.mean_ttft_s is None else round(s.mean_ttft_s * 1000),
             "Tokens/question": round(s.tokens_per_question),
             "Cost/question": _money(s, s.cost_per_question), "Total cost": _money(s, s.total_cost),
         })
+        rows.append(row)
     pct = {"min_value": 0, "max_value": 100, "format": "%.0f%%"}
+    ci = "95% interval: the range the true rate plausibly lies in, given this many questions"
     st.dataframe(rows, hide_index=True, width="stretch", key="eval_table", column_config={
         "Fact accuracy": st.column_config.ProgressColumn("Fact accuracy", **pct,
                                                          help="Share of expected facts stated (normalised)"),
@@ -155,7 +184,26 @@ def summary_table(ev: EV.Evaluation) -> None:
             "page hit@k", format="%.0f%%", help="Expected source AND page retrieved (the right product's page)"),
         "Stale answers": st.column_config.NumberColumn(
             "Stale answers", format="%.0f%%", help="Answers stating last season's value (a stale fine-tune)"),
+        "Grounded": st.column_config.NumberColumn(
+            "Grounded", format="%.0f%%", help="RAG answers: share of the figures and names an answer states that "
+                                              "appear in its retrieved context (an offline check)"),
+        "Faithfulness (judge)": st.column_config.NumberColumn(
+            "Faithfulness (judge)", format="%.0f%%",
+            help="The LLM judge: share of the answer's claims the retrieved context supports"),
+        **{k: st.column_config.TextColumn(k, help=ci) for k in
+           ("± facts", "± style", "± hit@k", "± stale", "± grounded", "± judge")},
+        "± ms": st.column_config.TextColumn("± ms", help="95% bootstrap interval of the mean latency"),
     })
+    n = max((s.questions for s in summaries), default=0)
+    if n:
+        st.caption(f"± columns: 95% intervals (Wilson for rates, a seeded bootstrap for means). With {n} questions "
+                   f"a rate is only known to within about ±{_half_width(n):.0f} points: two configurations whose "
+                   "intervals overlap may not really differ — the paired comparison below tells.")
+
+
+def _half_width(n: int) -> float:
+    iv = EV.wilson(n // 2, n)
+    return ((iv.high or 0) - (iv.low or 0)) * 50
 
 
 def chart(ev: EV.Evaluation) -> None:
@@ -179,7 +227,11 @@ def downloads(ev: EV.Evaluation) -> None:
         st.download_button("Results as CSV", EV.to_csv(ev), f"evaluation-{ev.id}.csv", "text/csv",
                            key="eval_dl_csv", icon=":material/download:")
         st.download_button("Results as JSON", EV.to_json(ev), f"evaluation-{ev.id}.json", "application/json",
-                           key="eval_dl_json", icon=":material/data_object:")
+                           key="eval_dl_json", icon=":material/data_object:",
+                           help="The whole run (settings, figures with 95% intervals, every answer): import it "
+                                "again under Runs over time")
+        st.download_button("Summary with 95% intervals (CSV)", EV.summary_csv(ev), f"evaluation-{ev.id}-summary.csv",
+                           "text/csv", key="eval_dl_summary", icon=":material/table:")
 
 
 def _chunks(rec: EV.EvalRecord) -> list[RetrievedChunk]:
@@ -202,7 +254,7 @@ def drill_down(ev: EV.Evaluation) -> None:
                + (f" · from **{inline(q.expected_source)}**" if q.expected_source else "")
                + (f" · last season: {inline(', '.join(q.stale_facts))}" if q.stale_facts else ""))
     records = ev.records_for(qid)
-    for col, rec in zip(st.columns(len(records)), records):
+    for col, rec in zip(st.columns(len(records)), records, strict=True):
         with col, st.container(border=True):
             st.markdown(f"**{rec.label}**")
             if rec.error:
@@ -223,14 +275,14 @@ def drill_down(ev: EV.Evaluation) -> None:
                 else:
                     st.markdown(":red[style: off]  \n" + "  \n".join(
                         f"- {inline(r)}" for r in rec.style_reasons))
+            eval_judge.show_record(rec)
             if rec.rag:
                 hit = {True: "hit", False: "miss", None: "—"}[rec.hit]
                 if rec.page_hit is not None:
                     hit += " · right page" if rec.page_hit else " · wrong page"
                 with st.expander(f"Sources ({len(rec.sources)}) · {hit}"):
                     render_sources(_chunks(rec), max_chars=300)
-            cost = "unknown price" if rec.cost is None else ("$0 · local" if rec.local and not rec.cost
-                                                             else f"${float(rec.cost):.6f}")
+            cost = "$0 · local" if rec.local and rec.cost == 0 else format_usd(rec.cost, unknown="unknown price")
             st.caption(f"first token {_s(rec.ttft_s)} · total {_s(rec.total_s)} · "
                        f"{rec.prompt_tokens or 0} in / {rec.completion_tokens or 0} out · {cost}".replace("$", "\\$"))
 
@@ -251,5 +303,7 @@ def results(ev: EV.Evaluation) -> None:
     summary_table(ev)
     chart(ev)
     downloads(ev)
+    eval_judge.section(ev, state.settings(), on_judged=lambda e: eval_history.save(e, again=True))
+    eval_paired.configurations_section(ev)
     st.subheader("Per question")
     drill_down(ev)

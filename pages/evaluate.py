@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import eval_drafting, eval_history, state
 from components import eval_view as EVV
-from components import state
+from components.boot import page_shell
+from components.safe_text import inline
 from ragft import errors as E
 from ragft import evaluation as EV
 from ragft.configs import BY_KEY, CONFIGURATIONS
-from components.boot import page_shell
-from components.safe_text import inline
 
 page_shell(__file__)
 
@@ -20,7 +20,9 @@ st.markdown(
     "**RAG fixes facts** (the answer comes from the current documents), **fine-tuning fixes voice and format** "
     "(the adapter learned the brand voice: greeting, short bullets, sign-off), and the **hybrid does both**. "
     "The sample fine-tune was trained on *last season's* catalogue, so on its own it answers in voice but with "
-    "**stale prices**: watch the *Stale answers* column."
+    "**stale prices**: watch the *Stale answers* column. Every figure comes with its 95% interval: with a few "
+    "dozen questions a rate is uncertain by several points, and the paired comparison says whether a difference "
+    "between two configurations is more than chance."
 )
 
 s = state.settings_or_stop()
@@ -33,10 +35,13 @@ run: EV.EvalRun | None = st.session_state.get(EVV.RUN_KEY)
 running = run is not None and not run.done
 
 # ---- question set ---------------------------------------------------------------------------------------------
-st.segmented_control("Question set", ["shipped", "upload"], key="eval_source", required=True, disabled=running,
-                     format_func=lambda v: "Sample scenario" if v == "shipped" else "Upload JSONL or CSV")
+SOURCES = {"shipped": "Sample scenario", "upload": "Upload JSONL or CSV", "draft": "Your own questions"}
+st.segmented_control("Question set", list(SOURCES), key="eval_source", required=True, disabled=running,
+                     format_func=SOURCES.get)
 qs: EV.QuestionSet | None = None
-if st.session_state["eval_source"] == "upload":
+if st.session_state["eval_source"] == "draft":
+    qs = eval_drafting.section(s, disabled=running)
+elif st.session_state["eval_source"] == "upload":
     up = st.file_uploader("Question set", type=["jsonl", "csv"], key="eval_upload", disabled=running,
                           help="Columns: id, question, expected_facts (a list in JSONL; `|`-separated in CSV), "
                                "expected_source, expected_style (brand or any)")
@@ -95,3 +100,4 @@ if result is None:
             "every answer appear here.", icon=":material/fact_check:")
 else:
     EVV.results(result)
+eval_history.section(result)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components import state
+from components.boot import page_shell
+from components.freshness import render_freshness_demo
+from components.safe_text import inline
 from components.sources import render_sources
 from components.uploader import render_uploader
 from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base, render_workspace_panel
@@ -13,8 +16,6 @@ from ragft.costs.money import format_usd
 from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
 from ragft.knowledge.store import DocumentInfo
 from ragft.settings import EmbeddingConfig
-from components.boot import page_shell
-from components.safe_text import inline
 
 page_shell(__file__)
 
@@ -86,54 +87,6 @@ def _doc_rows(docs: list[DocumentInfo]) -> list[dict]:
              "embedding $": None if d.embed_cost is None else float(d.embed_cost),
              "chunk size / overlap": f"{d.chunk_tokens} / {d.overlap}", "added": d.added_at.replace("T", " ")[:16]}
             for d in docs]
-
-
-def _freshness_demo() -> None:
-    """Change a price in the sample catalogue: the new PDF goes to this workspace and hides the sample's one."""
-    try:
-        from ragft.knowledge.scenario import ScenarioError, change_price, load_scenario
-
-        sc = load_scenario()
-    except (ImportError, E.RagftError, OSError, ValueError, KeyError):
-        return
-    changed: dict[str, int] = st.session_state.setdefault("kb_fresh_prices", {})
-    if not any(d.name == sc.catalogue_pdf for d in mine):
-        changed.clear()  # the user's catalogue was deleted (or never made): the sample's prices apply
-    with st.container(border=True):
-        st.markdown("**Freshness demo:** change a price in the catalogue. The new catalogue is indexed in *your* "
-                    "workspace and replaces the sample's version for you only: RAG answers follow at once, a "
-                    "fine-tuned model keeps what it learned.")
-        names = [p.name for p in sc.products]
-        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-        prod = c1.selectbox("Product", names, key="kb_fresh_product")
-        now = changed.get(prod, sc.product(prod).price)
-        c1.caption(f"Current price: ${now}")
-        key = f"kb_fresh_price_{names.index(prod)}"
-        st.session_state.setdefault(key, int(now) + 10)
-        new_price = c2.number_input("New price ($)", min_value=1, max_value=100_000, step=1, key=key)
-        if c3.button("Publish", icon=":material/published_with_changes:", key="kb_fresh_go"):
-            try:
-                upd = change_price(sc, prod, new_price, prices=changed)
-            except ScenarioError as exc:
-                st.error(inline(exc.message))
-                return
-            base = state.server_settings()  # same chunking as the sample: one product per chunk
-            from components.uploader import REPORTS_KEY, ingest_with_progress
-
-            reports = ingest_with_progress(kb, [(upd.file_name, upd.pdf)], chunk_tokens=base.chunk_tokens,
-                                           overlap=base.chunk_overlap)
-            if reports[0].ok:
-                changed[prod] = upd.new_price
-                reports[0].message += f" {prod}: ${upd.old_price} → ${upd.new_price}."
-            st.session_state[REPORTS_KEY] = reports
-            st.session_state["kb_fresh_msg"] = (reports[0].ok, reports[0].message)
-            st.session_state["kb_result"] = None
-            st.rerun()
-        if msg := st.session_state.pop("kb_fresh_msg", None):
-            (st.success if msg[0] else st.error)(inline(msg[1]))
-        if changed:
-            st.caption("Changed in your workspace: " + ", ".join(f"{n} ${p}" for n, p in changed.items())
-                       + ". Delete your catalogue.pdf (Your documents) to go back to the sample's prices.")
 
 
 def _show_docs(rows: list[dict]) -> None:
@@ -268,4 +221,4 @@ with tab_sample:
             row.pop("added")
             row["used"] = "hidden by your upload" if d.doc_id in hidden else "yes"
         _show_docs(rows)
-        _freshness_demo()
+        render_freshness_demo(kb, mine)

@@ -310,7 +310,7 @@ def write_pdf(pages: Sequence[Sequence[str]], title: str = "") -> bytes:
     kids = " ".join(f"{p} 0 R" for p in page_ids)
     objects[pages_id - 1] = f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>".encode("latin-1")
     objects[catalog_id - 1] = f"<< /Type /Catalog /Pages {pages_id} 0 R >>".encode("latin-1")
-    info_id = add(f"<< /Title ({_pdf_escape(title)}) /Producer (ragft.knowledge.scenario) >>".encode("latin-1"))
+    info_id = add(f"<< /Title ({_pdf_escape(title)}) /Producer (ragft.scenario) >>".encode("latin-1"))
 
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

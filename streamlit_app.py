@@ -12,6 +12,7 @@ from components import boot, class_mode, sidebar
 ROOT = Path(__file__).parent
 
 st.set_page_config(page_title="RAG vs Fine-Tuning Explorer", page_icon=":material/compare:", layout="wide")
+boot.configure_logging()
 
 # Every page, explicitly (st.navigation is the current multipage API; the folder is still called pages/).
 PAGES = {

@@ -15,6 +15,8 @@ the marker cannot leak from one run into the next.
 from __future__ import annotations
 
 import contextvars
+import logging
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +25,24 @@ from streamlit.errors import StreamlitAPIException
 ROUTER_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("ragft_router_active", default=False)
 _WANTED = "_boot_wanted_page"
 _SEEN = "_boot_router_seen"
+
+
+def configure_logging() -> None:
+    """The app's own loggers (``ragft.*``, ``components.*``) write to the server log (stderr), once per process.
+
+    ``RAGFT_LOG_LEVEL`` (default INFO) sets the level. Messages never carry keys: participants' keys live only in
+    their sessions and endpoint errors are scrubbed of the key they were sent with.
+    """
+    level = os.environ.get("RAGFT_LOG_LEVEL", "INFO").upper()
+    for name in ("ragft", "components"):
+        log = logging.getLogger(name)
+        if not any(getattr(h, "_ragft", False) for h in log.handlers):
+            handler = logging.StreamHandler()
+            handler._ragft = True  # type: ignore[attr-defined]
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.propagate = False
+        log.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
 
 
 def page_shell(page_file: str) -> None:

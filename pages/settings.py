@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from components import settings_form as F
@@ -12,6 +14,8 @@ from components.price_overrides import price_override_editor
 from ragft import errors as E
 from ragft.access import SERVER_ONLY
 from ragft.settings import Settings, bound
+
+logger = logging.getLogger(__name__)
 
 page_shell(__file__)
 
@@ -65,6 +69,7 @@ def _test(slot: str, s: Settings) -> None:
     except E.RagftError as exc:
         st.error(f"**{type(exc).__name__}** · {inline(exc.message)}", icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - an unexpected library error: report, never crash the page
+        logger.exception("test connection of the %s slot failed unexpectedly", slot)
         st.error(f"Unexpected error: {type(exc).__name__}: {inline(exc)}", icon=":material/error:")
     else:
         st.success(inline(msg), icon=":material/check_circle:")

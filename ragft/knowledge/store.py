@@ -111,6 +111,7 @@ def guard(action: str, where: str) -> Iterator[None]:
     except E.RagftError:
         raise
     except Exception as exc:  # chromadb and httpx raise many types
+        logger.warning("vector store failed while %s", action, exc_info=exc)
         raise _translate(exc, action, where) from exc
 
 

@@ -12,13 +12,15 @@ holds ``text``, ``usage`` (exact when the server reported it, else counted with 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ragft.access import redact
 from ragft import errors as E
+from ragft.access import redact
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, default_threads, render_chatml, resolve_adapter
 from ragft.models.stream import ChatStream, Completion, Messages
 from ragft.models.tokens import count_message_tokens, count_tokens
@@ -47,11 +49,20 @@ class ChatModel(Protocol):
 
     def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion: ...
 
+logger = logging.getLogger(__name__)
+
 
 # ---------------------------------------------------------------------------------------------------
 # OpenAI-compatible endpoints
 # ---------------------------------------------------------------------------------------------------
 def translate_openai_error(exc: Exception, cfg: EndpointConfig) -> E.ModelError:
+    """Map an ``openai`` exception to a typed core error with a one-line human message (logged for the server)."""
+    err = _translate_openai_error(exc, cfg)
+    logger.warning("endpoint call failed: %s (%s)", err.message, type(exc).__name__)
+    return err
+
+
+def _translate_openai_error(exc: Exception, cfg: EndpointConfig) -> E.ModelError:
     """Map an ``openai`` exception to a typed core error with a one-line human message."""
     import openai
 
@@ -220,5 +231,5 @@ def make_chat_model(cfg: EndpointConfig, engine_loader: Callable[[Path, Path | N
     lora = resolve_adapter(cfg.lora_path)
     if lora is not None and not lora.is_file():
         raise E.AdapterMissing(f"No LoRA adapter at {lora}: the fine-tuned slot has no trained adapter installed.")
-    loader = engine_loader or (lambda p, l: EmbeddedEngine(p, l))
+    loader = engine_loader or (lambda path, adapter: EmbeddedEngine(path, adapter))
     return EmbeddedChatModel(loader(gguf, lora), cfg.model)

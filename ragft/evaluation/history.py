@@ -132,7 +132,7 @@ class SavedRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": VERSION, "id": self.id,
-                "created": self.created.isoformat(timespec="seconds"), "question_set": self.question_set,
+                "created": self.created.isoformat(), "question_set": self.question_set,
                 "question_set_hash": self.question_set_hash, "question_ids": list(self.question_ids),
                 "configurations": list(self.configurations), "settings": self.settings, "stopped": self.stopped,
                 "wall_s": round(self.wall_s, 3), "note": self.note, "imported": self.imported, "extra": self.extra,
@@ -230,7 +230,7 @@ class RunHistory:
 
     def runs(self) -> list[SavedRun]:
         """Every saved run, newest first (an unreadable file is logged and skipped)."""
-        out = []
+        out: list[SavedRun] = []
         if not self.folder.is_dir():
             return out
         for p in self.folder.glob("*.json"):

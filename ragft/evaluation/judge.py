@@ -99,8 +99,8 @@ def judge_answer(model: Any, question: str, answer: str, context: Sequence[str],
     for item in _json_array(raw, "verification"):
         if isinstance(item, dict) and isinstance(item.get("supported"), bool):
             try:
-                verdicts[int(item.get("claim"))] = item["supported"]
-            except (TypeError, ValueError):
+                verdicts[int(item["claim"])] = item["supported"]
+            except (KeyError, TypeError, ValueError):
                 continue
     if not verdicts:
         raise JudgeError("The judge's verification names no claim with a true/false verdict.")

@@ -224,12 +224,8 @@ def summarise(records: Sequence[EvalRecord], configuration: str) -> ConfigSummar
     styled = [r for r in rs if r.style_applicable]
     hits = [r.hit for r in rs if r.hit is not None]
     costs = [r.cost for r in rs if r.error is None or r.tokens]
-    total: Decimal | None = Decimal(0)
-    for c in costs:
-        if c is None:
-            total = None
-            break
-        total += c
+    total: Decimal | None = None if any(c is None for c in costs) else sum((c for c in costs if c is not None),
+                                                                          Decimal(0))
     return ConfigSummary(
         configuration=configuration, label=cfg.label if cfg else configuration, questions=n,
         errors=sum(1 for r in rs if r.error), fact_accuracy=_mean([r.fact_score for r in rs]) or 0.0,

@@ -33,12 +33,12 @@ SessionRetriever = Callable[[Settings], tuple[C.Retriever | None, str]]
 def model_factory(configs: Sequence[Configuration], s: Settings) -> C.ModelFactory:
     """Build every model in the script thread (st.cache_resource needs it), errors kept per configuration.
 
-    Lane 0 serves the plain configuration of a slot, lane 1 its +RAG twin, so both can stream at once.
+    Embedded configurations of one slot share a pool of contexts, so they stream at once.
     """
     built: dict[str, Any] = {}
     for cfg in configs:
         try:
-            built[cfg.key] = state.chat_model(cfg.slot, lane=1 if cfg.rag else 0, s=s)
+            built[cfg.key] = state.chat_model(cfg.slot, s=s)
         except E.RagftError as exc:
             logger.warning("the %s model is unavailable: %s", cfg.key, exc.message)
             built[cfg.key] = exc

@@ -21,8 +21,9 @@ from ragft import errors as E
 from ragft.access import Policy, policy_from
 from ragft.classroom import event
 from ragft.costs.billing import Billed, price_for_billing
-from ragft.models.chat import ChatModel, EmbeddedEngine, make_chat_model
+from ragft.models.chat import ChatModel, make_chat_model
 from ragft.models.embeddings import Embedder, make_embedding_function
+from ragft.models.pool import EnginePool
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
 from ragft.store import open_store
 from ragft.training.adapters import workspace_adapter_choices
@@ -117,14 +118,14 @@ def set_settings(new: Settings) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the embedded model…", max_entries=8)
-def _engine(model_path: str, lora_path: str | None, lane: int) -> EmbeddedEngine:
-    # One engine per (model, adapter, lane). Lanes let two configurations of the same slot (e.g. base and
-    # base+RAG) generate at the same time; the core interleaves them token by token on the CPU.
-    return EmbeddedEngine(Path(model_path), Path(lora_path) if lora_path else None)
+def _engine(model_path: str, lora_path: str | None) -> EnginePool:
+    # One pool of llama.cpp contexts per (model, adapter), shared by every session: each generating answer holds
+    # a context of its own, and the core hands token steps round-robin over participants.
+    return EnginePool(Path(model_path), Path(lora_path) if lora_path else None)
 
 
-def _engine_loader(lane: int):
-    return lambda path, lora: _engine(str(path), str(lora) if lora else None, lane)
+def _engine_loader(path: Path, lora: Path | None) -> EnginePool:
+    return _engine(str(path), str(lora) if lora else None)
 
 
 def slot_config(slot: str, s: Settings | None = None) -> EndpointConfig:
@@ -139,7 +140,7 @@ def _endpoint_model(cfg: EndpointConfig) -> ChatModel:
     return make_chat_model(cfg)
 
 
-def chat_model(slot: str, lane: int = 0, s: Settings | None = None) -> ChatModel:
+def chat_model(slot: str, s: Settings | None = None) -> ChatModel:
     """The ChatModel of a slot ("base" or "finetuned"), billed for this session.
 
     The server's key is attached here, at the last moment, and only where the facilitator's policy allows it.
@@ -149,7 +150,7 @@ def chat_model(slot: str, lane: int = 0, s: Settings | None = None) -> ChatModel
     rules = policy()
     resolved = rules.resolve_endpoint(slot, cfg)
     model = _endpoint_model(resolved) if not resolved.is_embedded else make_chat_model(
-        resolved, engine_loader=_engine_loader(lane))
+        resolved, engine_loader=_engine_loader)
     billing = rules.billing(slot, cfg)
     price = price_for_billing(model.model_id, model.provider, billing, rules.server.price_overrides,
                               session_overrides())

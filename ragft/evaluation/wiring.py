@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ragft.answering import compare as C
 from ragft.errors import RagftError
@@ -15,15 +15,16 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
 
     Retrieval: the knowledge base in ``settings.data_dir`` (the sample scenario indexed into the shared sample
     collection, plus a fresh workspace), top-k and threshold from the settings. Models: each slot from the
-    settings; embedded engines are loaded once per (model, adapter, lane), lane 0 for a plain configuration and
-    1 for its +RAG twin (as ``components/compare_view`` does). A slot that cannot load (a missing adapter) is
+    settings; embedded models get one pool of contexts per (model, adapter), as the app's
+    ``components/state`` does. A slot that cannot load (a missing adapter) is
     kept as its typed error, which the configuration's answers then report.
     """
     from ragft.models.embeddings import make_embedding_function
     from ragft.knowledge.base import KnowledgeBase
     from ragft.knowledge.sample import ensure_sample_collection
     from ragft.knowledge.store import make_client
-    from ragft.models.chat import EmbeddedEngine, make_chat_model
+    from ragft.models.chat import make_chat_model
+    from ragft.models.pool import EnginePool
     from ragft.knowledge.workspaces import new_workspace_id
 
     emb = make_embedding_function(settings.embedding)
@@ -32,22 +33,19 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
                              overlap=settings.chunk_overlap)
     kb = KnowledgeBase(client, emb, workspace_id or new_workspace_id())
     retrieve = kb.as_retriever(k=settings.top_k, threshold=settings.score_threshold)
-    engines: dict[tuple[str, str, int], EmbeddedEngine] = {}
+    pools: dict[tuple[str, str], EnginePool] = {}
 
-    def loader(lane: int) -> Callable[[Path, Path | None], EmbeddedEngine]:
-        def load(path: Path, lora: Path | None) -> EmbeddedEngine:
-            key = (str(path), str(lora), lane)
-            if key not in engines:
-                engines[key] = EmbeddedEngine(path, lora)
-            return engines[key]
-
-        return load
+    def load(path: Path, lora: Path | None) -> EnginePool:
+        key = (str(path), str(lora))
+        if key not in pools:
+            pools[key] = EnginePool(path, lora)
+        return pools[key]
 
     built: dict[str, Any] = {}
     for cfg in C.resolve_configurations(configurations):
         endpoint = settings.base if cfg.slot == "base" else settings.finetuned
         try:
-            built[cfg.key] = make_chat_model(endpoint, engine_loader=loader(1 if cfg.rag else 0))
+            built[cfg.key] = make_chat_model(endpoint, engine_loader=load)
         except RagftError as exc:
             built[cfg.key] = exc
 

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ragft import errors as E
@@ -81,6 +82,12 @@ class EmbeddedEngine:
         """Apply the policy's count for one step, unless this engine has a fixed count."""
         self.set_threads(self.fixed_threads or granted)
 
+    @contextmanager
+    def sequence(self) -> Iterator[EmbeddedEngine]:
+        """This context for one generation, in turn (its KV cache holds one sequence; a pool holds several)."""
+        with fair.engine_turn(self), self.lock:
+            yield self
+
 
 def render_chatml(messages: Messages) -> str:
     """The prompt the bundled SmolLM2 chat template renders (ChatML), for exact prompt token counts."""
@@ -94,7 +101,11 @@ def render_chatml(messages: Messages) -> str:
 
 
 class EmbeddedChatModel:
-    """The embedded llama.cpp engine as a ChatModel. Costs $0: the meter shows tokens and compute seconds."""
+    """The embedded llama.cpp engine as a ChatModel. Costs $0: the meter shows tokens and compute seconds.
+
+    ``engine`` is one :class:`EmbeddedEngine` or an :class:`ragft.models.pool.EnginePool` of contexts: each
+    generation holds one of its contexts (``engine.sequence()``) for its whole length.
+    """
 
     provider = "embedded"
 
@@ -126,9 +137,8 @@ class EmbeddedChatModel:
     def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion:
         msgs = list(messages)
         self._check_fits(msgs, max_tokens)
-        engine = self.engine
         started = time.perf_counter()
-        with fair.engine_turn(engine), engine.lock, engine.policy.job(cpu.GENERATION) as lease, \
+        with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease, \
                 fair.token_turn(), lease.step() as threads:
             engine.step_threads(threads)
             resp = engine.llm.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=temperature)
@@ -140,16 +150,15 @@ class EmbeddedChatModel:
     def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
         msgs = list(messages)
         prompt_tokens = self._check_fits(msgs, max_tokens)
-        engine = self.engine
 
         def counted(text: str) -> Usage:
             # Counted with the model's own tokenizer and chat template: what llama.cpp itself reports.
             return Usage(prompt_tokens, self.count_tokens(text) if text else 0, exact=True)
 
         def source() -> Iterator[str]:
-            # One generation per engine (KV cache), then one token step at a time across all engines, both
-            # turns round-robin over participants (ragft.models.fair).
-            with fair.engine_turn(engine), engine.lock, engine.policy.job(cpu.GENERATION) as lease:
+            # A context of its own (KV cache) for the whole generation, then one token step at a time across all
+            # sequences of the process, both turns round-robin over participants (ragft.models.fair).
+            with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease:
                 it = iter(engine.llm.create_chat_completion(
                     messages=msgs, max_tokens=max_tokens, temperature=temperature, stream=True))
                 while True:

@@ -2,9 +2,10 @@
 
 Two kinds of turn, both :class:`FairQueue`:
 
-- **the engine** (one per loaded llama.cpp context, it holds one sequence's KV cache): who generates next on it;
-- **the token step** (one per process): which generating sequence computes its next token, so sequences on
-  different engines interleave token by token.
+- **the engine** (one per loaded model and adapter: a pool of llama.cpp contexts, each holding one sequence's KV
+  cache, :mod:`ragft.models.pool`): who gets the next free context, ``capacity`` sequences at a time;
+- **the token step** (one per process): which generating sequence computes its next token, so every sequence in
+  the process advances token by token, round-robin over participants.
 
 Turns rotate over *owners* (a participant's workspace id), not over calls: four panels of one participant take
 one place in the rotation, so a participant alone in the queue and a participant with four panels get the same
@@ -76,28 +77,34 @@ class Waiter:
 
 
 class FairQueue:
-    """A lock whose turns go round-robin over owners, FIFO within an owner (see the module docstring)."""
+    """A semaphore of ``capacity`` turns (1: a lock) handed out round-robin over owners, FIFO within an owner
+    (see the module docstring)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, capacity: int = 1) -> None:
+        if capacity < 1:
+            raise ValueError(f"a fair queue needs a capacity of at least 1, not {capacity}")
         self.name = name
+        self.capacity = capacity
         self._cond = threading.Condition()
         self._waiting: OrderedDict[str, deque[_Ticket]] = OrderedDict()  # owner -> tickets; order = rotation
-        self._held: _Ticket | None = None
+        self._held: list[_Ticket] = []
         self._avg_hold_s: float | None = None
         self.turns = 0
 
     # ---- turns ------------------------------------------------------------------------------------------
     def _grant_next(self) -> None:
-        if self._held is not None or not self._waiting:
-            return
-        owner, tickets = next(iter(self._waiting.items()))
-        ticket = tickets.popleft()
-        del self._waiting[owner]
-        if tickets:
-            self._waiting[owner] = tickets  # back of the rotation
-        ticket.granted = True
-        self._held = ticket
-        self._cond.notify_all()
+        granted = False
+        while len(self._held) < self.capacity and self._waiting:
+            owner, tickets = next(iter(self._waiting.items()))
+            ticket = tickets.popleft()
+            del self._waiting[owner]
+            if tickets:
+                self._waiting[owner] = tickets  # back of the rotation
+            ticket.granted = True
+            self._held.append(ticket)
+            granted = True
+        if granted:
+            self._cond.notify_all()
 
     @contextmanager
     def turn(self, owner: str | None = None, key: str | None = None) -> Iterator[None]:
@@ -121,13 +128,13 @@ class FairQueue:
             with self._cond:
                 self._avg_hold_s = held if self._avg_hold_s is None else 0.8 * self._avg_hold_s + 0.2 * held
                 self.turns += 1
-                self._held = None
+                self._held.remove(ticket)
                 self._grant_next()
 
     def _drop(self, ticket: _Ticket) -> None:
         if ticket.granted:
-            if self._held is ticket:
-                self._held = None
+            if ticket in self._held:
+                self._held.remove(ticket)
                 self._grant_next()
             return
         tickets = self._waiting.get(ticket.owner)
@@ -155,7 +162,12 @@ class FairQueue:
 
     def busy(self) -> bool:
         with self._cond:
-            return self._held is not None
+            return bool(self._held)
+
+    def holding(self) -> int:
+        """How many turns are held now."""
+        with self._cond:
+            return len(self._held)
 
     def waiters(self) -> list[Waiter]:
         now = time.monotonic()
@@ -163,13 +175,18 @@ class FairQueue:
             return [Waiter(t.owner, t.key, self.name, i, now - t.arrived) for i, t in enumerate(self._service_order())]
 
     def place(self, key: str) -> Place | None:
-        """Where the waiting call ``key`` stands, or None when it is not waiting here."""
+        """Where the waiting call ``key`` stands, or None when it is not waiting here.
+
+        ``ahead`` counts the waiting calls served before it, plus one while every turn is held (a turn must end
+        first); the wait is that many turns spread over ``capacity`` turns running side by side.
+        """
         now = time.monotonic()
         with self._cond:
             for i, t in enumerate(self._service_order()):
                 if t.key == key:
-                    ahead = i + (1 if self._held is not None else 0)
-                    return Place(self.name, ahead, ahead * (self._avg_hold_s or 0.0), now - t.arrived)
+                    ahead = i + (1 if len(self._held) >= self.capacity else 0)
+                    wait = ahead * (self._avg_hold_s or 0.0) / self.capacity
+                    return Place(self.name, ahead, wait, now - t.arrived)
         return None
 
 
@@ -179,20 +196,21 @@ _ENGINES: weakref.WeakKeyDictionary[Any, FairQueue] = weakref.WeakKeyDictionary(
 _ENGINES_LOCK = threading.Lock()
 
 
-def engine_queue(engine: Any) -> FairQueue:
-    """The queue for one loaded engine (created on first use, dropped with the engine)."""
+def engine_queue(engine: Any, capacity: int = 1) -> FairQueue:
+    """The queue for one loaded engine or pool of contexts (created on first use, dropped with it); ``capacity``
+    is how many sequences it generates at once (its contexts)."""
     with _ENGINES_LOCK:
         q = _ENGINES.get(engine)
         if q is None:
-            q = _ENGINES[engine] = FairQueue("model")
+            q = _ENGINES[engine] = FairQueue("model", capacity)
         return q
 
 
 @contextmanager
-def engine_turn(engine: Any) -> Iterator[None]:
-    """One whole generation on ``engine`` (its context holds one sequence at a time)."""
+def engine_turn(engine: Any, capacity: int = 1) -> Iterator[None]:
+    """One whole generation on ``engine``: one of its ``capacity`` contexts (each holds one sequence)."""
     pause.check()
-    with engine_queue(engine).turn():
+    with engine_queue(engine, capacity).turn():
         yield
 
 

@@ -97,3 +97,31 @@ def test_your_own_questions_table_becomes_the_question_set(data_dir):
     assert any("too small to write usable questions" in i.value for i in at.info)  # embedded only: says so
     assert any(e.label == "The questions (2)" for e in at.expander)
     assert [b for b in at.button if b.key == "eval_go"]
+
+
+def test_the_judge_on_the_page_scores_rag_answers_through_an_endpoint(data_dir):
+    """The base slot points at a real local server standing in for a hosted judge (tests/test_evaluate_judge.py)."""
+    from ragft.settings import EndpointConfig
+    from tests.test_evaluate_judge import JudgeServer
+
+    server = JudgeServer()
+    try:
+        s = embedded_settings(data_dir).with_(
+            base=EndpointConfig(provider="custom", model="judge-model", base_url=server.url, api_key="own-key"))
+        at = open_page("pages/evaluate.py", s, timeout=120)
+        at.session_state["eval_result"] = _evaluation([1, 0], [1, 1])
+        at.run()
+        assert not at.exception, at.exception
+        at.button(key="eval_judge_go").click().run()
+        assert not at.exception, at.exception
+        ev = at.session_state["eval_result"]
+        assert [r.faithfulness for r in ev.records] == [1.0, 0.0, 1.0, 1.0]  # "$999" is not in the context
+        judge_calls = [r for r in at.session_state["ledger"].records() if r.configuration == "judge"]
+        assert len(judge_calls) == 8  # two per RAG answer, on the session's ledger
+        table = next(d.value for d in at.dataframe if "Configuration" in d.value.columns)
+        assert list(table["Faithfulness (judge)"]) == [50.0, 100.0]
+        saved = H.RunHistory(data_dir, at.session_state["workspace_id"]).load(ev.id)
+        assert saved.records[1].faithfulness == 0.0 and server.url not in saved.to_json()
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

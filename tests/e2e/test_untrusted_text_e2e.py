@@ -140,6 +140,8 @@ def test_hostile_answer_renders_as_text_and_loads_nothing(hostile_app, hostile, 
     wait_idle(page, 300_000)
     page.wait_for_load_state("networkidle")
     assert any(p.endswith("/chat/completions") for p in hostile.requested())  # the slots did call it
+    fetched = [p for p in hostile.requested() if p.split("?")[0] in BAIT]
+    assert fetched == [], fetched  # the browser requested nothing the answer or the question names
     # Every panel shows the answer as text: formatting kept, image and link syntax visible with their URLs.
     assert answers.count() == 4
     first = answers.first
@@ -154,5 +156,3 @@ def test_hostile_answer_renders_as_text_and_loads_nothing(hostile_app, hostile, 
         for attr in ("src", "href", "srcset", "data"):
             assert page.locator(f"{selector}[{attr}*='127.0.0.1:{hostile.port}']").count() == 0, (selector, attr)
     assert page.locator("[data-testid='stHtml'] style").count() == 0
-    fetched = [p for p in hostile.requested() if p.split("?")[0] in BAIT]
-    assert fetched == [], fetched

@@ -134,3 +134,20 @@ def test_summary_csv_carries_interval_columns():
     assert rows[0]["fact_accuracy"] == "0.5"
     assert float(rows[0]["fact_accuracy_low"]) < 0.5 < float(rows[0]["fact_accuracy_high"])
     assert "| Base | 50% (15–85%) |" in EV.format_table(ev.summaries())
+
+
+def test_the_chart_draws_each_interval_as_an_error_bar():
+    from components.eval_charts import accuracy_cost_chart
+
+    ev = EV.Evaluation.new(EV.default_question_set().subset(4), ["base"])
+    ev.records += [EV.EvalRecord(q.id, "Q?", "base", "Base", False, fact_score=float(i % 2), style_applicable=True,
+                                 style_ok=True, total_s=1.0 + i) for i, q in enumerate(ev.question_set.questions)]
+    s = ev.summaries()
+    fig = accuracy_cost_chart(s, EV.cost_axis(s, "seconds"))
+    facts, style = fig.data[1], fig.data[2]
+    iv = s[0].interval("fact_accuracy")
+    assert facts.error_y.array[0] == pytest.approx((iv.high - iv.estimate) * 100)
+    assert facts.error_y.arrayminus[0] == pytest.approx((iv.estimate - iv.low) * 100)
+    assert style.error_y.array[0] == 0 and style.error_y.arrayminus[0] > 0  # 4/4 in voice: 51–100%
+    assert facts.error_x.array[0] > 0  # seconds axis: the bootstrap interval of the mean latency
+    assert "95% interval" in facts.hovertemplate

@@ -6,6 +6,10 @@
 - :mod:`~ragft.evaluation.run`: :class:`Evaluation`, :func:`run_evaluation` and its background run;
 - :mod:`~ragft.evaluation.stats`: 95% intervals (Wilson, bootstrap, Newcombe) and the exact McNemar test;
 - :mod:`~ragft.evaluation.paired`: two configurations (or two runs) question by question;
+- :mod:`~ragft.evaluation.grounding`: the offline groundedness check (figures and names found in the context);
+- :mod:`~ragft.evaluation.judge`: the optional LLM judge of faithfulness (metered);
+- :mod:`~ragft.evaluation.history`: runs saved per workspace, baselines, export and re-import;
+- :mod:`~ragft.evaluation.drafting`: a question set drafted from uploaded documents by an endpoint model;
 - :mod:`~ragft.evaluation.export`: evidence rows for the guide, CSV/JSON, the Markdown table;
 - :mod:`~ragft.evaluation.wiring`: the app's models and retrieval without Streamlit (tests, benchmarks, scripts).
 """

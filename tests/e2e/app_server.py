@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ragft.settings import upload_limit_mb
 from tests.conftest import ROOT, free_port, stop, wait_http

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -28,8 +29,9 @@ def _reply(user: str) -> str:
     return '{"question": "How bright is the Lumen 400?", "fact": "400 lumens at 5 metres"}'
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextmanager
+def serve():
+    """A real OpenAI-compatible server on 127.0.0.1 answering drafting prompts (see ``_reply``); yields its URL."""
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -64,9 +66,17 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serve() as url:
+        yield url
 
 
 def test_drafts_keep_only_facts_found_in_the_excerpt_and_are_metered(server):

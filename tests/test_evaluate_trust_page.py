@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.safe_text import as_plain
 from ragft import evaluation as EV
 from ragft.evaluation import history as H
 from tests.apptest_helpers import embedded_settings, open_page
+from tests.test_evaluate_drafting import serve as serve_drafting
 
 CTX = "Kestrel 2 Tent. Price: $149. Weight: 1.8 kg."
 
@@ -125,3 +127,34 @@ def test_the_judge_on_the_page_scores_rag_answers_through_an_endpoint(data_dir):
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+@pytest.fixture()
+def drafting_server():
+    with serve_drafting() as url:
+        yield url
+
+
+def test_drafting_from_uploaded_documents_with_an_endpoint_fills_the_table(data_dir, drafting_server):
+    """An uploaded document in the workspace, the base slot on a local server standing in for a hosted model."""
+    from ragft.knowledge.base import KnowledgeBase
+    from ragft.knowledge.store import make_client
+    from ragft.models.embeddings import make_embedding_function
+    from ragft.settings import EndpointConfig
+
+    s = embedded_settings(data_dir).with_(base=EndpointConfig(provider="custom", model="drafter",
+                                                              base_url=drafting_server, api_key="own-key"))
+    at = open_page("pages/evaluate.py", s, timeout=180)
+    kb = KnowledgeBase(make_client(s), make_embedding_function(s.embedding), at.session_state["workspace_id"])
+    doc = b"The Kestrel 2 Tent costs $149 and weighs 1.8 kg.\n\nReturns are accepted within 45 days of delivery.\n"
+    assert kb.ingest_files([("shop.md", doc)])[0].ok
+    at.segmented_control(key="eval_source").set_value("draft").run()
+    assert not at.exception, at.exception
+    assert not any("too small" in i.value for i in at.info)  # an endpoint model is configured
+    at.number_input(key="eval_draft_n").set_value(2)
+    at.button(key="eval_draft_go").click().run()
+    assert not at.exception, at.exception
+    rows = at.session_state["eval_draft_rows"]
+    assert rows and all(r["expected_source"] == "shop.md" for r in rows)
+    assert len([r for r in at.session_state["ledger"].records() if r.configuration == "drafting"]) >= 1
+    assert any(e.label == f"The questions ({len(rows)})" for e in at.expander)

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any, Mapping
 
@@ -105,7 +105,7 @@ class SavedRun:
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the judge used
 
     @classmethod
-    def from_evaluation(cls, ev: Any, settings: Mapping[str, Any] | None = None, note: str = "") -> "SavedRun":
+    def from_evaluation(cls, ev: Any, settings: Mapping[str, Any] | None = None, note: str = "") -> SavedRun:
         """``settings``: :func:`describe_settings` of the session; default: what the evaluation recorded itself
         (``ev.settings["run_settings"]`` when the page put it there, else the generation settings), scrubbed."""
         if settings is None:
@@ -126,7 +126,7 @@ class SavedRun:
 
     @property
     def title(self) -> str:
-        when = self.created.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = self.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"{when} · {self.question_set} · {len(self.configurations)} config(s)" + (
             " · imported" if self.imported else "") + (f" · {self.note}" if self.note else "")
 
@@ -179,7 +179,7 @@ def parse_run(data: bytes | str, name: str = "run.json") -> SavedRun:
             raise ValueError(f"the id {run_id!r} is not a run id")
         created = datetime.fromisoformat(str(d["created"]))
         if created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
+            created = created.replace(tzinfo=UTC)
         configs = tuple(str(c) for c in d["configurations"])
         records = []
         for i, r in enumerate(d["records"], 1):

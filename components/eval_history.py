@@ -70,8 +70,8 @@ def section(current: EV.Evaluation | None) -> None:
         st.session_state["eval_hist_base"] = ids[1] if len(ids) > 1 else ids[0]
     if st.session_state.get("eval_hist_new") not in ids:
         st.session_state["eval_hist_new"] = current.id if current is not None and current.id in by_id else ids[0]
-    base_id = c1.selectbox("Baseline run", ids, key="eval_hist_base", format_func=lambda i: inline(by_id[i].title))
-    new_id = c2.selectbox("Compared with", ids, key="eval_hist_new", format_func=lambda i: inline(by_id[i].title))
+    base_id = c1.selectbox("Baseline run", ids, key="eval_hist_base", format_func=lambda i: by_id[i].title)
+    new_id = c2.selectbox("Compared with", ids, key="eval_hist_new", format_func=lambda i: by_id[i].title)
     base, new = by_id[base_id], by_id[new_id]
     with st.container(horizontal=True):
         st.download_button("Export baseline run as JSON", base.to_json(), f"evaluation-run-{base.id}.json",

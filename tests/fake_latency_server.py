@@ -26,6 +26,10 @@ DEFAULT_MODELS = ("fake-base", "fake-ft", "ft:gpt-4o-mini-2024-07-18:acme::abc12
                   "fail-401")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a room connecting at once (the default backlog of 5 drops SYNs: 1 s retries)
+
+
 class LatencyServer:
     """Start with :meth:`start`, stop with :meth:`stop` (or use as a context manager)."""
 
@@ -80,7 +84,7 @@ class LatencyServer:
                     return
                 server._serve_chat(self, body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd = _Server(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None

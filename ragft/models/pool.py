@@ -98,6 +98,23 @@ class EnginePool:
             finally:
                 self._give_back(engine)
 
+    def warm(self, n: int) -> int:
+        """Load contexts until ``n`` (at most ``max_contexts``) are loaded, so a room asking at once finds them
+        ready; returns how many are loaded."""
+        while True:
+            with self._lock:
+                if self._count >= min(n, self.max_contexts):
+                    return self._count
+                self._count += 1
+            try:
+                engine = self._factory()
+            except BaseException:
+                with self._lock:
+                    self._count -= 1
+                raise
+            with self._lock:
+                self._free.insert(0, (engine, time.monotonic()))
+
     def _take(self) -> EmbeddedEngine:
         with self._lock:
             if self._free:

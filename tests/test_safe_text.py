@@ -92,3 +92,46 @@ def test_inline_is_one_line_and_handles_none():
 def test_inline_adds_no_invisible_character_where_none_is_needed():
     assert inline("notes.md: indexed 3 page(s)") == "notes\\.md\\: indexed 3 page\\(s\\)"
     assert WORD_JOINER in inline("a:b") and WORD_JOINER in inline("x@y")
+
+
+# ---- pages: hostile questions and file names are shown escaped ---------------------------------------------------
+HOSTILE_LINE = "![x](http://127.0.0.1:8999/q.png) :red[boom] :material/home: $1$ <img src=x>"
+
+
+def _unescaped_markup(value: str) -> bool:
+    """True when Streamlit would render markup from ``value``: an image/link opener or a directive not escaped."""
+    return bool(re.search(r"(?<!\\)!\\?\[|(?<!\\)\[|(?<!\\)<|:(?!\u2060)red", value))
+
+
+def test_the_markup_check_sees_raw_markup():
+    assert _unescaped_markup(HOSTILE_LINE) and not _unescaped_markup(inline(HOSTILE_LINE))
+
+
+def test_compare_shows_a_hostile_question_as_text(data_dir):
+    from tests.apptest_helpers import embedded_settings, open_page
+
+    at = open_page("pages/compare.py", embedded_settings(data_dir, max_tokens=4), timeout=300)
+    for key in ("cmp_on_base_rag", "cmp_on_ft", "cmp_on_ft_rag"):
+        at.toggle(key=key).set_value(False)
+    at.text_input(key="cmp_question").set_value(HOSTILE_LINE)
+    at.button(key="FormSubmitter:cmp_form-Ask").click().run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.markdown if as_plain(m.value) == f"**{HOSTILE_LINE}**"]
+    assert shown and not any(_unescaped_markup(v.strip("*")) for v in shown), shown
+    titles = [e.label for e in at.expander if HOSTILE_LINE[:40] in as_plain(e.label)]
+    assert titles and not any(_unescaped_markup(t) for t in titles), titles
+
+
+def test_knowledge_base_shows_a_hostile_file_name_as_text(data_dir):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    name = "![x](http:__127.0.0.1_8999_f.png) :red[boom].md"
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "pages" / "knowledge_base.py"), default_timeout=240)
+    at.run()
+    at.file_uploader[0].set_value([(name, b"# Notes\n\nThe Osprey headlamp runs 40 hours.", "text/markdown")]).run()
+    at.button(key="kb_index").click().run()
+    assert not at.exception, at.exception
+    reports = [s.value for s in at.success if as_plain(s.value).startswith(f"{name}: indexed")]
+    assert reports and not any(_unescaped_markup(r) for r in reports), [s.value for s in at.success]

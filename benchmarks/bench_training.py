@@ -40,14 +40,14 @@ def load_avg() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def speed(steps: int = 12) -> None:
+def speed(steps: int = 6) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
     from ragft.training.trainer import batches, encode, load_base, lr_at, train
 
     examples = PRESETS["brandvoice"].examples(20)
-    cfg = TrainConfig(steps=steps, batch_size=4, warmup_steps=2, max_len=256)
+    cfg = TrainConfig(steps=steps, batch_size=4, warmup_steps=2, max_len=256, threads=1)
     tok, model = load_base(cfg.threads)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
     results = {}

@@ -56,6 +56,9 @@ def _overrides() -> Any:
 
 def render(answers: Answers, rec: Recommendation, inputs: ProjectionInputs) -> tuple[dict[str, Decimal], str]:
     """Draw the cost section; return (approach → monthly total, a one-line note) for the export."""
+    trained = st.session_state.get("ft_training_tokens")  # the Fine-tune page's examples, when there are some
+    if isinstance(trained, int) and trained > 0:
+        inputs = replace(inputs, training_tokens=trained)
     inputs = _adjusted(inputs)
     overrides = _overrides()
     try:

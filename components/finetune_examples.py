@@ -117,12 +117,19 @@ def check_for(examples: list[X.Example]) -> Check:
     return infer_check([e.response for e in examples])
 
 
-def heldout_for(examples: list[X.Example]) -> list[dict[str, str]]:
-    """Held-out prompts: the preset's, else the last examples of a person's own set (kept out of training)."""
+HOLD_OUT = 3  # own examples kept out of training for the quick check (when there are at least 10)
+
+
+def split_heldout(examples: list[X.Example], check: Check) -> tuple[list[X.Example], list[dict[str, str]]]:
+    """(examples to train on, held-out prompts). A preset brings its own held-out prompts; a person's own set
+    with a check keeps its last few examples out of training for the quick check."""
     p = current_preset()
     if p is not None:
-        return p.heldout_prompts()
-    return []
+        return examples, p.heldout_prompts()
+    if check.kind == "none" or len(examples) < 10:
+        return examples, []
+    held = examples[-HOLD_OUT:]
+    return examples[:-HOLD_OUT], [{"system": e.system, "prompt": e.prompt, "expected": e.response} for e in held]
 
 
 def examples_jsonl(examples: list[X.Example]) -> bytes:

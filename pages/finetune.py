@@ -42,11 +42,15 @@ st.subheader("3. Train")
 ready = report is not None and report.ok
 examples = report.examples if report is not None else []
 check = FX.check_for(examples)
-extra = {"preset": st.session_state.get(FX.PRESET_KEY), "check": check_to_dict(check),
-         "heldout": FX.heldout_for(examples)}
+to_train, heldout = FX.split_heldout(examples, check)
+extra = {"preset": st.session_state.get(FX.PRESET_KEY), "check": check_to_dict(check), "heldout": heldout}
 if ready:
-    st.caption(f"After training, a quick check scores base vs the adapter: {check.label}.")
-FT.train_button(s.data_dir, workspace, examples, cfg, ready, extra)
+    kept = len(examples) - len(to_train)
+    st.caption(f"After training, a quick check scores base vs the adapter on {len(heldout)} held-out prompts: "
+               f"{check.label}." + (f" The last {kept} examples are kept out of training for it." if kept else "")
+               if heldout else "No quick check for these examples (no preset, or no JSON shape or fixed "
+               "opening/closing to score).")
+FT.train_button(s.data_dir, workspace, to_train, cfg, ready, extra)
 FT.progress(s.data_dir)
 
 st.subheader("4. Your adapters")

@@ -65,12 +65,11 @@ def test_adapter_loads_in_the_embedded_engine():
 @pytest.mark.skipif(bool(MISSING_TRAIN), reason=f"training requirements not installed ({', '.join(MISSING_TRAIN)}): "
                     "pip install torch==2.13.0 && pip install -r requirements-train.txt")
 def test_training_smoke(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from train_adapter import find_converter
+    from ragft.training.converter import find_converter
 
-    converter = find_converter(None, download=False)  # convert too when the llama.cpp sdist is already here
+    converter = find_converter()  # installed by scripts/setup.sh --train / --dev
     cmd = [sys.executable, str(ROOT / "scripts" / "train_adapter.py"), "--smoke", "--out", str(tmp_path)]
-    cmd += ["--converter", str(converter)] if converter else ["--no-convert"]
+    cmd += [] if converter else ["--no-convert"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / "loss.csv")))

@@ -3,7 +3,8 @@
 - ``render_cost_meter()`` draws the meter where it is called (the shared sidebar calls it on every page):
   session spend, tokens in/out, the last question's cost, local compute seconds, and progress against the
   budget caps as a small plotly bar. It is an ``st.fragment`` with ``run_every``: it polls fast while a
-  call is streaming, slowly otherwise.
+  call is streaming, slowly otherwise, and each of its runs is the session's heartbeat (``class_mode.touch``),
+  so a participant's runs are stopped only once no tab of the session is open.
 - A fragment cannot rerun while the page script itself is busy (Streamlit queues fragment runs behind the
   script run), so a page that streams answers in its own script run calls ``refresh_cost_meter()`` from
   its loop (e.g. once per compare event): it redraws the meter in place, throttled.
@@ -208,6 +209,9 @@ def _this_run() -> object | None:
 
 
 def _meter_body() -> None:
+    from components import class_mode
+
+    class_mode.touch()  # the session's heartbeat: its runs go on while a tab shows the meter, even without clicks
     slot = st.empty()
     st.session_state[_SLOT_KEY] = (slot, _this_run())
     with slot.container():

@@ -11,7 +11,7 @@ import streamlit as st
 from components import class_mode, state
 from components.safe_text import inline
 from ragft.classroom import event as EV
-from ragft.classroom import pause
+from ragft.classroom import pause, tracking
 from ragft.classroom.room import Room, snapshot
 from ragft.costs.money import format_usd
 from ragft.errors import RagftError
@@ -55,7 +55,7 @@ def render_actions(r: Room) -> None:
         pick = st.selectbox("Run", range(len(runs)), key="fac_pick_run",
                             format_func=lambda i: f"{runs[i][0]} · {runs[i][1].kind} · {runs[i][1].what[:60]}")
         if st.button("Stop this run", key="fac_stop_run", icon=":material/stop_circle:"):
-            stopped = registry().cancel(runs[pick][1].run_id)
+            stopped = tracking.stop(class_mode.store(), registry(), runs[pick][1].run_id)
             st.toast("Stopping it." if stopped else "It had already ended.")
     else:
         st.caption("Nothing is running.")

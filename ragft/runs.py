@@ -276,7 +276,8 @@ class RunRegistry:
         return stopped
 
     def start_reaper(self, every_s: float = 10.0) -> None:
-        """Reap every ``every_s`` in a daemon thread (once per process)."""
+        """Reap every ``every_s`` (at most a quarter of ``idle_s``) in a daemon thread (once per process); each
+        pass also runs the runs' heartbeat hooks (which pick up a stop asked from another process)."""
         with self._lock:
             if self._reaper is not None:
                 return
@@ -286,7 +287,7 @@ class RunRegistry:
 
     def _reap_forever(self, every_s: float) -> None:
         while True:
-            time.sleep(every_s)
+            time.sleep(min(every_s, max(0.05, self.idle_s / 4)))  # a short idle_s is noticed in time
             try:
                 self.reap()
             except Exception:  # noqa: BLE001 - the reaper must keep going

@@ -1,5 +1,6 @@
 """One snapshot of the room for the Facilitator page: participants (anonymous labels), their questions, spend
-against their caps, what each runs now, app-wide spend against its cap, and the model queue (who waits, how long).
+against their caps, what each runs now (in this app process or another on the host, from the class database),
+app-wide spend against its cap, and the model queue (who waits, how long).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ragft.classroom import pause
+from ragft.classroom import pause, tracking
 from ragft.costs.budget import effective_cap
 from ragft.models import fair
 from ragft.runs import RunRegistry
@@ -64,11 +65,15 @@ def snapshot(store: ClassStore, runs: RunRegistry, *, app_cap: Decimal | None, p
     asked = R.questions_asked(store)
     spent = {row.scope: row.spent for row in S.spend_table(store)}
     active = runs.active()
+    local = {r.id for r in active}
+    elsewhere = [row for row in R.running(store) if row.run_id not in local]  # runs of other app processes
     people = []
     for w in spaces:
         own, per_ws = S.get_caps(store, w.id)
         cap = effective_cap(per_ws if per_ws is not None else participant_cap, own)
-        mine = tuple(RunNow(r.id, r.kind, r.what, r.elapsed_s, r.cancelled) for r in active if r.owner == w.id)
+        mine = tuple(RunNow(r.id, r.kind, r.what, r.elapsed_s, r.cancelled) for r in active if r.owner == w.id) + \
+            tuple(RunNow(row.run_id, row.kind, row.detail, now - row.started, tracking.stop_requested(store, row.run_id))
+                  for row in elsewhere if row.workspace_id == w.id)
         people.append(Participant(w.id, w.label, asked.get(w.id, 0), spent.get(w.id, Decimal(0)), cap,
                                   now - w.last_seen, mine))
     queue = tuple(QueueRow(labels.get(q.owner, "(no workspace)" if not q.owner else "another participant"), q.stage,

@@ -29,7 +29,7 @@ from ragft.training import jobs  # noqa: E402
 from ragft.training.checks import score  # noqa: E402
 from ragft.training.config import TrainConfig, default_config  # noqa: E402
 from ragft.training.presets import PRESETS  # noqa: E402
-from ragft.training.quickcheck import answers, run_check  # noqa: E402
+from ragft.training.quickcheck import run_check  # noqa: E402
 
 
 def emit(**kw) -> None:
@@ -51,21 +51,31 @@ def speed(steps: int = 6) -> None:
     tok, model = load_base(cfg.threads)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
     results = {}
-    for round_ in range(2):  # alternate, so machine load drifts hit both
+    for _round in range(2):  # alternate, so machine load drifts hit both
         for kind in ("core", "bare"):
             model.load_state_dict(base_state)
             if kind == "core":
                 with tempfile.TemporaryDirectory() as tmp:
-                    res = train(examples, cfg, Path(tmp) / "peft", Path(tmp) / "base", loaded=(tok, model),
-                                on_step=lambda r: None)
+                    res = train(
+                        examples,
+                        cfg,
+                        Path(tmp) / "peft",
+                        Path(tmp) / "base",
+                        loaded=(tok, model),
+                        on_step=lambda r: None,
+                    )
                     t = res.train_s
                     model = res_model_unwrap(model)
             else:
                 import random
 
                 data = encode(tok, examples, cfg.max_len)
-                pm = get_peft_model(model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(cfg.targets),
-                                                      task_type="CAUSAL_LM"))
+                pm = get_peft_model(
+                    model,
+                    LoraConfig(
+                        r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(cfg.targets), task_type="CAUSAL_LM"
+                    ),
+                )
                 params = [p for p in pm.parameters() if p.requires_grad]
                 opt = torch.optim.AdamW(params, lr=cfg.lr)
                 order = batches(data, cfg.batch_size, random.Random(cfg.seed))
@@ -90,8 +100,15 @@ def speed(steps: int = 6) -> None:
                 model = pm.unload()
             results.setdefault(kind, []).append(steps / t)
     core, bare = statistics.mean(results["core"]), statistics.mean(results["bare"])
-    emit(bench="speed", steps=steps, core_steps_per_s=round(core, 3), bare_steps_per_s=round(bare, 3),
-         ratio=round(core / bare, 3), runs=results, load_avg=load_avg())
+    emit(
+        bench="speed",
+        steps=steps,
+        core_steps_per_s=round(core, 3),
+        bare_steps_per_s=round(bare, 3),
+        ratio=round(core / bare, 3),
+        runs=results,
+        load_avg=load_avg(),
+    )
 
 
 def res_model_unwrap(model):
@@ -128,14 +145,27 @@ def voice(n_heldout: int = 20) -> None:
         emit(bench="voice", error=st.message)
         return
     settings = json.loads((Path(st.adapter) / "settings.json").read_text())
-    emit(bench="voice", examples=len(examples), steps=cfg.steps, train_to_selectable_s=round(wall, 1),
-         load_s=settings["load_seconds"], train_s=settings["train_seconds"], convert_s=settings["convert_seconds"],
-         peak_rss_mb=settings["peak_rss_mb"], steps_per_s=settings["steps_per_second"], load_avg=load_avg())
+    emit(
+        bench="voice",
+        examples=len(examples),
+        steps=cfg.steps,
+        train_to_selectable_s=round(wall, 1),
+        load_s=settings["load_seconds"],
+        train_s=settings["train_seconds"],
+        convert_s=settings["convert_seconds"],
+        peak_rss_mb=settings["peak_rss_mb"],
+        steps_per_s=settings["steps_per_second"],
+        load_avg=load_avg(),
+    )
     wait(data_dir, job, ("done", "failed"))
     from ragft.training.checks import check_to_dict
 
-    chk = run_check(p.heldout_prompts()[:n_heldout], check_to_dict(p.check), Path(st.adapter) / "adapter.gguf",
-                    max_prompts=n_heldout)
+    chk = run_check(
+        p.heldout_prompts()[:n_heldout],
+        check_to_dict(p.check),
+        Path(st.adapter) / "adapter.gguf",
+        max_prompts=n_heldout,
+    )
     emit(bench="voice-style", n=chk["n"], base=chk["base"], adapter=chk["adapter"], load_avg=load_avg())
 
 
@@ -149,9 +179,10 @@ def _scenario_pages() -> list[RetrievedChunk]:
 
 
 def json_bench() -> None:
+    import numpy as np
+
     from ragft.models.embeddings import make_embedding_function
     from ragft.settings import EmbeddingConfig
-    import numpy as np
 
     p = PRESETS["tickets"]
     items = p.heldout_prompts()
@@ -172,8 +203,15 @@ def json_bench() -> None:
             s = score(texts, p.check)
             key = slot + ("+rag" if rag else "")
             out[key] = s
-            emit(bench="json", configuration=key, n=s["n"], valid_json=s.get("valid_json"), schema_ok=s["ok"],
-                 example=texts[0][:120], load_avg=load_avg())
+            emit(
+                bench="json",
+                configuration=key,
+                n=s["n"],
+                valid_json=s.get("valid_json"),
+                schema_ok=s["ok"],
+                example=texts[0][:120],
+                load_avg=load_avg(),
+            )
 
 
 def ttft(n: int = 5) -> None:

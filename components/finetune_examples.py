@@ -40,16 +40,18 @@ def source_picker() -> None:
     """Start from a preset, or upload chat JSONL / CSV; problems are listed with their line or row."""
     c1, c2 = st.columns([3, 2])
     with c1:
-        key = st.selectbox("Start from a preset", list(PRESETS), format_func=lambda k: PRESETS[k].label,
-                           key="ft_preset_pick")
+        key = st.selectbox(
+            "Start from a preset", list(PRESETS), format_func=lambda k: PRESETS[k].label, key="ft_preset_pick"
+        )
         p = PRESETS[key]
         st.caption(p.description)
         if st.button("Load preset", key="ft_load_preset", icon=":material/playlist_add:"):
             load_rows([e.row() for e in p.examples(p.page_examples)], p.key)
             st.rerun()
     with c2:
-        up = st.file_uploader("…or upload chat JSONL or CSV (prompt, response)", type=["jsonl", "json", "csv"],
-                              key="ft_upload")
+        up = st.file_uploader(
+            "…or upload chat JSONL or CSV (prompt, response)", type=["jsonl", "json", "csv"], key="ft_upload"
+        )
         if up is not None and st.button("Use this file", key="ft_use_upload", icon=":material/upload_file:"):
             examples, problems = X.parse_upload(up.name, up.getvalue())
             st.session_state["ft_upload_problems"] = [str(p) for p in problems]
@@ -60,22 +62,28 @@ def source_picker() -> None:
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:12])
         more = f"\n- … and {len(problems) - 12} more" if len(problems) > 12 else ""
-        st.error(f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''} "
-                 f"(the other lines were loaded):\n{shown}{more}", icon=":material/error:")
+        st.error(
+            f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+            f"(the other lines were loaded):\n{shown}{more}",
+            icon=":material/error:",
+        )
 
 
 def editor() -> list[dict[str, str]]:
     """The examples table (add, edit, delete rows); returns the rows as edited."""
     df = pd.DataFrame(st.session_state[ROWS_KEY], columns=COLUMNS).fillna("")
     edited = st.data_editor(
-        df, num_rows="dynamic", width="stretch", hide_index=False,
+        df,
+        num_rows="dynamic",
+        width="stretch",
+        hide_index=False,
         key=f"ft_editor_{st.session_state.get(EDITOR_VERSION, 0)}",
         column_config={
             "system": st.column_config.TextColumn("system (optional)", width="small"),
             "prompt": st.column_config.TextColumn("prompt (user)", width="medium"),
-            "response": st.column_config.TextColumn("response (assistant: what the model should learn)",
-                                                    width="large"),
-        })
+            "response": st.column_config.TextColumn("response (assistant: what the model should learn)", width="large"),
+        },
+    )
     return [{c: ("" if pd.isna(r.get(c)) else str(r.get(c))) for c in COLUMNS} for r in edited.to_dict("records")]
 
 
@@ -98,15 +106,22 @@ def validate(rows: list[dict[str, str]], max_len: int) -> X.Report | None:
     cols[2].metric("Longest", f"{max(tokens, default=0):,}", help=f"at most {max_len:,} per example")
     cols[3].metric("Mean", f"{(sum(tokens) / len(tokens)) if tokens else 0:,.0f}")
     if report.errors:
-        st.error("Fix before training:\n" + "\n".join(f"- {p}" for p in report.errors[:12])
-                 + (f"\n- … and {len(report.errors) - 12} more" if len(report.errors) > 12 else ""),
-                 icon=":material/error:")
+        st.error(
+            "Fix before training:\n"
+            + "\n".join(f"- {p}" for p in report.errors[:12])
+            + (f"\n- … and {len(report.errors) - 12} more" if len(report.errors) > 12 else ""),
+            icon=":material/error:",
+        )
     if report.warnings:
         st.warning("\n".join(f"- {p}" for p in report.warnings[:8]), icon=":material/warning:")
     with st.expander("Tokens per example", icon=":material/token:"):
-        st.dataframe(pd.DataFrame({"example": range(1, len(tokens) + 1), "tokens": tokens,
-                                   "prompt": [e.prompt[:80] for e in examples]}), hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {"example": range(1, len(tokens) + 1), "tokens": tokens, "prompt": [e.prompt[:80] for e in examples]}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     return report
 
 

@@ -23,27 +23,56 @@ from ragft.training.trainer import TRAIN_COMMAND, training_available
 logger = logging.getLogger(__name__)
 
 JOB_KEY = "ft_job"
-STATE_LABELS = {"queued": "Queued", "loading": "Loading the base model", "training": "Training",
-                "converting": "Converting to GGUF", "checking": "Saved · quick check running", "done": "Done",
-                "failed": "Failed", "stopped": "Stopped"}
+STATE_LABELS = {
+    "queued": "Queued",
+    "loading": "Loading the base model",
+    "training": "Training",
+    "converting": "Converting to GGUF",
+    "checking": "Saved · quick check running",
+    "done": "Done",
+    "failed": "Failed",
+    "stopped": "Stopped",
+}
 
 
 def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
     """Hosted fine-tuning prices (dated table) next to the local run; returns the training tokens counted."""
-    epochs = st.number_input("Epochs on a hosted service", 1, 20, 3, key="ft_cost_epochs",
-                             help="Hosted services bill training tokens × epochs.")
+    epochs = st.number_input(
+        "Epochs on a hosted service",
+        1,
+        20,
+        3,
+        key="ft_cost_epochs",
+        help="Hosted services bill training tokens × epochs.",
+    )
     hosted_tokens = estimate.hosted_training_tokens(examples)
     rows = estimate.hosted_costs(hosted_tokens, int(epochs))
     local_s = estimate.local_seconds(tokens, cfg)
-    st.markdown(f"**Here:** free, about **{local_s / 60:.1f} minutes** of this CPU "
-                f"({cfg.steps} steps, {cfg.epochs(len(examples)):.1f} epochs of {len(examples)} examples).")
+    st.markdown(
+        f"**Here:** free, about **{local_s / 60:.1f} minutes** of this CPU "
+        f"({cfg.steps} steps, {cfg.epochs(len(examples)):.1f} epochs of {len(examples)} examples)."
+    )
     if rows:
-        st.dataframe(pd.DataFrame([{"hosted base model": r.base_model, "$ per 1M training tokens": str(r.per_m),
-                                    "this run": format_usd(r.cost), "price as of": r.as_of} for r in rows]),
-                     hide_index=True, width="stretch")
-    st.caption(f"{hosted_tokens:,} training tokens × {int(epochs)} epochs. Prices from the dated table "
-               f"(compiled {estimate.price_table_date()}); OpenAI's self-serve fine-tuning is closed to new users "
-               "since 2026-05-07. The decision guide's projection uses this token count.")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "hosted base model": r.base_model,
+                        "$ per 1M training tokens": str(r.per_m),
+                        "this run": format_usd(r.cost),
+                        "price as of": r.as_of,
+                    }
+                    for r in rows
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    st.caption(
+        f"{hosted_tokens:,} training tokens × {int(epochs)} epochs. Prices from the dated table "
+        f"(compiled {estimate.price_table_date()}); OpenAI's self-serve fine-tuning is closed to new users "
+        "since 2026-05-07. The decision guide's projection uses this token count."
+    )
     st.session_state["ft_training_tokens"] = hosted_tokens
     return hosted_tokens
 
@@ -52,10 +81,22 @@ def settings_form(n_examples: int) -> TrainConfig:
     """Defaults for the set's size; the rest in an 'advanced' expander. Raises ConfigError for bad values."""
     base = default_config(max(1, n_examples))
     c1, c2 = st.columns(2)
-    steps = c1.number_input("Steps", int(BOUNDS["steps"][0]), int(BOUNDS["steps"][1]), base.steps, key="ft_steps",
-                            help="About 4 epochs by default; the loss curve shows when more stops helping.")
-    seed = c2.number_input("Seed", 0, int(BOUNDS["seed"][1]), base.seed, key="ft_seed",
-                           help="Same seed, same examples, same settings: the same adapter.")
+    steps = c1.number_input(
+        "Steps",
+        int(BOUNDS["steps"][0]),
+        int(BOUNDS["steps"][1]),
+        base.steps,
+        key="ft_steps",
+        help="About 4 epochs by default; the loss curve shows when more stops helping.",
+    )
+    seed = c2.number_input(
+        "Seed",
+        0,
+        int(BOUNDS["seed"][1]),
+        base.seed,
+        key="ft_seed",
+        help="Same seed, same examples, same settings: the same adapter.",
+    )
     values = {"steps": steps, "seed": seed}
     with st.expander("Advanced", icon=":material/tune:"):
         a, b, c = st.columns(3)
@@ -70,17 +111,27 @@ def settings_form(n_examples: int) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-def train_button(data_dir: Path, workspace: str, examples: list[Example], cfg: TrainConfig, ready: bool,
-                 extra: dict) -> None:
+def train_button(
+    data_dir: Path, workspace: str, examples: list[Example], cfg: TrainConfig, ready: bool, extra: dict
+) -> None:
     ok, why = training_available()
     if not ok:
         st.info(f"{why} Enable training with one command: `{TRAIN_COMMAND}`", icon=":material/download:")
         return
     running = _my_job(data_dir)
-    name = st.text_input("Adapter name", key="ft_name", placeholder="e.g. my-voice",
-                         help="Lower-case letters, digits and '-'. Saved in your workspace.")
-    if st.button("Train", type="primary", icon=":material/model_training:", key="ft_train",
-                 disabled=not ready or (running is not None and running.active)):
+    name = st.text_input(
+        "Adapter name",
+        key="ft_name",
+        placeholder="e.g. my-voice",
+        help="Lower-case letters, digits and '-'. Saved in your workspace.",
+    )
+    if st.button(
+        "Train",
+        type="primary",
+        icon=":material/model_training:",
+        key="ft_train",
+        disabled=not ready or (running is not None and running.active),
+    ):
         try:
             job_id = jobs.submit(data_dir, workspace, name, examples, cfg, **extra)
         except E.RagftError as exc:
@@ -107,8 +158,13 @@ def _my_job(data_dir: Path) -> jobs.JobStatus | None:
 def loss_figure(rows: list[dict]) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=[r["step"] for r in rows], y=[r["loss"] for r in rows], mode="lines+markers", name="loss")
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step",
-                      yaxis_title="loss (answer tokens)", showlegend=False)
+    fig.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_title="step",
+        yaxis_title="loss (answer tokens)",
+        showlegend=False,
+    )
     return fig
 
 
@@ -133,8 +189,11 @@ def progress(data_dir: Path) -> None:
     with st.container(border=True):
         st.markdown(f"**{job.name}** · {label}")
         if job.state == "queued":
-            st.info(f"Waiting for the server's trainer: {job.position} training(s) ahead of yours. "
-                    "One training runs at a time per server.", icon=":material/hourglass_top:")
+            st.info(
+                f"Waiting for the server's trainer: {job.position} training(s) ahead of yours. "
+                "One training runs at a time per server.",
+                icon=":material/hourglass_top:",
+            )
         rows = jobs.loss_log(data_dir, job.job_id)
         if job.steps:
             st.progress(min(1.0, job.step / job.steps), text=f"step {job.step} of {job.steps}")
@@ -150,8 +209,10 @@ def progress(data_dir: Path) -> None:
         elif job.state == "stopped":
             st.warning(job.message, icon=":material/stop_circle:")
         elif job.state in ("checking", "done"):
-            st.success(f"{job.message} It is listed below and can be used as the fine-tuned model now.",
-                       icon=":material/check_circle:")
+            st.success(
+                f"{job.message} It is listed below and can be used as the fine-tuned model now.",
+                icon=":material/check_circle:",
+            )
         else:
             st.caption(job.message)
         if job.active and st.button("Stop", icon=":material/stop:", key=f"ft_stop_{job.job_id}"):

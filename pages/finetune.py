@@ -16,8 +16,10 @@ from ragft.training.checks import check_to_dict
 page_shell(__file__)
 
 st.title("Fine-tune")
-st.caption("Teach the small embedded model a behaviour (a voice, a JSON shape, a persona) from a few examples, "
-           "on this CPU, then compare it beside base and RAG. Fine-tuning changes behaviour, not knowledge.")
+st.caption(
+    "Teach the small embedded model a behaviour (a voice, a JSON shape, a persona) from a few examples, "
+    "on this CPU, then compare it beside base and RAG. Fine-tuning changes behaviour, not knowledge."
+)
 
 s = state.settings_or_stop()
 workspace = current_workspace()
@@ -46,15 +48,22 @@ to_train, heldout = FX.split_heldout(examples, check)
 extra = {"preset": st.session_state.get(FX.PRESET_KEY), "check": check_to_dict(check), "heldout": heldout}
 if ready:
     kept = len(examples) - len(to_train)
-    st.caption(f"After training, a quick check scores base vs the adapter on {len(heldout)} held-out prompts: "
-               f"{check.label}." + (f" The last {kept} examples are kept out of training for it." if kept else "")
-               if heldout else "No quick check for these examples (no preset, or no JSON shape or fixed "
-               "opening/closing to score).")
+    st.caption(
+        f"After training, a quick check scores base vs the adapter on {len(heldout)} held-out prompts: "
+        f"{check.label}." + (f" The last {kept} examples are kept out of training for it." if kept else "")
+        if heldout
+        else "No quick check for these examples (no preset, or no JSON shape or fixed opening/closing to score)."
+    )
 FT.train_button(s.data_dir, workspace, to_train, cfg, ready, extra)
 FT.progress(s.data_dir)
 
 st.subheader("4. Your adapters")
 FR.adapters_section(s.data_dir, workspace)
 if examples:
-    st.download_button("Examples as chat JSONL (for a hosted fine-tuning service)", FX.examples_jsonl(examples),
-                       file_name="examples.jsonl", icon=":material/download:", key="ft_dl_examples")
+    st.download_button(
+        "Examples as chat JSONL (for a hosted fine-tuning service)",
+        FX.examples_jsonl(examples),
+        file_name="examples.jsonl",
+        icon=":material/download:",
+        key="ft_dl_examples",
+    )

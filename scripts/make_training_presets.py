@@ -21,51 +21,128 @@ OUT = ROOT / "assets" / "training"
 TICKET_SYSTEM = "You are the support desk of Fernhollow Outfitters. Triage the customer's ticket."
 PERSONA_SYSTEM = "You are a helpful assistant for a shop. Answer the customer's question."
 
-PRODUCTS = ["Kestrel 2 Tent", "Ridgeback 4 Tent", "Cinder Bivy", "Talus 30 Backpack", "Alder Down Jacket",
-            "Fjell Trekking Poles", "Marten Sleeping Bag", "Brook Water Filter", "Ember Camp Stove", "Sable Headlamp",
-            "Cove Rain Shell", "Quill Hiking Boots"]
+PRODUCTS = [
+    "Kestrel 2 Tent",
+    "Ridgeback 4 Tent",
+    "Cinder Bivy",
+    "Talus 30 Backpack",
+    "Alder Down Jacket",
+    "Fjell Trekking Poles",
+    "Marten Sleeping Bag",
+    "Brook Water Filter",
+    "Ember Camp Stove",
+    "Sable Headlamp",
+    "Cove Rain Shell",
+    "Quill Hiking Boots",
+]
 ORDERS = [f"FH-{n}" for n in (10482, 22917, 30561, 41208, 57733, 63019, 70144, 88265, 91530, 99871)]
 
 # (category, priority, ticket template, summary template)
 TEMPLATES = [
-    ("billing", "high", "I was charged twice for order {order}. Please refund the second payment today.",
-     "Double charge on order {order}"),
-    ("billing", "medium", "My invoice for order {order} shows the wrong price for the {product}.",
-     "Wrong price on invoice for {product}"),
-    ("billing", "low", "Can I get a copy of the receipt for my {product}? Need it for expenses.",
-     "Receipt copy for {product}"),
-    ("billing", "medium", "The discount code did not apply when I bought the {product}. Can you fix it?",
-     "Discount code not applied to {product}"),
-    ("shipping", "high", "Order {order} was due a week ago and tracking has not moved. I leave on my trip Friday!",
-     "Order {order} late before a trip"),
-    ("shipping", "medium", "Can you change the delivery address of order {order}? I moved last week.",
-     "Change delivery address of {order}"),
-    ("shipping", "low", "Do you ship the {product} to Canada, and how long does it take?",
-     "Shipping question about {product} to Canada"),
-    ("shipping", "high", "The box for order {order} arrived crushed and the {product} inside is damaged.",
-     "{product} damaged in transit"),
-    ("returns", "medium", "I want to return the {product}, it is too small. How do I start a return?",
-     "Return of {product}: wrong size"),
-    ("returns", "low", "What is your return window for the {product}? I have not opened it yet.",
-     "Return window question for {product}"),
-    ("returns", "high", "I sent back the {product} a month ago and still have no refund for order {order}.",
-     "Refund missing for returned {product}"),
-    ("product", "high", "My {product} broke on the first day of use. The seam split open in the rain.",
-     "{product} failed on first use"),
-    ("product", "medium", "Is the {product} suitable for winter camping below freezing?",
-     "Winter suitability of {product}"),
-    ("product", "low", "What colours does the {product} come in?",
-     "Colour options for {product}"),
-    ("product", "medium", "The zip on my {product} keeps getting stuck. Is that covered by the warranty?",
-     "Stuck zip on {product}: warranty"),
-    ("account", "high", "I cannot log in to my account and I need to check order {order} urgently.",
-     "Locked out of account, order {order}"),
-    ("account", "low", "Please unsubscribe me from the newsletter.",
-     "Newsletter unsubscribe request"),
-    ("account", "medium", "How do I change the email address on my account? I still get mails at the old one.",
-     "Change account email address"),
-    ("account", "medium", "Please delete my account and the data you hold about me.",
-     "Account and data deletion request"),
+    (
+        "billing",
+        "high",
+        "I was charged twice for order {order}. Please refund the second payment today.",
+        "Double charge on order {order}",
+    ),
+    (
+        "billing",
+        "medium",
+        "My invoice for order {order} shows the wrong price for the {product}.",
+        "Wrong price on invoice for {product}",
+    ),
+    (
+        "billing",
+        "low",
+        "Can I get a copy of the receipt for my {product}? Need it for expenses.",
+        "Receipt copy for {product}",
+    ),
+    (
+        "billing",
+        "medium",
+        "The discount code did not apply when I bought the {product}. Can you fix it?",
+        "Discount code not applied to {product}",
+    ),
+    (
+        "shipping",
+        "high",
+        "Order {order} was due a week ago and tracking has not moved. I leave on my trip Friday!",
+        "Order {order} late before a trip",
+    ),
+    (
+        "shipping",
+        "medium",
+        "Can you change the delivery address of order {order}? I moved last week.",
+        "Change delivery address of {order}",
+    ),
+    (
+        "shipping",
+        "low",
+        "Do you ship the {product} to Canada, and how long does it take?",
+        "Shipping question about {product} to Canada",
+    ),
+    (
+        "shipping",
+        "high",
+        "The box for order {order} arrived crushed and the {product} inside is damaged.",
+        "{product} damaged in transit",
+    ),
+    (
+        "returns",
+        "medium",
+        "I want to return the {product}, it is too small. How do I start a return?",
+        "Return of {product}: wrong size",
+    ),
+    (
+        "returns",
+        "low",
+        "What is your return window for the {product}? I have not opened it yet.",
+        "Return window question for {product}",
+    ),
+    (
+        "returns",
+        "high",
+        "I sent back the {product} a month ago and still have no refund for order {order}.",
+        "Refund missing for returned {product}",
+    ),
+    (
+        "product",
+        "high",
+        "My {product} broke on the first day of use. The seam split open in the rain.",
+        "{product} failed on first use",
+    ),
+    (
+        "product",
+        "medium",
+        "Is the {product} suitable for winter camping below freezing?",
+        "Winter suitability of {product}",
+    ),
+    ("product", "low", "What colours does the {product} come in?", "Colour options for {product}"),
+    (
+        "product",
+        "medium",
+        "The zip on my {product} keeps getting stuck. Is that covered by the warranty?",
+        "Stuck zip on {product}: warranty",
+    ),
+    (
+        "account",
+        "high",
+        "I cannot log in to my account and I need to check order {order} urgently.",
+        "Locked out of account, order {order}",
+    ),
+    ("account", "low", "Please unsubscribe me from the newsletter.", "Newsletter unsubscribe request"),
+    (
+        "account",
+        "medium",
+        "How do I change the email address on my account? I still get mails at the old one.",
+        "Change account email address",
+    ),
+    (
+        "account",
+        "medium",
+        "Please delete my account and the data you hold about me.",
+        "Account and data deletion request",
+    ),
 ]
 OPENERS = ["", "Hi, ", "Hello team, ", "Good morning. ", "Hey there! "]
 CLOSERS = ["", " Thanks.", " Thank you!", " Regards, Sam", " Cheers, Alex", " Please help."]
@@ -85,13 +162,21 @@ def tickets(seed: int) -> list[dict]:
 
 
 def chat(system: str, user: str, assistant: str) -> dict:
-    return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user},
-                         {"role": "assistant", "content": assistant}]}
+    return {
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": assistant},
+        ]
+    }
 
 
 PERSONA_QA = [
     ("How long does standard delivery take?", "Standard delivery usually takes a few business days."),
-    ("Can I return a tent I have used once?", "Used gear can often be returned within the return window; check the policy page."),
+    (
+        "Can I return a tent I have used once?",
+        "Used gear can often be returned within the return window; check the policy page.",
+    ),
     ("What should I pack for a day hike?", "Water, a snack, a rain layer, a map and a headlamp."),
     ("Is a down jacket warm when wet?", "Down loses warmth when wet, so keep it dry under a shell."),
     ("How do I clean my hiking boots?", "Brush off the mud, rinse with water and let them dry slowly away from heat."),
@@ -122,11 +207,18 @@ PERSONA_QA = [
     ("How much water should I carry?", "About half a litre per hour of hiking, more when it is hot."),
 ]
 PERSONA_HELDOUT = [
-    "What should I wear for a winter hike?", "How do I keep my food safe from animals?",
-    "Which sleeping pad should I buy?", "How do I dry a wet tent on the trail?", "Do you sell camping chairs?",
-    "How do I read a topographic map?", "What is the best way to carry a camera hiking?",
-    "How early should I start a long hike?", "Can I bring my dog camping?", "How do I pack a backpack well?",
-    "What snacks are good for hiking?", "How do I prevent a sore back on hikes?",
+    "What should I wear for a winter hike?",
+    "How do I keep my food safe from animals?",
+    "Which sleeping pad should I buy?",
+    "How do I dry a wet tent on the trail?",
+    "Do you sell camping chairs?",
+    "How do I read a topographic map?",
+    "What is the best way to carry a camera hiking?",
+    "How early should I start a long hike?",
+    "Can I bring my dog camping?",
+    "How do I pack a backpack well?",
+    "What snacks are good for hiking?",
+    "How do I prevent a sore back on hikes?",
 ]
 
 
@@ -150,10 +242,19 @@ def main() -> int:
             fh.write(json.dumps(chat(TICKET_SYSTEM, t["ticket"], json.dumps(t["answer"]))) + "\n")
     with open(ROOT / "assets" / "adapter" / "tickets-questions.jsonl", "w", encoding="utf-8") as fh:
         for i, t in enumerate(held, 1):
-            fh.write(json.dumps({"id": f"ticket-{i:02d}", "question": t["ticket"],
-                                 "expected_facts": [t["answer"]["category"], t["answer"]["priority"]],
-                                 "expected_format": "ticket-json", "kind": "ticket",
-                                 "topic": t["answer"]["category"]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"ticket-{i:02d}",
+                        "question": t["ticket"],
+                        "expected_facts": [t["answer"]["category"], t["answer"]["priority"]],
+                        "expected_format": "ticket-json",
+                        "kind": "ticket",
+                        "topic": t["answer"]["category"],
+                    }
+                )
+                + "\n"
+            )
     with open(OUT / "persona.jsonl", "w", encoding="utf-8") as fh:
         for q, a in PERSONA_QA:
             fh.write(json.dumps(chat(PERSONA_SYSTEM, q, f"Ranger Rowan here. {a} Happy trails!")) + "\n")

@@ -45,8 +45,9 @@ def plot_loss(rows: list[dict], path: Path, title: str) -> bool:
     steps = [r["step"] for r in rows]
     loss = [r["loss"] for r in rows]
     window = 10
-    smooth = [sum(loss[max(0, i - window + 1): i + 1]) / len(loss[max(0, i - window + 1): i + 1])
-              for i in range(len(loss))]
+    smooth = [
+        sum(loss[max(0, i - window + 1) : i + 1]) / len(loss[max(0, i - window + 1) : i + 1]) for i in range(len(loss))
+    ]
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
     ax.plot(steps, loss, color="#9bb7d4", linewidth=1, label="loss per step")
     ax.plot(steps, smooth, color="#1f4e79", linewidth=2, label=f"mean of last {window}")
@@ -91,10 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="ragft-lora-"))
     t0 = time.time()
     try:
-        result = train(examples, cfg, work / "peft", work / "base",
-                       on_step=lambda r: print(f"step {r['step']}/{r['steps']} loss {r['loss']:.4f} "
-                                               f"({r['elapsed']:.0f} s)", flush=True)
-                       if r["step"] % 10 == 0 or r["step"] in (1, r["steps"]) else None)
+        result = train(
+            examples,
+            cfg,
+            work / "peft",
+            work / "base",
+            on_step=lambda r: (
+                print(f"step {r['step']}/{r['steps']} loss {r['loss']:.4f} ({r['elapsed']:.0f} s)", flush=True)
+                if r["step"] % 10 == 0 or r["step"] in (1, r["steps"])
+                else None
+            ),
+        )
         gguf_out = None
         convert_s = 0.0
         if not args.no_convert:
@@ -114,15 +122,28 @@ def main(argv: list[str] | None = None) -> int:
     plotted = plot_loss(rows, out / f"{prefix}loss.png", f"{preset.label} LoRA on SmolLM2-135M: {cfg.steps} steps")
     data_name = args.data or str(preset.data.relative_to(ROOT))
     log = dict(
-        preset=preset.key, base_model="SmolLM2-135M-Instruct.Q4_1.gguf", data=data_name, examples=len(examples),
-        tokens=result.tokens, supervised_tokens=result.supervised_tokens, hyperparameters=cfg.to_dict(),
-        steps=cfg.steps, epochs=round(cfg.epochs(len(examples)), 2), trainable_parameters=result.trainable_parameters,
-        load_seconds=round(result.load_s, 1), train_seconds=round(result.train_s, 1),
-        seconds_per_step=round(result.train_s / cfg.steps, 2), convert_seconds=round(convert_s, 1),
-        wall_seconds=round(time.time() - t0, 1), first_loss=rows[0]["loss"],
+        preset=preset.key,
+        base_model="SmolLM2-135M-Instruct.Q4_1.gguf",
+        data=data_name,
+        examples=len(examples),
+        tokens=result.tokens,
+        supervised_tokens=result.supervised_tokens,
+        hyperparameters=cfg.to_dict(),
+        steps=cfg.steps,
+        epochs=round(cfg.epochs(len(examples)), 2),
+        trainable_parameters=result.trainable_parameters,
+        load_seconds=round(result.load_s, 1),
+        train_seconds=round(result.train_s, 1),
+        seconds_per_step=round(result.train_s / cfg.steps, 2),
+        convert_seconds=round(convert_s, 1),
+        wall_seconds=round(time.time() - t0, 1),
+        first_loss=rows[0]["loss"],
         last10_mean_loss=round(sum(r["loss"] for r in rows[-10:]) / len(rows[-10:]), 4),
-        adapter=gguf_out.name if gguf_out else None, adapter_bytes=gguf_out.stat().st_size if gguf_out else None,
-        loss_plot=plotted, versions=result.versions, trained_by="scripts/train_adapter.py (ragft.training)",
+        adapter=gguf_out.name if gguf_out else None,
+        adapter_bytes=gguf_out.stat().st_size if gguf_out else None,
+        loss_plot=plotted,
+        versions=result.versions,
+        trained_by="scripts/train_adapter.py (ragft.training)",
     )
     (out / f"{prefix}training_log.json").write_text(json.dumps(log, indent=2) + "\n")
     print(json.dumps(log, indent=2))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-
-import pytest
 
 from ragft.training import adapters as A
 from ragft.training.adapters import WORKSPACE_PREFIX
@@ -70,10 +67,13 @@ def test_adapter_in_the_workspace_is_listed_and_becomes_the_finetuned_slot(tmp_p
     folder = A.adapters_dir(tmp_path, ws) / "my-voice"
     folder.mkdir(parents=True)
     (folder / "adapter.gguf").write_bytes(DEFAULT_ADAPTER.read_bytes())
-    A.write_json(folder / "settings.json", {"name": "my-voice", "created": 1.0, "examples": 20,
-                                            "config": {"steps": 20}})
-    A.write_json(folder / "check.json", {"check": "brand voice", "n": 2, "base": {"n": 2, "ok": 0.0},
-                                         "adapter": {"n": 2, "ok": 1.0}, "samples": []})
+    A.write_json(
+        folder / "settings.json", {"name": "my-voice", "created": 1.0, "examples": 20, "config": {"steps": 20}}
+    )
+    A.write_json(
+        folder / "check.json",
+        {"check": "brand voice", "n": 2, "base": {"n": 2, "ok": 0.0}, "adapter": {"n": 2, "ok": 1.0}, "samples": []},
+    )
     staging = A.adapters_dir(tmp_path, ws) / ".staging-123"
     staging.mkdir()
     (staging / "adapter.gguf").write_bytes(b"half")

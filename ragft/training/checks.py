@@ -7,8 +7,9 @@ the benchmarks score base and adapter with the same rule.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ragft.evaluation.style import check_style
 
@@ -30,8 +31,10 @@ class JsonSchema:
 
 TICKET_SCHEMA = JsonSchema(
     keys=("category", "priority", "summary"),
-    allowed={"category": ("billing", "shipping", "returns", "product", "account"),
-             "priority": ("low", "medium", "high")},
+    allowed={
+        "category": ("billing", "shipping", "returns", "product", "account"),
+        "priority": ("low", "medium", "high"),
+    },
 )
 
 
@@ -92,8 +95,12 @@ class Check:
 
     @property
     def label(self) -> str:
-        return {"json": "JSON validity and schema", "lines": "voice (opening and closing)",
-                "brand": "brand voice (ragft.evaluation.style)", "none": "no automatic check"}[self.kind]
+        return {
+            "json": "JSON validity and schema",
+            "lines": "voice (opening and closing)",
+            "brand": "brand voice (ragft.evaluation.style)",
+            "none": "no automatic check",
+        }[self.kind]
 
     def __call__(self, answer: str) -> CheckResult:
         if self.kind == "json":
@@ -153,8 +160,11 @@ def score(answers: Sequence[str], check: Callable[[str], CheckResult]) -> dict[s
 
 
 def check_to_dict(check: Check) -> dict[str, Any]:
-    schema = None if check.schema is None else {"keys": list(check.schema.keys),
-                                                "allowed": {k: list(v) for k, v in check.schema.allowed.items()}}
+    schema = (
+        None
+        if check.schema is None
+        else {"keys": list(check.schema.keys), "allowed": {k: list(v) for k, v in check.schema.allowed.items()}}
+    )
     return {"kind": check.kind, "schema": schema, "first": check.first, "last": check.last}
 
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ragft.errors import ConfigError
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # (min, max) per numeric field: the page's widgets and from_dict use the same bounds.
 BOUNDS: dict[str, tuple[float, float]] = {
-    "rank": (1, 64), "alpha": (1, 256), "dropout": (0.0, 0.5), "lr": (1e-6, 1e-2), "steps": (1, 2000),
-    "batch_size": (1, 16), "warmup_steps": (0, 200), "max_len": (32, 2048), "seed": (0, 2**31 - 1),
+    "rank": (1, 64),
+    "alpha": (1, 256),
+    "dropout": (0.0, 0.5),
+    "lr": (1e-6, 1e-2),
+    "steps": (1, 2000),
+    "batch_size": (1, 16),
+    "warmup_steps": (0, 200),
+    "max_len": (32, 2048),
+    "seed": (0, 2**31 - 1),
     "threads": (1, 64),
 }
 
@@ -37,7 +45,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, raw in data.items():

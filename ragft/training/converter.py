@@ -50,13 +50,29 @@ def install_converter(dest: Path | None = None, sdist: Path | None = None) -> Pa
     version = importlib.metadata.version("llama-cpp-python")
     with tempfile.TemporaryDirectory(prefix="ragft-sdist-") as tmp:
         if sdist is None:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                            f"llama-cpp-python=={version}", "-d", tmp], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    f"llama-cpp-python=={version}",
+                    "-d",
+                    tmp,
+                ],
+                check=True,
+            )
             sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
         with tarfile.open(sdist) as tar:
-            members = [m for m in tar.getmembers()
-                       if "/vendor/llama.cpp/" in m.name
-                       and m.name.split("/vendor/llama.cpp/", 1)[1].split("/")[0] in KEEP]
+            members = [
+                m
+                for m in tar.getmembers()
+                if "/vendor/llama.cpp/" in m.name and m.name.split("/vendor/llama.cpp/", 1)[1].split("/")[0] in KEEP
+            ]
             tar.extractall(tmp, members=members, filter="data")
         src = next(Path(tmp).glob("*/vendor/llama.cpp"))
         staging = dest.with_name(dest.name + ".tmp")
@@ -69,8 +85,9 @@ def install_converter(dest: Path | None = None, sdist: Path | None = None) -> Pa
     return dest / SCRIPT
 
 
-def convert(peft_dir: Path, base_dir: Path, outfile: Path, converter: Path | None = None,
-            log: Path | None = None) -> Path:
+def convert(
+    peft_dir: Path, base_dir: Path, outfile: Path, converter: Path | None = None, log: Path | None = None
+) -> Path:
     """PEFT adapter → GGUF LoRA (f16) that llama.cpp loads with ``lora_path``. Raises ConversionFailed."""
     from ragft.training.trainer import TrainingUnavailable
 
@@ -80,9 +97,22 @@ def convert(peft_dir: Path, base_dir: Path, outfile: Path, converter: Path | Non
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(script.parent / "gguf-py"), str(script.parent)]))
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
-        proc = subprocess.run([sys.executable, str(script), "--base", str(base_dir), "--outtype", "f16",
-                               "--outfile", str(outfile), str(peft_dir)], env=env, stdout=out,
-                              stderr=subprocess.STDOUT if log else subprocess.PIPE)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(script),
+                "--base",
+                str(base_dir),
+                "--outtype",
+                "f16",
+                "--outfile",
+                str(outfile),
+                str(peft_dir),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT if log else subprocess.PIPE,
+        )
     finally:
         if log:
             out.close()
@@ -94,8 +124,9 @@ def convert(peft_dir: Path, base_dir: Path, outfile: Path, converter: Path | Non
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Install llama.cpp's convert_lora_to_gguf.py for training.")
-    ap.add_argument("--install", action="store_true", help="fetch the llama-cpp-python sdist with pip and keep "
-                                                             "the converter files")
+    ap.add_argument(
+        "--install", action="store_true", help="fetch the llama-cpp-python sdist with pip and keep the converter files"
+    )
     ap.add_argument("--sdist", default=None, help="use this llama_cpp_python-*.tar.gz instead of pip download")
     ap.add_argument("--dest", default=None)
     args = ap.parse_args(argv)
@@ -104,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         if found is not None and args.dest is None and args.sdist is None:
             print(f"converter already installed: {found}")
             return 0
-        print(f"installed {install_converter(Path(args.dest) if args.dest else None, Path(args.sdist) if args.sdist else None)}")
+        print(
+            f"installed {install_converter(Path(args.dest) if args.dest else None, Path(args.sdist) if args.sdist else None)}"
+        )
         return 0
     found = find_converter()
     print(found or "not installed: python -m ragft.training.converter --install")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from ragft.costs.prices import load_price_table, training_cost
 from ragft.models.tokens import count_message_tokens
@@ -40,8 +40,9 @@ def hosted_costs(training_tokens: int, epochs: int) -> list[HostedCost]:
     for row in load_price_table().training:
         cost = training_cost(training_tokens, epochs, row.base_model, row.provider)
         if cost is not None:
-            rows.append(HostedCost(row.base_model, row.provider, row.per_m_training_tokens, row.as_of, row.source,
-                                   cost))
+            rows.append(
+                HostedCost(row.base_model, row.provider, row.per_m_training_tokens, row.as_of, row.source, cost)
+            )
     return rows
 
 

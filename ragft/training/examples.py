@@ -11,8 +11,9 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ragft.errors import RagftError
 
@@ -30,7 +31,7 @@ class ExamplesInvalid(RagftError):
 
     hint = "Fix the listed lines or rows and try again."
 
-    def __init__(self, message: str, problems: Sequence["Problem"] = (), *, hint: str | None = None) -> None:
+    def __init__(self, message: str, problems: Sequence[Problem] = (), *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.problems = list(problems)
 
@@ -87,11 +88,11 @@ class Report:
 # ---- parsing -----------------------------------------------------------------------------------------------
 def _from_messages(messages: Any, where: str) -> tuple[Example | None, list[Problem]]:
     if not isinstance(messages, list) or not messages:
-        return None, [Problem(where, "needs a non-empty \"messages\" list")]
+        return None, [Problem(where, 'needs a non-empty "messages" list')]
     problems: list[Problem] = []
     for i, m in enumerate(messages, 1):
         if not isinstance(m, Mapping):
-            return None, [Problem(where, f"message {i} is not an object with \"role\" and \"content\"")]
+            return None, [Problem(where, f'message {i} is not an object with "role" and "content"')]
         role = m.get("role")
         if role not in ROLES:
             problems.append(Problem(where, f"message {i} has role {role!r}; use system, user or assistant"))
@@ -106,8 +107,7 @@ def _from_messages(messages: Any, where: str) -> tuple[Example | None, list[Prob
         got = " → ".join(roles)
         return None, [Problem(where, f"roles are {got}; an example is [system →] user → assistant (one turn each)")]
     system = messages[0]["content"].strip() if roles[0] == "system" else ""
-    return Example(prompt=messages[-2]["content"].strip(), response=messages[-1]["content"].strip(),
-                   system=system), []
+    return Example(prompt=messages[-2]["content"].strip(), response=messages[-1]["content"].strip(), system=system), []
 
 
 def parse_jsonl(data: bytes | str) -> tuple[list[Example], list[Problem]]:
@@ -131,7 +131,7 @@ def parse_jsonl(data: bytes | str) -> tuple[list[Example], list[Problem]]:
             problems.append(Problem(where, f"is not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
         if not isinstance(obj, dict):
-            problems.append(Problem(where, "is not a JSON object with a \"messages\" list"))
+            problems.append(Problem(where, 'is not a JSON object with a "messages" list'))
             continue
         ex, probs = _from_messages(obj.get("messages"), where)
         problems += probs
@@ -174,8 +174,14 @@ def parse_csv(data: bytes | str) -> tuple[list[Example], list[Problem]]:
             if len(values) < len(cols):
                 problems.append(Problem(f"row {n}", f"has {len(values)} columns, the header has {len(cols)}"))
                 continue
-            rows.append({"prompt": values[ip], "response": values[ir],
-                         "system": values[isys] if isys is not None else "", "_where": f"row {n}"})
+            rows.append(
+                {
+                    "prompt": values[ip],
+                    "response": values[ir],
+                    "system": values[isys] if isys is not None else "",
+                    "_where": f"row {n}",
+                }
+            )
     except csv.Error as exc:
         problems.append(Problem(f"row {reader.line_num}", f"is not valid CSV ({exc})"))
     examples, row_problems = parse_rows(rows)
@@ -227,8 +233,9 @@ def render(example: Example) -> tuple[str, str]:
     return prompt, example.response + "<|im_end|>"
 
 
-def validate(examples: Sequence[Example], count: Callable[[str], int], max_tokens: int,
-             *, min_examples: int = MIN_EXAMPLES) -> Report:
+def validate(
+    examples: Sequence[Example], count: Callable[[str], int], max_tokens: int, *, min_examples: int = MIN_EXAMPLES
+) -> Report:
     """Check the set: enough examples, none longer than ``max_tokens`` (rendered), no duplicates."""
     report = Report(examples=list(examples), max_tokens=max_tokens)
     seen: dict[tuple[str, str], int] = {}
@@ -237,19 +244,26 @@ def validate(examples: Sequence[Example], count: Callable[[str], int], max_token
         tokens = count(prompt + completion)
         report.tokens.append(tokens)
         if tokens > max_tokens:
-            report.errors.append(Problem(f"example {n}", f"has {tokens:,} tokens, more than the {max_tokens:,} "
-                                                         "the training fits; shorten it"))
+            report.errors.append(
+                Problem(
+                    f"example {n}", f"has {tokens:,} tokens, more than the {max_tokens:,} the training fits; shorten it"
+                )
+            )
         key = (ex.system, ex.prompt.strip().lower())
         if key in seen:
             same = ex.response.strip() == examples[seen[key] - 1].response.strip()
             what = "is a duplicate of" if same else "has the same prompt as"
-            (report.errors if same else report.warnings).append(
-                Problem(f"example {n}", f"{what} example {seen[key]}"))
+            (report.errors if same else report.warnings).append(Problem(f"example {n}", f"{what} example {seen[key]}"))
         else:
             seen[key] = n
     if len(examples) < min_examples:
-        report.errors.append(Problem("the set", f"has {len(examples)} example{'s' if len(examples) != 1 else ''}; "
-                                                f"at least {min_examples} are needed (20-100 work well)"))
+        report.errors.append(
+            Problem(
+                "the set",
+                f"has {len(examples)} example{'s' if len(examples) != 1 else ''}; "
+                f"at least {min_examples} are needed (20-100 work well)",
+            )
+        )
     if len(examples) > MAX_EXAMPLES:
         report.errors.append(Problem("the set", f"has {len(examples)} examples; at most {MAX_EXAMPLES} here"))
     return report
@@ -266,6 +280,7 @@ def read_jsonl_file(path) -> list[Example]:
 
     examples, problems = parse_jsonl(Path(path).read_bytes())
     if problems:
-        raise ExamplesInvalid(f"{path}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1
-                                                           else "") + ".", problems)
+        raise ExamplesInvalid(
+            f"{path}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "") + ".", problems
+        )
     return examples

@@ -22,9 +22,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ragft import errors as E
 from ragft.paths import ROOT
@@ -115,9 +116,13 @@ def _raw_state(job_dir: Path) -> dict[str, Any]:
         return st
     if not pid_alive(st.get("pid")) and time.time() - float(st.get("updated", 0)) > 2:
         stopped = (job_dir / "stop_requested").exists()
-        return dict(st, state="stopped" if stopped else "failed",
-                    message="Training was stopped; nothing was saved." if stopped else
-                    "The training process ended unexpectedly (killed or out of memory); nothing was saved.")
+        return dict(
+            st,
+            state="stopped" if stopped else "failed",
+            message="Training was stopped; nothing was saved."
+            if stopped
+            else "The training process ended unexpectedly (killed or out of memory); nothing was saved.",
+        )
     return st
 
 
@@ -136,9 +141,18 @@ def status(data_dir: Path, job_id: str) -> JobStatus:
         raise E.RagftError(f"Training job {job_id} was not found.")
     q = queue(data_dir)
     position = q.index(job_id) if job_id in q else 0
-    return JobStatus(job_id=job_id, state=st.get("state", "queued"), message=st.get("message", ""),
-                     position=position, step=int(st.get("step", 0)), steps=int(st.get("steps", 0)),
-                     name=st.get("name", ""), workspace=st.get("workspace", ""), adapter=st.get("adapter"), data=st)
+    return JobStatus(
+        job_id=job_id,
+        state=st.get("state", "queued"),
+        message=st.get("message", ""),
+        position=position,
+        step=int(st.get("step", 0)),
+        steps=int(st.get("steps", 0)),
+        name=st.get("name", ""),
+        workspace=st.get("workspace", ""),
+        adapter=st.get("adapter"),
+        data=st,
+    )
 
 
 def loss_log(data_dir: Path, job_id: str) -> list[dict[str, Any]]:
@@ -169,15 +183,24 @@ def workspace_jobs(data_dir: Path, workspace_id: str) -> list[JobStatus]:
     return out
 
 
-def prepare(data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig,
-            *, preset: str | None = None, check: dict[str, Any] | None = None,
-            heldout: Sequence[dict[str, str]] = ()) -> Path:
+def prepare(
+    data_dir: Path,
+    workspace_id: str,
+    name: str,
+    examples: Sequence[Example],
+    cfg: TrainConfig,
+    *,
+    preset: str | None = None,
+    check: dict[str, Any] | None = None,
+    heldout: Sequence[dict[str, str]] = (),
+) -> Path:
     """Write a job folder (request, examples, status "queued"); the caller starts the worker on it."""
     name = check_name(name)
     final = adapters_dir(data_dir, workspace_id) / name
     if final.exists():
-        raise TrainingRefused(f"An adapter called {name!r} already exists in this workspace.",
-                              hint="Choose another name.")
+        raise TrainingRefused(
+            f"An adapter called {name!r} already exists in this workspace.", hint="Choose another name."
+        )
     for job in workspace_jobs(data_dir, workspace_id):
         if job.active:
             raise TrainingRefused(f"This workspace already has a training {job.state} ({job.name}).")
@@ -186,23 +209,49 @@ def prepare(data_dir: Path, workspace_id: str, name: str, examples: Sequence[Exa
     job_dir = jobs_root(data_dir) / job_id
     job_dir.mkdir(parents=True)
     (job_dir / "examples.jsonl").write_text(to_jsonl(examples), encoding="utf-8")
-    write_json(job_dir / "request.json", {"workspace": workspace_id, "name": name, "config": cfg.to_dict(),
-                                          "preset": preset, "check": check, "heldout": list(heldout),
-                                          "data_dir": str(Path(data_dir).resolve())})
-    write_status(job_dir, state="queued", message="Waiting for its turn.", job_id=job_id, name=name,
-                 workspace=workspace_id, step=0, steps=cfg.steps, submitted=time.time(), pid=None)
+    write_json(
+        job_dir / "request.json",
+        {
+            "workspace": workspace_id,
+            "name": name,
+            "config": cfg.to_dict(),
+            "preset": preset,
+            "check": check,
+            "heldout": list(heldout),
+            "data_dir": str(Path(data_dir).resolve()),
+        },
+    )
+    write_status(
+        job_dir,
+        state="queued",
+        message="Waiting for its turn.",
+        job_id=job_id,
+        name=name,
+        workspace=workspace_id,
+        step=0,
+        steps=cfg.steps,
+        submitted=time.time(),
+        pid=None,
+    )
     return job_dir
 
 
-def submit(data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig,
-           **kwargs: Any) -> str:
+def submit(
+    data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig, **kwargs: Any
+) -> str:
     """Queue a training and start its worker process; returns the job id at once."""
     job_dir = prepare(data_dir, workspace_id, name, examples, cfg, **kwargs)
     log = open(job_dir / "worker.log", "ab")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    proc = subprocess.Popen([sys.executable, "-m", "ragft.training.worker", str(job_dir)], cwd=str(ROOT),
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragft.training.worker", str(job_dir)],
+        cwd=str(ROOT),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     log.close()
     write_status(job_dir, pid=proc.pid)
     threading.Thread(target=proc.wait, name=f"reap-{job_dir.name}", daemon=True).start()  # no zombie left behind

@@ -51,8 +51,13 @@ class Preset:
                 system = m[0]["content"] if m[0]["role"] == "system" else ""
                 out.append({"system": system, "prompt": m[-2]["content"], "expected": m[-1]["content"]})
             else:
-                out.append({"system": obj.get("system", self.default_system), "prompt": obj.get("prompt")
-                            or obj["question"], "expected": ""})
+                out.append(
+                    {
+                        "system": obj.get("system", self.default_system),
+                        "prompt": obj.get("prompt") or obj["question"],
+                        "expected": "",
+                    }
+                )
         return out
 
     @property
@@ -63,26 +68,35 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "brandvoice": Preset(
-        key="brandvoice", label="Brand voice (Fernhollow Outfitters)",
+        key="brandvoice",
+        label="Brand voice (Fernhollow Outfitters)",
         description="Greeting line, one or two bullets, fixed sign-off. Teaches a voice, not facts.",
-        data=TRAINING_DIR / "brandvoice.jsonl", check=Check("brand"),
-        heldout=ASSETS / "scenario" / "questions.jsonl", page_examples=20,
+        data=TRAINING_DIR / "brandvoice.jsonl",
+        check=Check("brand"),
+        heldout=ASSETS / "scenario" / "questions.jsonl",
+        page_examples=20,
         shipped=dict(rank=8, alpha=16, lr=1e-3, steps=80, batch_size=4, warmup_steps=5, max_len=640, seed=1234),
         adapter_file="brandvoice-lora.gguf",
     ),
     "tickets": Preset(
-        key="tickets", label="JSON shape: support tickets",
+        key="tickets",
+        label="JSON shape: support tickets",
         description='Ticket text in, exactly {"category", "priority", "summary"} out. Teaches a format.',
-        data=TRAINING_DIR / "tickets.jsonl", check=Check("json", TICKET_SCHEMA),
-        heldout=TRAINING_DIR / "tickets-heldout.jsonl", page_examples=40,
+        data=TRAINING_DIR / "tickets.jsonl",
+        check=Check("json", TICKET_SCHEMA),
+        heldout=TRAINING_DIR / "tickets-heldout.jsonl",
+        page_examples=40,
         shipped=dict(rank=8, alpha=16, lr=1e-3, steps=60, batch_size=4, warmup_steps=5, max_len=256, seed=1234),
         adapter_file="tickets-lora.gguf",
     ),
     "persona": Preset(
-        key="persona", label="Persona: Ranger Rowan",
+        key="persona",
+        label="Persona: Ranger Rowan",
         description="Opens with 'Ranger Rowan here.' and closes with 'Happy trails!'.",
-        data=TRAINING_DIR / "persona.jsonl", check=Check("lines", first="Ranger Rowan here.", last="Happy trails!"),
-        heldout=TRAINING_DIR / "persona-heldout.jsonl", page_examples=20,
+        data=TRAINING_DIR / "persona.jsonl",
+        check=Check("lines", first="Ranger Rowan here.", last="Happy trails!"),
+        heldout=TRAINING_DIR / "persona-heldout.jsonl",
+        page_examples=20,
     ),
 }
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ragft import errors as E
-from ragft.models.chat import EmbeddedChatModel, EmbeddedEngine
+from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine
 from ragft.paths import smollm2_gguf
 from ragft.training.checks import check_from_dict, score
 
@@ -18,15 +19,21 @@ MAX_PROMPTS = 8
 def answers(model: EmbeddedChatModel, heldout: Sequence[Mapping[str, str]], max_tokens: int) -> list[str]:
     out = []
     for item in heldout:
-        msgs = ([{"role": "system", "content": item["system"]}] if item.get("system") else [])
+        msgs = [{"role": "system", "content": item["system"]}] if item.get("system") else []
         msgs.append({"role": "user", "content": item["prompt"]})
         out.append(model.complete(msgs, max_tokens=max_tokens, temperature=0.0).text)
     return out
 
 
-def run_check(heldout: Sequence[Mapping[str, str]], check: Mapping[str, Any], adapter: Path,
-              *, max_prompts: int = MAX_PROMPTS, max_tokens: int = 96, n_threads: int | None = None
-              ) -> dict[str, Any]:
+def run_check(
+    heldout: Sequence[Mapping[str, str]],
+    check: Mapping[str, Any],
+    adapter: Path,
+    *,
+    max_prompts: int = MAX_PROMPTS,
+    max_tokens: int = 96,
+    n_threads: int | None = None,
+) -> dict[str, Any]:
     """Score the base model and ``adapter`` on up to ``max_prompts`` held-out prompts."""
     gguf = smollm2_gguf()
     if gguf is None:
@@ -41,6 +48,7 @@ def run_check(heldout: Sequence[Mapping[str, str]], check: Mapping[str, Any], ad
         result[key] = score(outputs[key], fn)
         del model
     for i, item in enumerate(items[:3]):
-        result["samples"].append({"prompt": item["prompt"], "base": outputs["base"][i],
-                                  "adapter": outputs["adapter"][i]})
+        result["samples"].append(
+            {"prompt": item["prompt"], "base": outputs["base"][i], "adapter": outputs["adapter"][i]}
+        )
     return result

@@ -12,9 +12,10 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ragft import errors as E
 from ragft.paths import smollm2_gguf
@@ -40,9 +41,14 @@ def training_available() -> tuple[bool, str]:
     """(ok, message) without importing torch (fast: for every page run)."""
     import importlib.util
 
-    missing = [m for m in ("torch", "transformers", "peft", "gguf", "accelerate") if importlib.util.find_spec(m) is None]
+    missing = [
+        m for m in ("torch", "transformers", "peft", "gguf", "accelerate") if importlib.util.find_spec(m) is None
+    ]
     if missing:
-        return False, f"Training needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed."
+        return (
+            False,
+            f"Training needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed.",
+        )
     return True, "ready"
 
 
@@ -101,16 +107,22 @@ def batches(data: list, batch_size: int, rng: random.Random) -> list[list[int]]:
     mega = batch_size * 8
     out: list[list[int]] = []
     for i in range(0, len(idx), mega):
-        group = sorted(idx[i:i + mega], key=lambda j: len(data[j][0]))
-        out += [group[k:k + batch_size] for k in range(0, len(group), batch_size)]
+        group = sorted(idx[i : i + mega], key=lambda j: len(data[j][0]))
+        out += [group[k : k + batch_size] for k in range(0, len(group), batch_size)]
     rng.shuffle(out)
     return out
 
 
-def train(examples: Sequence[Example], cfg: TrainConfig, peft_dir: Path, base_dir: Path, *,
-          on_step: Callable[[dict[str, Any]], None] | None = None,
-          should_stop: Callable[[], bool] | None = None,
-          loaded: tuple[Any, Any] | None = None) -> TrainResult:
+def train(
+    examples: Sequence[Example],
+    cfg: TrainConfig,
+    peft_dir: Path,
+    base_dir: Path,
+    *,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    loaded: tuple[Any, Any] | None = None,
+) -> TrainResult:
     """Train a LoRA and save it (PEFT format in ``peft_dir``, the base config + tokenizer in ``base_dir``).
 
     ``on_step`` gets ``{"step", "steps", "loss", "lr", "seconds", "tokens", "elapsed"}`` after every step;
@@ -127,8 +139,14 @@ def train(examples: Sequence[Example], cfg: TrainConfig, peft_dir: Path, base_di
     load_s = time.perf_counter() - t0
 
     data = encode(tokenizer, examples, cfg.max_len)
-    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=list(cfg.targets),
-                      task_type="CAUSAL_LM", bias="none")
+    lora = LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=list(cfg.targets),
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
     model = get_peft_model(model, lora)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
@@ -156,9 +174,15 @@ def train(examples: Sequence[Example], cfg: TrainConfig, peft_dir: Path, base_di
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        row = dict(step=step + 1, steps=cfg.steps, loss=round(float(loss.item()), 5), lr=round(lr_at(step, cfg), 7),
-                   seconds=round(time.perf_counter() - ts, 3), tokens=int(attention.sum()),
-                   elapsed=round(time.perf_counter() - t_train, 2))
+        row = dict(
+            step=step + 1,
+            steps=cfg.steps,
+            loss=round(float(loss.item()), 5),
+            lr=round(lr_at(step, cfg), 7),
+            seconds=round(time.perf_counter() - ts, 3),
+            tokens=int(attention.sum()),
+            elapsed=round(time.perf_counter() - t_train, 2),
+        )
         rows.append(row)
         if on_step is not None:
             on_step(row)
@@ -167,11 +191,20 @@ def train(examples: Sequence[Example], cfg: TrainConfig, peft_dir: Path, base_di
     import importlib.metadata
     import platform
 
-    versions = {"python": platform.python_version(), "torch": torch.__version__,
-                **{m: importlib.metadata.version(m) for m in ("transformers", "peft", "gguf", "accelerate")}}
-    return TrainResult(rows=rows, load_s=load_s, train_s=train_s, tokens=sum(len(i) for i, _ in data),
-                       supervised_tokens=sum(sum(1 for t in lab if t != -100) for _, lab in data),
-                       trainable_parameters=sum(p.numel() for p in params), versions=versions)
+    versions = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        **{m: importlib.metadata.version(m) for m in ("transformers", "peft", "gguf", "accelerate")},
+    }
+    return TrainResult(
+        rows=rows,
+        load_s=load_s,
+        train_s=train_s,
+        tokens=sum(len(i) for i, _ in data),
+        supervised_tokens=sum(sum(1 for t in lab if t != -100) for _, lab in data),
+        trainable_parameters=sum(p.numel() for p in params),
+        versions=versions,
+    )
 
 
 def save_peft(model, tokenizer, peft_dir: Path, base_dir: Path) -> None:

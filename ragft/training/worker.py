@@ -93,20 +93,26 @@ def run(job_dir: Path) -> int:
         cfg = TrainConfig.from_dict(req["config"])
         cfg = replace(cfg, threads=training_threads(cfg.threads))
         examples = read_jsonl_file(job_dir / "examples.jsonl")
-        jobs.write_status(job_dir, state="loading", message="Loading the base model…", started=time.time(),
-                          position=0)
+        jobs.write_status(job_dir, state="loading", message="Loading the base model…", started=time.time(), position=0)
         staging = staging_dir(data_dir, req["workspace"], job_id)
         t0 = time.perf_counter()
         with open(job_dir / "loss.jsonl", "a", encoding="utf-8") as loss_fh:
+
             def on_step(row: dict[str, Any]) -> None:
                 loss_fh.write(json.dumps(row) + "\n")
                 loss_fh.flush()
-                jobs.write_status(job_dir, state="training", step=row["step"], steps=row["steps"],
-                                  message=f"Step {row['step']} of {row['steps']}, loss {row['loss']:.3f}")
+                jobs.write_status(
+                    job_dir,
+                    state="training",
+                    step=row["step"],
+                    steps=row["steps"],
+                    message=f"Step {row['step']} of {row['steps']}, loss {row['loss']:.3f}",
+                )
 
             jobs.write_status(job_dir, state="training", message="Training…")
-            result = train(examples, cfg, staging / "peft", job_dir / "base", on_step=on_step,
-                           should_stop=lambda: _Stop.requested)
+            result = train(
+                examples, cfg, staging / "peft", job_dir / "base", on_step=on_step, should_stop=lambda: _Stop.requested
+            )
         jobs.write_status(job_dir, state="converting", message="Converting to GGUF with llama.cpp's converter…")
         t_conv = time.perf_counter()
         convert(staging / "peft", job_dir / "base", staging / "adapter.gguf", log=job_dir / "worker.log")
@@ -117,27 +123,45 @@ def run(job_dir: Path) -> int:
                 w = csv.DictWriter(fh, fieldnames=list(result.rows[0]))
                 w.writeheader()
                 w.writerows(result.rows)
-            write_json(staging / "settings.json", {
-                "name": req["name"], "created": time.time(), "preset": req.get("preset"), "config": cfg.to_dict(),
-                "examples": len(examples), "tokens": result.tokens, "supervised_tokens": result.supervised_tokens,
-                "epochs": round(cfg.epochs(len(examples)), 2), "trainable_parameters": result.trainable_parameters,
-                "load_seconds": round(result.load_s, 1), "train_seconds": round(result.train_s, 1),
-                "convert_seconds": round(convert_s, 1), "wall_seconds": round(time.perf_counter() - t0, 1),
-                "steps_per_second": round(len(result.rows) / max(result.train_s, 1e-9), 3),
-                "first_loss": result.rows[0]["loss"],
-                "last_loss": round(sum(r["loss"] for r in result.rows[-5:]) / len(result.rows[-5:]), 4),
-                "check": req.get("check"), "versions": result.versions, "job": job_id,
-                "base_model": "SmolLM2-135M-Instruct.Q4_1.gguf",
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            })
+            write_json(
+                staging / "settings.json",
+                {
+                    "name": req["name"],
+                    "created": time.time(),
+                    "preset": req.get("preset"),
+                    "config": cfg.to_dict(),
+                    "examples": len(examples),
+                    "tokens": result.tokens,
+                    "supervised_tokens": result.supervised_tokens,
+                    "epochs": round(cfg.epochs(len(examples)), 2),
+                    "trainable_parameters": result.trainable_parameters,
+                    "load_seconds": round(result.load_s, 1),
+                    "train_seconds": round(result.train_s, 1),
+                    "convert_seconds": round(convert_s, 1),
+                    "wall_seconds": round(time.perf_counter() - t0, 1),
+                    "steps_per_second": round(len(result.rows) / max(result.train_s, 1e-9), 3),
+                    "first_loss": result.rows[0]["loss"],
+                    "last_loss": round(sum(r["loss"] for r in result.rows[-5:]) / len(result.rows[-5:]), 4),
+                    "check": req.get("check"),
+                    "versions": result.versions,
+                    "job": job_id,
+                    "base_model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                },
+            )
         except OSError as exc:
             raise save_error(exc) from exc
         _Stop.shielded = True  # from here the adapter is complete: publish it even if Stop arrives now
         final = publish(staging, req["name"])
         staging = None
-        jobs.write_status(job_dir, state="checking", adapter=str(final), published=time.time(),
-                          wall_seconds=round(time.perf_counter() - t0, 1),
-                          message="Saved. Running the quick check on held-out prompts…")
+        jobs.write_status(
+            job_dir,
+            state="checking",
+            adapter=str(final),
+            published=time.time(),
+            wall_seconds=round(time.perf_counter() - t0, 1),
+            message="Saved. Running the quick check on held-out prompts…",
+        )
         fcntl.flock(lock_fh, fcntl.LOCK_UN)
         del result
         gc.collect()

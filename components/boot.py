@@ -41,7 +41,6 @@ def configure_logging() -> None:
             handler._ragft = True  # type: ignore[attr-defined]
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
             log.addHandler(handler)
-            log.propagate = False
         log.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
 
 

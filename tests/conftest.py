@@ -161,6 +161,8 @@ SLOW_MODULES = frozenset({
     # modules whose tests load the embedded model, train, or start servers/browsers
     "test_models_embedded", "test_models_server", "test_adapter", "test_compare", "test_compare_page",
     "test_evaluate_run", "test_evaluate_page", "test_offline", "test_index_server_gone", "test_pages",
+    "test_training_jobs", "test_pool", "test_class_runs", "test_cpu_policy", "test_evaluate_trust_page",
+    "test_finetune_page", "test_compare_kb", "test_settings_page",
 })
 
 

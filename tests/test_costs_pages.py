@@ -13,6 +13,7 @@ import io
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ragft.costs.prices import Price, cost_of, price_for
@@ -154,6 +155,7 @@ def test_sidebar_meter_changes_after_a_call_is_recorded(data_dir):
     assert "$0.0009" in after and "Tokens in **2,000**" in after
 
 
+@pytest.mark.slow
 def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir):
     """Ask on the real Compare page (embedded model); the router's sidebar meter then shows the calls."""
     from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings

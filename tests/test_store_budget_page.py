@@ -32,7 +32,8 @@ def captions(at: AppTest) -> str:
     return " ".join(as_plain(c.value) for c in at.main.caption)
 
 
-def test_participant_lowers_their_cap_and_a_reload_keeps_it(data_dir):
+def test_participant_lowers_their_cap_and_a_reload_keeps_it(data_dir, monkeypatch):
+    monkeypatch.setenv("RAGFT_PARTICIPANT_BUDGET_USD", "0.50")  # the facilitator's cap is server configuration
     at = costs(data_dir)
     ws = at.query_params["ws"]
     assert "Cap: $0.50" in captions(at)

@@ -8,17 +8,28 @@ this browser session's state: never written to disk, never shown again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 import streamlit as st
 
-from ragft.access import (KEY_NONE, KEY_OWN, KEY_SERVER, SERVER_ONLY, Policy, describe_key, normalise_url,
-                          same_endpoint)
+from components.safe_text import inline
+from ragft.access import KEY_NONE, KEY_OWN, KEY_SERVER, SERVER_ONLY, Policy, describe_key, normalise_url, same_endpoint
 from ragft.errors import ConfigError
-from ragft.settings import (EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL, EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODEL,
-                            PROVIDERS, EmbeddingConfig, EndpointConfig, Settings, bound, check_bound)
+from ragft.settings import (
+    EMBEDDED_BASE_MODEL,
+    EMBEDDED_FT_MODEL,
+    EMBEDDING_PROVIDERS,
+    LOCAL_EMBEDDING_MODEL,
+    PROVIDERS,
+    EmbeddingConfig,
+    EndpointConfig,
+    Settings,
+    bound,
+    check_bound,
+)
 
 SLOTS = {"base": "Base model", "finetuned": "Fine-tuned model"}
 EMBED_LABELS = {"local": "Local all-MiniLM-L6-v2 (offline)", "openai": "OpenAI", "azure": "Azure OpenAI",
@@ -166,10 +177,10 @@ def values_from_endpoint(cfg: EndpointConfig) -> dict[str, Any]:
 def describe_endpoint(cfg: EndpointConfig) -> str:
     """A one-line description safe to show (never the key itself)."""
     if cfg.is_embedded:
-        lora = f" + LoRA `{cfg.lora_path}`" if cfg.lora_path else ""
-        return f"embedded `{cfg.model}`{lora}"
-    return (f"{PROVIDERS.get(cfg.provider, {}).get('label', cfg.provider)} · `{cfg.model}` at `{cfg.base_url}` · "
-            f"{describe_key(cfg)}")
+        lora = f" + LoRA {inline(cfg.lora_path)}" if cfg.lora_path else ""
+        return f"embedded {inline(cfg.model)}{lora}"
+    return (f"{PROVIDERS.get(cfg.provider, {}).get('label', cfg.provider)} · {inline(cfg.model)} at "
+            f"{inline(cfg.base_url)} · {describe_key(cfg)}")
 
 
 # ---- widgets -------------------------------------------------------------------------------------------------

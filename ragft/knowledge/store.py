@@ -83,14 +83,19 @@ def make_client(settings) -> Any:
 
 
 def describe_client(client: Any) -> str:
-    """Where the client's data lives, for messages ("Chroma server host:port" or the embedded folder)."""
+    """Which store, in words a participant may read ("the Chroma server" or "the embedded vector store").
+
+    Never a host, port or folder: messages reach participants' pages; where the data lives goes to the server log.
+    """
     try:
         s = client.get_settings()
         if s.chroma_server_host:
-            return f"Chroma server {s.chroma_server_host}:{s.chroma_server_http_port}"
-        return f"embedded Chroma in {s.persist_directory}"
+            logger.debug("vector store: Chroma server %s:%s", s.chroma_server_host, s.chroma_server_http_port)
+            return "the Chroma server"
+        logger.debug("vector store: embedded Chroma in %s", s.persist_directory)
+        return "the embedded vector store"
     except Exception:  # noqa: BLE001 - an unknown client kind: a generic name is enough for a message
-        return "Chroma"
+        return "the vector store"
 
 
 def _translate(exc: BaseException, action: str, where: str) -> E.RagftError:

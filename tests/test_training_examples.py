@@ -119,7 +119,8 @@ def test_json_check_and_inferred_checks():
 
 
 def test_config_bounds_and_defaults():
-    assert default_config(20).steps == 20 and default_config(100).steps == 100 and default_config(1).steps == 20
+    assert default_config(20).steps == 40 and default_config(50).steps == 100 and default_config(1).steps == 40
+    assert default_config(500).steps == 120
     with pytest.raises(ConfigError, match="rank"):
         TrainConfig.from_dict({"rank": 0})
     with pytest.raises(ConfigError, match="targets"):

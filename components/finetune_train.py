@@ -47,10 +47,12 @@ def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
     )
     hosted_tokens = estimate.hosted_training_tokens(examples)
     rows = estimate.hosted_costs(hosted_tokens, int(epochs))
-    local_s = estimate.local_seconds(tokens, cfg)
+    busy = estimate.busy_factor()
+    local_s = estimate.local_seconds(tokens, cfg, busy)
     st.markdown(
         f"**Here:** free, about **{local_s / 60:.1f} minutes** of this CPU "
-        f"({cfg.steps} steps, {cfg.epochs(len(examples)):.1f} epochs of {len(examples)} examples)."
+        f"({cfg.steps} steps, {cfg.epochs(len(examples)):.1f} epochs of {len(examples)} examples)"
+        + (f", with the CPU {busy:.1f}× busier than idle right now." if busy > 1.2 else ".")
     )
     if rows:
         st.dataframe(

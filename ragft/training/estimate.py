@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,10 +51,19 @@ def price_table_date() -> str:
     return load_price_table().compiled_on
 
 
-def local_seconds(tokens_per_example: Sequence[int], cfg: TrainConfig) -> float:
-    """Rough wall time of the local run on this kind of machine (load + steps + conversion)."""
+def busy_factor() -> float:
+    """How much slower than idle this machine is now: the 1-minute load average per core, at least 1."""
+    try:
+        return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    except OSError:
+        return 1.0
+
+
+def local_seconds(tokens_per_example: Sequence[int], cfg: TrainConfig, busy: float = 1.0) -> float:
+    """Rough wall time of the local run on this kind of machine (load + steps + conversion), ``busy`` times the
+    idle figure on a shared CPU (:func:`busy_factor`)."""
     if not tokens_per_example:
-        return LOAD_S + CONVERT_S
+        return (LOAD_S + CONVERT_S) * busy
     mean = sum(tokens_per_example) / len(tokens_per_example)
     per_step = STEP_BASE_S + STEP_PER_KTOKEN_S * mean * cfg.batch_size / 1000
-    return LOAD_S + cfg.steps * per_step + CONVERT_S
+    return (LOAD_S + cfg.steps * per_step + CONVERT_S) * busy

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ragft import errors as E
+from ragft.models import cpu
 from ragft.paths import ROOT
 from ragft.training.adapters import adapters_dir, check_name, write_json
 from ragft.training.config import TrainConfig
@@ -236,6 +237,12 @@ def prepare(
     return job_dir
 
 
+def _hold_cpu_while_running(proc: subprocess.Popen) -> None:
+    """The app's CPU policy counts the training process as a background job until it exits (answers make room)."""
+    with cpu.policy().job(cpu.TRAINING):
+        proc.wait()
+
+
 def submit(
     data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig, **kwargs: Any
 ) -> str:
@@ -254,7 +261,8 @@ def submit(
     )
     log.close()
     write_status(job_dir, pid=proc.pid)
-    threading.Thread(target=proc.wait, name=f"reap-{job_dir.name}", daemon=True).start()  # no zombie left behind
+    threading.Thread(target=_hold_cpu_while_running, args=(proc,), name=f"reap-{job_dir.name}",
+                     daemon=True).start()  # no zombie left behind
     logger.info("training job %s started (pid %s)", job_dir.name, proc.pid)
     return job_dir.name
 

@@ -59,6 +59,9 @@ QUESTIONS = ["How much is the Kestrel 2 tent?", "What does a sleeping bag rated 
              "Do you ship to Canada?", "How do I clean a down jacket?", "What size of tent fits three people?",
              "Is the Ember kettle safe on a wood fire?", "What headlamp lasts longest?",
              "Do you repair torn tents?"]
+# The embedded part asks for answers that run past --emb-tokens, so every participant generates the same number
+# of tokens and max/min completion measures the scheduler, not the answers' lengths.
+LONG = "Explain in detail, in several paragraphs: "
 
 
 def rss_mb() -> tuple[float, float]:
@@ -175,8 +178,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int) -> None:
-    print(f"## Latency-bound endpoint ({delay_ms:g} ms/token, {tokens} tokens, 4 configurations per participant)")
+def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int, configurations: Sequence[str] = ALL) -> None:
+    print(f"## Latency-bound endpoint ({delay_ms:g} ms/token, {tokens} tokens, {len(configurations)} "
+          f"configuration(s) per participant)")
     print(f"   {load()}")
     with latency_server(delay_ms) as base_url:
         models = {slot: OpenAICompatibleModel(EndpointConfig(provider="custom", model=name, base_url=base_url,
@@ -191,7 +195,7 @@ def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int) -> None:
         print("   N   first token p50 / p95     completion p50 / p95     errors   app CPU/wall   RSS now/peak")
         for n in ns:
             cpu0 = time.process_time()
-            room = ask_at_once(n, ALL, model_for, tokens)
+            room = ask_at_once(n, configurations, model_for, tokens)
             busy = (time.process_time() - cpu0) / room.wall_s
             p95_at[n] = pct(room.completion, 95)
             cur, peak = rss_mb()
@@ -242,8 +246,9 @@ def bench_embedded(ns: Sequence[int], tokens: int, contexts: int | None, threads
     print("   N   tokens   app tok/s   raw tok/s   ratio   completion min / max    max/min   errors   "
           "contexts   RSS now/peak, PSS")
     for n in ns:
-        room = ask_at_once(n, ["base"], lambda cfg: model, tokens)
-        prompts = [build_messages(QUESTIONS[i % len(QUESTIONS)], None, DEFAULT_SYSTEM_PROMPT) for i in range(n)]
+        room = ask_at_once(n, ["base"], lambda cfg: model, tokens, lambda i: LONG + QUESTIONS[i % len(QUESTIONS)])
+        prompts = [build_messages(LONG + QUESTIONS[i % len(QUESTIONS)], None, DEFAULT_SYSTEM_PROMPT)
+                   for i in range(n)]
         raw_tokens, raw_s = raw_sequential(gguf, prompts, tokens, threads, raw)
         app_rate, raw_rate = room.tokens / room.wall_s, raw_tokens / raw_s
         fairness = max(room.completion) / min(room.completion)
@@ -264,6 +269,9 @@ def main() -> None:
     ap.add_argument("--emb-n", default="1,5,10", help="participants for the embedded part")
     ap.add_argument("--delay-ms", type=float, default=20.0)
     ap.add_argument("--tokens", type=int, default=50)
+    ap.add_argument("--configs", type=int, default=4, choices=(1, 2, 3, 4),
+                    help="configurations per participant in the latency-bound part (the first ones of base, "
+                         "base_rag, ft, ft_rag)")
     ap.add_argument("--emb-tokens", type=int, default=32)
     ap.add_argument("--contexts", type=int, default=None, help="the embedded pool's size (default: largest N)")
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: the CPU policy's now)")
@@ -271,7 +279,7 @@ def main() -> None:
     ap.add_argument("--skip-embedded", action="store_true")
     args = ap.parse_args()
     if not args.skip_latency:
-        bench_latency([int(x) for x in args.n.split(",")], args.delay_ms, args.tokens)
+        bench_latency([int(x) for x in args.n.split(",")], args.delay_ms, args.tokens, ALL[:args.configs])
     if not args.skip_embedded:
         bench_embedded([int(x) for x in args.emb_n.split(",")], args.emb_tokens, args.contexts, args.threads)
 

@@ -138,8 +138,8 @@ def pooled_thesis(rows: Sequence[EvalSummaryRow]) -> list[PooledRow]:
             total = sum(q for _, q in got)
             return sum(v * q for v, q in got) / total if total else None
 
-        costs = [r.cost for r in rs]
-        cost = (sum(costs, Decimal(0)) / n) if n and all(c is not None for c in costs) else None
+        costs = [r.cost for r in rs if r.cost is not None]
+        cost = (sum(costs, Decimal(0)) / n) if n and len(costs) == len(rs) else None
         out.append(PooledRow(key, BY_KEY[key].label if key in BY_KEY else key, len({r.run_id for r in rs}),
                              len({r.workspace_id for r in rs}), n, sum(r.errors for r in rs),
                              mean([(r.fact_accuracy, r.questions) for r in rs]) or 0.0,
@@ -190,7 +190,8 @@ def report_csv(board: Sequence[LeaderRow], pooled: Sequence[PooledRow]) -> str:
     pl = {r.configuration: r for r in pooled}
     for key in sorted(set(lb) | set(pl), key=lambda k: list(BY_KEY).index(k) if k in BY_KEY else 99):
         b, p = lb.get(key), pl.get(key)
-        w.writerow([key, (b or p).label if (b or p) else key,
+        row = b or p
+        w.writerow([key, row.label if row is not None else key,
                     f"{b.rating:.1f}" if b else "", f"{b.win_rate:.4f}" if b else "", f"{b.low:.4f}" if b else "",
                     f"{b.high:.4f}" if b else "", b.wins if b else "", b.shown if b else "",
                     p.runs if p else "", p.questions if p else "", f"{p.fact_accuracy:.4f}" if p else "",

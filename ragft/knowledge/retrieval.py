@@ -62,7 +62,7 @@ def failed_retrieval(exc: BaseException, question: str = "") -> Retrieval:
     )
 
 
-def _embedding_fields(embedder: Any) -> dict[str, str]:
+def _embedding_fields(embedder: Any) -> dict[str, Any]:
     model_id = str(getattr(embedder, "model_id", "") or "")
     return {
         "embedding_model": str(getattr(embedder, "model", "") or model_id),

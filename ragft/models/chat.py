@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ragft import errors as E
 from ragft.access import redact
@@ -112,9 +112,10 @@ class OpenAICompatibleModel:
         self.provider = cfg.provider
         self.label = cfg.label
         key = cfg.api_key or "not-needed"  # local servers accept any key; the client insists on one
-        common = dict(api_key=key, timeout=cfg.timeout_s, max_retries=cfg.max_retries)
+        common: dict[str, Any] = dict(api_key=key, timeout=cfg.timeout_s, max_retries=cfg.max_retries)
         if cfg.provider == "azure":
-            self._client = openai.AzureOpenAI(azure_endpoint=cfg.base_url, api_version=cfg.api_version, **common)
+            self._client: Any = openai.AzureOpenAI(azure_endpoint=cfg.base_url or "", api_version=cfg.api_version,
+                                                   **common)
         else:
             self._client = openai.OpenAI(base_url=cfg.base_url, **common)
         self._verified = False
@@ -221,7 +222,7 @@ class OpenAICompatibleModel:
         return self._client.chat.completions.create(**kwargs)
 
 
-def make_chat_model(cfg: EndpointConfig, engine_loader: Callable[[Path, Path | None], EmbeddedEngine] | None = None) -> ChatModel:
+def make_chat_model(cfg: EndpointConfig, engine_loader: Callable[[Path, Path | None], Any] | None = None) -> ChatModel:
     """Build the ChatModel for a slot. ``engine_loader`` lets the app share engines (``st.cache_resource``)."""
     if not cfg.is_embedded:
         return OpenAICompatibleModel(cfg)

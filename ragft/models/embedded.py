@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -141,7 +142,8 @@ class EmbeddedChatModel:
         with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease, \
                 fair.token_turn(), lease.step() as threads:
             engine.step_threads(threads)
-            resp = engine.llm.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=temperature)
+            resp: Any = engine.llm.create_chat_completion(messages=cast(Any, msgs), max_tokens=max_tokens,
+                                                          temperature=temperature)
         u = resp["usage"]
         text = resp["choices"][0]["message"].get("content") or ""
         return Completion(text, Usage(u["prompt_tokens"], u["completion_tokens"], exact=True),
@@ -159,8 +161,8 @@ class EmbeddedChatModel:
             # A context of its own (KV cache) for the whole generation, then one token step at a time across all
             # sequences of the process, both turns round-robin over participants (ragft.models.fair).
             with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease:
-                it = iter(engine.llm.create_chat_completion(
-                    messages=msgs, max_tokens=max_tokens, temperature=temperature, stream=True))
+                it: Iterator[Any] = iter(cast(Any, engine.llm.create_chat_completion(
+                    messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature, stream=True)))
                 while True:
                     with fair.token_turn(), lease.step() as threads:
                         engine.step_threads(threads)

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -154,7 +154,8 @@ class OpenAIEmbedder:
         self.model_id = f"{cfg.provider}:{cfg.model}"
         key = cfg.api_key or "not-needed"
         if cfg.provider == "azure":
-            self._client = openai.AzureOpenAI(azure_endpoint=cfg.base_url, api_version=cfg.api_version or "2024-10-21",
+            self._client: Any = openai.AzureOpenAI(azure_endpoint=cfg.base_url or "",
+                                                   api_version=cfg.api_version or "2024-10-21",
                                               api_key=key, timeout=timeout_s, max_retries=max_retries)
         else:
             self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=timeout_s, max_retries=max_retries)

@@ -45,11 +45,11 @@ SPENT, INFLIGHT, FREE = "#2e7d32", "#f9a825", "rgba(128,128,128,0.18)"
 
 # ---- session objects -------------------------------------------------------------------------------
 def _settings() -> Settings | None:
-    try:
-        from components import state
+    from components import state  # imported here: state imports this module
 
+    try:
         return state.settings()
-    except (ImportError, RagftError):
+    except RagftError:  # a malformed configuration: the page shows it; the meter uses what the session holds
         value = st.session_state.get("settings")
         return value if isinstance(value, Settings) else None
 

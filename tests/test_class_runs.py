@@ -19,9 +19,9 @@ from streamlit.testing.v1 import AppTest
 from ragft import evaluation as EV
 from ragft.answering import compare as C
 from ragft.classroom import tracking
+from ragft.models import fair
 from ragft.models.chat import OpenAICompatibleModel
 from ragft.models.embedded import EmbeddedChatModel
-from ragft.models import fair
 from ragft.models.pool import EnginePool
 from ragft.paths import smollm2_gguf
 from ragft.runs import registry

@@ -143,3 +143,50 @@ def test_many_sessions_at_once_never_cross_the_app_cap(policy, tmp_path):
     refused = [cost for ok, cost in results if not ok]
     assert refused and all(cost == 0 for cost in refused)
     assert any(ok for ok, _ in results)
+
+
+def test_ingest_and_questions_at_once_on_the_server_key(policy, tmp_path):
+    """Concurrent ingest + compare on the facilitator's key: the session's `*` = 0/0 prices neither, the app cap
+    holds, and a file refused by the cap stores nothing."""
+    from ragft.access import Billing
+    from ragft.costs.prices import Price
+    from ragft.knowledge.base import KnowledgeBase
+    from ragft.knowledge.store import make_client
+    from ragft.knowledge.workspaces import new_workspace_id
+    from ragft.models.embeddings import LocalMiniLM
+    from ragft.settings import Settings
+
+    # The local embedder stands in for the facilitator's paid embedding endpoint: billed to the server key at the
+    # facilitator's price ($1,000 per 1M tokens), whatever the session's overrides say.
+    embedder = Billed(LocalMiniLM(), Billing(free=False, server_key=True), Price(Decimal(1000), Decimal(0)))
+    chat = session_model(policy, policy.participant_endpoint("base"), ZERO_EVERYTHING)
+    kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), embedder, new_workspace_id(), include_sample=False)
+    docs = [(f"notes-{i}.md", ("The Kestrel 2 Tent costs $149 and sleeps two. " * 40).encode()) for i in range(6)]
+    reports: list = []
+    answers: list[tuple[bool, Decimal]] = []
+
+    def ingest() -> None:
+        budget = Budget(tmp_path, CAP, None, workspace_id="ws-ingest")
+        for name, data in docs:
+            reports.extend(kb.ingest_files([(name, data)], ledger=SessionLedger(), budget=budget,
+                                           price_overrides=ZERO_EVERYTHING))
+
+    def questions(i: int) -> None:
+        budget = Budget(tmp_path, CAP, None, workspace_id=f"ws-q{i}")
+        for _ in range(5):
+            answers.append(ask(chat, budget))
+
+    threads = [threading.Thread(target=ingest)] + [threading.Thread(target=questions, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    spent, in_flight = Budget(tmp_path, CAP, None, workspace_id="ws-x").app_spent()
+    biggest_file = max(Decimal(r.embed_tokens or 0) * 1000 / Decimal(1_000_000) for r in reports)
+    assert in_flight == 0
+    assert spent <= CAP + max(worst_case(policy), biggest_file)
+    refused_files = [r for r in reports if not r.ok]
+    stored = {d.name for d in kb.workspace.documents()}
+    assert refused_files, "the cap never refused a file: the test did not reach the cap"
+    assert not stored & {r.name for r in refused_files}  # a refused file stores nothing
+    assert all(r.embed_cost is None or r.embed_cost > 0 for r in reports if r.ok)  # priced by the server, not 0/0

@@ -294,7 +294,7 @@ def start_comparison(
                 record_embedding(ledger, tokens=result.query_tokens, model_id=result.embedding_model,
                                  provider=result.embedding_provider, configuration=RETRIEVAL,
                                  seconds=result.embed_s, question_id=comparison.id, budget=budget,
-                                 price_overrides=price_overrides, note=q)
+                                 price_overrides=price_overrides, note=q, embedder=result.embedder)
             except E.RagftError:  # a budget file problem must not hide the answers
                 logger.exception("comparison %s: recording the query embedding failed", comparison.id)
         run._retrieved.set()

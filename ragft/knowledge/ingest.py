@@ -23,8 +23,7 @@ from typing import Any
 from ragft import errors as E
 from ragft.costs.budget import Budget, Reservation
 from ragft.costs.ledger import INGEST, SessionLedger
-from ragft.costs.metering import record_embedding
-from ragft.costs.prices import embedding_cost
+from ragft.costs.metering import embedding_price, record_embedding, reserve_for
 from ragft.knowledge.chunking import chunk_pages, validate
 from ragft.knowledge.documents import Limits, PasswordRequired, check_type, document_id, load_document
 from ragft.knowledge.store import Index, embed_texts
@@ -89,8 +88,10 @@ def pricing_name(embedder: Any) -> str:
 
 
 def _price(tokens: int, embedder: Any, overrides: Mapping[str, Any] | None) -> Decimal | None:
+    """What embedding ``tokens`` costs: the session's billing when the embedder carries one, else the catalogue."""
     try:
-        return embedding_cost(tokens, pricing_name(embedder), getattr(embedder, "provider", ""), overrides)
+        price = embedding_price(embedder, pricing_name(embedder), getattr(embedder, "provider", ""), overrides)
+        return None if price is None else Decimal(max(0, tokens)) * price.input_per_m / Decimal(1_000_000)
     except E.RagftError:  # a malformed price override: priced as unknown (the budget then refuses if capped)
         logger.exception("pricing the embedding of %s tokens with %s failed", tokens, embedder.model_id)
         return None
@@ -114,7 +115,8 @@ class _Meter:
         """Hold the worst case; raises BudgetExceeded (nothing spent) when it could cross a cap."""
         worst = _price(tokens, self.embedder, self.overrides)
         if self.budget is not None and worst != 0:
-            self.reservation = self.budget.reserve(worst, label=f"embedding {self.name} ({tokens:,} tokens)")
+            self.reservation = reserve_for(self.budget, self.embedder, worst,
+                                           f"embedding {self.name} ({tokens:,} tokens)")
 
     def settle(self, tokens: int, seconds: float, error: str | None) -> Decimal | None:
         """Replace the hold by what ``tokens`` cost and record the call (also a partial, failed one)."""
@@ -134,6 +136,7 @@ class _Meter:
                     price_overrides=self.overrides,
                     note=note,
                     error=error,
+                    embedder=self.embedder,
                 )
             except E.RagftError:
                 logger.exception("recording the embedding of %s in the ledger failed", self.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ragft import errors as E
@@ -40,6 +40,7 @@ class Retrieval:
     embedding_model_id: str = ""  # the id recorded on the collections ("openai:text-embedding-3-small")
     candidates: int = 0  # results before the threshold and the final cut
     below_threshold: int = 0
+    embedder: Any = field(default=None, repr=False, compare=False)  # prices the query embedding (session billing)
 
     @property
     def total_s(self) -> float:
@@ -68,6 +69,7 @@ def _embedding_fields(embedder: Any) -> dict[str, Any]:
         "embedding_model": str(getattr(embedder, "model", "") or model_id),
         "embedding_provider": str(getattr(embedder, "provider", "") or ""),
         "embedding_model_id": model_id,
+        "embedder": embedder,
     }
 
 

@@ -11,11 +11,17 @@ ms/question is the mean wall time of one configuration's answer; the four config
 once and share the CPU token by token, so it grows with the number of configurations and with other load.
 
 Run: python benchmarks/bench_thesis.py [--subset N] [--max-tokens 96] [--top-k 2] [--verbose] [--json out.json]
+                                       [--adapter path/to/other-lora.gguf]
+
+--adapter evaluates another GGUF LoRA in the fine-tuned slot (default: the committed one). A per-kind table
+(price / spec / policy) gives, for every configuration, the share of answers with the current value and with
+last season's (stale) value, each with its Wilson interval.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -25,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft import evaluation as EV  # noqa: E402
+from ragft.evaluation.stats import wilson  # noqa: E402
 from ragft.paths import DEFAULT_ADAPTER  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 
@@ -39,15 +46,19 @@ def main() -> int:
     ap.add_argument("--configs", default=",".join(ALL))
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", type=Path, default=None, help="also write the full results as JSON")
+    ap.add_argument("--adapter", type=Path, default=None, help="GGUF LoRA for the fine-tuned slot (default: shipped)")
     args = ap.parse_args()
+    adapter = args.adapter.resolve() if args.adapter else DEFAULT_ADAPTER
 
     qs = EV.default_question_set().subset(args.subset)
     keys = [k.strip() for k in args.configs.split(",") if k.strip()]
     print(f"# bench_thesis: {len(qs)} questions × {len(keys)} configurations · max_tokens {args.max_tokens} · "
           f"top-k {args.top_k} · temperature 0 · adapter "
-          f"{DEFAULT_ADAPTER.name if DEFAULT_ADAPTER.is_file() else 'MISSING (fine-tuned rows will error)'}")
+          f"{adapter.name if adapter.is_file() else 'MISSING (fine-tuned rows will error)'}")
     with tempfile.TemporaryDirectory(prefix="bench-thesis-") as tmp:
         s = Settings(data_dir=Path(tmp)).with_(top_k=args.top_k, max_tokens=args.max_tokens)
+        if args.adapter:
+            s = s.with_(finetuned=dataclasses.replace(s.finetuned, lora_path=str(adapter)))
         t0 = time.perf_counter()
         model_for, retrieve, desc = EV.standalone_wiring(s, keys)
         print(f"# retrieval: {desc} (ready in {time.perf_counter() - t0:.1f} s)")
@@ -74,6 +85,8 @@ def main() -> int:
             print(f"| {x.label} | {x.interval('page_hit_at_k').pct()} | {x.interval('stale_rate').pct()} | "
                   f"{x.interval('tokens_per_question').scaled(1)} | {EV.ms(x.interval('mean_ttft_s'))} | "
                   f"{x.errors}/{x.questions} |")
+        print()
+        print(by_kind(ev.records, qs))
         pairs = [(a, b) for a, b in (("base_rag", "ft_rag"), ("base", "base_rag"), ("ft", "ft_rag"),
                                      ("base", "ft")) if a in keys and b in keys]
         if pairs:
@@ -89,6 +102,27 @@ def main() -> int:
             args.json.write_text(EV.to_json(ev))
             print(f"# results written to {args.json}")
     return 0
+
+
+def by_kind(records, qs) -> str:
+    """Per question kind and configuration: answers with the current value / with last season's value."""
+    kind = {q.id: q.kind or "other" for q in qs.questions}
+    labels: dict[str, str] = {}
+    cells: dict[tuple[str, str], list] = {}
+    for r in records:
+        labels.setdefault(r.configuration, r.label)
+        for k in (kind.get(r.question_id, "other"), "all"):
+            cells.setdefault((r.configuration, k), []).append(r)
+    kinds = [k for k in ("price", "spec", "policy", "all") if any(c[1] == k for c in cells)]
+    lines = ["| configuration | kind | current value | stale value (last season) |", "|---|---|---|---|"]
+    for cfg, label in labels.items():
+        for k in kinds:
+            rs = cells.get((cfg, k), [])
+            cur = sum(1 for r in rs if not r.error and r.fact_score >= 1.0)
+            stale = sum(1 for r in rs if not r.error and r.stale_found)
+            lines.append(f"| {label} | {k} | {cur}/{len(rs)} = {wilson(cur, len(rs)).pct()} | "
+                         f"{stale}/{len(rs)} = {wilson(stale, len(rs)).pct()} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

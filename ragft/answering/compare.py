@@ -30,185 +30,37 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ragft import errors as E
+from ragft.answering.comparison import (  # noqa: F401 - the value types are part of this module's API
+    DONE,
+    ERROR,
+    FINISHED_PHASES,
+    MAX_QUESTION_CHARS,
+    QUEUED,
+    STREAMING,
+    WAITING,
+    CompareError,
+    Comparison,
+    ModelFactory,
+    PanelResult,
+    chunk_to_dict,
+    resolve_configurations,
+    validate_question,
+)
+from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
+from ragft.classroom import pause
+from ragft.configs import Configuration
 from ragft.costs.budget import Budget
-from ragft.configs import BY_KEY, CONFIGURATIONS, Configuration
-from ragft.costs.prices import Price
 from ragft.costs.ledger import RETRIEVAL, SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
 from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
-from ragft.models.usage import Usage
-from ragft.runs import BackgroundRun
-from ragft.classroom import pause
 from ragft.models import fair
+from ragft.runs import BackgroundRun
 
 logger = logging.getLogger(__name__)
-
-# Panel phases, in order.
-QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)
-WAITING = "waiting"  # request sent / waiting for the CPU, no token yet
-STREAMING = "streaming"
-DONE = "done"
-ERROR = "error"
-FINISHED_PHASES = (DONE, ERROR)
-
-MAX_QUESTION_CHARS = 4000
-
-
-class CompareError(E.RagftError):
-    """The comparison itself cannot start (empty question, unknown configuration...)."""
-
-
-ModelFactory = Callable[[Configuration], Any]  # returns a ragft.models.chat.ChatModel, may raise RagftError
-
-
-@dataclass
-class PanelResult:
-    """One configuration's answer and everything that differs between panels."""
-
-    configuration: str  # base / base_rag / ft / ft_rag
-    label: str  # "Base + RAG"
-    rag: bool
-    phase: str = QUEUED
-    model_label: str = ""
-    model_id: str = ""
-    provider: str = ""
-    text: str = ""
-    sources: tuple[RetrievedChunk, ...] = ()
-    messages: list[dict[str, str]] = field(default_factory=list)  # what the model saw
-    prompt_tokens: int | None = None  # counted before the call (what was reserved against the budget)
-    context_tokens: int | None = None  # prompt tokens with RAG minus without (RAG panels only)
-    tokens_so_far: int = 0
-    ttft_s: float | None = None
-    total_s: float | None = None
-    usage: Usage | None = None
-    cost: Decimal | None = None
-    price: Price | None = None
-    error: str | None = None
-    error_kind: str | None = None  # the typed error's class name (BudgetExceeded, RateLimited, ...)
-    exception: BaseException | None = field(default=None, repr=False, compare=False)  # for isinstance checks
-    started_at: float | None = None  # perf_counter when the call began (for "waiting for the CPU" notes)
-
-    @property
-    def finished(self) -> bool:
-        return self.phase in FINISHED_PHASES
-
-    @property
-    def local(self) -> bool:
-        return bool(self.price is not None and self.price.local)
-
-    @property
-    def embedded(self) -> bool:
-        return self.provider == "embedded"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "configuration": self.configuration,
-            "label": self.label,
-            "rag": self.rag,
-            "phase": self.phase,
-            "model_label": self.model_label,
-            "model_id": self.model_id,
-            "provider": self.provider,
-            "answer": self.text,
-            "error": self.error,
-            "error_kind": self.error_kind,
-            "sources": [chunk_to_dict(c, i) for i, c in enumerate(self.sources, 1)],
-            "messages": [dict(m) for m in self.messages],
-            "prompt_tokens": self.usage.prompt_tokens if self.usage else self.prompt_tokens,
-            "completion_tokens": self.usage.completion_tokens if self.usage else None,
-            "usage_exact": self.usage.exact if self.usage else None,
-            "context_tokens": self.context_tokens,
-            "ttft_s": self.ttft_s,
-            "total_s": self.total_s,
-            "cost_usd": None if self.cost is None else str(self.cost),
-            "local": self.local,
-            "price_source": None if self.price is None else self.price.source,
-        }
-
-
-def chunk_to_dict(c: RetrievedChunk, rank: int) -> dict[str, Any]:
-    return {"rank": rank, "source": c.source, "page": c.page, "score": round(float(c.score), 4),
-            "chunk_id": c.chunk_id, "text": c.text}
-
-
-@dataclass
-class Comparison:
-    """One question through N configurations: the unit kept in the session history and exported."""
-
-    question: str
-    configurations: tuple[str, ...]
-    panels: dict[str, PanelResult]
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-    created: datetime = field(default_factory=lambda: datetime.now(tz=timezone.utc))
-    retrieval: Retrieval | None = None
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    max_tokens: int = 96
-    temperature: float = 0.0
-    top_k: int | None = None
-    wall_s: float | None = None
-    finished: bool = False
-
-    def ordered_panels(self) -> list[PanelResult]:
-        return [self.panels[k] for k in self.configurations]
-
-    @property
-    def total_cost(self) -> Decimal | None:
-        """Known spend of the panels; ``None`` when any finished panel's price is unknown."""
-        total = Decimal(0)
-        for p in self.panels.values():
-            if p.usage is None or p.usage.total_tokens == 0:
-                continue
-            if p.cost is None:
-                return None
-            total += p.cost
-        return total
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.retrieval
-        return {
-            "id": self.id,
-            "question": self.question,
-            "created": self.created.isoformat(timespec="seconds"),
-            "configurations": list(self.configurations),
-            "settings": {"system_prompt": self.system_prompt, "max_tokens": self.max_tokens,
-                         "temperature": self.temperature, "top_k": self.top_k},
-            "retrieval": None if r is None else {
-                "collection": r.collection, "embed_s": r.embed_s, "search_s": r.search_s, "error": r.error,
-                "chunks": [chunk_to_dict(c, i) for i, c in enumerate(r.chunks, 1)],
-            },
-            "wall_s": self.wall_s,
-            "total_cost_usd": None if self.total_cost is None else str(self.total_cost),
-            "panels": [p.to_dict() for p in self.ordered_panels()],
-        }
-
-
-def resolve_configurations(keys: Sequence[str]) -> tuple[Configuration, ...]:
-    """Validate and order the requested configurations (canonical order, no duplicates)."""
-    wanted = [str(k) for k in keys]
-    unknown = [k for k in wanted if k not in BY_KEY]
-    if unknown:
-        raise CompareError(f"Unknown configuration {unknown[0]!r}: choose from {', '.join(BY_KEY)}.")
-    if not wanted:
-        raise CompareError("Choose at least one configuration to compare.")
-    return tuple(c for c in CONFIGURATIONS if c.key in wanted)
-
-
-def validate_question(question: str) -> str:
-    q = (question or "").strip()
-    if not q:
-        raise CompareError("Type a question first.")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise CompareError(f"The question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}.")
-    return q
-
 
 class ComparisonRun(BackgroundRun[Comparison]):
     """A comparison in flight: panel threads fill ``comparison``; ``events()`` reports progress.
@@ -319,7 +171,7 @@ def start_comparison(
 def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
     """Keep ``exc`` in the panel (its one-line message, its class for records and isinstance checks)."""
     if not isinstance(exc, E.RagftError):
-        logger.exception("comparison %s: the %s panel failed", run.comparison.id, panel.configuration,
+        logger.error("comparison %s: the %s panel failed", run.comparison.id, panel.configuration,
                          exc_info=exc)
     panel.error, panel.error_kind, panel.exception = E.describe_error(exc), type(exc).__name__, exc
     panel.phase = ERROR

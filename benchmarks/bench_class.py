@@ -51,14 +51,23 @@ from ragft.paths import smollm2_gguf  # noqa: E402
 from ragft.settings import EndpointConfig  # noqa: E402
 
 ALL = ["base", "base_rag", "ft", "ft_rag"]
-CHUNK = RetrievedChunk("Kestrel 2 Tent\nPrice: $149\nTwo-person, 2.1 kg, three seasons.", "catalogue.pdf", 3, 0.8,
-                       "catalogue.pdf#p3")
-QUESTIONS = ["How much is the Kestrel 2 tent?", "What does a sleeping bag rated to -5 C cost?",
-             "Which stove is best for a family of four?", "How long is the warranty on boots?",
-             "Can I return a used tent?", "What is the lightest backpack you sell?",
-             "Do you ship to Canada?", "How do I clean a down jacket?", "What size of tent fits three people?",
-             "Is the Ember kettle safe on a wood fire?", "What headlamp lasts longest?",
-             "Do you repair torn tents?"]
+CHUNK = RetrievedChunk(
+    "Kestrel 2 Tent\nPrice: $149\nTwo-person, 2.1 kg, three seasons.", "catalogue.pdf", 3, 0.8, "catalogue.pdf#p3"
+)
+QUESTIONS = [
+    "How much is the Kestrel 2 tent?",
+    "What does a sleeping bag rated to -5 C cost?",
+    "Which stove is best for a family of four?",
+    "How long is the warranty on boots?",
+    "Can I return a used tent?",
+    "What is the lightest backpack you sell?",
+    "Do you ship to Canada?",
+    "How do I clean a down jacket?",
+    "What size of tent fits three people?",
+    "Is the Ember kettle safe on a wood fire?",
+    "What headlamp lasts longest?",
+    "Do you repair torn tents?",
+]
 # The embedded part asks for answers that run past --emb-tokens, so every participant generates the same number
 # of tokens and max/min completion measures the scheduler, not the answers' lengths.
 LONG = "Explain in detail, in several paragraphs: "
@@ -106,8 +115,13 @@ class Room:
     wall_s: float
 
 
-def ask_at_once(n: int, configurations: Sequence[str], model_for: Callable, max_tokens: int,
-                question_for: Callable[[int], str] = lambda i: QUESTIONS[i % len(QUESTIONS)]) -> Room:
+def ask_at_once(
+    n: int,
+    configurations: Sequence[str],
+    model_for: Callable,
+    max_tokens: int,
+    question_for: Callable[[int], str] = lambda i: QUESTIONS[i % len(QUESTIONS)],
+) -> Room:
     """``n`` participant threads start a comparison each at the same moment and wait for it."""
     barrier = threading.Barrier(n + 1)
     done: list[float] = [0.0] * n
@@ -118,9 +132,15 @@ def ask_at_once(n: int, configurations: Sequence[str], model_for: Callable, max_
     def participant(i: int) -> None:
         barrier.wait()
         try:
-            run = C.start_comparison(question_for(i), configurations, model_for=model_for,
-                                     retrieve=C.fixed_retriever([CHUNK]), max_tokens=max_tokens,
-                                     temperature=0.0, owner=f"participant-{i}")
+            run = C.start_comparison(
+                question_for(i),
+                configurations,
+                model_for=model_for,
+                retrieve=C.fixed_retriever([CHUNK]),
+                max_tokens=max_tokens,
+                temperature=0.0,
+                owner=f"participant-{i}",
+            )
             runs[i] = run
             run.wait(900)
         except Exception as exc:  # noqa: BLE001 - counted as an error of the round
@@ -154,8 +174,19 @@ def ask_at_once(n: int, configurations: Sequence[str], model_for: Callable, max_
 def latency_server(delay_ms: float) -> Iterator[str]:
     """``tests/fake_latency_server.py`` in its own process (a provider is not in the app's process): its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_latency_server.py"), "--port", str(port),
-                             "--delay-ms", str(delay_ms), "--first-ms", "50"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "fake_latency_server.py"),
+            "--port",
+            str(port),
+            "--delay-ms",
+            str(delay_ms),
+            "--first-ms",
+            "50",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -179,13 +210,18 @@ def free_port() -> int:
 
 
 def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int, configurations: Sequence[str] = ALL) -> None:
-    print(f"## Latency-bound endpoint ({delay_ms:g} ms/token, {tokens} tokens, {len(configurations)} "
-          f"configuration(s) per participant)")
+    print(
+        f"## Latency-bound endpoint ({delay_ms:g} ms/token, {tokens} tokens, {len(configurations)} "
+        f"configuration(s) per participant)"
+    )
     print(f"   {load()}")
     with latency_server(delay_ms) as base_url:
-        models = {slot: OpenAICompatibleModel(EndpointConfig(provider="custom", model=name, base_url=base_url,
-                                                             max_retries=0, timeout_s=60))
-                  for slot, name in (("base", "fake-base"), ("finetuned", "fake-ft"))}
+        models = {
+            slot: OpenAICompatibleModel(
+                EndpointConfig(provider="custom", model=name, base_url=base_url, max_retries=0, timeout_s=60)
+            )
+            for slot, name in (("base", "fake-base"), ("finetuned", "fake-ft"))
+        }
 
         def model_for(cfg):
             return models[cfg.slot]
@@ -199,9 +235,11 @@ def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int, configuration
             busy = (time.process_time() - cpu0) / room.wall_s
             p95_at[n] = pct(room.completion, 95)
             cur, peak = rss_mb()
-            print(f"  {n:3d}   {pct(room.first_token, 50):.3f} / {pct(room.first_token, 95):.3f} s       "
-                  f"{pct(room.completion, 50):.3f} / {p95_at[n]:.3f} s       {len(room.errors):3d}     "
-                  f"{busy:5.2f} cores     {cur:.0f} / {peak:.0f} MB")
+            print(
+                f"  {n:3d}   {pct(room.first_token, 50):.3f} / {pct(room.first_token, 95):.3f} s       "
+                f"{pct(room.completion, 50):.3f} / {p95_at[n]:.3f} s       {len(room.errors):3d}     "
+                f"{busy:5.2f} cores     {cur:.0f} / {peak:.0f} MB"
+            )
             for e in room.errors[:3]:
                 print(f"        error: {e}")
     lo, hi = min(ns), max(ns)
@@ -211,8 +249,9 @@ def bench_latency(ns: Sequence[int], delay_ms: float, tokens: int, configuration
 
 
 # ---- 2. the embedded model -------------------------------------------------------------------------------------
-def raw_sequential(gguf: Path, prompts: Sequence[list[dict[str, str]]], max_tokens: int, threads: int,
-                   llm=None) -> tuple[int, float]:
+def raw_sequential(
+    gguf: Path, prompts: Sequence[list[dict[str, str]]], max_tokens: int, threads: int, llm=None
+) -> tuple[int, float]:
     """Raw llama.cpp, one context, the prompts one after another: (generated tokens, seconds)."""
     from llama_cpp import Llama
 
@@ -230,8 +269,10 @@ def bench_embedded(ns: Sequence[int], tokens: int, contexts: int | None, threads
     gguf = smollm2_gguf()
     threads = threads or cpu.threads_for(cpu.GENERATION)
     contexts = contexts or max(ns)
-    print(f"## Embedded SmolLM2-135M ({tokens} tokens, 1 configuration per participant, {threads} thread(s) "
-          f"for both paths, pool of up to {contexts} contexts)")
+    print(
+        f"## Embedded SmolLM2-135M ({tokens} tokens, 1 configuration per participant, {threads} thread(s) "
+        f"for both paths, pool of up to {contexts} contexts)"
+    )
     print(f"   {load()}")
     before, _ = rss_mb()
     pool = EnginePool(gguf, max_contexts=contexts, n_threads=threads)
@@ -243,19 +284,22 @@ def bench_embedded(ns: Sequence[int], tokens: int, contexts: int | None, threads
     warm = build_messages("warm up", None, DEFAULT_SYSTEM_PROMPT)
     ask_at_once(contexts, ["base"], lambda cfg: model, 2, lambda i: "warm up")  # every context has the system prompt
     raw_sequential(gguf, [warm], 2, threads, raw)
-    print("   N   tokens   app tok/s   raw tok/s   ratio   completion min / max    max/min   errors   "
-          "contexts   RSS now/peak, PSS")
+    print(
+        "   N   tokens   app tok/s   raw tok/s   ratio   completion min / max    max/min   errors   "
+        "contexts   RSS now/peak, PSS"
+    )
     for n in ns:
         room = ask_at_once(n, ["base"], lambda cfg: model, tokens, lambda i: LONG + QUESTIONS[i % len(QUESTIONS)])
-        prompts = [build_messages(LONG + QUESTIONS[i % len(QUESTIONS)], None, DEFAULT_SYSTEM_PROMPT)
-                   for i in range(n)]
+        prompts = [build_messages(LONG + QUESTIONS[i % len(QUESTIONS)], None, DEFAULT_SYSTEM_PROMPT) for i in range(n)]
         raw_tokens, raw_s = raw_sequential(gguf, prompts, tokens, threads, raw)
         app_rate, raw_rate = room.tokens / room.wall_s, raw_tokens / raw_s
         fairness = max(room.completion) / min(room.completion)
         cur, peak = rss_mb()
-        print(f"  {n:3d}   {room.tokens:5d}   {app_rate:8.1f}   {raw_rate:8.1f}    {app_rate / raw_rate:.2f}   "
-              f"{min(room.completion):6.2f} / {max(room.completion):6.2f} s   {fairness:6.2f}   "
-              f"{len(room.errors):4d}      {pool.contexts:3d}       {cur:.0f} / {peak:.0f} MB, {pss_mb():.0f} MB")
+        print(
+            f"  {n:3d}   {room.tokens:5d}   {app_rate:8.1f}   {raw_rate:8.1f}    {app_rate / raw_rate:.2f}   "
+            f"{min(room.completion):6.2f} / {max(room.completion):6.2f} s   {fairness:6.2f}   "
+            f"{len(room.errors):4d}      {pool.contexts:3d}       {cur:.0f} / {peak:.0f} MB, {pss_mb():.0f} MB"
+        )
         for e in room.errors[:3]:
             print(f"        error: {e}")
     after, _ = rss_mb()
@@ -269,9 +313,13 @@ def main() -> None:
     ap.add_argument("--emb-n", default="1,5,10", help="participants for the embedded part")
     ap.add_argument("--delay-ms", type=float, default=20.0)
     ap.add_argument("--tokens", type=int, default=50)
-    ap.add_argument("--configs", type=int, default=4, choices=(1, 2, 3, 4),
-                    help="configurations per participant in the latency-bound part (the first ones of base, "
-                         "base_rag, ft, ft_rag)")
+    ap.add_argument(
+        "--configs",
+        type=int,
+        default=4,
+        choices=(1, 2, 3, 4),
+        help="configurations per participant in the latency-bound part (the first ones of base, base_rag, ft, ft_rag)",
+    )
     ap.add_argument("--emb-tokens", type=int, default=32)
     ap.add_argument("--contexts", type=int, default=None, help="the embedded pool's size (default: largest N)")
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: the CPU policy's now)")
@@ -279,7 +327,7 @@ def main() -> None:
     ap.add_argument("--skip-embedded", action="store_true")
     args = ap.parse_args()
     if not args.skip_latency:
-        bench_latency([int(x) for x in args.n.split(",")], args.delay_ms, args.tokens, ALL[:args.configs])
+        bench_latency([int(x) for x in args.n.split(",")], args.delay_ms, args.tokens, ALL[: args.configs])
     if not args.skip_embedded:
         bench_embedded([int(x) for x in args.emb_n.split(",")], args.emb_tokens, args.contexts, args.threads)
 

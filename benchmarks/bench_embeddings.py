@@ -22,8 +22,10 @@ from tokenizers import Tokenizer  # noqa: E402
 from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx  # noqa: E402
 
-WORDS = ("lamp price warranty shipping return backpack trail jacket waterproof kettle steel days order refund "
-         "customer store product size weight battery charge colour fabric").split()
+WORDS = (
+    "lamp price warranty shipping return backpack trail jacket waterproof kettle steel days order refund "
+    "customer store product size weight battery charge colour fabric"
+).split()
 
 
 def texts(n: int, words: int) -> list[str]:
@@ -37,8 +39,8 @@ def bare(session, tok, batch: list[str], pad_to: int | None) -> np.ndarray:
     ids = np.zeros((len(enc), width), dtype=np.int64)
     mask = np.zeros_like(ids)
     for r, e in enumerate(enc):
-        ids[r, :len(e.ids)] = e.ids[:width]
-        mask[r, :len(e.ids)] = 1
+        ids[r, : len(e.ids)] = e.ids[:width]
+        mask[r, : len(e.ids)] = 1
     h = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
     m = mask[:, :, None].astype(np.float32)
     v = (h * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
@@ -66,8 +68,12 @@ def main() -> None:
         return time.perf_counter() - t, out
 
     t_app, v_app = timed(lambda: app.embed(data))
-    t_bare, v_bare = timed(lambda: np.concatenate([bare(sess, tok, data[i:i + 32], None) for i in range(0, len(data), 32)]))
-    t_256, v_256 = timed(lambda: np.concatenate([bare(sess, tok, data[i:i + 32], 256) for i in range(0, len(data), 32)]))
+    t_bare, v_bare = timed(
+        lambda: np.concatenate([bare(sess, tok, data[i : i + 32], None) for i in range(0, len(data), 32)])
+    )
+    t_256, v_256 = timed(
+        lambda: np.concatenate([bare(sess, tok, data[i : i + 32], 256) for i in range(0, len(data), 32)])
+    )
     cos = float(np.mean(np.sum(v_app * v_256, axis=1)))
     print(f"{a.n} texts of {a.words} words (~{app.count_tokens(data[:1])} wordpiece tokens each), batch 32")
     print(f"app embedder       : {a.n / t_app:7.1f} chunks/s")

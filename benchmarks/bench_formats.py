@@ -27,8 +27,8 @@ from ragft.knowledge.chunking import chunk_pages  # noqa: E402
 from ragft.knowledge.documents import Limits, load_document  # noqa: E402
 from ragft.knowledge.ocr import tesseract_version  # noqa: E402
 from ragft.knowledge.store import make_client  # noqa: E402
-from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.knowledge.workspaces import new_workspace_id  # noqa: E402
+from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "scripts" / "make_bad_corpus.py")
@@ -60,7 +60,7 @@ def levenshtein(a: str, b: str) -> int:
 def bench_ocr(pages: int) -> None:
     print(f"tesseract {tesseract_version()}")
     lines = [OCR_TEXT[(i + k) % len(OCR_TEXT)] for k in range(pages) for i in range(len(OCR_TEXT))]
-    per_page = [lines[k * len(OCR_TEXT):(k + 1) * len(OCR_TEXT)] for k in range(pages)]
+    per_page = [lines[k * len(OCR_TEXT) : (k + 1) * len(OCR_TEXT)] for k in range(pages)]
     data = gen.make_scanned_pdf(per_page, dpi=300)
     t0 = time.perf_counter()
     doc = load_document("scan.pdf", data, limits=Limits(ocr_seconds=3600))
@@ -68,21 +68,32 @@ def bench_ocr(pages: int) -> None:
     got = " ".join(" ".join(p.text.split()) for p in doc.pages)
     want = " ".join(" ".join(lines).split())
     acc = 1 - levenshtein(got, want) / len(want)
-    print(f"OCR 300 dpi, {pages} page(s), {len(want)} chars: accuracy {acc:.2%}, {pages / secs:.2f} pages/s "
-          f"({secs / pages:.2f} s/page), {sum(p.ocr for p in doc.pages)} pages marked OCR")
+    print(
+        f"OCR 300 dpi, {pages} page(s), {len(want)} chars: accuracy {acc:.2%}, {pages / secs:.2f} pages/s "
+        f"({secs / pages:.2f} s/page), {sum(p.ocr for p in doc.pages)} pages marked OCR"
+    )
 
 
 def records(n: int) -> list[tuple[str, str, str, str]]:
-    return [(f"Product {i:04d} {w}", f"SKU-{i:04d}", f"{10 + i * 1.5:.2f}",
-             f"A sturdy {w} made for long trails, item {i}, ships in two days with a two year warranty.")
-            for i, w in zip(range(n), ["tent", "stove", "kettle", "lamp", "pillow", "pack", "boots"] * n)]
+    return [
+        (
+            f"Product {i:04d} {w}",
+            f"SKU-{i:04d}",
+            f"{10 + i * 1.5:.2f}",
+            f"A sturdy {w} made for long trails, item {i}, ships in two days with a two year warranty.",
+        )
+        for i, w in zip(range(n), ["tent", "stove", "kettle", "lamp", "pillow", "pack", "boots"] * n)
+    ]
 
 
 def build(n: int) -> dict[str, bytes]:
     recs = records(n)
     pages = [gen.product_page(*r) for r in recs]
-    html = "<html><body><script>x()</script>" + "".join(
-        f"<h2>{r[0]}</h2><p>SKU {r[1]}, price EUR {r[2]}. {r[3]}</p>" for r in recs) + "</body></html>"
+    html = (
+        "<html><body><script>x()</script>"
+        + "".join(f"<h2>{r[0]}</h2><p>SKU {r[1]}, price EUR {r[2]}. {r[3]}</p>" for r in recs)
+        + "</body></html>"
+    )
     csv = "Product,SKU,Price,Description\n" + "".join(f'"{a}",{b},{c},"{d}"\n' for a, b, c, d in recs)
     return {
         "items.pdf": gen.make_pdf(pages),
@@ -99,8 +110,10 @@ def bench_formats(n: int) -> None:
     emb = LocalMiniLM()
     emb.embed(["warm up"])
     print(f"\n{n} items per file; chunks of 200 tokens, overlap 30; local MiniLM; embedded Chroma")
-    print(f"{'format':7} {'load items/s':>12} {'chunks':>6} {'e2e s':>7} {'bare embed s':>12} {'e2e items/s':>11} "
-          f"{'bare/e2e':>8}")
+    print(
+        f"{'format':7} {'load items/s':>12} {'chunks':>6} {'e2e s':>7} {'bare embed s':>12} {'e2e items/s':>11} "
+        f"{'bare/e2e':>8}"
+    )
     for name, data in build(n).items():
         lim = Limits(max_pages=10_000)
         t0 = time.perf_counter()
@@ -111,14 +124,17 @@ def bench_formats(n: int) -> None:
         emb.embed([c.text for c in chunks])
         bare = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as tmp:
-            kb = KnowledgeBase(make_client(Settings(data_dir=Path(tmp))), emb, new_workspace_id(), include_sample=False,
-                               limits=lim)
+            kb = KnowledgeBase(
+                make_client(Settings(data_dir=Path(tmp))), emb, new_workspace_id(), include_sample=False, limits=lim
+            )
             t0 = time.perf_counter()
             (rep,) = kb.ingest_files([(name, data)])
             e2e = time.perf_counter() - t0
         assert rep.ok, rep.message
-        print(f"{name.split('.')[1]:7} {n / load_s:12.0f} {len(chunks):6d} {e2e:7.2f} {bare:12.2f} {n / e2e:11.1f} "
-              f"{bare / e2e:8.2f}")
+        print(
+            f"{name.split('.')[1]:7} {n / load_s:12.0f} {len(chunks):6d} {e2e:7.2f} {bare:12.2f} {n / e2e:11.1f} "
+            f"{bare / e2e:8.2f}"
+        )
 
 
 def main() -> None:

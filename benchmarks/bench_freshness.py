@@ -53,9 +53,16 @@ def main() -> int:
         prices[p.name] = update.new_price
     assert update is not None
     questions = tuple(
-        Question(id=f"fresh-{p.sku.lower()}", question=f"How much does the {p.name} cost?",
-                 expected_facts=(f"${prices[p.name]}",), expected_source=sc.catalogue_pdf, expected_page=p.page,
-                 topic=p.name, kind="price", stale_facts=(p.last_price_text,))
+        Question(
+            id=f"fresh-{p.sku.lower()}",
+            question=f"How much does the {p.name} cost?",
+            expected_facts=(f"${prices[p.name]}",),
+            expected_source=sc.catalogue_pdf,
+            expected_page=p.page,
+            topic=p.name,
+            kind="price",
+            stale_facts=(p.last_price_text,),
+        )
         for p in picked
     )
     qs = QuestionSet("freshness", questions)
@@ -72,17 +79,26 @@ def main() -> int:
         from ragft.models.embeddings import make_embedding_function
 
         kb = KnowledgeBase(make_client(s), make_embedding_function(s.embedding), ws)
-        reports = kb.ingest_files([(update.file_name, update.pdf)], chunk_tokens=s.chunk_tokens,
-                                  overlap=s.chunk_overlap)
-        print(f"# {desc}; new catalogue indexed in the workspace: {reports[0].ok} "
-              f"({time.perf_counter() - t0:.1f} s)")
+        reports = kb.ingest_files(
+            [(update.file_name, update.pdf)], chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap
+        )
+        print(f"# {desc}; new catalogue indexed in the workspace: {reports[0].ok} ({time.perf_counter() - t0:.1f} s)")
         ev = EV.Evaluation.new(qs, KEYS)
-        for pr in EV.run_evaluation(ev, model_for=model_for, retrieve=retrieve, system_prompt=s.system_prompt,
-                                    max_tokens=s.max_tokens, temperature=s.temperature, top_k=s.top_k):
+        for pr in EV.run_evaluation(
+            ev,
+            model_for=model_for,
+            retrieve=retrieve,
+            system_prompt=s.system_prompt,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_k=s.top_k,
+        ):
             r = pr.record
             if args.verbose:
-                print(f"  {r.configuration:8s} {r.question_id:18s} new {r.fact_score:.0%} stale {list(r.stale_found)} "
-                      f":: {' / '.join(r.answer.splitlines())[:120]}")
+                print(
+                    f"  {r.configuration:8s} {r.question_id:18s} new {r.fact_score:.0%} stale {list(r.stale_found)} "
+                    f":: {' / '.join(r.answer.splitlines())[:120]}"
+                )
     print()
     print("| configuration | quotes the new price | quotes last season's price | errors |")
     print("|---|---|---|---|")
@@ -91,8 +107,10 @@ def main() -> int:
         new = sum(1 for r in rs if not r.error and r.fact_score >= 1.0)
         old = sum(1 for r in rs if not r.error and r.stale_found)
         err = sum(1 for r in rs if r.error)
-        print(f"| {rs[0].label if rs else key} | {new}/{len(rs)} = {wilson(new, len(rs)).pct()} | "
-              f"{old}/{len(rs)} = {wilson(old, len(rs)).pct()} | {err} |")
+        print(
+            f"| {rs[0].label if rs else key} | {new}/{len(rs)} = {wilson(new, len(rs)).pct()} | "
+            f"{old}/{len(rs)} = {wilson(old, len(rs)).pct()} | {err} |"
+        )
     print(f"\n# changed: {', '.join(f'{n} ${p}' for n, p in prices.items())}; wall time {ev.wall_s:.0f} s")
     return 0
 

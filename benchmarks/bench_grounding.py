@@ -67,8 +67,10 @@ def main() -> int:
     print(f"| generation (the run's total per answer) | {gen * 1000:,.0f} ms | 100% |")
     print(f"| groundedness check (RAG answers) | {g_med * 1e6:,.0f} µs | {g_med / gen * 100:.4f}% |")
     print(f"| all scoring (facts, stale, style, groundedness) | {s_med * 1e6:,.0f} µs | {s_med / gen * 100:.4f}% |")
-    print(f"| groundedness, slowest answer | {max(ground_s or [0.0]) * 1e6:,.0f} µs | "
-          f"{max(ground_s or [0.0]) / gen * 100:.4f}% |")
+    print(
+        f"| groundedness, slowest answer | {max(ground_s or [0.0]) * 1e6:,.0f} µs | "
+        f"{max(ground_s or [0.0]) / gen * 100:.4f}% |"
+    )
     configs = list(dict.fromkeys(r.configuration for r in records))
     print()
     print("| configuration | grounded (figures and names found in the context) | answers with an unsupported claim |")

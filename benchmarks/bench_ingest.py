@@ -22,21 +22,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ragft.knowledge.base import KnowledgeBase  # noqa: E402
 from ragft.knowledge.chunking import chunk_pages  # noqa: E402
 from ragft.knowledge.documents import load_document  # noqa: E402
-from ragft.models.embeddings import LocalMiniLM  # noqa: E402
-from ragft.knowledge.base import KnowledgeBase  # noqa: E402
 from ragft.knowledge.store import EMBED_BATCH, make_client  # noqa: E402
-from ragft.settings import Settings  # noqa: E402
 from ragft.knowledge.workspaces import new_workspace_id  # noqa: E402
+from ragft.models.embeddings import LocalMiniLM  # noqa: E402
+from ragft.settings import Settings  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "scripts" / "make_bad_corpus.py")
 gen = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen)
 
-WORDS = ("tent stove kettle lamp pillow trail river summit valley ridge pack strap buckle zipper fabric "
-         "waterproof breathable lightweight sturdy warranty shipping returns canister filter bottle "
-         "insulated sleeping mat synthetic down jacket boots laces sole grip weather season").split()
+WORDS = (
+    "tent stove kettle lamp pillow trail river summit valley ridge pack strap buckle zipper fabric "
+    "waterproof breathable lightweight sturdy warranty shipping returns canister filter bottle "
+    "insulated sleeping mat synthetic down jacket boots laces sole grip weather season"
+).split()
 
 
 def make_catalogue(pages: int, words: int, seed: int = 7) -> bytes:
@@ -49,9 +51,11 @@ def make_catalogue(pages: int, words: int, seed: int = 7) -> bytes:
             n = min(left, rnd.randint(8, 20))
             body.append(" ".join(rnd.choice(WORDS) for _ in range(n)).capitalize() + ".")
             left -= n
-        paras = [" ".join(body[j:j + 4]) for j in range(0, len(body), 4)]
-        texts.append(f"Product {i + 1}: Model {rnd.randint(100, 999)}\nSKU: FH-{i + 1:04d}\n"
-                     f"Price: ${rnd.randint(10, 500)}\n" + "\n\n".join(paras))
+        paras = [" ".join(body[j : j + 4]) for j in range(0, len(body), 4)]
+        texts.append(
+            f"Product {i + 1}: Model {rnd.randint(100, 999)}\nSKU: FH-{i + 1:04d}\n"
+            f"Price: ${rnd.randint(10, 500)}\n" + "\n\n".join(paras)
+        )
     return gen.make_pdf(texts)
 
 
@@ -71,17 +75,17 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     client = make_client(Settings(data_dir=tmp))
     bare, e2e, stages_all, bare_cpu, e2e_cpu = [], [], [], [], []
-    for run in range(args.runs):
+    for _ in range(args.runs):
         t, c = time.perf_counter(), time.process_time()
         for i in range(0, len(texts), EMBED_BATCH):  # the same batches the ingest uses
-            embedder.embed(texts[i:i + EMBED_BATCH])
+            embedder.embed(texts[i : i + EMBED_BATCH])
         bare.append(time.perf_counter() - t)
         bare_cpu.append(time.process_time() - c)
 
         kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
         marks: dict[str, float] = {}
 
-        def progress(name, stage, done, total):
+        def progress(name, stage, done, total, marks=marks):
             marks.setdefault(stage, time.perf_counter())
 
         t, c = time.perf_counter(), time.process_time()
@@ -96,17 +100,26 @@ def main() -> None:
 
     n_chunks = len(texts)
     b, e = statistics.median(bare), statistics.median(e2e)
-    print(f"document: {args.pages} pages, {n_chunks} chunks of <= 200 tokens, {len(pdf) / 1024:.0f} kB PDF, "
-          f"{args.runs} runs, medians")
+    print(
+        f"document: {args.pages} pages, {n_chunks} chunks of <= 200 tokens, {len(pdf) / 1024:.0f} kB PDF, "
+        f"{args.runs} runs, medians"
+    )
     print(f"bare embedding     : {n_chunks / b:8.1f} chunks/s  ({b:.3f} s)")
     print(f"end to end         : {n_chunks / e:8.1f} chunks/s  {args.pages / e:7.1f} pages/s  ({e:.3f} s)")
     print(f"ratio e2e / bare   : {b / e:8.3f}   (goal >= 0.9)")
     bc, ec = statistics.median(bare_cpu), statistics.median(e2e_cpu)
-    print(f"same ratio in CPU time: {bc / ec:.3f}  (bare {bc:.2f} s, end to end {ec:.2f} s of CPU; "
-          "steadier than wall time when other work shares the machine)")
+    print(
+        f"same ratio in CPU time: {bc / ec:.3f}  (bare {bc:.2f} s, end to end {ec:.2f} s of CPU; "
+        "steadier than wall time when other work shares the machine)"
+    )
     med = {k: statistics.median(s[k] for s in stages_all) for k in stages_all[0]}
-    labels = {"checking": "hash + dedupe", "reading": "PDF parse", "chunking": "chunking", "embedding": "embedding",
-              "storing": "Chroma write + manifest"}
+    labels = {
+        "checking": "hash + dedupe",
+        "reading": "PDF parse",
+        "chunking": "chunking",
+        "embedding": "embedding",
+        "storing": "Chroma write + manifest",
+    }
     for k, v in med.items():
         print(f"  {labels.get(k, k):24s} {v * 1000:8.1f} ms  {v / e * 100:5.1f} %")
     print(f"runs (s): bare {', '.join(f'{x:.3f}' for x in bare)} | e2e {', '.join(f'{x:.3f}' for x in e2e)}")

@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.costs.budget import Budget  # noqa: E402
-from ragft.costs.prices import cost_of, price_for  # noqa: E402
 from ragft.costs.ledger import CallRecord, SessionLedger  # noqa: E402
 from ragft.costs.metering import MeteredCall  # noqa: E402
+from ragft.costs.prices import cost_of, price_for  # noqa: E402
 from ragft.models.chat import ChatStream, make_chat_model  # noqa: E402
-from ragft.answering.prompts import build_messages  # noqa: E402
-from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig  # noqa: E402
 from ragft.models.usage import Usage  # noqa: E402
+from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig  # noqa: E402
 
 MESSAGES = build_messages("Write a long paragraph about camping tents, their fabrics and how to pitch them.")
 
@@ -86,14 +86,23 @@ def main() -> None:
         bare.append(per_token(time.perf_counter() - t, len(got)))
         pieces = got
         t = time.perf_counter()
-        call = MeteredCall(model, MESSAGES, ledger=ledger, budget=budget, configuration="base",
-                           max_tokens=args.tokens, price_overrides=over)
+        call = MeteredCall(
+            model,
+            MESSAGES,
+            ledger=ledger,
+            budget=budget,
+            configuration="base",
+            max_tokens=args.tokens,
+            price_overrides=over,
+        )
         n = sum(1 for _ in call)
         metered.append(per_token(time.perf_counter() - t, n))
     gen = statistics.median(bare)
-    print(f"embedded generation: {len(pieces)} tokens/answer, median {gen * 1e3:.2f} ms/token "
-          f"({1 / gen:.0f} tokens/s) bare; {statistics.median(metered) * 1e3:.2f} ms/token metered "
-          f"(end-to-end, within generation noise: {min(bare) * 1e3:.2f}-{max(bare) * 1e3:.2f} ms bare)")
+    print(
+        f"embedded generation: {len(pieces)} tokens/answer, median {gen * 1e3:.2f} ms/token "
+        f"({1 / gen:.0f} tokens/s) bare; {statistics.median(metered) * 1e3:.2f} ms/token metered "
+        f"(end-to-end, within generation noise: {min(bare) * 1e3:.2f}-{max(bare) * 1e3:.2f} ms bare)"
+    )
 
     # Metering alone: replay the recorded tokens with and without MeteredCall.
     replay = ReplayModel(pieces * 10, prompt_tokens=40)  # ~10x longer answers for a steadier per-token figure
@@ -109,8 +118,15 @@ def main() -> None:
 
     def run_metered(with_budget: bool) -> float:
         t = time.perf_counter()
-        for _ in MeteredCall(replay, MESSAGES, ledger=ledger2, budget=budget if with_budget else None,
-                             configuration="base", max_tokens=n_tok, price=price):
+        for _ in MeteredCall(
+            replay,
+            MESSAGES,
+            ledger=ledger2,
+            budget=budget if with_budget else None,
+            configuration="base",
+            max_tokens=n_tok,
+            price=price,
+        ):
             pass
         return time.perf_counter() - t
 
@@ -118,13 +134,17 @@ def main() -> None:
     m = statistics.median(run_metered(False) for _ in range(args.replays))
     mb = statistics.median(run_metered(True) for _ in range(max(20, args.replays // 5)))
     per_tok = max(0.0, (m - b) / n_tok)
-    print(f"metering per token (live partial + bookkeeping, no budget): {per_tok * 1e6:.2f} µs "
-          f"over {n_tok}-token replays (bare replay {b / n_tok * 1e6:.2f} µs/token)")
+    print(
+        f"metering per token (live partial + bookkeeping, no budget): {per_tok * 1e6:.2f} µs "
+        f"over {n_tok}-token replays (bare replay {b / n_tok * 1e6:.2f} µs/token)"
+    )
     print(f"per call, independent of length: budget reserve+settle+record {max(0.0, mb - m) * 1e3:.3f} ms")
     print(f"RATIO metering/generation per token: {per_tok / gen:.5f} ({per_tok / gen * 100:.3f}% of generation time)")
     budget_per_token_equiv = max(0.0, mb - m) / max(1, len(pieces))
-    print(f"RATIO incl. budget file lock amortised over a {len(pieces)}-token answer: "
-          f"{(per_tok + budget_per_token_equiv) / gen:.5f}")
+    print(
+        f"RATIO incl. budget file lock amortised over a {len(pieces)}-token answer: "
+        f"{(per_tok + budget_per_token_equiv) / gen:.5f}"
+    )
 
     # What the sidebar meter reads on each redraw.
     big = SessionLedger()
@@ -141,8 +161,10 @@ def main() -> None:
     for _ in range(2000):
         price_for("ft:gpt-4o-mini-2024-07-18:acme::x")
     look = (time.perf_counter() - t) / 2000
-    print(f"meter read with 1,000 calls recorded (totals + last question): {read * 1e3:.2f} ms; "
-          f"price lookup (cached): {look * 1e6:.1f} µs")
+    print(
+        f"meter read with 1,000 calls recorded (totals + last question): {read * 1e3:.2f} ms; "
+        f"price lookup (cached): {look * 1e6:.1f} µs"
+    )
 
 
 if __name__ == "__main__":

@@ -46,11 +46,19 @@ _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "script
 gen = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen)
 
-WORDS = ("tent stove kettle lamp pillow trail river summit valley ridge pack strap buckle zipper fabric "
-         "waterproof breathable lightweight sturdy warranty shipping returns canister filter bottle "
-         "insulated sleeping mat synthetic down jacket boots laces sole grip weather season").split()
-CHUNKS = [RetrievedChunk(text=f"Product {i}. Price: ${20 + 7 * i}. Weight {300 + i} g. Ships in {i % 3 + 1} days.",
-                         source="catalogue.pdf", page=i + 1) for i in range(4)]
+WORDS = (
+    "tent stove kettle lamp pillow trail river summit valley ridge pack strap buckle zipper fabric "
+    "waterproof breathable lightweight sturdy warranty shipping returns canister filter bottle "
+    "insulated sleeping mat synthetic down jacket boots laces sole grip weather season"
+).split()
+CHUNKS = [
+    RetrievedChunk(
+        text=f"Product {i}. Price: ${20 + 7 * i}. Weight {300 + i} g. Ships in {i % 3 + 1} days.",
+        source="catalogue.pdf",
+        page=i + 1,
+    )
+    for i in range(4)
+]
 MESSAGES = build_messages("Describe product 2 and its price in detail.", CHUNKS)
 
 
@@ -63,9 +71,11 @@ def make_catalogue(pages: int, words: int = 260, seed: int = 7) -> bytes:
             n = min(left, rnd.randint(8, 20))
             body.append(" ".join(rnd.choice(WORDS) for _ in range(n)).capitalize() + ".")
             left -= n
-        paras = [" ".join(body[j:j + 4]) for j in range(0, len(body), 4)]
-        texts.append(f"Product {i + 1}: Model {rnd.randint(100, 999)}\nSKU: FH-{i + 1:04d}\n"
-                     f"Price: ${rnd.randint(10, 500)}\n" + "\n\n".join(paras))
+        paras = [" ".join(body[j : j + 4]) for j in range(0, len(body), 4)]
+        texts.append(
+            f"Product {i + 1}: Model {rnd.randint(100, 999)}\nSKU: FH-{i + 1:04d}\n"
+            f"Price: ${rnd.randint(10, 500)}\n" + "\n\n".join(paras)
+        )
     return gen.make_pdf(texts)
 
 
@@ -81,8 +91,13 @@ class Rig:
         self.pdf, self.max_tokens = pdf, max_tokens
         self.client = make_client(Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-mixed-"))))
         for n in range(1, self.policy.cores + 1):  # sessions and the prompt path warm
-            self.embedder.session(n).run(None, {k: __import__("numpy").ones((1, 4), dtype="int64")
-                                                 for k in ("input_ids", "attention_mask", "token_type_ids")})
+            self.embedder.session(n).run(
+                None,
+                {
+                    k: __import__("numpy").ones((1, 4), dtype="int64")
+                    for k in ("input_ids", "attention_mask", "token_type_ids")
+                },
+            )
         self.set((None, None))
         self.model.stream(MESSAGES, max_tokens=4, temperature=0.0).consume()
 
@@ -97,7 +112,9 @@ class Rig:
         s = self.model.stream(MESSAGES, max_tokens=self.max_tokens, temperature=0.0).consume()
         return s.tokens_so_far, s.ttft_s or 0.0, s.total_s or 0.0
 
-    def generate(self, stop: threading.Event | None = None, answers: int = 3, seconds: float = 20.0) -> dict[str, float]:
+    def generate(
+        self, stop: threading.Event | None = None, answers: int = 3, seconds: float = 20.0
+    ) -> dict[str, float]:
         """Answers until ``stop`` is set, or else ``answers`` of them (fewer when they take over ``seconds``)."""
         rows: list[tuple[int, float, float]] = []
         t = time.perf_counter()
@@ -135,8 +152,12 @@ def summarise(rows: list[tuple[int, float, float]]) -> dict[str, float]:
     decode = [(n - 1) / (total - ttft) for n, ttft, total in rows if n > 1 and total > ttft]
     tokens = sum(n - 1 for n, _, _ in rows if n > 1)
     time_ = sum(total - ttft for n, ttft, total in rows if n > 1)
-    return {"tps": tokens / time_ if time_ else 0.0, "ttft": statistics.median(r[1] for r in rows),
-            "answers": len(rows), "median_tps": statistics.median(decode) if decode else 0.0}
+    return {
+        "tps": tokens / time_ if time_ else 0.0,
+        "ttft": statistics.median(r[1] for r in rows),
+        "answers": len(rows),
+        "median_tps": statistics.median(decode) if decode else 0.0,
+    }
 
 
 def name(setting: tuple[int | None, int | None]) -> str:
@@ -191,8 +212,10 @@ def main() -> None:
 
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
-    print(f"cores={cores} rounds={a.rounds} pages={a.pages} max_tokens={a.max_tokens} "
-          f"loadavg before {' '.join(load_before)} after {' '.join(load_after)} (includes this benchmark)")
+    print(
+        f"cores={cores} rounds={a.rounds} pages={a.pages} max_tokens={a.max_tokens} "
+        f"loadavg before {' '.join(load_before)} after {' '.join(load_after)} (includes this benchmark)"
+    )
     idle_policy = tps("a", "policy")
     print("\ngeneration decode tokens/s (median over rounds; TTFT in ms)")
     for case, label in (("a", "(a) alone"), ("b_gen", "(b) app ingesting"), ("c", "(c) external core busy")):

@@ -20,13 +20,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llama_cpp import Llama  # noqa: E402
 
+from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
 from ragft.models import cpu  # noqa: E402
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402
-from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
 
-CHUNKS = [RetrievedChunk(text=f"Product {i}. Price: ${20 + 7 * i}. Weight {300 + i} g. Ships in {i % 3 + 1} days.",
-                         source="catalogue.pdf", page=i + 1) for i in range(4)]
+CHUNKS = [
+    RetrievedChunk(
+        text=f"Product {i}. Price: ${20 + 7 * i}. Weight {300 + i} g. Ships in {i % 3 + 1} days.",
+        source="catalogue.pdf",
+        page=i + 1,
+    )
+    for i in range(4)
+]
 MESSAGES = build_messages("Describe product 2 and its price in detail.", CHUNKS)
 
 
@@ -70,7 +76,9 @@ def main() -> None:
         return ttft, tps
 
     (rt, rtps), (pt, ptps) = summary(r), summary(p)
-    print(f"raw threads={threads}, app threads chosen by the policy (last: {app.engine.n_threads}) rounds={a.rounds} max_tokens={a.max_tokens} prompt_tokens={app.count_prompt_tokens(MESSAGES)}")
+    print(
+        f"raw threads={threads}, app threads chosen by the policy (last: {app.engine.n_threads}) rounds={a.rounds} max_tokens={a.max_tokens} prompt_tokens={app.count_prompt_tokens(MESSAGES)}"
+    )
     print(f"raw llama-cpp-python : TTFT {rt * 1000:7.1f} ms   generation {rtps:6.1f} tokens/s")
     print(f"app ChatModel        : TTFT {pt * 1000:7.1f} ms   generation {ptps:6.1f} tokens/s")
     print(f"ratio app/raw tokens/s: {ptps / rtps:.3f}  (goal >= 0.95)")

@@ -28,22 +28,54 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.knowledge.retrieval import retrieve  # noqa: E402
 from ragft.knowledge.store import Index, make_client  # noqa: E402
+from ragft.models.embeddings import LocalMiniLM  # noqa: E402
 from ragft.settings import Settings  # noqa: E402
 
-NOUNS = ["tent", "stove", "kettle", "lamp", "pillow", "backpack", "jacket", "boots", "sleeping bag", "water filter",
-         "canister", "trekking pole", "headlamp", "mug", "tarp", "hammock", "gaiters", "gloves", "map case", "bivy"]
-ADJ = ["ultralight", "rugged", "waterproof", "insulated", "compact", "family", "alpine", "breathable", "folding",
-       "recycled"]
+NOUNS = [
+    "tent",
+    "stove",
+    "kettle",
+    "lamp",
+    "pillow",
+    "backpack",
+    "jacket",
+    "boots",
+    "sleeping bag",
+    "water filter",
+    "canister",
+    "trekking pole",
+    "headlamp",
+    "mug",
+    "tarp",
+    "hammock",
+    "gaiters",
+    "gloves",
+    "map case",
+    "bivy",
+]
+ADJ = [
+    "ultralight",
+    "rugged",
+    "waterproof",
+    "insulated",
+    "compact",
+    "family",
+    "alpine",
+    "breathable",
+    "folding",
+    "recycled",
+]
 
 
 def product(i: int, rnd: random.Random) -> str:
     noun, adj = rnd.choice(NOUNS), rnd.choice(ADJ)
-    return (f"Product {i}: the {adj} {noun} model {rnd.randint(100, 999)}. Price ${rnd.randint(9, 600)}. "
-            f"Weight {rnd.randint(80, 4000)} g. A {adj} {noun} for long trails, tested in wind and rain, "
-            f"with a {rnd.choice(ADJ)} shell and a two year warranty. Ships in {rnd.randint(1, 9)} days.")
+    return (
+        f"Product {i}: the {adj} {noun} model {rnd.randint(100, 999)}. Price ${rnd.randint(9, 600)}. "
+        f"Weight {rnd.randint(80, 4000)} g. A {adj} {noun} for long trails, tested in wind and rain, "
+        f"with a {rnd.choice(ADJ)} shell and a two year warranty. Ships in {rnd.randint(1, 9)} days."
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -74,8 +106,10 @@ def main() -> None:
     filler = " ".join(["Extra description of materials, care and repairs."] * 12)
     stored = 0
     batch = min(5000, client.get_max_batch_size())
-    print(f"{'chunks':>8} | {'search only':>15} | {'incl. query embedding':>21} | {'excluding 2 docs':>16} | "
-          f"{'store-side $nin':>15} | insert   (p50 / p95, ms)")
+    print(
+        f"{'chunks':>8} | {'search only':>15} | {'incl. query embedding':>21} | {'excluding 2 docs':>16} | "
+        f"{'store-side $nin':>15} | insert   (p50 / p95, ms)"
+    )
     for size in sizes:
         t = time.perf_counter()
         while stored < size:
@@ -85,9 +119,17 @@ def main() -> None:
             v = w * base[a] + (1 - w) * base[b] + np_rnd.normal(0, 0.02, (n, base.shape[1])).astype(np.float32)
             v /= np.linalg.norm(v, axis=1, keepdims=True)
             ids = [f"doc{(stored + j) // 200:05d}:{(stored + j) % 200:05d}" for j in range(n)]
-            metas = [{"doc_id": f"doc{(stored + j) // 200:05d}", "source": f"file{(stored + j) // 200}.pdf",
-                      "page": ((stored + j) % 200) // 2 + 1, "position": (stored + j) % 200, "tokens": 180,
-                      "content_hash": f"{stored + j:016x}"} for j in range(n)]
+            metas = [
+                {
+                    "doc_id": f"doc{(stored + j) // 200:05d}",
+                    "source": f"file{(stored + j) // 200}.pdf",
+                    "page": ((stored + j) % 200) // 2 + 1,
+                    "position": (stored + j) % 200,
+                    "tokens": 180,
+                    "content_hash": f"{stored + j:016x}",
+                }
+                for j in range(n)
+            ]
             docs = [base_texts[a[j]] + " " + filler for j in range(n)]
             index._col.add(ids=ids, embeddings=v, documents=docs, metadatas=metas)
             stored += n
@@ -112,8 +154,10 @@ def main() -> None:
         def cell(v: list[float], w: int) -> str:
             return f"{statistics.median(v):.1f} / {pct(v, 95):.1f}".rjust(w)
 
-        print(f"{size:>8} | {cell(search, 15)} | {cell(total, 21)} | {cell(excluded, 16)} | {cell(nin, 15)} | "
-              f"{insert_s:.1f} s")
+        print(
+            f"{size:>8} | {cell(search, 15)} | {cell(total, 21)} | {cell(excluded, 16)} | {cell(nin, 15)} | "
+            f"{insert_s:.1f} s"
+        )
     print(f"k={args.k}, {args.queries} queries per size; query embedding = one real MiniLM call per question.")
 
 

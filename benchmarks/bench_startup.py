@@ -38,10 +38,27 @@ def once(data_dir: str) -> dict:
     port = free_port()
     env = {**os.environ, "RAGFT_DATA_DIR": data_dir, "ANONYMIZED_TELEMETRY": "False"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=120, expect=b"ok")
         t_health = time.perf_counter() - t0
@@ -64,12 +81,16 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         first = once(d)
-        print(f"first start : server healthy {first['health_s']:.1f} s, Home rendered {first['home_s']:.1f} s, "
-              f"RSS {first['rss_mb']:.0f} MB (Home loads the engine of every embedded slot it can)")
+        print(
+            f"first start : server healthy {first['health_s']:.1f} s, Home rendered {first['home_s']:.1f} s, "
+            f"RSS {first['rss_mb']:.0f} MB (Home loads the engine of every embedded slot it can)"
+        )
         if a.warm:
             second = once(d)
-            print(f"second start: server healthy {second['health_s']:.1f} s, Home rendered {second['home_s']:.1f} s, "
-                  f"RSS {second['rss_mb']:.0f} MB")
+            print(
+                f"second start: server healthy {second['health_s']:.1f} s, Home rendered {second['home_s']:.1f} s, "
+                f"RSS {second['rss_mb']:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

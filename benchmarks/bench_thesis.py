@@ -52,9 +52,11 @@ def main() -> int:
 
     qs = EV.default_question_set().subset(args.subset)
     keys = [k.strip() for k in args.configs.split(",") if k.strip()]
-    print(f"# bench_thesis: {len(qs)} questions × {len(keys)} configurations · max_tokens {args.max_tokens} · "
-          f"top-k {args.top_k} · temperature 0 · adapter "
-          f"{adapter.name if adapter.is_file() else 'MISSING (fine-tuned rows will error)'}")
+    print(
+        f"# bench_thesis: {len(qs)} questions × {len(keys)} configurations · max_tokens {args.max_tokens} · "
+        f"top-k {args.top_k} · temperature 0 · adapter "
+        f"{adapter.name if adapter.is_file() else 'MISSING (fine-tuned rows will error)'}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-thesis-") as tmp:
         s = Settings(data_dir=Path(tmp)).with_(top_k=args.top_k, max_tokens=args.max_tokens)
         if args.adapter:
@@ -64,17 +66,29 @@ def main() -> int:
         print(f"# retrieval: {desc} (ready in {time.perf_counter() - t0:.1f} s)")
         ev = EV.Evaluation.new(qs, keys)
         last_q = 0
-        for p in EV.run_evaluation(ev, model_for=model_for, retrieve=retrieve, system_prompt=s.system_prompt,
-                                   max_tokens=s.max_tokens, temperature=s.temperature, top_k=s.top_k):
+        for p in EV.run_evaluation(
+            ev,
+            model_for=model_for,
+            retrieve=retrieve,
+            system_prompt=s.system_prompt,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_k=s.top_k,
+        ):
             if p.question_index != last_q:
                 last_q = p.question_index
-                print(f"  question {p.question_index}/{len(qs)} ({time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  question {p.question_index}/{len(qs)} ({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if args.verbose:
                 r = p.record
-                print(f"  {r.configuration:8s} {r.question_id:26s} facts {r.fact_score:.0%} style {r.style_ok} "
-                      f"hit {r.hit}/{r.page_hit} stale {list(r.stale_found)} {r.error or ''} :: "
-                      f"{' / '.join(r.answer.splitlines())[:140]}")
+                print(
+                    f"  {r.configuration:8s} {r.question_id:26s} facts {r.fact_score:.0%} style {r.style_ok} "
+                    f"hit {r.hit}/{r.page_hit} stale {list(r.stale_found)} {r.error or ''} :: "
+                    f"{' / '.join(r.answer.splitlines())[:140]}"
+                )
         summaries = ev.summaries()
         print()
         print(EV.format_table(summaries))
@@ -82,13 +96,18 @@ def main() -> int:
         print("| configuration | page hit@k | stale answers | tokens/question | first token ms | errors |")
         print("|---|---|---|---|---|---|")
         for x in summaries:
-            print(f"| {x.label} | {x.interval('page_hit_at_k').pct()} | {x.interval('stale_rate').pct()} | "
-                  f"{x.interval('tokens_per_question').scaled(1)} | {EV.ms(x.interval('mean_ttft_s'))} | "
-                  f"{x.errors}/{x.questions} |")
+            print(
+                f"| {x.label} | {x.interval('page_hit_at_k').pct()} | {x.interval('stale_rate').pct()} | "
+                f"{x.interval('tokens_per_question').scaled(1)} | {EV.ms(x.interval('mean_ttft_s'))} | "
+                f"{x.errors}/{x.questions} |"
+            )
         print()
         print(by_kind(ev.records, qs))
-        pairs = [(a, b) for a, b in (("base_rag", "ft_rag"), ("base", "base_rag"), ("ft", "ft_rag"),
-                                     ("base", "ft")) if a in keys and b in keys]
+        pairs = [
+            (a, b)
+            for a, b in (("base_rag", "ft_rag"), ("base", "base_rag"), ("ft", "ft_rag"), ("base", "ft"))
+            if a in keys and b in keys
+        ]
         if pairs:
             facts = [EV.compare_records(ev.records, a, b, "facts") for a, b in pairs]
             style = [EV.compare_records(ev.records, a, b, "style") for a, b in pairs]
@@ -120,8 +139,10 @@ def by_kind(records, qs) -> str:
             rs = cells.get((cfg, k), [])
             cur = sum(1 for r in rs if not r.error and r.fact_score >= 1.0)
             stale = sum(1 for r in rs if not r.error and r.stale_found)
-            lines.append(f"| {label} | {k} | {cur}/{len(rs)} = {wilson(cur, len(rs)).pct()} | "
-                         f"{stale}/{len(rs)} = {wilson(stale, len(rs)).pct()} |")
+            lines.append(
+                f"| {label} | {k} | {cur}/{len(rs)} = {wilson(cur, len(rs)).pct()} | "
+                f"{stale}/{len(rs)} = {wilson(stale, len(rs)).pct()} |"
+            )
     return "\n".join(lines)
 
 

@@ -19,8 +19,10 @@ from ragft.answering.prompts import RetrievedChunk
 from ragft.costs.prices import format_usd
 from ragft.models.fair import Place
 
-LLAMACPP_HINT = ("A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
-                 "arrives: start it with `interrupt_requests: false` in its config so panels can run at once.")
+LLAMACPP_HINT = (
+    "A llama-cpp-python server cuts a streaming answer off (an empty answer) when another request "
+    "arrives: start it with `interrupt_requests: false` in its config so panels can run at once."
+)
 
 
 def cost_text(p: C.PanelResult) -> str:
@@ -53,8 +55,10 @@ def waiting_note(p: C.PanelResult, place: Place | None = None) -> str:
     if place is not None:
         turn = "next in line" if place.ahead == 0 else f"{place.ahead} ahead of you in the queue"
         wait = f", about {place.wait_s:.0f} s to wait" if place.wait_s >= 1 else ""
-        return (f"Waiting for the shared model{waited}: {turn}{wait}. Everyone in the room takes turns, "
-                "one answer per participant at a time.")
+        return (
+            f"Waiting for the shared model{waited}: {turn}{wait}. Everyone in the room takes turns, "
+            "one answer per participant at a time."
+        )
     if p.embedded:
         return f"Waiting for the CPU{waited}: the embedded model takes turns with the other answers."
     return f"Waiting for {p.provider or 'the server'}{waited}…"

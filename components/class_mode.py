@@ -23,8 +23,16 @@ from ragft.store import records as R
 
 logger = logging.getLogger(__name__)
 
-HIDEABLE_PAGES = ("pages/knowledge_base.py", "pages/finetune.py", "pages/compare.py", "pages/evaluate.py",
-                  "pages/guide.py", "pages/costs.py", "pages/settings.py")
+HIDEABLE_PAGES = (
+    "pages/knowledge_base.py",
+    "pages/finetune.py",
+    "pages/compare.py",
+    "pages/evaluate.py",
+    "pages/guide.py",
+    "pages/costs.py",
+    "pages/settings.py",
+)
+
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _store(data_dir: str) -> ClassStore:
@@ -92,5 +100,7 @@ def event_defaults() -> EV.EventDefaults:
 
 def paused_notice() -> None:
     if pause.is_paused():
-        st.warning("The facilitator has paused all model calls for the moment: questions wait until they resume.",
-                   icon=":material/pause_circle:")
+        st.warning(
+            "The facilitator has paused all model calls for the moment: questions wait until they resume.",
+            icon=":material/pause_circle:",
+        )

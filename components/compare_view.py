@@ -152,19 +152,28 @@ def retrieval_caption(comparison: C.Comparison) -> None:
     if r.error:
         st.caption(f"Retrieval: {inline(r.error)}")
     else:
-        st.caption(f"Retrieved {len(r.chunks)} chunk(s) once from **{inline(r.collection)}** for both RAG panels · "
-                   f"embedding the question {r.embed_s * 1000:.0f} ms · search {r.search_s * 1000:.0f} ms"
-                   + (f" · wall time {comparison.wall_s:.2f} s" if comparison.wall_s else ""))
+        st.caption(
+            f"Retrieved {len(r.chunks)} chunk(s) once from **{inline(r.collection)}** for both RAG panels · "
+            f"embedding the question {r.embed_s * 1000:.0f} ms · search {r.search_s * 1000:.0f} ms"
+            + (f" · wall time {comparison.wall_s:.2f} s" if comparison.wall_s else "")
+        )
 
 
 def current_downloads(comparison: C.Comparison) -> None:
     """Export the comparison on show (Markdown for a report, JSON for analysis)."""
     md, js = exports_for(comparison)
     with st.container(horizontal=True):
-        st.download_button("This comparison as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_cur_md",
-                           icon=":material/download:")
-        st.download_button("as JSON", js.data, js.file_name, js.mime, key="cmp_dl_cur_json",
-                           icon=":material/data_object:")
+        st.download_button(
+            "This comparison as Markdown",
+            md.data,
+            md.file_name,
+            md.mime,
+            key="cmp_dl_cur_md",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "as JSON", js.data, js.file_name, js.mime, key="cmp_dl_cur_json", icon=":material/data_object:"
+        )
 
 
 def record_finished(comparison: C.Comparison) -> None:
@@ -184,11 +193,13 @@ def blind_vote(comparison: C.Comparison) -> None:
     r = bs.round_for(comparison.id, list(comparison.configurations))
     if r.revealed:
         letter = r.letter_for(r.vote or "")
-        st.success(f"You picked **answer {letter}**: **{BY_KEY[r.vote].label}**. Labels revealed below.",
-                   icon=":material/how_to_vote:")
-        st.caption(" · ".join(f"{l} = {BY_KEY[k].label}" for l, k in r.labelled()))
+        st.success(
+            f"You picked **answer {letter}**: **{BY_KEY[r.vote].label}**. Labels revealed below.",
+            icon=":material/how_to_vote:",
+        )
+        st.caption(" · ".join(f"{letter} = {BY_KEY[k].label}" for letter, k in r.labelled()))
         return
-    answered = [l for l, k in r.labelled() if comparison.panels[k].phase == C.DONE]
+    answered = [letter for letter, k in r.labelled() if comparison.panels[k].phase == C.DONE]
     if not answered:
         st.warning("No answer to vote on: every configuration failed.")
         return
@@ -211,8 +222,11 @@ def blind_tally() -> None:
     if not rows:
         return
     st.markdown(f"**Blind votes this session:** {blind_session().votes}")
-    st.dataframe([{"Configuration": r.label, "Picked as best": r.wins, "Shown": r.shown} for r in rows],
-                 hide_index=True, width="content")
+    st.dataframe(
+        [{"Configuration": r.label, "Picked as best": r.wins, "Shown": r.shown} for r in rows],
+        hide_index=True,
+        width="content",
+    )
     st.caption("Win counts, not a ranking: with a handful of questions the differences are anecdotes.")
     st.button("Reset the votes", key="cmp_blind_reset", on_click=blind_session().reset, icon=":material/restart_alt:")
 
@@ -226,12 +240,19 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
     st.subheader(f"Session history ({len(items)})")
     md, js = session_exports(h)
     c1, c2, c3 = st.columns([1, 1, 3])
-    c1.download_button("Session as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_session_md",
-                       icon=":material/download:")
-    c2.download_button("Session as JSON", js.data, js.file_name, js.mime, key="cmp_dl_session_json",
-                       icon=":material/data_object:")
-    c3.button("Clear the history", key="cmp_history_clear", on_click=_clear_history, icon=":material/delete:",
-              help="Forget these comparisons (the cost ledger keeps its records)")
+    c1.download_button(
+        "Session as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_session_md", icon=":material/download:"
+    )
+    c2.download_button(
+        "Session as JSON", js.data, js.file_name, js.mime, key="cmp_dl_session_json", icon=":material/data_object:"
+    )
+    c3.button(
+        "Clear the history",
+        key="cmp_history_clear",
+        on_click=_clear_history,
+        icon=":material/delete:",
+        help="Forget these comparisons (the cost ledger keeps its records)",
+    )
     for c in items:
         answered = sum(1 for p in c.panels.values() if p.phase == C.DONE)
         title = f"{c.created.strftime('%H:%M:%S')} · {inline(c.question[:80])} · {answered}/{len(c.panels)} answered"
@@ -242,8 +263,14 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
             if b1.button("Show", key=f"cmp_show_{c.id}", icon=":material/visibility:"):
                 st.session_state[CURRENT_KEY] = c.id
                 st.rerun()
-            b2.button("Ask again", key=f"cmp_rerun_{c.id}", icon=":material/replay:", on_click=on_rerun,
-                      args=(c.id,), help="Same question and configurations, with the current settings")
+            b2.button(
+                "Ask again",
+                key=f"cmp_rerun_{c.id}",
+                icon=":material/replay:",
+                on_click=on_rerun,
+                args=(c.id,),
+                help="Same question and configurations, with the current settings",
+            )
             cmd, cjs = exports_for(c)
             b3.download_button("Markdown", cmd.data, cmd.file_name, cmd.mime, key=f"cmp_dl_md_{c.id}")
             b4.download_button("JSON", cjs.data, cjs.file_name, cjs.mime, key=f"cmp_dl_json_{c.id}")

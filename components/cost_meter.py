@@ -72,8 +72,7 @@ def get_budget(settings: Settings | None = None) -> Budget:
     s = settings or _settings() or Settings()
     ws = current_workspace()
     budget = st.session_state.get(BUDGET_KEY)
-    if (not isinstance(budget, Budget) or budget.data_dir != Path(s.data_dir)
-            or budget.workspace_id != ws):
+    if not isinstance(budget, Budget) or budget.data_dir != Path(s.data_dir) or budget.workspace_id != ws:
         budget = Budget(s.data_dir, s.app_budget_usd, s.participant_budget_usd, workspace_id=ws)
         st.session_state[BUDGET_KEY] = budget
     elif (budget.app_cap, budget.participant_cap) != (s.app_budget_usd, s.participant_budget_usd):
@@ -106,11 +105,19 @@ def render_own_cap(budget: Budget, status: BudgetStatus, *, key: str) -> None:
     with st.form(key, border=False):
         st.markdown("**Your own cap**")
         value = st.number_input(
-            "Stop my calls at (USD)", min_value=0.0, max_value=float(top) if top is not None else None,
-            value=float(status.own_cap if status.own_cap is not None else (top or 0)), step=0.01, format="%.2f",
+            "Stop my calls at (USD)",
+            min_value=0.0,
+            max_value=float(top) if top is not None else None,
+            value=float(status.own_cap if status.own_cap is not None else (top or 0)),
+            step=0.01,
+            format="%.2f",
             key=f"{key}_value",
-            help=("At most the facilitator's cap of " + format_usd(top) + "." if top is not None
-                  else "No cap is set by the facilitator: choose one for yourself."))
+            help=(
+                "At most the facilitator's cap of " + format_usd(top) + "."
+                if top is not None
+                else "No cap is set by the facilitator: choose one for yourself."
+            ),
+        )
         left, right = st.columns(2)
         save = left.form_submit_button("Set my cap")
         clear = right.form_submit_button("Remove my cap", disabled=status.own_cap is None)
@@ -151,17 +158,32 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
     fig = go.Figure()
     for name, values, color in (("spent", spent, SPENT), ("in flight", flight, INFLIGHT), ("left", free, FREE)):
         fig.add_bar(
-            y=labels, x=values, name=name, orientation="h", marker_color=color, customdata=dollars[name],
+            y=labels,
+            x=values,
+            name=name,
+            orientation="h",
+            marker_color=color,
+            customdata=dollars[name],
             hovertemplate="%{y}: %{customdata} " + name + "<extra></extra>",
         )
     for (label, _s, _f, cap), used in zip(rows, (s + f for s, f in zip(spent, flight, strict=False)), strict=False):
-        fig.add_annotation(y=label, x=1.0, text=f"{used:.0%} of {format_usd(cap)}", showarrow=False,
-                           xanchor="right", font=dict(size=10))
+        fig.add_annotation(
+            y=label,
+            x=1.0,
+            text=f"{used:.0%} of {format_usd(cap)}",
+            showarrow=False,
+            xanchor="right",
+            font=dict(size=10),
+        )
     fig.update_layout(
-        barmode="stack", height=30 + 26 * len(rows), margin=dict(l=0, r=0, t=2, b=2), showlegend=False,
+        barmode="stack",
+        height=30 + 26 * len(rows),
+        margin=dict(l=0, r=0, t=2, b=2),
+        showlegend=False,
         xaxis=dict(visible=False, range=[0, max(1.0, max(s + f for s, f in zip(spent, flight, strict=False)))]),
         yaxis=dict(autorange="reversed", tickfont=dict(size=11)),
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
     )
     return fig
 
@@ -181,8 +203,12 @@ def _draw(chart_key: str) -> None:
     totals = ledger.totals(include_live=True)
     live = ledger.live()
     st.markdown("**Cost meter**" + (" · :orange[streaming…]" if live else ""))
-    st.metric("Session spend", _money(totals), help="Every call of this browser session, at the prices in use "
-              "(see the Costs page). Calls whose price is unknown are counted, never shown as $0.")
+    st.metric(
+        "Session spend",
+        _money(totals),
+        help="Every call of this browser session, at the prices in use "
+        "(see the Costs page). Calls whose price is unknown are counted, never shown as $0.",
+    )
     u = totals.usage
     st.caption(f"Tokens in **{u.prompt_tokens:,}** · out **{u.completion_tokens:,}** · {totals.calls} calls")
     qid, last = ledger.last_question(include_live=True)
@@ -195,8 +221,7 @@ def _draw(chart_key: str) -> None:
     if fig is None:
         st.caption("No budget cap set.")
     else:
-        st.plotly_chart(fig, key=chart_key, config={"displayModeBar": False, "staticPlot": True},
-                        width="stretch")
+        st.plotly_chart(fig, key=chart_key, config={"displayModeBar": False, "staticPlot": True}, width="stretch")
     st.session_state[_DRAWN_KEY] = (time.monotonic(), ledger.version)
 
 

@@ -9,7 +9,7 @@ compute seconds per question (a self-hosted model costs $0 per token).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
@@ -26,8 +26,15 @@ def error_bar(iv: Interval, scale: float = 100.0, color: str = "#455a64") -> dic
     if not iv.known:
         return None
     assert iv.estimate is not None and iv.low is not None and iv.high is not None
-    return dict(type="data", symmetric=False, array=[(iv.high - iv.estimate) * scale],
-                arrayminus=[(iv.estimate - iv.low) * scale], color=color, thickness=1.5, width=6)
+    return dict(
+        type="data",
+        symmetric=False,
+        array=[(iv.high - iv.estimate) * scale],
+        arrayminus=[(iv.estimate - iv.low) * scale],
+        color=color,
+        thickness=1.5,
+        width=6,
+    )
 
 
 def _band(iv: Interval) -> str:
@@ -48,27 +55,54 @@ def accuracy_cost_chart(summaries: Sequence[ConfigSummary], axis: CostAxis, heig
         fi, si = s.interval("fact_accuracy"), s.interval("style_adherence")
         ex = error_bar(s.interval("mean_total_s"), 1.0, color) if axis.kind == "seconds" else None
         if style is not None:
-            fig.add_trace(go.Scatter(x=[x, x], y=[facts, style], mode="lines", line=dict(color=color, width=1),
-                                     hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(
-            x=[x], y=[facts], mode="markers+text", name=f"{s.label}: facts", legendgroup=s.configuration,
-            marker=dict(symbol="circle", size=14, color=color, line=dict(color="#222", width=1)),
-            text=[s.label], textposition="top center", error_y=error_bar(fi, color=color), error_x=ex,
-            hovertemplate=f"<b>{s.label}</b><br>fact accuracy %{{y:.0f}}%{_band(fi)}<br>{axis.title}: "
-                          f"%{{x:.4g}}<extra></extra>",
-        ))
+            fig.add_trace(
+                go.Scatter(
+                    x=[x, x],
+                    y=[facts, style],
+                    mode="lines",
+                    line=dict(color=color, width=1),
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[facts],
+                mode="markers+text",
+                name=f"{s.label}: facts",
+                legendgroup=s.configuration,
+                marker=dict(symbol="circle", size=14, color=color, line=dict(color="#222", width=1)),
+                text=[s.label],
+                textposition="top center",
+                error_y=error_bar(fi, color=color),
+                error_x=ex,
+                hovertemplate=f"<b>{s.label}</b><br>fact accuracy %{{y:.0f}}%{_band(fi)}<br>{axis.title}: "
+                f"%{{x:.4g}}<extra></extra>",
+            )
+        )
         if style is not None:
-            fig.add_trace(go.Scatter(
-                x=[x], y=[style], mode="markers", name=f"{s.label}: style", legendgroup=s.configuration,
-                marker=dict(symbol="diamond", size=13, color="white", line=dict(color=color, width=3)),
-                error_y=error_bar(si, color=color),
-                hovertemplate=f"<b>{s.label}</b><br>style adherence %{{y:.0f}}%{_band(si)}<br>{axis.title}: "
-                              f"%{{x:.4g}}<extra></extra>",
-            ))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), font=_FONT,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-                      xaxis_title=axis.title,
-                      yaxis_title="accuracy (%)  ● facts   ◇ style  (bars: 95% interval)")
+            fig.add_trace(
+                go.Scatter(
+                    x=[x],
+                    y=[style],
+                    mode="markers",
+                    name=f"{s.label}: style",
+                    legendgroup=s.configuration,
+                    marker=dict(symbol="diamond", size=13, color="white", line=dict(color=color, width=3)),
+                    error_y=error_bar(si, color=color),
+                    hovertemplate=f"<b>{s.label}</b><br>style adherence %{{y:.0f}}%{_band(si)}<br>{axis.title}: "
+                    f"%{{x:.4g}}<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        font=_FONT,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        xaxis_title=axis.title,
+        yaxis_title="accuracy (%)  ● facts   ◇ style  (bars: 95% interval)",
+    )
     fig.update_yaxes(range=[-5, 105], ticksuffix="%")
     if axis.kind == "cost":
         fig.update_xaxes(tickprefix="$", rangemode="tozero")

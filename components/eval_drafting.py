@@ -45,8 +45,12 @@ def _draft(s: Settings, slot: str, n: int) -> None:
     rows, problems = [], []
     bar = st.progress(0.0, text="Drafting…")
     try:
-        for i, d in enumerate(D.draft_questions(model, excerpts, n, ledger=get_ledger(), budget=get_budget(s),
-                                                price_overrides=price_overrides(s)), 1):
+        for i, d in enumerate(
+            D.draft_questions(
+                model, excerpts, n, ledger=get_ledger(), budget=get_budget(s), price_overrides=price_overrides(s)
+            ),
+            1,
+        ):
             if d.row:
                 rows.append(d.row)
             else:
@@ -67,31 +71,46 @@ def section(s: Settings, disabled: bool) -> EV.QuestionSet | None:
     """The drafting controls and the editable table; the reviewed set, or None while there is none (or it is bad)."""
     slots = judge_slots(s)
     if not slots:
-        st.info("Drafting questions needs a capable model: configure an OpenAI-compatible endpoint for the base or "
-                "fine-tuned slot in Settings. The embedded 135M model is too small to write usable questions and "
-                "answers; you can still type questions into the table below yourself.", icon=":material/info:")
+        st.info(
+            "Drafting questions needs a capable model: configure an OpenAI-compatible endpoint for the base or "
+            "fine-tuned slot in Settings. The embedded 135M model is too small to write usable questions and "
+            "answers; you can still type questions into the table below yourself.",
+            icon=":material/info:",
+        )
     else:
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-        slot = c1.radio("Drafting model", slots, key="eval_draft_slot", horizontal=True, disabled=disabled,
-                        format_func=lambda k: f"{SLOT_LABELS[k]} ({state.slot_config(k, s).model})")
+        slot = c1.radio(
+            "Drafting model",
+            slots,
+            key="eval_draft_slot",
+            horizontal=True,
+            disabled=disabled,
+            format_func=lambda k: f"{SLOT_LABELS[k]} ({state.slot_config(k, s).model})",
+        )
         n = c2.number_input("Questions to draft", 1, D.MAX_DRAFTS, 10, key="eval_draft_n", disabled=disabled)
         if c3.button("Draft from my documents", key="eval_draft_go", icon=":material/edit_note:", disabled=disabled):
             _draft(s, slot or slots[0], int(n))
-    st.caption("Review every row before you use it: a question, the fact a right answer must state (several "
-               "separated by `|`), the document it comes from. Add, edit or delete rows.")
+    st.caption(
+        "Review every row before you use it: a question, the fact a right answer must state (several "
+        "separated by `|`), the document it comes from. Add, edit or delete rows."
+    )
     rows = st.session_state.get(ROWS_KEY) or [{c: None for c in D.COLUMNS}]
     edited = st.data_editor(
-        rows, num_rows="dynamic", key="eval_draft_editor", width="stretch", disabled=disabled,
+        rows,
+        num_rows="dynamic",
+        key="eval_draft_editor",
+        width="stretch",
+        disabled=disabled,
         column_order=list(D.COLUMNS),
         column_config={
             "id": st.column_config.TextColumn("id", required=True),
             "question": st.column_config.TextColumn("question", width="large", required=True),
-            "expected_facts": st.column_config.TextColumn("expected facts (| between)", width="medium",
-                                                          required=True),
+            "expected_facts": st.column_config.TextColumn("expected facts (| between)", width="medium", required=True),
             "expected_source": st.column_config.TextColumn("source document"),
             "expected_page": st.column_config.NumberColumn("page", min_value=1, step=1),
             "expected_style": st.column_config.SelectboxColumn("style", options=list(EV.STYLES), default="any"),
-        })
+        },
+    )
     table = edited.to_dict("records") if hasattr(edited, "to_dict") else list(edited)
     if not any(str(r.get("question") or "").strip() for r in table):
         return None

@@ -42,8 +42,10 @@ def save(ev: EV.Evaluation, again: bool = False) -> None:
         saved.add(ev.id)
     except (OSError, E.RagftError) as exc:
         logger.exception("saving evaluation run %s failed", ev.id)
-        st.warning(f"This run could not be saved in the workspace: {inline(getattr(exc, 'message', str(exc)))}",
-                   icon=":material/warning:")
+        st.warning(
+            f"This run could not be saved in the workspace: {inline(getattr(exc, 'message', str(exc)))}",
+            icon=":material/warning:",
+        )
 
 
 def _settings_line(changes: list[tuple[str, object, object]]) -> str:
@@ -60,8 +62,10 @@ def section(current: EV.Evaluation | None) -> None:
     _import(hist)
     runs = hist.runs()
     if not runs:
-        st.caption("Every run you finish is saved here in your workspace (with its models, adapter, top-k, prompt "
-                   "and question set), so you can compare a later run with it.")
+        st.caption(
+            "Every run you finish is saved here in your workspace (with its models, adapter, top-k, prompt "
+            "and question set), so you can compare a later run with it."
+        )
         return
     by_id = {r.id: r for r in runs}
     ids = list(by_id)
@@ -74,8 +78,14 @@ def section(current: EV.Evaluation | None) -> None:
     new_id = c2.selectbox("Compared with", ids, key="eval_hist_new", format_func=lambda i: by_id[i].title)
     base, new = by_id[base_id], by_id[new_id]
     with st.container(horizontal=True):
-        st.download_button("Export baseline run as JSON", base.to_json(), f"evaluation-run-{base.id}.json",
-                           "application/json", key="eval_hist_dl", icon=":material/download:")
+        st.download_button(
+            "Export baseline run as JSON",
+            base.to_json(),
+            f"evaluation-run-{base.id}.json",
+            "application/json",
+            key="eval_hist_dl",
+            icon=":material/download:",
+        )
         if st.button("Delete baseline run", key="eval_hist_del", icon=":material/delete:"):
             hist.delete(base.id)
             st.rerun()
@@ -83,8 +93,10 @@ def section(current: EV.Evaluation | None) -> None:
         st.caption("Pick two different runs to see what changed.")
         return
     if not H.same_questions(base, new):
-        st.warning("These runs used different question sets: only the questions they share are compared.",
-                   icon=":material/warning:")
+        st.warning(
+            "These runs used different question sets: only the questions they share are compared.",
+            icon=":material/warning:",
+        )
     st.caption(inline(_settings_line(H.settings_changes(base.settings, new.settings))))
     common = H.common_configurations(base, new)
     if not common:
@@ -93,10 +105,16 @@ def section(current: EV.Evaluation | None) -> None:
     st.session_state.setdefault("eval_hist_cfg", common[-1])
     if st.session_state["eval_hist_cfg"] not in common:
         st.session_state["eval_hist_cfg"] = common[-1]
-    cfg = st.segmented_control("Configuration", common, key="eval_hist_cfg", required=True,
-                               format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k)
-    cmp = EV.compare_runs(base.records, new.records, cfg or common[-1], baseline_name="the baseline",
-                          current_name="the later run")
+    cfg = st.segmented_control(
+        "Configuration",
+        common,
+        key="eval_hist_cfg",
+        required=True,
+        format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k,
+    )
+    cmp = EV.compare_runs(
+        base.records, new.records, cfg or common[-1], baseline_name="the baseline", current_name="the later run"
+    )
     render_comparison(cmp, "eval_hist_cmp")
 
 

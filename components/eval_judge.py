@@ -31,20 +31,30 @@ def section(ev: EV.Evaluation, s: Settings, on_judged) -> None:
     """Expander with the judge: which endpoint, how many answers, the button; ``on_judged(ev)`` afterwards."""
     targets = [r for r in ev.records if r.rag and not r.error and (r.answer or "").strip()]
     with st.expander("LLM-judged faithfulness (optional)", icon=":material/gavel:"):
-        st.caption("The offline *Grounded* column only checks figures and names. A judge model reads each RAG answer, "
-                   "lists its claims, and checks each against the retrieved context (the claim-extraction-and-"
-                   "verification method RAG evaluation frameworks use): 2 calls per answer, metered and capped by "
-                   "your budget like any call.")
+        st.caption(
+            "The offline *Grounded* column only checks figures and names. A judge model reads each RAG answer, "
+            "lists its claims, and checks each against the retrieved context (the claim-extraction-and-"
+            "verification method RAG evaluation frameworks use): 2 calls per answer, metered and capped by "
+            "your budget like any call."
+        )
         slots = judge_slots(s)
         if not slots:
-            st.info("No judge available: configure an OpenAI-compatible endpoint for the base or fine-tuned slot "
-                    "in Settings. The embedded 135M model is too small to judge.", icon=":material/info:")
+            st.info(
+                "No judge available: configure an OpenAI-compatible endpoint for the base or fine-tuned slot "
+                "in Settings. The embedded 135M model is too small to judge.",
+                icon=":material/info:",
+            )
             return
         if not targets:
             st.caption("This run has no RAG answer to judge.")
             return
-        slot = st.radio("Judge model", slots, key="eval_judge_slot", horizontal=True,
-                        format_func=lambda k: f"{SLOT_LABELS[k]} ({state.slot_config(k, s).model})")
+        slot = st.radio(
+            "Judge model",
+            slots,
+            key="eval_judge_slot",
+            horizontal=True,
+            format_func=lambda k: f"{SLOT_LABELS[k]} ({state.slot_config(k, s).model})",
+        )
         if not st.button(f"Judge {len(targets)} RAG answer(s)", key="eval_judge_go", icon=":material/gavel:"):
             return
         try:
@@ -54,8 +64,10 @@ def section(ev: EV.Evaluation, s: Settings, on_judged) -> None:
             return
         bar = st.progress(0.0, text="Judging…")
         failures = 0
-        for i, rec in enumerate(judge_evaluation(ev, model, ledger=get_ledger(), budget=get_budget(s),
-                                                 price_overrides=price_overrides(s)), 1):
+        for i, rec in enumerate(
+            judge_evaluation(ev, model, ledger=get_ledger(), budget=get_budget(s), price_overrides=price_overrides(s)),
+            1,
+        ):
             failures += rec.judge_error is not None
             bar.progress(min(1.0, i / len(targets)), text=f"Judged {i}/{len(targets)}")
             refresh_cost_meter()

@@ -33,24 +33,47 @@ def render_comparison(cmp: EV.PairedComparison, key: str) -> None:
     c4.metric("Both wrong", cmp.count(P.NEITHER))
     only = st.toggle("Only the questions where they differ", value=True, key=f"{key}_only")
     rows = cmp.discordant() if only else list(cmp.rows)
-    st.dataframe([{"question": r.question_id, "text": r.question, "outcome": _MARK[r.outcome],
-                   "A answer": r.a_error or r.a_answer, "B answer": r.b_error or r.b_answer,
-                   "answer changed": r.answer_changed} for r in rows],
-                 hide_index=True, width="stretch", key=f"{key}_table",
-                 column_config={"text": st.column_config.TextColumn("question text", width="medium"),
-                                "A answer": st.column_config.TextColumn(f"A: {cmp.a_label}", width="large"),
-                                "B answer": st.column_config.TextColumn(f"B: {cmp.b_label}", width="large")})
+    st.dataframe(
+        [
+            {
+                "question": r.question_id,
+                "text": r.question,
+                "outcome": _MARK[r.outcome],
+                "A answer": r.a_error or r.a_answer,
+                "B answer": r.b_error or r.b_answer,
+                "answer changed": r.answer_changed,
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+        key=f"{key}_table",
+        column_config={
+            "text": st.column_config.TextColumn("question text", width="medium"),
+            "A answer": st.column_config.TextColumn(f"A: {cmp.a_label}", width="large"),
+            "B answer": st.column_config.TextColumn(f"B: {cmp.b_label}", width="large"),
+        },
+    )
     if rows:
         ids = [r.question_id for r in rows]
         by_id = {r.question_id: r for r in rows}
         if st.session_state.get(f"{key}_pick") not in ids:
             st.session_state[f"{key}_pick"] = ids[0]
-        pick = st.selectbox("Side by side", ids, key=f"{key}_pick",
-                            format_func=lambda i: f"{i} · {by_id[i].question[:80]} · {_MARK[by_id[i].outcome]}")
+        pick = st.selectbox(
+            "Side by side",
+            ids,
+            key=f"{key}_pick",
+            format_func=lambda i: f"{i} · {by_id[i].question[:80]} · {_MARK[by_id[i].outcome]}",
+        )
         r = by_id[pick]
-        for col, label, right, answer, error in zip(st.columns(2), (cmp.a_label, cmp.b_label),
-                                                    (r.a_right, r.b_right), (r.a_answer, r.b_answer),
-                                                    (r.a_error, r.b_error), strict=True):
+        for col, label, right, answer, error in zip(
+            st.columns(2),
+            (cmp.a_label, cmp.b_label),
+            (r.a_right, r.b_right),
+            (r.a_answer, r.b_answer),
+            (r.a_error, r.b_error),
+            strict=True,
+        ):
             with col, st.container(border=True):
                 st.markdown(f"**{inline(label)}** · " + (":green[right]" if right else ":red[wrong]"))
                 if error:
@@ -67,8 +90,10 @@ def configurations_section(ev: EV.Evaluation) -> None:
     if len(keys) < 2:
         return
     st.subheader("Paired comparison")
-    st.caption("The same questions answered by two configurations: only the questions one got right and the other "
-               "wrong carry evidence (an exact McNemar test on them says whether the split could be chance).")
+    st.caption(
+        "The same questions answered by two configurations: only the questions one got right and the other "
+        "wrong carry evidence (an exact McNemar test on them says whether the split could be chance)."
+    )
     default_a = "base_rag" if "base_rag" in keys else keys[0]
     default_b = "ft_rag" if "ft_rag" in keys and default_a != "ft_rag" else keys[-1]
     st.session_state.setdefault("eval_pair_a", default_a)
@@ -79,8 +104,16 @@ def configurations_section(ev: EV.Evaluation) -> None:
     c1, c2, c3 = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     a = c1.selectbox("A", keys, key="eval_pair_a", format_func=lambda k: BY_KEY[k].label)
     b = c2.selectbox("B", keys, key="eval_pair_b", format_func=lambda k: BY_KEY[k].label)
-    metric = c3.segmented_control("Right means", list(P.METRICS), key="eval_pair_metric", default="facts",
-                                  format_func=lambda m: "facts" if m == "facts" else "style") or "facts"
+    metric = (
+        c3.segmented_control(
+            "Right means",
+            list(P.METRICS),
+            key="eval_pair_metric",
+            default="facts",
+            format_func=lambda m: "facts" if m == "facts" else "style",
+        )
+        or "facts"
+    )
     if a == b:
         st.caption("Pick two different configurations.")
         return

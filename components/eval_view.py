@@ -7,7 +7,7 @@ Session keys are prefixed ``eval_``; the finished run's evidence goes to ``st.se
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -46,9 +46,20 @@ def uploaded_set(data: bytes, name: str) -> EV.QuestionSet:
 
 def preview(qs: EV.QuestionSet) -> None:
     with st.expander(f"The questions ({len(qs)})"):
-        st.dataframe([{"id": q.id, "question": q.question, "expected facts": " | ".join(q.expected_facts),
-                       "source": q.expected_source, "style": q.expected_style} for q in qs.questions],
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            [
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "expected facts": " | ".join(q.expected_facts),
+                    "source": q.expected_source,
+                    "style": q.expected_style,
+                }
+                for q in qs.questions
+            ],
+            hide_index=True,
+            width="stretch",
+        )
 
 
 # ---- running --------------------------------------------------------------------------------------------------
@@ -84,17 +95,21 @@ def follow(run: EV.EvalRun) -> None:
     for event in run.events(poll_s=0.25):
         # Redraw on every tick: it shows the run is alive, and lets a click on Stop interrupt this loop at once.
         last = event.data if event.kind == EV.PROGRESS else run.last
-        waited = f" · {(datetime.now(tz=timezone.utc) - ev.created).total_seconds():.0f} s"
+        waited = f" · {(datetime.now(tz=UTC) - ev.created).total_seconds():.0f} s"
         if run.cancelled:
-            bar.progress(0.0 if last is None else min(1.0, last.done / total),
-                         text="Stopping: the question in flight is cut short and left out…" + waited)
+            bar.progress(
+                0.0 if last is None else min(1.0, last.done / total),
+                text="Stopping: the question in flight is cut short and left out…" + waited,
+            )
         elif last is None:
             bar.progress(0.0, text=f"Answering question 1 of {n}…" + waited)
         else:
             q = ev.question_set.questions[last.question_index - 1]
-            bar.progress(min(1.0, last.done / total),
-                         text=f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
-                              f"{BY_KEY[last.record.configuration].label} on “{inline(q.question[:60])}”" + waited)
+            bar.progress(
+                min(1.0, last.done / total),
+                text=f"{last.done}/{total} answers scored · question {last.question_index} of {n}: "
+                f"{BY_KEY[last.record.configuration].label} on “{inline(q.question[:60])}”" + waited,
+            )
         refresh_cost_meter()
     finish(run)
 
@@ -154,51 +169,82 @@ def summary_table(ev: EV.Evaluation) -> None:
     rows = []
     for s in summaries:
         row = {
-            "Configuration": s.label, "Fact accuracy": _pct(s.fact_accuracy), "± facts": _band(s, "fact_accuracy"),
-            "Style adherence": _pct(s.style_adherence), "± style": _band(s, "style_adherence"),
-            "hit@k": _pct(s.hit_at_k), "± hit@k": _band(s, "hit_at_k"), "page hit@k": _pct(s.page_hit_at_k),
-            "Stale answers": _pct(s.stale_rate), "± stale": _band(s, "stale_rate"),
-            "Grounded": _pct(s.groundedness), "± grounded": _band(s, "groundedness"),
+            "Configuration": s.label,
+            "Fact accuracy": _pct(s.fact_accuracy),
+            "± facts": _band(s, "fact_accuracy"),
+            "Style adherence": _pct(s.style_adherence),
+            "± style": _band(s, "style_adherence"),
+            "hit@k": _pct(s.hit_at_k),
+            "± hit@k": _band(s, "hit_at_k"),
+            "page hit@k": _pct(s.page_hit_at_k),
+            "Stale answers": _pct(s.stale_rate),
+            "± stale": _band(s, "stale_rate"),
+            "Grounded": _pct(s.groundedness),
+            "± grounded": _band(s, "groundedness"),
         }
         if judged:
             row.update({"Faithfulness (judge)": _pct(s.faithfulness), "± judge": _band(s, "faithfulness")})
-        row.update({
-            "Questions": s.questions, "Errors": s.errors,
-            "ms/question": None if s.mean_total_s is None else round(s.mean_total_s * 1000),
-            "± ms": _ms_band(s, "mean_total_s"),
-            "First token (ms)": None if s.mean_ttft_s is None else round(s.mean_ttft_s * 1000),
-            "Tokens/question": round(s.tokens_per_question),
-            "Cost/question": _money(s, s.cost_per_question), "Total cost": _money(s, s.total_cost),
-        })
+        row.update(
+            {
+                "Questions": s.questions,
+                "Errors": s.errors,
+                "ms/question": None if s.mean_total_s is None else round(s.mean_total_s * 1000),
+                "± ms": _ms_band(s, "mean_total_s"),
+                "First token (ms)": None if s.mean_ttft_s is None else round(s.mean_ttft_s * 1000),
+                "Tokens/question": round(s.tokens_per_question),
+                "Cost/question": _money(s, s.cost_per_question),
+                "Total cost": _money(s, s.total_cost),
+            }
+        )
         rows.append(row)
     pct = {"min_value": 0, "max_value": 100, "format": "%.0f%%"}
     ci = "95% interval: the range the true rate plausibly lies in, given this many questions"
-    st.dataframe(rows, hide_index=True, width="stretch", key="eval_table", column_config={
-        "Fact accuracy": st.column_config.ProgressColumn("Fact accuracy", **pct,
-                                                         help="Share of expected facts stated (normalised)"),
-        "Style adherence": st.column_config.ProgressColumn("Style adherence", **pct,
-                                                           help="Answers in the trained brand voice"),
-        "hit@k": st.column_config.NumberColumn("hit@k", format="%.0f%%",
-                                               help="Expected source among the retrieved chunks (RAG only)"),
-        "page hit@k": st.column_config.NumberColumn(
-            "page hit@k", format="%.0f%%", help="Expected source AND page retrieved (the right product's page)"),
-        "Stale answers": st.column_config.NumberColumn(
-            "Stale answers", format="%.0f%%", help="Answers stating last season's value (a stale fine-tune)"),
-        "Grounded": st.column_config.NumberColumn(
-            "Grounded", format="%.0f%%", help="RAG answers: share of the figures and names an answer states that "
-                                              "appear in its retrieved context (an offline check)"),
-        "Faithfulness (judge)": st.column_config.NumberColumn(
-            "Faithfulness (judge)", format="%.0f%%",
-            help="The LLM judge: share of the answer's claims the retrieved context supports"),
-        **{k: st.column_config.TextColumn(k, help=ci) for k in
-           ("± facts", "± style", "± hit@k", "± stale", "± grounded", "± judge")},
-        "± ms": st.column_config.TextColumn("± ms", help="95% bootstrap interval of the mean latency"),
-    })
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        key="eval_table",
+        column_config={
+            "Fact accuracy": st.column_config.ProgressColumn(
+                "Fact accuracy", **pct, help="Share of expected facts stated (normalised)"
+            ),
+            "Style adherence": st.column_config.ProgressColumn(
+                "Style adherence", **pct, help="Answers in the trained brand voice"
+            ),
+            "hit@k": st.column_config.NumberColumn(
+                "hit@k", format="%.0f%%", help="Expected source among the retrieved chunks (RAG only)"
+            ),
+            "page hit@k": st.column_config.NumberColumn(
+                "page hit@k", format="%.0f%%", help="Expected source AND page retrieved (the right product's page)"
+            ),
+            "Stale answers": st.column_config.NumberColumn(
+                "Stale answers", format="%.0f%%", help="Answers stating last season's value (a stale fine-tune)"
+            ),
+            "Grounded": st.column_config.NumberColumn(
+                "Grounded",
+                format="%.0f%%",
+                help="RAG answers: share of the figures and names an answer states that "
+                "appear in its retrieved context (an offline check)",
+            ),
+            "Faithfulness (judge)": st.column_config.NumberColumn(
+                "Faithfulness (judge)",
+                format="%.0f%%",
+                help="The LLM judge: share of the answer's claims the retrieved context supports",
+            ),
+            **{
+                k: st.column_config.TextColumn(k, help=ci)
+                for k in ("± facts", "± style", "± hit@k", "± stale", "± grounded", "± judge")
+            },
+            "± ms": st.column_config.TextColumn("± ms", help="95% bootstrap interval of the mean latency"),
+        },
+    )
     n = max((s.questions for s in summaries), default=0)
     if n:
-        st.caption(f"± columns: 95% intervals (Wilson for rates, a seeded bootstrap for means). With {n} questions "
-                   f"a rate is only known to within about ±{_half_width(n):.0f} points: two configurations whose "
-                   "intervals overlap may not really differ — the paired comparison below tells.")
+        st.caption(
+            f"± columns: 95% intervals (Wilson for rates, a seeded bootstrap for means). With {n} questions "
+            f"a rate is only known to within about ±{_half_width(n):.0f} points: two configurations whose "
+            "intervals overlap may not really differ — the paired comparison below tells."
+        )
 
 
 def _half_width(n: int) -> float:
@@ -208,14 +254,21 @@ def _half_width(n: int) -> float:
 
 def chart(ev: EV.Evaluation) -> None:
     summaries = [s for s in ev.summaries() if s.questions > s.errors]  # a configuration that never answered
-    if not summaries:                                                    # has no cost to plot
+    if not summaries:  # has no cost to plot
         return
     measure = "tokens"
     st.session_state.setdefault("eval_axis", "tokens")
     if not EV.is_paid(summaries):
-        measure = st.segmented_control("Cost axis", ["tokens", "seconds"], key="eval_axis", required=True,
-                                       format_func=lambda v: "Tokens/question" if v == "tokens" else
-                                       "Compute seconds/question") or "tokens"
+        measure = (
+            st.segmented_control(
+                "Cost axis",
+                ["tokens", "seconds"],
+                key="eval_axis",
+                required=True,
+                format_func=lambda v: "Tokens/question" if v == "tokens" else "Compute seconds/question",
+            )
+            or "tokens"
+        )
     axis = EV.cost_axis(summaries, measure)
     st.plotly_chart(accuracy_cost_chart(summaries, axis), key="eval_chart")
     if axis.note:
@@ -224,19 +277,45 @@ def chart(ev: EV.Evaluation) -> None:
 
 def downloads(ev: EV.Evaluation) -> None:
     with st.container(horizontal=True):
-        st.download_button("Results as CSV", EV.to_csv(ev), f"evaluation-{ev.id}.csv", "text/csv",
-                           key="eval_dl_csv", icon=":material/download:")
-        st.download_button("Results as JSON", EV.to_json(ev), f"evaluation-{ev.id}.json", "application/json",
-                           key="eval_dl_json", icon=":material/data_object:",
-                           help="The whole run (settings, figures with 95% intervals, every answer): import it "
-                                "again under Runs over time")
-        st.download_button("Summary with 95% intervals (CSV)", EV.summary_csv(ev), f"evaluation-{ev.id}-summary.csv",
-                           "text/csv", key="eval_dl_summary", icon=":material/table:")
+        st.download_button(
+            "Results as CSV",
+            EV.to_csv(ev),
+            f"evaluation-{ev.id}.csv",
+            "text/csv",
+            key="eval_dl_csv",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Results as JSON",
+            EV.to_json(ev),
+            f"evaluation-{ev.id}.json",
+            "application/json",
+            key="eval_dl_json",
+            icon=":material/data_object:",
+            help="The whole run (settings, figures with 95% intervals, every answer): import it "
+            "again under Runs over time",
+        )
+        st.download_button(
+            "Summary with 95% intervals (CSV)",
+            EV.summary_csv(ev),
+            f"evaluation-{ev.id}-summary.csv",
+            "text/csv",
+            key="eval_dl_summary",
+            icon=":material/table:",
+        )
 
 
 def _chunks(rec: EV.EvalRecord) -> list[RetrievedChunk]:
-    return [RetrievedChunk(str(d.get("text", "")), str(d.get("source", "")), d.get("page"),
-                           float(d.get("score") or 0.0), str(d.get("chunk_id", ""))) for d in rec.sources]
+    return [
+        RetrievedChunk(
+            str(d.get("text", "")),
+            str(d.get("source", "")),
+            d.get("page"),
+            float(d.get("score") or 0.0),
+            str(d.get("chunk_id", "")),
+        )
+        for d in rec.sources
+    ]
 
 
 def drill_down(ev: EV.Evaluation) -> None:
@@ -247,12 +326,14 @@ def drill_down(ev: EV.Evaluation) -> None:
     if st.session_state.get("eval_pick") not in ids:
         st.session_state["eval_pick"] = ids[0]
     by_id = {q.id: q for q in questions}
-    qid = st.selectbox("Question", ids, key="eval_pick",
-                       format_func=lambda i: f"{i} · {by_id[i].question[:90]}")
+    qid = st.selectbox("Question", ids, key="eval_pick", format_func=lambda i: f"{i} · {by_id[i].question[:90]}")
     q = by_id[qid]
-    st.caption("Expected: " + " · ".join(f"**{inline(f)}**" for f in q.expected_facts)
-               + (f" · from **{inline(q.expected_source)}**" if q.expected_source else "")
-               + (f" · last season: {inline(', '.join(q.stale_facts))}" if q.stale_facts else ""))
+    st.caption(
+        "Expected: "
+        + " · ".join(f"**{inline(f)}**" for f in q.expected_facts)
+        + (f" · from **{inline(q.expected_source)}**" if q.expected_source else "")
+        + (f" · last season: {inline(', '.join(q.stale_facts))}" if q.stale_facts else "")
+    )
     records = ev.records_for(qid)
     for col, rec in zip(st.columns(len(records)), records, strict=True):
         with col, st.container(border=True):
@@ -273,8 +354,7 @@ def drill_down(ev: EV.Evaluation) -> None:
                 if rec.style_ok:
                     st.markdown(":green[style: in the brand voice]")
                 else:
-                    st.markdown(":red[style: off]  \n" + "  \n".join(
-                        f"- {inline(r)}" for r in rec.style_reasons))
+                    st.markdown(":red[style: off]  \n" + "  \n".join(f"- {inline(r)}" for r in rec.style_reasons))
             eval_judge.show_record(rec)
             if rec.rag:
                 hit = {True: "hit", False: "miss", None: "—"}[rec.hit]
@@ -283,8 +363,10 @@ def drill_down(ev: EV.Evaluation) -> None:
                 with st.expander(f"Sources ({len(rec.sources)}) · {hit}"):
                     render_sources(_chunks(rec), max_chars=300)
             cost = "$0 · local" if rec.local and rec.cost == 0 else format_usd(rec.cost, unknown="unknown price")
-            st.caption(f"first token {_s(rec.ttft_s)} · total {_s(rec.total_s)} · "
-                       f"{rec.prompt_tokens or 0} in / {rec.completion_tokens or 0} out · {cost}".replace("$", "\\$"))
+            st.caption(
+                f"first token {_s(rec.ttft_s)} · total {_s(rec.total_s)} · "
+                f"{rec.prompt_tokens or 0} in / {rec.completion_tokens or 0} out · {cost}".replace("$", "\\$")
+            )
 
 
 def _s(x: float | None) -> str:
@@ -292,13 +374,17 @@ def _s(x: float | None) -> str:
 
 
 def results(ev: EV.Evaluation) -> None:
-    status = (f"stopped after {ev.questions_done} of {len(ev.question_set)} questions" if ev.stopped
-              else f"{ev.questions_done} questions")
+    status = (
+        f"stopped after {ev.questions_done} of {len(ev.question_set)} questions"
+        if ev.stopped
+        else f"{ev.questions_done} questions"
+    )
     st.subheader("Results")
-    st.caption(f"{inline(ev.question_set.name)} · {status} · {len(ev.configurations)} configuration(s) · "
-               f"{ev.wall_s:.0f} s wall time"
-               + (f" · knowledge base: {inline(ev.settings['knowledge_base'])}" if ev.settings.get("knowledge_base")
-                  else ""))
+    st.caption(
+        f"{inline(ev.question_set.name)} · {status} · {len(ev.configurations)} configuration(s) · "
+        f"{ev.wall_s:.0f} s wall time"
+        + (f" · knowledge base: {inline(ev.settings['knowledge_base'])}" if ev.settings.get("knowledge_base") else "")
+    )
     failures(ev)
     summary_table(ev)
     chart(ev)

@@ -25,32 +25,77 @@ def render_results() -> None:
     top = R.top_questions(store, 10)
     st.subheader(f"Leaderboard from {len(votes)} blind vote(s)")
     if board:
-        st.dataframe([{"Configuration": r.label, "Rating (Bradley-Terry)": round(r.rating), "Win rate": r.win_rate,
-                       "95% low": r.low, "95% high": r.high, "Won": r.wins, "Shown": r.shown} for r in board],
-                     hide_index=True, key="fac_board",
-                     column_config={k: st.column_config.NumberColumn(format="percent")
-                                    for k in ("Win rate", "95% low", "95% high")})
-        fig = go.Figure(go.Bar(x=[r.label for r in board], y=[r.win_rate for r in board],
-                               error_y={"type": "data", "symmetric": False,
-                                        "array": [r.high - r.win_rate for r in board],
-                                        "arrayminus": [r.win_rate - r.low for r in board]}))
-        fig.update_layout(yaxis={"title": "win rate (95% Wilson interval)", "tickformat": ".0%", "range": [0, 1]},
-                          height=320, margin={"t": 10, "b": 10})
+        st.dataframe(
+            [
+                {
+                    "Configuration": r.label,
+                    "Rating (Bradley-Terry)": round(r.rating),
+                    "Win rate": r.win_rate,
+                    "95% low": r.low,
+                    "95% high": r.high,
+                    "Won": r.wins,
+                    "Shown": r.shown,
+                }
+                for r in board
+            ],
+            hide_index=True,
+            key="fac_board",
+            column_config={
+                k: st.column_config.NumberColumn(format="percent") for k in ("Win rate", "95% low", "95% high")
+            },
+        )
+        fig = go.Figure(
+            go.Bar(
+                x=[r.label for r in board],
+                y=[r.win_rate for r in board],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r.high - r.win_rate for r in board],
+                    "arrayminus": [r.win_rate - r.low for r in board],
+                },
+            )
+        )
+        fig.update_layout(
+            yaxis={"title": "win rate (95% Wilson interval)", "tickformat": ".0%", "range": [0, 1]},
+            height=320,
+            margin={"t": 10, "b": 10},
+        )
         st.plotly_chart(fig, key="fac_board_chart")
-        st.dataframe([{"Pair": p["pair"], "Votes": p["votes"], "Split": f"{p['a_won']}–{p['b_won']}"} for p in pairs],
-                     hide_index=True, key="fac_pairs")
+        st.dataframe(
+            [{"Pair": p["pair"], "Votes": p["votes"], "Split": f"{p['a_won']}–{p['b_won']}"} for p in pairs],
+            hide_index=True,
+            key="fac_pairs",
+        )
     else:
         st.caption("No blind votes yet: participants vote in Compare's blind mode.")
     st.subheader("The class's pooled evaluation runs")
     if pooled:
-        st.dataframe([{"Configuration": r.label, "Runs": r.runs, "Participants": r.participants,
-                       "Questions": r.questions, "Fact accuracy": r.fact_accuracy, "Style": r.style_adherence,
-                       "Hit@k": r.hit_at_k} for r in pooled], hide_index=True, key="fac_pooled",
-                     column_config={k: st.column_config.NumberColumn(format="percent")
-                                    for k in ("Fact accuracy", "Style", "Hit@k")})
+        st.dataframe(
+            [
+                {
+                    "Configuration": r.label,
+                    "Runs": r.runs,
+                    "Participants": r.participants,
+                    "Questions": r.questions,
+                    "Fact accuracy": r.fact_accuracy,
+                    "Style": r.style_adherence,
+                    "Hit@k": r.hit_at_k,
+                }
+                for r in pooled
+            ],
+            hide_index=True,
+            key="fac_pooled",
+            column_config={
+                k: st.column_config.NumberColumn(format="percent") for k in ("Fact accuracy", "Style", "Hit@k")
+            },
+        )
         fig = go.Figure(go.Bar(x=[r.label for r in pooled], y=[r.fact_accuracy for r in pooled]))
-        fig.update_layout(yaxis={"title": "fact accuracy", "tickformat": ".0%", "range": [0, 1]}, height=300,
-                          margin={"t": 10, "b": 10})
+        fig.update_layout(
+            yaxis={"title": "fact accuracy", "tickformat": ".0%", "range": [0, 1]},
+            height=300,
+            margin={"t": 10, "b": 10},
+        )
         st.plotly_chart(fig, key="fac_pooled_chart")
     else:
         st.caption("No evaluation run has finished yet.")

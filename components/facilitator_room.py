@@ -37,31 +37,54 @@ def render_room(r: Room) -> None:
     c3.metric("Waiting for the model", len(r.queue))
     if r.paused:
         st.warning("Model calls are paused.", icon=":material/pause_circle:")
-    st.dataframe([{"Participant": p.label, "Questions": p.questions, "Spent": format_usd(p.spent), "Cap": _usd(p.cap),
-                   "Running now": "; ".join(f"{x.kind}: {x.what[:50]}" + (" (stopping)" if x.stopping else "")
-                                            for x in p.running) or "–",
-                   "Last seen": f"{p.last_seen_s:.0f} s ago"} for p in r.participants],
-                 hide_index=True, key="fac_room_table")
+    st.dataframe(
+        [
+            {
+                "Participant": p.label,
+                "Questions": p.questions,
+                "Spent": format_usd(p.spent),
+                "Cap": _usd(p.cap),
+                "Running now": "; ".join(
+                    f"{x.kind}: {x.what[:50]}" + (" (stopping)" if x.stopping else "") for x in p.running
+                )
+                or "–",
+                "Last seen": f"{p.last_seen_s:.0f} s ago",
+            }
+            for p in r.participants
+        ],
+        hide_index=True,
+        key="fac_room_table",
+    )
     if r.queue:
         st.markdown("**Model queue** (who waits for the embedded model, and how long)")
-        st.dataframe([{"Participant": q.label, "Turns ahead": q.ahead, "Waiting": f"{q.waited_s:.1f} s"}
-                      for q in r.queue], hide_index=True, key="fac_queue_table")
+        st.dataframe(
+            [{"Participant": q.label, "Turns ahead": q.ahead, "Waiting": f"{q.waited_s:.1f} s"} for q in r.queue],
+            hide_index=True,
+            key="fac_queue_table",
+        )
 
 
 def render_actions(r: Room) -> None:
     st.subheader("Actions")
     runs = [(p.label, x) for p in r.participants for x in p.running]
     if runs:
-        pick = st.selectbox("Run", range(len(runs)), key="fac_pick_run",
-                            format_func=lambda i: f"{runs[i][0]} · {runs[i][1].kind} · {runs[i][1].what[:60]}")
+        pick = st.selectbox(
+            "Run",
+            range(len(runs)),
+            key="fac_pick_run",
+            format_func=lambda i: f"{runs[i][0]} · {runs[i][1].kind} · {runs[i][1].what[:60]}",
+        )
         if st.button("Stop this run", key="fac_stop_run", icon=":material/stop_circle:"):
             stopped = tracking.stop(class_mode.store(), registry(), runs[pick][1].run_id)
             st.toast("Stopping it." if stopped else "It had already ended.")
     else:
         st.caption("Nothing is running.")
     paused = pause.is_paused()
-    if st.button("Resume model calls" if paused else "Pause all model calls", key="fac_pause",
-                 icon=":material/play_circle:" if paused else ":material/pause_circle:"):
+    if st.button(
+        "Resume model calls" if paused else "Pause all model calls",
+        key="fac_pause",
+        icon=":material/play_circle:" if paused else ":material/pause_circle:",
+    ):
         pause.set_paused(not paused)
         st.rerun()
     people = {p.label: p.workspace_id for p in r.participants}
@@ -82,16 +105,20 @@ def _event_form() -> None:
         base = st.selectbox("Base model", rules.models_for("base"), key="fac_ev_base")
         ft = st.selectbox("Fine-tuned model", rules.models_for("finetuned"), key="fac_ev_ft")
         top_k = st.number_input("Top-k", 1, 50, int(ev.top_k or state.server_settings(raw=True).top_k), key="fac_ev_k")
-        cap = st.text_input("Cap per participant ($, empty: the server's)", ev.participant_cap_usd or "",
-                            key="fac_ev_cap")
-        hidden = st.multiselect("Pages participants do not see", pages, default=list(ev.hidden_pages),
-                                key="fac_ev_hidden")
+        cap = st.text_input(
+            "Cap per participant ($, empty: the server's)", ev.participant_cap_usd or "", key="fac_ev_cap"
+        )
+        hidden = st.multiselect(
+            "Pages participants do not see", pages, default=list(ev.hidden_pages), key="fac_ev_hidden"
+        )
         if st.form_submit_button("Apply to the event", type="primary"):
             try:
                 if cap.strip():
                     Decimal(cap.strip())
-                new = EV.validate(EV.EventDefaults(base, ft, int(top_k), cap.strip() or None, tuple(hidden)),
-                                  {"base": rules.models_for("base"), "finetuned": rules.models_for("finetuned")})
+                new = EV.validate(
+                    EV.EventDefaults(base, ft, int(top_k), cap.strip() or None, tuple(hidden)),
+                    {"base": rules.models_for("base"), "finetuned": rules.models_for("finetuned")},
+                )
                 EV.save(class_mode.store(), new)
             except InvalidOperation:
                 st.error("The cap must be an amount in dollars, e.g. 0.50.")

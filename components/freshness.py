@@ -33,9 +33,11 @@ def render_freshness_demo(kb: KnowledgeBase, mine: list[DocumentInfo]) -> None:
     if not any(d.name == sc.catalogue_pdf for d in mine):
         changed.clear()  # the user's catalogue was deleted (or never made): the sample's prices apply
     with st.container(border=True):
-        st.markdown("**Freshness demo:** change a price in the catalogue. The new catalogue is indexed in *your* "
-                    "workspace and replaces the sample's version for you only: RAG answers follow at once, a "
-                    "fine-tuned model keeps what it learned.")
+        st.markdown(
+            "**Freshness demo:** change a price in the catalogue. The new catalogue is indexed in *your* "
+            "workspace and replaces the sample's version for you only: RAG answers follow at once, a "
+            "fine-tuned model keeps what it learned."
+        )
         names = [p.name for p in sc.products]
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         prod = c1.selectbox("Product", names, key="kb_fresh_product")
@@ -52,8 +54,9 @@ def render_freshness_demo(kb: KnowledgeBase, mine: list[DocumentInfo]) -> None:
                 return
             base = state.server_settings()  # same chunking as the sample: one product per chunk
 
-            reports = ingest_with_progress(kb, [(upd.file_name, upd.pdf)], chunk_tokens=base.chunk_tokens,
-                                           overlap=base.chunk_overlap)
+            reports = ingest_with_progress(
+                kb, [(upd.file_name, upd.pdf)], chunk_tokens=base.chunk_tokens, overlap=base.chunk_overlap
+            )
             if reports[0].ok:
                 changed[prod] = upd.new_price
                 reports[0].message += f" {prod}: ${upd.old_price} → ${upd.new_price}."
@@ -64,5 +67,8 @@ def render_freshness_demo(kb: KnowledgeBase, mine: list[DocumentInfo]) -> None:
         if msg := st.session_state.pop("kb_fresh_msg", None):
             (st.success if msg[0] else st.error)(inline(msg[1]))
         if changed:
-            st.caption("Changed in your workspace: " + ", ".join(f"{n} ${p}" for n, p in changed.items())
-                       + ". Delete your catalogue.pdf (Your documents) to go back to the sample's prices.")
+            st.caption(
+                "Changed in your workspace: "
+                + ", ".join(f"{n} ${p}" for n, p in changed.items())
+                + ". Delete your catalogue.pdf (Your documents) to go back to the sample's prices."
+            )

@@ -93,15 +93,26 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
     fig = go.Figure()
     for k, (x0, x1, y0, y1) in _QUADRANTS.items():
         fig.add_shape(
-            type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(width=0),
-            fillcolor=APPROACH_COLORS[k], opacity=0.22 if k == best else 0.08, layer="below",
+            type="rect",
+            x0=x0,
+            x1=x1,
+            y0=y0,
+            y1=y1,
+            line=dict(width=0),
+            fillcolor=APPROACH_COLORS[k],
+            opacity=0.22 if k == best else 0.08,
+            layer="below",
         )
         # Labels sit in bands above and below the square, so the star never hides them.
         top = y0 == 0.5
         fig.add_annotation(
-            x=(x0 + x1) / 2, y=1.0 if top else 0.0, yanchor="bottom" if top else "top", yshift=2 if top else -2,
+            x=(x0 + x1) / 2,
+            y=1.0 if top else 0.0,
+            yanchor="bottom" if top else "top",
+            yshift=2 if top else -2,
             text=f"<b>{SHORT_LABELS[k]}</b>" if k == best else SHORT_LABELS[k],
-            showarrow=False, font=dict(color=APPROACH_COLORS[k], size=13),
+            showarrow=False,
+            font=dict(color=APPROACH_COLORS[k], size=13),
         )
     notes = []
     if not position.context_known:
@@ -110,16 +121,32 @@ def quadrant_chart(position: Position, best: str | None = None) -> go.Figure:
         notes.append("behaviour not known")
     fig.add_trace(
         go.Scatter(
-            x=[position.context], y=[position.behaviour], mode="markers+text",
+            x=[position.context],
+            y=[position.behaviour],
+            mode="markers+text",
             marker=dict(symbol="star", size=22, color="#ffbf00", line=dict(color="#222", width=1.5)),
-            text=["<br>".join(["your case"] + notes)], textposition="top center" if position.behaviour < 0.5 else "bottom center",
+            text=["<br>".join(["your case"] + notes)],
+            textposition="top center" if position.behaviour < 0.5 else "bottom center",
             hovertemplate="needs to know: %{x:.2f}<br>needs to act: %{y:.2f}<extra>your case</extra>",
         )
     )
-    fig.update_xaxes(title="needs to know (context) →", range=[0, 1], showgrid=False, zeroline=False,
-                     tickvals=[0.06, 0.94], ticktext=["general", "specific"])
-    fig.update_yaxes(title="needs to act (behaviour) →", range=[-0.13, 1.13], showgrid=False, zeroline=False,
-                     tickvals=[0.02, 0.98], ticktext=["default", "strict"], tickangle=-90)
+    fig.update_xaxes(
+        title="needs to know (context) →",
+        range=[0, 1],
+        showgrid=False,
+        zeroline=False,
+        tickvals=[0.06, 0.94],
+        ticktext=["general", "specific"],
+    )
+    fig.update_yaxes(
+        title="needs to act (behaviour) →",
+        range=[-0.13, 1.13],
+        showgrid=False,
+        zeroline=False,
+        tickvals=[0.02, 0.98],
+        ticktext=["default", "strict"],
+        tickangle=-90,
+    )
     fig.add_shape(type="line", x0=0.5, x1=0.5, y0=0, y1=1, line=dict(color="#999", dash="dot"))
     fig.add_shape(type="line", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="#999", dash="dot"))
     return _layout(fig, 300)
@@ -132,13 +159,28 @@ def cost_chart(costs: Mapping[str, Any], best: str | None = None) -> go.Figure:
     fig = go.Figure()
     for part, color in (("inference", "#4c78a8"), ("embeddings", "#72b7b2"), ("training", "#e45756")):
         amounts = [Decimal(getattr(costs[k], part)) for k in keys]
-        fig.add_trace(go.Bar(name=part, x=labels, y=[float(a) for a in amounts], marker_color=color,
-                             customdata=[format_usd(a) for a in amounts],
-                             hovertemplate=f"{part}: %{{customdata}}<extra>%{{x}}</extra>"))
+        fig.add_trace(
+            go.Bar(
+                name=part,
+                x=labels,
+                y=[float(a) for a in amounts],
+                marker_color=color,
+                customdata=[format_usd(a) for a in amounts],
+                hovertemplate=f"{part}: %{{customdata}}<extra>%{{x}}</extra>",
+            )
+        )
     totals = [Decimal(costs[k].total) for k in keys]
-    fig.add_trace(go.Scatter(x=labels, y=[float(t) for t in totals], mode="text",
-                             text=[format_usd(t) for t in totals], textposition="top center",
-                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[float(t) for t in totals],
+            mode="text",
+            text=[format_usd(t) for t in totals],
+            textposition="top center",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="USD per month", rangemode="tozero")
     _layout(fig, 320)

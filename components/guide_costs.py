@@ -28,7 +28,7 @@ GUIDE_FIELDS: dict[str, str] = {
     "queries_per_month": "From your answer on query volume.",
     "context_tokens": "Retrieved chunks added to each prompt.",
     "style_prompt_tokens": "Tokens of instructions and examples prompting and RAG need to imitate the trained "
-                           "behaviour.",
+    "behaviour.",
     "corpus_tokens": "From your answer on the size of the documents.",
     "reindexes_per_month": "From how often the knowledge changes.",
     "training_tokens": "Examples on hand × about 300 tokens each.",
@@ -38,10 +38,13 @@ GUIDE_FIELDS: dict[str, str] = {
 
 def _adjusted(inputs: ProjectionInputs) -> ProjectionInputs:
     with st.expander("Assumptions (prefilled from your answers)", icon=":material/tune:"):
-        adjusted = projection_editor(inputs, key="guide_cost", fields=list(GUIDE_FIELDS), models=False,
-                                     columns=2, helps=GUIDE_FIELDS)
-        st.caption(f"Prices: {inputs.base_model}, {inputs.finetuned_model} and {inputs.embedding_model} "
-                   "at list prices from the cost engine.")
+        adjusted = projection_editor(
+            inputs, key="guide_cost", fields=list(GUIDE_FIELDS), models=False, columns=2, helps=GUIDE_FIELDS
+        )
+        st.caption(
+            f"Prices: {inputs.base_model}, {inputs.finetuned_model} and {inputs.embedding_model} "
+            "at list prices from the cost engine."
+        )
     return adjusted
 
 
@@ -68,8 +71,7 @@ def render(answers: Answers, rec: Recommendation, inputs: ProjectionInputs) -> t
         note = f"The projection refused these numbers: {exc.message}"
         st.warning(note)
         return {}, note
-    st.plotly_chart(guide_charts.cost_chart(costs, rec.best), key="guide_chart_costs",
-                    config={"displayModeBar": False})
+    st.plotly_chart(guide_charts.cost_chart(costs, rec.best), key="guide_chart_costs", config={"displayModeBar": False})
     cheapest = min((k for k in APPROACHES if costs[k].complete), key=lambda k: costs[k].total, default=None)
     best = costs[rec.best]
     lines = [
@@ -78,8 +80,10 @@ def render(answers: Answers, rec: Recommendation, inputs: ProjectionInputs) -> t
         f"{format_usd(best.setup)} one-off to set up)."
     ]
     if cheapest and cheapest != rec.best:
-        lines.append(f"The cheapest is {APPROACH_LABELS[cheapest]} at {format_usd(costs[cheapest].total)}: "
-                     "cost is one factor among many.")
+        lines.append(
+            f"The cheapest is {APPROACH_LABELS[cheapest]} at {format_usd(costs[cheapest].total)}: "
+            "cost is one factor among many."
+        )
     stale = retrains_to_stay_current(answers)
     if stale:
         kept = project_monthly(replace(inputs, retrains_per_month=stale), overrides)["finetuning"]
@@ -92,12 +96,16 @@ def render(answers: Answers, rec: Recommendation, inputs: ProjectionInputs) -> t
     if unknown:
         lines.append(f"Some prices are unknown ({', '.join(unknown)}): those parts count as $0.")
     if answers.privacy == "on_prem":
-        lines.append("On your own servers you pay for hardware and people rather than tokens: these hosted "
-                     "prices are for comparison.")
+        lines.append(
+            "On your own servers you pay for hardware and people rather than tokens: these hosted "
+            "prices are for comparison."
+        )
     st.markdown("\n\n".join(lines))
     with st.expander("Cost over query volume, and break-even points", icon=":material/show_chart:"):
         render_projection(inputs, key="guide_projection", overrides=overrides, show_table=True)
-    note = (f"Projection at {inputs.queries_per_month:,} queries a month, corpus {inputs.corpus_tokens:,} tokens "
-            f"re-indexed {inputs.reindexes_per_month:g}× a month, {inputs.training_tokens:,} training tokens "
-            f"× {inputs.epochs} epochs, {inputs.retrains_per_month:g} training runs a month.")
+    note = (
+        f"Projection at {inputs.queries_per_month:,} queries a month, corpus {inputs.corpus_tokens:,} tokens "
+        f"re-indexed {inputs.reindexes_per_month:g}× a month, {inputs.training_tokens:,} training tokens "
+        f"× {inputs.epochs} epochs, {inputs.retrains_per_month:g} training runs a month."
+    )
     return {k: costs[k].total for k in APPROACHES}, note

@@ -7,8 +7,9 @@ server-wide ones). Calls already recorded keep the price they were recorded with
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -22,8 +23,12 @@ _FLASH = "price_overrides_flash"
 
 def rows_from_overrides(overrides: Mapping[str, Price]) -> list[dict[str, Any]]:
     return [
-        {"model": k, "input $/1M": float(p.input_per_m), "output $/1M": float(p.output_per_m),
-         "cached input $/1M": None if p.cached_input_per_m is None else float(p.cached_input_per_m)}
+        {
+            "model": k,
+            "input $/1M": float(p.input_per_m),
+            "output $/1M": float(p.output_per_m),
+            "cached input $/1M": None if p.cached_input_per_m is None else float(p.cached_input_per_m),
+        }
         for k, p in overrides.items()
     ]
 
@@ -54,14 +59,19 @@ def overrides_from_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Pr
 
 def price_override_editor(key: str = "price_overrides") -> None:
     """The editable table and an Apply button; applied overrides take effect for new calls."""
-    st.caption("A model id or a pattern (`ft:gpt-4o-mini*`), with dollars per 1M tokens. Use it for a negotiated "
-               "price, a hosted open model, or a self-hosted model whose GPU hours you want to count.")
+    st.caption(
+        "A model id or a pattern (`ft:gpt-4o-mini*`), with dollars per 1M tokens. Use it for a negotiated "
+        "price, a hosted open model, or a self-hosted model whose GPU hours you want to count."
+    )
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.success(flash)
     rows = rows_from_overrides(session_overrides()) or [dict.fromkeys(COLUMNS)]
     edited = st.data_editor(
-        rows, num_rows="dynamic", hide_index=True, key=f"{key}_editor",
+        rows,
+        num_rows="dynamic",
+        hide_index=True,
+        key=f"{key}_editor",
         column_config={
             "model": st.column_config.TextColumn("model", help="Exact model id or a pattern with *"),
             "input $/1M": st.column_config.NumberColumn("input $/1M", min_value=0.0, format="%.4f"),
@@ -76,6 +86,7 @@ def price_override_editor(key: str = "price_overrides") -> None:
                 st.error(p)
             return
         st.session_state[OVERRIDES_KEY] = new
-        st.session_state[_FLASH] = (f"{len(new)} price override(s) in force for new calls; recorded calls keep "
-                                    "their price.")
+        st.session_state[_FLASH] = (
+            f"{len(new)} price override(s) in force for new calls; recorded calls keep their price."
+        )
         st.rerun()

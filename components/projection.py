@@ -54,15 +54,20 @@ NUMBER_FIELDS: dict[str, NumberField] = {
     "prompt_tokens": NumberField("Prompt tokens", 10, "System prompt + the user's question, per query."),
     "answer_tokens": NumberField("Answer tokens", 10, "Length of a typical answer."),
     "style_prompt_tokens": NumberField(
-        "Style instructions (tokens)", 50,
+        "Style instructions (tokens)",
+        50,
         "Instructions and examples a base model needs in every prompt to imitate the tone or format a "
-        "fine-tuned model has learned (prompting and RAG only)."),
-    "context_tokens": NumberField("Retrieved context (tokens)", 50,
-                                  "Chunks RAG adds to every prompt (top-k x chunk size)."),
-    "corpus_tokens": NumberField("Corpus size (tokens)", 10_000,
-                                 "Everything in the knowledge base, embedded at each re-index."),
-    "reindexes_per_month": NumberField("Re-indexes per month", 1.0,
-                                       "How often the corpus is embedded again (data changes)."),
+        "fine-tuned model has learned (prompting and RAG only).",
+    ),
+    "context_tokens": NumberField(
+        "Retrieved context (tokens)", 50, "Chunks RAG adds to every prompt (top-k x chunk size)."
+    ),
+    "corpus_tokens": NumberField(
+        "Corpus size (tokens)", 10_000, "Everything in the knowledge base, embedded at each re-index."
+    ),
+    "reindexes_per_month": NumberField(
+        "Re-indexes per month", 1.0, "How often the corpus is embedded again (data changes)."
+    ),
     "training_tokens": NumberField("Training set (tokens)", 10_000, "Tokens in the fine-tuning file."),
     "epochs": NumberField("Epochs", 1, "Passes over the training set per run."),
     "retrains_per_month": NumberField("Training runs per month", 0.25, "0.25 = once a quarter."),
@@ -112,8 +117,12 @@ def projection_editor(
         field = NUMBER_FIELDS[name]
         with cols[i % columns]:
             value = st.number_input(
-                field.label, min_value=0.0 if field.is_float else 0, step=field.step, key=f"{key}_{name}",
-                help=helps.get(name, field.help), format="%.2f" if field.is_float else "%d",
+                field.label,
+                min_value=0.0 if field.is_float else 0,
+                step=field.step,
+                key=f"{key}_{name}",
+                help=helps.get(name, field.help),
+                format="%.2f" if field.is_float else "%d",
             )
         values[name] = float(value) if field.is_float else int(value)
     if models:
@@ -140,7 +149,9 @@ def projection_figure(
     for a in APPROACHES:
         unknown = lines[a].unknown
         fig.add_scatter(
-            x=volumes, y=[float(v) for v in curve[a]], mode="lines",
+            x=volumes,
+            y=[float(v) for v in curve[a]],
+            mode="lines",
             name=APPROACH_LABELS[a] + (" (partly unpriced)" if unknown else ""),
             line=dict(color=COLORS[a], width=2.5, dash="dot" if unknown else "solid"),
             customdata=[format_usd(v) for v in curve[a]],
@@ -148,17 +159,30 @@ def projection_figure(
         )
     if points:
         fig.add_scatter(
-            x=[float(p.queries_per_month) for p in points], y=[float(p.monthly_cost) for p in points],
-            mode="markers", name="break-even", marker=dict(size=11, color="black", symbol="diamond"),
-            text=[f"{APPROACH_LABELS[p.cheaper_above]} cheaper than {APPROACH_LABELS[p.cheaper_below]} above "
-                  f"{float(p.queries_per_month):,.0f} queries/month" for p in points],
+            x=[float(p.queries_per_month) for p in points],
+            y=[float(p.monthly_cost) for p in points],
+            mode="markers",
+            name="break-even",
+            marker=dict(size=11, color="black", symbol="diamond"),
+            text=[
+                f"{APPROACH_LABELS[p.cheaper_above]} cheaper than {APPROACH_LABELS[p.cheaper_below]} above "
+                f"{float(p.queries_per_month):,.0f} queries/month"
+                for p in points
+            ],
             customdata=[format_usd(p.monthly_cost) for p in points],
             hovertemplate="%{text}<br>%{customdata} a month<extra></extra>",
         )
-    fig.add_vline(x=max(1, inputs.queries_per_month), line_dash="dash", line_color="grey",
-                  annotation_text=f"{inputs.queries_per_month:,}/month", annotation_position="top left")
+    fig.add_vline(
+        x=max(1, inputs.queries_per_month),
+        line_dash="dash",
+        line_color="grey",
+        annotation_text=f"{inputs.queries_per_month:,}/month",
+        annotation_position="top left",
+    )
     fig.update_layout(
-        height=420, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest",
+        height=420,
+        margin=dict(l=10, r=10, t=30, b=10),
+        hovermode="closest",
         xaxis=dict(type="log", title="Queries per month"),
         yaxis=dict(type="log" if log_y else "linear", title="Monthly cost (USD)", tickprefix="$"),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
@@ -170,15 +194,17 @@ def _table(lines: dict[str, MonthlyCost]) -> list[dict[str, str]]:
     rows = []
     for a in APPROACHES:
         m = lines[a]
-        rows.append({
-            "approach": APPROACH_LABELS[a],
-            "monthly total": format_usd(m.total) + (" + unpriced " + ", ".join(m.unknown) if m.unknown else ""),
-            "inference": format_usd(m.inference),
-            "embeddings": format_usd(m.embeddings),
-            "training": format_usd(m.training),
-            "per 1,000 queries": format_usd(m.per_query * 1000),
-            "one-off setup": format_usd(m.setup),
-        })
+        rows.append(
+            {
+                "approach": APPROACH_LABELS[a],
+                "monthly total": format_usd(m.total) + (" + unpriced " + ", ".join(m.unknown) if m.unknown else ""),
+                "inference": format_usd(m.inference),
+                "embeddings": format_usd(m.embeddings),
+                "training": format_usd(m.training),
+                "per 1,000 queries": format_usd(m.per_query * 1000),
+                "one-off setup": format_usd(m.setup),
+            }
+        )
     return rows
 
 
@@ -187,17 +213,23 @@ def _sentences(points: list[BreakEven], lines: dict[str, MonthlyCost], q: int) -
     out = []
     if priced:
         best = min(priced, key=lambda a: (priced[a].total, APPROACHES.index(a)))
-        out.append(f"At **{q:,}** queries a month the cheapest is **{APPROACH_LABELS[best]}** "
-                   f"({format_usd(priced[best].total)} a month).")
+        out.append(
+            f"At **{q:,}** queries a month the cheapest is **{APPROACH_LABELS[best]}** "
+            f"({format_usd(priced[best].total)} a month)."
+        )
     for p in points:
-        out.append(f"Above **{float(p.queries_per_month):,.0f}** queries a month, {APPROACH_LABELS[p.cheaper_above]} "
-                   f"costs less than {APPROACH_LABELS[p.cheaper_below]} (both {format_usd(p.monthly_cost)} there).")
+        out.append(
+            f"Above **{float(p.queries_per_month):,.0f}** queries a month, {APPROACH_LABELS[p.cheaper_above]} "
+            f"costs less than {APPROACH_LABELS[p.cheaper_below]} (both {format_usd(p.monthly_cost)} there)."
+        )
     if not points:
         out.append("No break-even in this range: the order of the lines does not change with volume.")
     unpriced = sorted({part for m in lines.values() for part in m.unknown})
     if unpriced:
-        out.append(f":orange[Prices unknown for: {', '.join(unpriced)}. Dotted lines leave those parts out: set a "
-                   "price override on the Costs page.]")
+        out.append(
+            f":orange[Prices unknown for: {', '.join(unpriced)}. Dotted lines leave those parts out: set a "
+            "price override on the Costs page.]"
+        )
     return out
 
 
@@ -219,9 +251,16 @@ def render_projection(
     st.markdown("\n\n".join(_sentences(points, lines, inputs.queries_per_month)))
     if show_table:
         st.dataframe(_table(lines), hide_index=True, key=f"{key}_table")
-    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(inputs.base_model, inputs.provider)
-    note = ("Training at " + (f"${format_rate(train.per_m_training_tokens)} per 1M tokens ({train.base_model}, "
-                              f"as of {train.as_of})" if train else "an unknown price"))
-    st.caption(f"{note}; inference and embeddings at the prices in use (see Prices). Fine-tuned models cost more "
-               "per token than their base; RAG pays for embeddings and for the context added to every prompt.")
+    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(
+        inputs.base_model, inputs.provider
+    )
+    note = "Training at " + (
+        f"${format_rate(train.per_m_training_tokens)} per 1M tokens ({train.base_model}, as of {train.as_of})"
+        if train
+        else "an unknown price"
+    )
+    st.caption(
+        f"{note}; inference and embeddings at the prices in use (see Prices). Fine-tuned models cost more "
+        "per token than their base; RAG pays for embeddings and for the context added to every prompt."
+    )
     return True

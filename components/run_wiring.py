@@ -10,8 +10,9 @@ Compare and Evaluate pages start their runs with the same wiring.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -71,7 +72,7 @@ class RunWiring:
     owner: str = ""  # the session's workspace id, so a run says whose it is
 
     @classmethod
-    def build(cls, s: Settings, keys: Sequence[str], session_retriever: SessionRetriever) -> "RunWiring":
+    def build(cls, s: Settings, keys: Sequence[str], session_retriever: SessionRetriever) -> RunWiring:
         """Resolve the configurations (CompareError for bad keys) and gather the session's parts for them."""
         configs = C.resolve_configurations(keys)
         retrieve, kb_text = session_retriever(s) if any(c.rag for c in configs) else (None, "")
@@ -94,8 +95,15 @@ class RunWiring:
     def run_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``start_comparison`` / ``start_evaluation`` (and ``run_evaluation``)."""
         return {
-            "model_for": self.model_for, "retrieve": self.retrieve, "ledger": self.ledger, "budget": self.budget,
-            "system_prompt": self.system_prompt, "max_tokens": self.max_tokens, "temperature": self.temperature,
-            "top_k": self.top_k, "price_overrides": dict(self.price_overrides),
-            "model_labels": dict(self.model_labels), "owner": self.owner,
+            "model_for": self.model_for,
+            "retrieve": self.retrieve,
+            "ledger": self.ledger,
+            "budget": self.budget,
+            "system_prompt": self.system_prompt,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_k": self.top_k,
+            "price_overrides": dict(self.price_overrides),
+            "model_labels": dict(self.model_labels),
+            "owner": self.owner,
         }

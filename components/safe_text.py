@@ -38,10 +38,33 @@ WORD_JOINER = "\u2060"
 _PUNCT = frozenset(string.punctuation)  # CommonMark's "ASCII punctuation character"
 _WWW = re.compile(r"(?i)(www)(\\\.)")
 
-ANSWER_TAGS = frozenset({
-    "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "hr",
-    "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "div",
-})
+ANSWER_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "strong",
+        "em",
+        "del",
+        "s",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "hr",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "div",
+    }
+)
 
 
 def _markdown() -> MarkdownIt:
@@ -81,8 +104,9 @@ def answer_html(text: str) -> str:
         if tok.type in ("heading_open", "heading_close") and tok.tag[1:].isdigit():
             tok.tag = f"h{max(4, int(tok.tag[1:]))}"
     rendered = _MD.renderer.render(tokens, _MD.options, {})
-    return nh3.clean(rendered, tags=set(ANSWER_TAGS), attributes={}, url_schemes=set(), link_rel=None,
-                     strip_comments=True)
+    return nh3.clean(
+        rendered, tags=set(ANSWER_TAGS), attributes={}, url_schemes=set(), link_rel=None, strip_comments=True
+    )
 
 
 def show_answer(text: str, into=None, *, cursor: bool = False) -> None:

@@ -32,10 +32,17 @@ from ragft.settings import (
 )
 
 SLOTS = {"base": "Base model", "finetuned": "Fine-tuned model"}
-EMBED_LABELS = {"local": "Local all-MiniLM-L6-v2 (offline)", "openai": "OpenAI", "azure": "Azure OpenAI",
-                "custom": "Any OpenAI-compatible URL"}
-EMBED_URLS = {"openai": "https://api.openai.com/v1", "azure": "https://YOUR-RESOURCE.openai.azure.com",
-              "custom": "http://127.0.0.1:8000/v1"}
+EMBED_LABELS = {
+    "local": "Local all-MiniLM-L6-v2 (offline)",
+    "openai": "OpenAI",
+    "azure": "Azure OpenAI",
+    "custom": "Any OpenAI-compatible URL",
+}
+EMBED_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "azure": "https://YOUR-RESOURCE.openai.azure.com",
+    "custom": "http://127.0.0.1:8000/v1",
+}
 MODEL_HINTS = {
     "openai": "gpt-4o-mini, or a fine-tuned id such as ft:gpt-4o-mini-2024-07-18:org::abc123",
     "azure": "the deployment name",
@@ -56,9 +63,14 @@ def check_url(url: str | None, what: str) -> str:
     return url.rstrip("/")
 
 
-def _key_choice(what: str, typed: str | None, cfg: EndpointConfig | EmbeddingConfig,
-                current: EndpointConfig | EmbeddingConfig | None,
-                server: EndpointConfig | EmbeddingConfig | None, model_ok: bool) -> tuple[str | None, str]:
+def _key_choice(
+    what: str,
+    typed: str | None,
+    cfg: EndpointConfig | EmbeddingConfig,
+    current: EndpointConfig | EmbeddingConfig | None,
+    server: EndpointConfig | EmbeddingConfig | None,
+    model_ok: bool,
+) -> tuple[str | None, str]:
     """(key, key_source) for a form: a typed key is the participant's own; else the key already in the session
     for the same endpoint; else the server's, only at the endpoint the server configured it for."""
     if typed:
@@ -70,8 +82,9 @@ def _key_choice(what: str, typed: str | None, cfg: EndpointConfig | EmbeddingCon
     return None, KEY_NONE
 
 
-def endpoint_from_values(slot: str, v: Mapping[str, Any], current: EndpointConfig | None = None,
-                         policy: Policy | None = None) -> EndpointConfig:
+def endpoint_from_values(
+    slot: str, v: Mapping[str, Any], current: EndpointConfig | None = None, policy: Policy | None = None
+) -> EndpointConfig:
     """An EndpointConfig from form values; ConfigError names the slot and the field.
 
     With a ``policy``, the server's key is kept only for the endpoint and models the server configured for the
@@ -103,28 +116,41 @@ def endpoint_from_values(slot: str, v: Mapping[str, Any], current: EndpointConfi
     check_bound("timeout_s", timeout, f"{what}: the timeout (seconds)")
     retries = int(v.get("max_retries") or 0)
     check_bound("max_retries", retries, f"{what}: retries")
-    cfg = EndpointConfig(provider=provider, model=model, base_url=check_url(v.get("base_url"), what),
-                         api_version=api_version if provider == "azure" else None, timeout_s=timeout,
-                         max_retries=retries)
+    cfg = EndpointConfig(
+        provider=provider,
+        model=model,
+        base_url=check_url(v.get("base_url"), what),
+        api_version=api_version if provider == "azure" else None,
+        timeout_s=timeout,
+        max_retries=retries,
+    )
     server = policy.server_slot(slot) if policy is not None else None
     model_ok = policy is None or model in policy.models_for(slot)
     typed = str(v.get("api_key") or "").strip() or None
     key, source = _key_choice(what, typed, cfg, current, server, model_ok)
-    if policy is not None and policy.mode == SERVER_ONLY and source != KEY_SERVER and not (
-            server is not None and same_endpoint(cfg, server) and model_ok):
-        raise ConfigError(f"{what}: this event only lets participants use the server's models "
-                          f"({', '.join(policy.models_for(slot))}).")
+    if (
+        policy is not None
+        and policy.mode == SERVER_ONLY
+        and source != KEY_SERVER
+        and not (server is not None and same_endpoint(cfg, server) and model_ok)
+    ):
+        raise ConfigError(
+            f"{what}: this event only lets participants use the server's models ({', '.join(policy.models_for(slot))})."
+        )
     if PROVIDERS[provider]["needs_key"] and source == KEY_NONE:
         extra = ""
         if server is not None and server.api_key:
-            extra = (f" (the server's key is only used with {normalise_url(server.base_url)} and "
-                     f"{', '.join(policy.models_for(slot)) if policy else server.model})")
+            extra = (
+                f" (the server's key is only used with {normalise_url(server.base_url)} and "
+                f"{', '.join(policy.models_for(slot)) if policy else server.model})"
+            )
         raise ConfigError(f"{what}: {PROVIDERS[provider]['label']} needs an API key{extra}.")
     return replace(cfg, api_key=key, key_source=source)
 
 
-def embedding_from_values(v: Mapping[str, Any], current: EmbeddingConfig | None = None,
-                          policy: Policy | None = None) -> EmbeddingConfig:
+def embedding_from_values(
+    v: Mapping[str, Any], current: EmbeddingConfig | None = None, policy: Policy | None = None
+) -> EmbeddingConfig:
     provider = str(v.get("provider") or "local")
     if provider not in EMBEDDING_PROVIDERS:
         raise ConfigError(f"Embeddings: unknown provider {provider!r}.")
@@ -133,14 +159,21 @@ def embedding_from_values(v: Mapping[str, Any], current: EmbeddingConfig | None 
     model = str(v.get("model") or "").strip()
     if not model:
         raise ConfigError("Embeddings: enter a model name (e.g. text-embedding-3-small).")
-    cfg = EmbeddingConfig(provider=provider, model=model, base_url=check_url(v.get("base_url"), "Embeddings"),
-                          api_version=str(v.get("api_version") or "").strip() or None)
+    cfg = EmbeddingConfig(
+        provider=provider,
+        model=model,
+        base_url=check_url(v.get("base_url"), "Embeddings"),
+        api_version=str(v.get("api_version") or "").strip() or None,
+    )
     server = policy.server.embedding if policy is not None else None
     model_ok = server is None or model == server.model
     typed = str(v.get("api_key") or "").strip() or None
     key, source = _key_choice("Embeddings", typed, cfg, current, server, model_ok)
-    if policy is not None and policy.mode == SERVER_ONLY and not (
-            server is not None and same_endpoint(cfg, server) and model_ok):
+    if (
+        policy is not None
+        and policy.mode == SERVER_ONLY
+        and not (server is not None and same_endpoint(cfg, server) and model_ok)
+    ):
         raise ConfigError("Embeddings: this event only lets participants use the server's embedding model.")
     if provider in ("openai", "azure") and source == KEY_NONE:
         raise ConfigError(f"Embeddings: {EMBED_LABELS[provider]} needs an API key.")
@@ -169,9 +202,16 @@ def build_settings(current: Settings, values: Mapping[str, Any], policy: Policy 
 
 
 def values_from_endpoint(cfg: EndpointConfig) -> dict[str, Any]:
-    return {"provider": cfg.provider, "model": cfg.model, "base_url": cfg.base_url or "",
-            "api_key": "", "api_version": cfg.api_version or "", "lora_path": cfg.lora_path or "",
-            "timeout_s": cfg.timeout_s, "max_retries": cfg.max_retries}
+    return {
+        "provider": cfg.provider,
+        "model": cfg.model,
+        "base_url": cfg.base_url or "",
+        "api_key": "",
+        "api_version": cfg.api_version or "",
+        "lora_path": cfg.lora_path or "",
+        "timeout_s": cfg.timeout_s,
+        "max_retries": cfg.max_retries,
+    }
 
 
 def describe_endpoint(cfg: EndpointConfig) -> str:
@@ -179,8 +219,10 @@ def describe_endpoint(cfg: EndpointConfig) -> str:
     if cfg.is_embedded:
         lora = f" + LoRA {inline(cfg.lora_path)}" if cfg.lora_path else ""
         return f"embedded {inline(cfg.model)}{lora}"
-    return (f"{PROVIDERS.get(cfg.provider, {}).get('label', cfg.provider)} · {inline(cfg.model)} at "
-            f"{inline(cfg.base_url)} · {describe_key(cfg)}")
+    return (
+        f"{PROVIDERS.get(cfg.provider, {}).get('label', cfg.provider)} · {inline(cfg.model)} at "
+        f"{inline(cfg.base_url)} · {describe_key(cfg)}"
+    )
 
 
 # ---- widgets -------------------------------------------------------------------------------------------------
@@ -217,18 +259,24 @@ def _server_only_editor(slot: str, policy: Policy) -> None:
         _adapter_picker(slot, policy)
         return
     st.selectbox("Model", list(policy.models_for(slot)), key=_k(slot, "model"))
-    st.caption(f"{PROVIDERS.get(server.provider, {}).get('label', server.provider)} at the server's endpoint · "
-               f"{describe_key(policy.participant_endpoint(slot))}. This event does not let participants change "
-               "the endpoint.")
+    st.caption(
+        f"{PROVIDERS.get(server.provider, {}).get('label', server.provider)} at the server's endpoint · "
+        f"{describe_key(policy.participant_endpoint(slot))}. This event does not let participants change "
+        "the endpoint."
+    )
 
 
 def _adapter_picker(slot: str, policy: Policy) -> None:
     names = [""] + list(policy.adapters())
     if st.session_state.get(_k(slot, "lora_path")) not in names:
         st.session_state[_k(slot, "lora_path")] = ""
-    st.selectbox("LoRA adapter", names, key=_k(slot, "lora_path"),
-                 format_func=lambda n: n or "(none: the base model)",
-                 help="Adapters installed on this server (`default` = the shipped brand-voice adapter).")
+    st.selectbox(
+        "LoRA adapter",
+        names,
+        key=_k(slot, "lora_path"),
+        format_func=lambda n: n or "(none: the base model)",
+        help="Adapters installed on this server (`default` = the shipped brand-voice adapter).",
+    )
 
 
 def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
@@ -236,8 +284,14 @@ def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
     if policy.mode == SERVER_ONLY:
         _server_only_editor(slot, policy)
         return {name: st.session_state.get(_k(slot, name)) for name in values_from_endpoint(EndpointConfig())}
-    provider = st.selectbox("Provider", list(PROVIDERS), key=_k(slot, "provider"),
-                            format_func=lambda p: PROVIDERS[p]["label"], on_change=_on_provider_change, args=(slot,))
+    provider = st.selectbox(
+        "Provider",
+        list(PROVIDERS),
+        key=_k(slot, "provider"),
+        format_func=lambda p: PROVIDERS[p]["label"],
+        on_change=_on_provider_change,
+        args=(slot,),
+    )
     if provider == "embedded":
         st.text_input("Model name (for the ledger and prices)", key=_k(slot, "model"))
         _adapter_picker(slot, policy)
@@ -245,21 +299,38 @@ def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
     else:
         server = policy.server_slot(slot)
         server_key = bool(server.api_key) and not server.is_embedded
-        st.text_input("Model", key=_k(slot, "model"), placeholder=MODEL_HINTS.get(provider, ""),
-                      help="Fine-tuned ids such as `ft:gpt-4o-mini-2024-07-18:org::abc123` are accepted.")
+        st.text_input(
+            "Model",
+            key=_k(slot, "model"),
+            placeholder=MODEL_HINTS.get(provider, ""),
+            help="Fine-tuned ids such as `ft:gpt-4o-mini-2024-07-18:org::abc123` are accepted.",
+        )
         st.text_input("Base URL", key=_k(slot, "base_url"))
-        st.text_input("API key", key=_k(slot, "api_key"), type="password",
-                      help="Your own key: kept in this browser session only, never saved, never logged.",
-                      placeholder=("provided by the server" if server_key else
-                                   "not needed" if not PROVIDERS[provider]["needs_key"] else "sk-…"))
+        st.text_input(
+            "API key",
+            key=_k(slot, "api_key"),
+            type="password",
+            help="Your own key: kept in this browser session only, never saved, never logged.",
+            placeholder=(
+                "provided by the server"
+                if server_key
+                else "not needed"
+                if not PROVIDERS[provider]["needs_key"]
+                else "sk-…"
+            ),
+        )
         if server_key:
-            st.caption(f"The server provides a key for this slot, used only with {normalise_url(server.base_url)} "
-                       f"and {', '.join(f'`{m}`' for m in policy.models_for(slot))}. Anywhere else, enter your own.")
+            st.caption(
+                f"The server provides a key for this slot, used only with {normalise_url(server.base_url)} "
+                f"and {', '.join(f'`{m}`' for m in policy.models_for(slot))}. Anywhere else, enter your own."
+            )
         if provider == "azure":
             st.text_input("API version", key=_k(slot, "api_version"))
         if provider == "llamacpp":
-            st.caption("Start llama-cpp-python's server with `interrupt_requests: false` in its config: otherwise "
-                       "it cuts one panel's answer off when the next panel's request arrives.")
+            st.caption(
+                "Start llama-cpp-python's server with `interrupt_requests: false` in its config: otherwise "
+                "it cuts one panel's answer off when the next panel's request arrives."
+            )
         c1, c2 = st.columns(2)
         c1.number_input("Timeout (s)", *bound("timeout_s"), step=5.0, key=_k(slot, "timeout_s"))
         c2.number_input("Retries", *(int(x) for x in bound("max_retries")), step=1, key=_k(slot, "max_retries"))
@@ -267,8 +338,13 @@ def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
 
 
 def init_embedding_state(cfg: EmbeddingConfig) -> None:
-    for name, value in {"provider": cfg.provider, "model": cfg.model, "base_url": cfg.base_url or "",
-                        "api_key": "", "api_version": cfg.api_version or ""}.items():
+    for name, value in {
+        "provider": cfg.provider,
+        "model": cfg.model,
+        "base_url": cfg.base_url or "",
+        "api_key": "",
+        "api_version": cfg.api_version or "",
+    }.items():
         st.session_state.setdefault(f"set_emb_{name}", value)
 
 
@@ -282,21 +358,35 @@ def embedding_editor(policy: Policy) -> dict[str, Any]:
     names = ("provider", "model", "base_url", "api_key", "api_version")
     if policy.mode == SERVER_ONLY:
         server = policy.server.embedding
-        st.caption(f"The server's embedding model `{server.model}` ({EMBED_LABELS.get(server.provider, server.provider)}"
-                   "). This event does not let participants change it.")
+        st.caption(
+            f"The server's embedding model `{server.model}` ({EMBED_LABELS.get(server.provider, server.provider)}"
+            "). This event does not let participants change it."
+        )
         return {n: st.session_state.get(f"set_emb_{n}") for n in names}
-    provider = st.selectbox("Provider", list(EMBEDDING_PROVIDERS), key="set_emb_provider",
-                            format_func=lambda p: EMBED_LABELS.get(p, p), on_change=_on_embed_provider_change)
+    provider = st.selectbox(
+        "Provider",
+        list(EMBEDDING_PROVIDERS),
+        key="set_emb_provider",
+        format_func=lambda p: EMBED_LABELS.get(p, p),
+        on_change=_on_embed_provider_change,
+    )
     if provider == "local":
         st.caption("all-MiniLM-L6-v2 (ONNX, int8) from local files: offline, $0.")
     else:
         server_key = bool(policy.server.embedding.api_key)
         st.text_input("Model", key="set_emb_model")
         st.text_input("Base URL", key="set_emb_base_url")
-        st.text_input("API key", key="set_emb_api_key", type="password", help="Your own key: this session only.",
-                      placeholder="provided by the server" if server_key else "")
+        st.text_input(
+            "API key",
+            key="set_emb_api_key",
+            type="password",
+            help="Your own key: this session only.",
+            placeholder="provided by the server" if server_key else "",
+        )
         if provider == "azure":
             st.text_input("API version", key="set_emb_api_version")
-        st.caption("Changing the embedding model needs a new index: collections remember the model they were "
-                   "built with and refuse queries from another one.")
+        st.caption(
+            "Changing the embedding model needs a new index: collections remember the model they were "
+            "built with and refuse queries from another one."
+        )
     return {n: st.session_state.get(f"set_emb_{n}") for n in names}

@@ -25,4 +25,3 @@ def render() -> None:
                 ok, text = state.model_status(slot, s)
                 (st.caption if ok else st.warning)(f"**{title}:** {inline(text)}")
             st.caption(f"**Embeddings:** {inline(f'{s.embedding.provider}:{s.embedding.model}')}")
-

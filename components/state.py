@@ -35,7 +35,7 @@ EVENT_REFRESH_S = 5.0
 def _secrets() -> dict:
     try:
         return {k: v for k, v in st.secrets.items() if isinstance(v, (str, int, float, bool))}
-    except Exception:  # no secrets.toml: Streamlit raises on access
+    except Exception:  # noqa: BLE001 - no secrets.toml: Streamlit raises its own error types on access
         return {}
 
 
@@ -149,11 +149,15 @@ def chat_model(slot: str, s: Settings | None = None) -> ChatModel:
     cfg = slot_config(slot, s)
     rules = policy()
     resolved = rules.resolve_endpoint(slot, cfg)
-    model = _endpoint_model(resolved) if not resolved.is_embedded else make_chat_model(
-        resolved, engine_loader=_engine_loader)
+    model = (
+        _endpoint_model(resolved)
+        if not resolved.is_embedded
+        else make_chat_model(resolved, engine_loader=_engine_loader)
+    )
     billing = rules.billing(slot, cfg)
-    price = price_for_billing(model.model_id, model.provider, billing, rules.server.price_overrides,
-                              session_overrides())
+    price = price_for_billing(
+        model.model_id, model.provider, billing, rules.server.price_overrides, session_overrides()
+    )
     return Billed(model, billing, price)  # type: ignore[return-value]
 
 

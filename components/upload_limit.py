@@ -26,9 +26,11 @@ def upload_limit_problem(s: Settings) -> str | None:
     server_mb = server_upload_limit_mb()
     if server_mb <= s.max_upload_mb:
         return None
-    msg = (f"The server accepts uploads up to {server_mb} MB (server.maxUploadSize) but RAGFT_MAX_UPLOAD_MB is "
-           f"{s.max_upload_mb} MB: larger files reach the app before it refuses them. Start the app with "
-           f"`bash scripts/run.sh`, or pass `--server.maxUploadSize {s.max_upload_mb}` to `streamlit run`.")
+    msg = (
+        f"The server accepts uploads up to {server_mb} MB (server.maxUploadSize) but RAGFT_MAX_UPLOAD_MB is "
+        f"{s.max_upload_mb} MB: larger files reach the app before it refuses them. Start the app with "
+        f"`bash scripts/run.sh`, or pass `--server.maxUploadSize {s.max_upload_mb}` to `streamlit run`."
+    )
     _log_once(server_mb, s.max_upload_mb, msg)
     return msg
 

@@ -98,16 +98,20 @@ def render_workspace_panel(s: Settings | None = None) -> None:
     ws = current_workspace()
     ttl = s.workspace_ttl_days
     kept = f" It is deleted after {ttl:g} days without use." if ttl > 0 else ""
-    st.caption(f"**{workspace_label()}** · embeddings: {s.embedding.model}. This page's address is the key to "
-               "your workspace: bookmark it to come back; **anyone with this link can see and change this "
-               f"workspace**.{kept}")
+    st.caption(
+        f"**{workspace_label()}** · embeddings: {s.embedding.model}. This page's address is the key to "
+        "your workspace: bookmark it to come back; **anyone with this link can see and change this "
+        f"workspace**.{kept}"
+    )
     if not st.session_state.get(_CONFIRM_KEY):
         if st.button("Delete my whole workspace…", icon=":material/delete_forever:", key="ws_delete"):
             st.session_state[_CONFIRM_KEY] = True
             st.rerun()
         return
-    st.warning("Delete this whole workspace: every document, index and record of it? This cannot be undone; "
-               "you get a new, empty workspace (your spend so far still counts against your budget).")
+    st.warning(
+        "Delete this whole workspace: every document, index and record of it? This cannot be undone; "
+        "you get a new, empty workspace (your spend so far still counts against your budget)."
+    )
     yes, no = st.columns(2)
     if yes.button("Yes, delete my workspace", type="primary", key="ws_delete_yes"):
         st.session_state[_CONFIRM_KEY] = False
@@ -143,8 +147,9 @@ def _scenario_signature(directory: Path) -> tuple:
 
 
 @st.cache_resource(show_spinner="Indexing the sample scenario (once)…", max_entries=8)
-def _sample(_client_obj, _embedder, client_key: tuple, model_id: str, chunk_tokens: int, overlap: int,
-            signature: tuple) -> SampleStatus:
+def _sample(
+    _client_obj, _embedder, client_key: tuple, model_id: str, chunk_tokens: int, overlap: int, signature: tuple
+) -> SampleStatus:
     return ensure_sample_collection(_client_obj, _embedder, SCENARIO_DIR, chunk_tokens=chunk_tokens, overlap=overlap)
 
 

@@ -6,17 +6,19 @@ import streamlit as st
 
 from components import compare_view as V
 from components import state
-from ragft.answering import compare as C
-from ragft import errors as E
-from ragft.configs import BY_KEY, CONFIGURATIONS
 from components.boot import page_shell
 from components.safe_text import inline
+from ragft import errors as E
+from ragft.answering import compare as C
+from ragft.configs import BY_KEY, CONFIGURATIONS
 
 page_shell(__file__)
 
 st.title("Compare")
-st.caption("One question, answered by the base model and the fine-tuned model, each with and without retrieved "
-           "context (RAG). Everything that differs is shown under each answer.")
+st.caption(
+    "One question, answered by the base model and the fine-tuned model, each with and without retrieved "
+    "context (RAG). Everything that differs is shown under each answer."
+)
 
 s = state.settings_or_stop()
 
@@ -62,17 +64,26 @@ if examples:
 with st.form("cmp_form", border=False, enter_to_submit=True):
     c1, c2 = st.columns([6, 1], vertical_alignment="bottom")
     with c1:
-        st.text_input("Your question", key="cmp_question", max_chars=C.MAX_QUESTION_CHARS,
-                      placeholder="e.g. How much does the Kestrel 2 Tent cost?")
+        st.text_input(
+            "Your question",
+            key="cmp_question",
+            max_chars=C.MAX_QUESTION_CHARS,
+            placeholder="e.g. How much does the Kestrel 2 Tent cost?",
+        )
     with c2:
         asked = st.form_submit_button("Ask", type="primary", icon=":material/send:", width="stretch")
 
 with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
     two = st.toggle("Two panels", key="cmp_two", help="One model, with and without RAG")
     if two:
-        st.segmented_control("Model", ["base", "finetuned"], key="cmp_two_slot", required=True,
-                             format_func=lambda v: "Base" if v == "base" else "Fine-tuned",
-                             label_visibility="collapsed")
+        st.segmented_control(
+            "Model",
+            ["base", "finetuned"],
+            key="cmp_two_slot",
+            required=True,
+            format_func=lambda v: "Base" if v == "base" else "Fine-tuned",
+            label_visibility="collapsed",
+        )
     else:
         for cfg in CONFIGURATIONS:
             st.toggle(cfg.label, key=f"cmp_on_{cfg.key}")
@@ -87,8 +98,10 @@ blind = bool(st.session_state["cmp_blind"])
 
 if any(BY_KEY[k].rag for k in keys):
     _, kb_text = V.session_retriever(s)
-    st.caption(f"Knowledge base: {inline(kb_text)} · max {s.max_tokens} tokens · temperature {s.temperature:g} "
-               "· change these in Settings")
+    st.caption(
+        f"Knowledge base: {inline(kb_text)} · max {s.max_tokens} tokens · temperature {s.temperature:g} "
+        "· change these in Settings"
+    )
 
 # ---- start -------------------------------------------------------------------------------------------------------
 run: C.ComparisonRun | None = st.session_state.get(V.RUN_KEY)

@@ -14,8 +14,10 @@ from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render
 page_shell(__file__)
 
 st.title("Costs")
-st.caption("Every token this session spent, as money, at the prices shown under **Prices**. "
-           "Self-hosted models cost $0 per token: their cost is compute time.")
+st.caption(
+    "Every token this session spent, as money, at the prices shown under **Prices**. "
+    "Self-hosted models cost $0 per token: their cost is compute time."
+)
 
 settings = state.settings_or_stop()
 ledger = get_ledger()
@@ -29,8 +31,10 @@ c[2].metric("Tokens in", f"{totals.usage.prompt_tokens:,}")
 c[3].metric("Tokens out", f"{totals.usage.completion_tokens:,}")
 c[4].metric("Local compute", f"{totals.compute_s:.1f} s")
 if totals.unknown:
-    st.warning(f"{totals.unknown} call(s) used a model whose price is unknown: they are counted in tokens but not "
-               "in dollars. Set a price for them under **Prices**.")
+    st.warning(
+        f"{totals.unknown} call(s) used a model whose price is unknown: they are counted in tokens but not "
+        "in dollars. Set a price for them under **Prices**."
+    )
 
 spend, calls, prices, budget_tab, projection = st.tabs(["Spend", "Calls", "Prices", "Budget", "Projection"])
 with spend:
@@ -42,7 +46,9 @@ with prices:
 with budget_tab:
     V.budget_panel(settings)
 with projection:
-    st.markdown("Monthly cost of each approach at a given query volume, with the volumes where one becomes "
-                "cheaper than another. Hosted list prices, for comparison with the embedded models ($0 per token).")
+    st.markdown(
+        "Monthly cost of each approach at a given query volume, with the volumes where one becomes "
+        "cheaper than another. Hosted list prices, for comparison with the embedded models ($0 per token)."
+    )
     proj_inputs = projection_editor(COSTS_PAGE_DEFAULTS, key="costs_proj")
     render_projection(proj_inputs, key="costs_proj", overrides=overrides)

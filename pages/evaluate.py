@@ -36,15 +36,21 @@ running = run is not None and not run.done
 
 # ---- question set ---------------------------------------------------------------------------------------------
 SOURCES = {"shipped": "Sample scenario", "upload": "Upload JSONL or CSV", "draft": "Your own questions"}
-st.segmented_control("Question set", list(SOURCES), key="eval_source", required=True, disabled=running,
-                     format_func=SOURCES.get)
+st.segmented_control(
+    "Question set", list(SOURCES), key="eval_source", required=True, disabled=running, format_func=SOURCES.get
+)
 qs: EV.QuestionSet | None = None
 if st.session_state["eval_source"] == "draft":
     qs = eval_drafting.section(s, disabled=running)
 elif st.session_state["eval_source"] == "upload":
-    up = st.file_uploader("Question set", type=["jsonl", "csv"], key="eval_upload", disabled=running,
-                          help="Columns: id, question, expected_facts (a list in JSONL; `|`-separated in CSV), "
-                               "expected_source, expected_style (brand or any)")
+    up = st.file_uploader(
+        "Question set",
+        type=["jsonl", "csv"],
+        key="eval_upload",
+        disabled=running,
+        help="Columns: id, question, expected_facts (a list in JSONL; `|`-separated in CSV), "
+        "expected_source, expected_style (brand or any)",
+    )
     if up is None:
         st.info("Upload a question set, or pick the sample scenario's.", icon=":material/upload_file:")
     else:
@@ -62,21 +68,40 @@ if qs is not None:
     EVV.preview(qs)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     with c1:
-        st.pills("Configurations", [c.key for c in CONFIGURATIONS], selection_mode="multi", key="eval_configs",
-                 format_func=lambda k: BY_KEY[k].label, disabled=running)
+        st.pills(
+            "Configurations",
+            [c.key for c in CONFIGURATIONS],
+            selection_mode="multi",
+            key="eval_configs",
+            format_func=lambda k: BY_KEY[k].label,
+            disabled=running,
+        )
     with c2:
         if st.session_state["eval_subset"] > len(qs):
             st.session_state["eval_subset"] = len(qs)
-        st.number_input("Questions", min_value=1, max_value=len(qs), step=1, key="eval_subset", disabled=running,
-                        help="A subset covering every kind of question (price, spec, policy) in file order")
+        st.number_input(
+            "Questions",
+            min_value=1,
+            max_value=len(qs),
+            step=1,
+            key="eval_subset",
+            disabled=running,
+            help="A subset covering every kind of question (price, spec, policy) in file order",
+        )
     keys = [k for k in st.session_state["eval_configs"] or [] if k in BY_KEY]
     n = int(st.session_state["eval_subset"])
-    st.caption(f"{n} question(s) × {len(keys)} configuration(s) = {n * len(keys)} answers · max {s.max_tokens} "
-               f"tokens each · top-k {s.top_k} · change these in Settings"
-               + (" · the embedded model answers one token at a time on this CPU: expect about a second or "
-                  "more per answer" if s.base.is_embedded or s.finetuned.is_embedded else ""))
-    if not running and st.button("Run evaluation", type="primary", icon=":material/play_arrow:", key="eval_go",
-                                 disabled=not keys):
+    st.caption(
+        f"{n} question(s) × {len(keys)} configuration(s) = {n * len(keys)} answers · max {s.max_tokens} "
+        f"tokens each · top-k {s.top_k} · change these in Settings"
+        + (
+            " · the embedded model answers one token at a time on this CPU: expect about a second or more per answer"
+            if s.base.is_embedded or s.finetuned.is_embedded
+            else ""
+        )
+    )
+    if not running and st.button(
+        "Run evaluation", type="primary", icon=":material/play_arrow:", key="eval_go", disabled=not keys
+    ):
         try:
             run = EVV.start(qs.subset(n), keys, s)
             running = True
@@ -96,8 +121,11 @@ if st.session_state.get(EVV.ERROR_KEY):
 # ---- results --------------------------------------------------------------------------------------------------
 result: EV.Evaluation | None = st.session_state.get(EVV.RESULT_KEY)
 if result is None:
-    st.info("Choose a question set and configurations, then run. Results, a chart of accuracy against cost and "
-            "every answer appear here.", icon=":material/fact_check:")
+    st.info(
+        "Choose a question set and configurations, then run. Results, a chart of accuracy against cost and "
+        "every answer appear here.",
+        icon=":material/fact_check:",
+    )
 else:
     EVV.results(result)
 eval_history.section(result)

@@ -57,7 +57,7 @@ def _explain(key: str, label: str = "More about this") -> None:
     if t is None:
         return
     st.caption(t.summary)
-    rest = t.intro[len(t.summary):].strip()
+    rest = t.intro[len(t.summary) :].strip()
     if rest:
         with st.expander(label, icon=":material/school:"):
             st.markdown(rest)
@@ -69,17 +69,22 @@ intro = _topic("intro")
 if intro is not None:
     st.markdown(intro.summary)
     with st.expander("The idea behind the rules", icon=":material/lightbulb:"):
-        st.markdown(intro.intro[len(intro.summary):].strip())
+        st.markdown(intro.intro[len(intro.summary) :].strip())
 if texts.problem:
     st.warning(texts.problem, icon=":material/warning:")
 
 st.markdown("**Start from an example** (then change any answer):")
 cols = st.columns(len(G.PRESETS) + 1)
 for col, preset in zip(cols, G.PRESETS, strict=False):
-    col.button(preset.label, key=f"guide_preset_{preset.key}", on_click=_load_preset, args=(preset.key,),
-               help=preset.story, width="stretch")
-cols[-1].button("Clear answers", key="guide_clear", on_click=_clear, icon=":material/restart_alt:",
-                width="stretch")
+    col.button(
+        preset.label,
+        key=f"guide_preset_{preset.key}",
+        on_click=_load_preset,
+        args=(preset.key,),
+        help=preset.story,
+        width="stretch",
+    )
+cols[-1].button("Clear answers", key="guide_clear", on_click=_clear, icon=":material/restart_alt:", width="stretch")
 loaded = st.session_state.get("guide_preset_loaded")
 if loaded in G.PRESET_BY_KEY:
     st.caption(f"Example loaded: *{G.PRESET_BY_KEY[loaded].story}*")
@@ -96,7 +101,10 @@ with left:
             for f in group_factors:
                 ft = texts.factors.get(f.key)
                 value = st.selectbox(
-                    f.label, f.values, format_func=f.option_label, key=f"guide_q_{f.key}",
+                    f.label,
+                    f.values,
+                    format_func=f.option_label,
+                    key=f"guide_q_{f.key}",
                     help=ft.summary if ft else None,
                 )
                 note = ft.section(value) if ft and value != G.UNKNOWN else ""
@@ -109,8 +117,11 @@ with left:
                         st.markdown(f"**{ft.title or f.label}**\n\n{ft.intro}")
 
     with st.expander("Date for the lifecycle facts", icon=":material/event:"):
-        st.date_input("Today is", key="guide_today",
-                      help="Vendor deadlines depend on the date: change it to see the advice in the future.")
+        st.date_input(
+            "Today is",
+            key="guide_today",
+            help="Vendor deadlines depend on the date: change it to see the advice in the future.",
+        )
 
 # ---- results -----------------------------------------------------------------------------------------------
 answers_raw = {f.key: st.session_state.get(f"guide_q_{f.key}", G.UNKNOWN) for f in G.FACTORS}
@@ -133,8 +144,7 @@ with right:
     if approach_text is not None:
         st.markdown(approach_text.summary)
     if rec.conflicts:
-        st.warning("**Check these answers:**\n\n" + "\n".join(f"- {c}" for c in rec.conflicts),
-                   icon=":material/help:")
+        st.warning("**Check these answers:**\n\n" + "\n".join(f"- {c}" for c in rec.conflicts), icon=":material/help:")
 
     c1, c2 = st.columns(2)
     with c1:
@@ -143,8 +153,11 @@ with right:
         _explain("scores", "How the scores work")
     with c2:
         st.markdown("**Know versus act**")
-        st.plotly_chart(guide_charts.quadrant_chart(rec.position, rec.best), key="guide_chart_quadrant",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            guide_charts.quadrant_chart(rec.position, rec.best),
+            key="guide_chart_quadrant",
+            config={"displayModeBar": False},
+        )
         _explain("quadrant", "How to read the quadrant")
 
     # 2. why
@@ -189,8 +202,11 @@ with right:
                         st.info(at.section("try it here"), icon=":material/science:")
 
     lifecycle_relevant = rec.best in ("finetuning", "hybrid") or answers.lifecycle != G.UNKNOWN
-    with st.expander("Model lifecycle: a fine-tune dies with its base model", expanded=lifecycle_relevant,
-                     icon=":material/hourglass_bottom:"):
+    with st.expander(
+        "Model lifecycle: a fine-tune dies with its base model",
+        expanded=lifecycle_relevant,
+        icon=":material/hourglass_bottom:",
+    ):
         st.markdown("\n".join(f"- {t}" for t in rec.lifecycle))
         lt = _topic("lifecycle")
         if lt is not None:
@@ -219,8 +235,10 @@ with right:
         evidence = G.summarize_evidence([])
     ev_text = _topic("evidence")
     if evidence.empty:
-        st.info(ev_text.section("none") if ev_text else "No runs yet: use the Compare or Evaluate page.",
-                icon=":material/science:")
+        st.info(
+            ev_text.section("none") if ev_text else "No runs yet: use the Compare or Evaluate page.",
+            icon=":material/science:",
+        )
     else:
         if ev_text is not None:
             st.caption(ev_text.summary)
@@ -238,19 +256,26 @@ with right:
             for ev in evidence.by_config.values()
         ]
         st.dataframe(rows, hide_index=True, key="guide_evidence_table")
-        st.caption(f"★ {BY_KEY[mine].label} is how the Compare page demonstrates {rec.label}. "
-                   f"Sources: {', '.join(evidence.sources) or 'unknown'}."
-                   + (f" {evidence.n_skipped} malformed record(s) left out." if evidence.n_skipped else ""))
+        st.caption(
+            f"★ {BY_KEY[mine].label} is how the Compare page demonstrates {rec.label}. "
+            f"Sources: {', '.join(evidence.sources) or 'unknown'}."
+            + (f" {evidence.n_skipped} malformed record(s) left out." if evidence.n_skipped else "")
+        )
         if ev_text is not None and ev_text.intro != ev_text.summary:
             with st.expander("How to read your evidence", icon=":material/school:"):
-                st.markdown(ev_text.intro[len(ev_text.summary):].strip())
+                st.markdown(ev_text.intro[len(ev_text.summary) :].strip())
 
     # 5. export
     st.divider()
     report = G.to_markdown(answers, rec, evidence, costs_for_export, cost_note)
     st.download_button(
-        "Download this recommendation (Markdown)", data=report, file_name=f"decision-guide-{rec.best}.md",
-        mime="text/markdown", key="guide_download", icon=":material/download:", on_click="ignore",
+        "Download this recommendation (Markdown)",
+        data=report,
+        file_name=f"decision-guide-{rec.best}.md",
+        mime="text/markdown",
+        key="guide_download",
+        icon=":material/download:",
+        on_click="ignore",
     )
     with st.expander("Preview the export", icon=":material/description:"):
         st.code(report, language="markdown")

@@ -62,17 +62,25 @@ st.divider()
 st.subheader("Where to start")
 scenario = SCENARIO_DIR / "scenario.json"
 steps = [
-    ("pages/knowledge_base.py", "1. Knowledge base", "Upload PDF, TXT, MD or DOCX files (or use the sample company) and look inside the index."),
+    (
+        "pages/knowledge_base.py",
+        "1. Knowledge base",
+        "Upload PDF, TXT, MD or DOCX files (or use the sample company) and look inside the index.",
+    ),
     ("pages/compare.py", "2. Compare", "Ask one question; four configurations answer side by side."),
     ("pages/evaluate.py", "3. Evaluate", "Run a question set through all four and plot accuracy against cost."),
-    ("pages/guide.py", "4. Decision guide", "Describe your use case and get a recommendation with its reasons and costs."),
+    (
+        "pages/guide.py",
+        "4. Decision guide",
+        "Describe your use case and get a recommendation with its reasons and costs.",
+    ),
 ]
 for path, label, help_text in steps:
     c1, c2 = st.columns([1, 3])
     with c1:
         try:
             st.page_link(path, label=label)
-        except Exception:  # the page is not registered (yet)
+        except Exception:  # noqa: BLE001 - the page is not registered (hidden by the facilitator)
             st.markdown(label)
     with c2:
         st.caption(help_text)

@@ -20,8 +20,10 @@ from ragft.settings import EmbeddingConfig
 page_shell(__file__)
 
 st.title("Knowledge base")
-st.caption("Upload your own documents next to the shared sample scenario. They are split into chunks, embedded and "
-           "stored in a vector index; look inside it and try retrieval before asking a model anything.")
+st.caption(
+    "Upload your own documents next to the shared sample scenario. They are split into chunks, embedded and "
+    "stored in a vector index; look inside it and try retrieval before asking a model anything."
+)
 
 s = state.settings_or_stop()
 
@@ -48,19 +50,35 @@ for cfg in (state.server_settings().embedding, s.embedding):
 
 with st.expander("Indexing settings", icon=":material/tune:", expanded=False):
     c1, c2, c3 = st.columns(3)
-    chosen = c1.selectbox("Embedding model", options, index=options.index(s.embedding), format_func=_embedding_label,
-                          help="Each model has its own index: switching shows the documents indexed with it. "
-                               "Other models are configured on the Settings page.")
+    chosen = c1.selectbox(
+        "Embedding model",
+        options,
+        index=options.index(s.embedding),
+        format_func=_embedding_label,
+        help="Each model has its own index: switching shows the documents indexed with it. "
+        "Other models are configured on the Settings page.",
+    )
     if chosen != s.embedding:
         state.set_settings(s.with_(embedding=chosen))
         st.session_state["kb_result"] = None
         st.rerun()
-    size = c2.slider("Chunk size (tokens)", MIN_CHUNK_TOKENS, 1000, step=10, key="kb_chunk_tokens",
-                     help="Small chunks keep contexts tight (one product per chunk for the small local model).")
+    size = c2.slider(
+        "Chunk size (tokens)",
+        MIN_CHUNK_TOKENS,
+        1000,
+        step=10,
+        key="kb_chunk_tokens",
+        help="Small chunks keep contexts tight (one product per chunk for the small local model).",
+    )
     if st.session_state["kb_overlap"] > size // 2:
         st.session_state["kb_overlap"] = size // 2
-    overlap = c3.slider("Overlap (tokens)", 0, size // 2, key="kb_overlap",
-                        help="The end of each chunk is repeated at the start of the next, cut at a word boundary.")
+    overlap = c3.slider(
+        "Overlap (tokens)",
+        0,
+        size // 2,
+        key="kb_overlap",
+        help="The end of each chunk is repeated at the start of the next, cut at a word boundary.",
+    )
     st.caption("Applies to the next files you index. Chunks never cross a page. Tokens are OpenAI cl100k tokens.")
 
 try:
@@ -82,18 +100,35 @@ def _safe(fn, default):
 
 
 def _doc_rows(docs: list[DocumentInfo]) -> list[dict]:
-    return [{"file": d.name, "type": d.kind.upper(), "pages": d.pages, "chunks": d.chunks, "tokens": d.tokens,
-             "embedding tokens": d.embed_tokens, "embedding s": round(d.embed_seconds, 3),
-             "embedding $": None if d.embed_cost is None else float(d.embed_cost),
-             "chunk size / overlap": f"{d.chunk_tokens} / {d.overlap}", "added": d.added_at.replace("T", " ")[:16]}
-            for d in docs]
+    return [
+        {
+            "file": d.name,
+            "type": d.kind.upper(),
+            "pages": d.pages,
+            "chunks": d.chunks,
+            "tokens": d.tokens,
+            "embedding tokens": d.embed_tokens,
+            "embedding s": round(d.embed_seconds, 3),
+            "embedding $": None if d.embed_cost is None else float(d.embed_cost),
+            "chunk size / overlap": f"{d.chunk_tokens} / {d.overlap}",
+            "added": d.added_at.replace("T", " ")[:16],
+        }
+        for d in docs
+    ]
 
 
 def _show_docs(rows: list[dict]) -> None:
     small = {k: st.column_config.NumberColumn(k, width="small") for k in ("pages", "chunks", "tokens")}
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={**small, "type": st.column_config.TextColumn(width="small"),
-                                "embedding $": st.column_config.NumberColumn(format="$%.6f")})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **small,
+            "type": st.column_config.TextColumn(width="small"),
+            "embedding $": st.column_config.NumberColumn(format="$%.6f"),
+        },
+    )
 
 
 mine = _safe(kb.workspace.documents, [])
@@ -101,7 +136,8 @@ sample_docs = _safe(kb.sample.documents, []) if kb.sample is not None else []
 shadowed = _safe(kb.shadowed_sample_docs, [])
 
 tab_docs, tab_chunks, tab_search, tab_sample = st.tabs(
-    ["Your documents", "Chunk inspector", "Retrieval playground", "Shared sample"])
+    ["Your documents", "Chunk inspector", "Retrieval playground", "Shared sample"]
+)
 
 # ---- upload and documents ---------------------------------------------------------------------------------
 with tab_docs:
@@ -110,12 +146,16 @@ with tab_docs:
     if mine:
         _show_docs(_doc_rows(mine))
         cost = sum((d.embed_cost for d in mine if d.embed_cost is not None), start=0)
-        st.caption(f"{len(mine)} document(s) · {sum(d.chunks for d in mine)} chunks · "
-                   f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
-                   f"{format_usd(cost)}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else ""))
+        st.caption(
+            f"{len(mine)} document(s) · {sum(d.chunks for d in mine)} chunks · "
+            f"{sum(d.tokens for d in mine):,} tokens · embedding {sum(d.embed_seconds for d in mine):.2f} s, "
+            f"{format_usd(cost)}" + (" (some prices unknown)" if any(d.embed_cost is None for d in mine) else "")
+        )
         for d in shadowed:
-            st.info(f"Your **{inline(d.name)}** replaces the shared sample's version for this session.",
-                    icon=":material/published_with_changes:")
+            st.info(
+                f"Your **{inline(d.name)}** replaces the shared sample's version for this session.",
+                icon=":material/published_with_changes:",
+            )
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         names = {d.doc_id: d.name for d in mine}
         if st.session_state.get("kb_delete_pick") not in names:
@@ -158,27 +198,45 @@ with tab_chunks:
         pick = st.selectbox("Document", list(labels), format_func=labels.get, key="kb_inspect_doc")
         chunks = _safe(lambda: kb.chunks(pick), [])
         if chunks:
-            st.dataframe([{"#": c.position, "where": c.where, "OCR": c.ocr, "tokens": c.tokens,
-                           "characters": len(c.text), "text": c.text} for c in chunks], hide_index=True,
-                         width="stretch",
-                         column_config={"#": st.column_config.NumberColumn(width="small"),
-                                        "where": st.column_config.TextColumn(
-                                            width="small", help="PDF page, slide, sheet rows or HTML section"),
-                                        "OCR": st.column_config.CheckboxColumn(
-                                            width="small", help="Text read from a scanned page by OCR"),
-                                        "tokens": st.column_config.NumberColumn(width="small"),
-                                        "characters": st.column_config.NumberColumn(width="small"),
-                                        "text": st.column_config.TextColumn(width="large")})
+            st.dataframe(
+                [
+                    {
+                        "#": c.position,
+                        "where": c.where,
+                        "OCR": c.ocr,
+                        "tokens": c.tokens,
+                        "characters": len(c.text),
+                        "text": c.text,
+                    }
+                    for c in chunks
+                ],
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "#": st.column_config.NumberColumn(width="small"),
+                    "where": st.column_config.TextColumn(
+                        width="small", help="PDF page, slide, sheet rows or HTML section"
+                    ),
+                    "OCR": st.column_config.CheckboxColumn(width="small", help="Text read from a scanned page by OCR"),
+                    "tokens": st.column_config.NumberColumn(width="small"),
+                    "characters": st.column_config.NumberColumn(width="small"),
+                    "text": st.column_config.TextColumn(width="large"),
+                },
+            )
             if not 0 <= st.session_state.get("kb_inspect_pos", 0) < len(chunks):
                 st.session_state["kb_inspect_pos"] = 0
             pos = st.number_input("Show chunk #", 0, len(chunks) - 1, key="kb_inspect_pos")
             c = chunks[int(pos)]
             where = c.where.replace("p.", "page ", 1) if c.where.startswith("p.") else (c.where or "no pages")
             if c.ocr:
-                st.info("This text was read from a scanned page by OCR: characters may be misread.",
-                        icon=":material/document_scanner:")
-            st.caption(f"{inline(c.source)} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
-                       f"page · id `{c.chunk_id}` · hash `{c.content_hash}`")
+                st.info(
+                    "This text was read from a scanned page by OCR: characters may be misread.",
+                    icon=":material/document_scanner:",
+                )
+            st.caption(
+                f"{inline(c.source)} · {where} · {c.tokens} tokens · characters {c.char_start}-{c.char_end} of the "
+                f"page · id `{c.chunk_id}` · hash `{c.content_hash}`"
+            )
             st.text(c.text)
 
 # ---- retrieval playground -----------------------------------------------------------------------------------
@@ -187,31 +245,46 @@ with tab_search:
         query = st.text_input("Query", key="kb_query", placeholder="e.g. How much does the Kestrel 2 Tent cost?")
         c1, c2, c3 = st.columns(3)
         k = c1.slider("Top-k", 1, 10, int(s.top_k), key="kb_k")
-        threshold = c2.slider("Score threshold", 0.0, 1.0, float(s.score_threshold), 0.05, key="kb_threshold",
-                              help="Chunks scoring below this are left out. The score is the cosine similarity.")
+        threshold = c2.slider(
+            "Score threshold",
+            0.0,
+            1.0,
+            float(s.score_threshold),
+            0.05,
+            key="kb_threshold",
+            help="Chunks scoring below this are left out. The score is the cosine similarity.",
+        )
         use_sample = c3.toggle("Include the shared sample", True, key="kb_use_sample")
         doc_names = {d.doc_id: d.name for d, _ in every}
         st.session_state["kb_only"] = [i for i in st.session_state.get("kb_only", []) if i in doc_names]
-        only = st.multiselect("Only these documents (optional)", list(doc_names),
-                              format_func=lambda i: doc_names.get(i, i), key="kb_only")
+        only = st.multiselect(
+            "Only these documents (optional)", list(doc_names), format_func=lambda i: doc_names.get(i, i), key="kb_only"
+        )
         submitted = st.form_submit_button("Search", icon=":material/search:", type="primary")
     if submitted and query.strip():
-        result = _safe(lambda: kb.retrieve(query, k=k, threshold=threshold, include_sample=use_sample,
-                                           doc_filter=only or None), None)
+        result = _safe(
+            lambda: kb.retrieve(query, k=k, threshold=threshold, include_sample=use_sample, doc_filter=only or None),
+            None,
+        )
         st.session_state["kb_result"] = result
     result = st.session_state["kb_result"]
     if result is not None:
         m1, m2, m3 = st.columns(3)
         m1.metric("Query embedding", f"{result.embed_s * 1000:.1f} ms")
         m2.metric("Search", f"{result.search_s * 1000:.1f} ms")
-        m3.metric("Returned", f"{len(result.chunks)} of {result.candidates}",
-                  help=f"{result.below_threshold} candidate(s) scored below the threshold.")
+        m3.metric(
+            "Returned",
+            f"{len(result.chunks)} of {result.candidates}",
+            help=f"{result.below_threshold} candidate(s) scored below the threshold.",
+        )
         render_sources(result.chunks, empty="No chunk passed the threshold: lower it, or add documents.")
 
 # ---- shared sample ------------------------------------------------------------------------------------------
 with tab_sample:
-    st.caption("The sample scenario is indexed once and shared, read-only, by every session. Your uploads go to "
-               "your own workspace; a file with the same name as a sample file replaces it for you only.")
+    st.caption(
+        "The sample scenario is indexed once and shared, read-only, by every session. Your uploads go to "
+        "your own workspace; a file with the same name as a sample file replaces it for you only."
+    )
     if kb.sample is None or not sample_docs:
         st.info("The shared sample is not indexed for this embedding model.", icon=":material/info:")
     else:

@@ -9,8 +9,8 @@ import streamlit as st
 from components import settings_form as F
 from components import state
 from components.boot import page_shell
-from components.safe_text import inline
 from components.price_overrides import price_override_editor
+from components.safe_text import inline
 from ragft import errors as E
 from ragft.access import SERVER_ONLY
 from ragft.settings import Settings, bound
@@ -20,14 +20,18 @@ logger = logging.getLogger(__name__)
 page_shell(__file__)
 
 st.title("Settings")
-st.caption("Choose what answers in each slot: the embedded offline model (no key), OpenAI, Azure OpenAI, Ollama, "
-           "vLLM, LM Studio, a llama.cpp server or any OpenAI-compatible URL. Changes apply to this browser "
-           "session only; API keys typed here are never saved.")
+st.caption(
+    "Choose what answers in each slot: the embedded offline model (no key), OpenAI, Azure OpenAI, Ollama, "
+    "vLLM, LM Studio, a llama.cpp server or any OpenAI-compatible URL. Changes apply to this browser "
+    "session only; API keys typed here are never saved."
+)
 
 
 if state.policy().mode == SERVER_ONLY:
-    st.info("This event uses the server's models: you can pick among them, but not point a slot elsewhere.",
-            icon=":material/lock:")
+    st.info(
+        "This event uses the server's models: you can pick among them, but not point a slot elsewhere.",
+        icon=":material/lock:",
+    )
 
 try:
     policy = state.policy()
@@ -55,10 +59,13 @@ def _form_values() -> dict:
     return {
         "base": {n: st.session_state.get(f"set_base_{n}") for n in F.values_from_endpoint(current.base)},
         "finetuned": {n: st.session_state.get(f"set_finetuned_{n}") for n in F.values_from_endpoint(current.base)},
-        "embedding": {n: st.session_state.get(f"set_emb_{n}") for n in ("provider", "model", "base_url", "api_key",
-                                                                         "api_version")},
-        "generation": {n: st.session_state.get(f"set_gen_{n}") for n in ("temperature", "max_tokens", "top_k",
-                                                                         "score_threshold", "system_prompt")},
+        "embedding": {
+            n: st.session_state.get(f"set_emb_{n}") for n in ("provider", "model", "base_url", "api_key", "api_version")
+        },
+        "generation": {
+            n: st.session_state.get(f"set_gen_{n}")
+            for n in ("temperature", "max_tokens", "top_k", "score_threshold", "system_prompt")
+        },
     }
 
 
@@ -101,12 +108,26 @@ with c2, st.container(border=True):
     a, b = st.columns(2)
     a.slider("Temperature", *bound("temperature"), step=0.1, key="set_gen_temperature")
     b.number_input("Max tokens per answer", *(int(x) for x in bound("max_tokens")), step=16, key="set_gen_max_tokens")
-    a.number_input("Top-k chunks", *(int(x) for x in bound("top_k")), step=1, key="set_gen_top_k",
-                   help="The small embedded model is easily led astray by extra chunks: keep this small.")
-    b.slider("Score threshold", *bound("score_threshold"), step=0.05, key="set_gen_score_threshold",
-             help="Chunks scoring below this are not given to the model.")
-    st.text_area("System prompt", key="set_gen_system_prompt", height=80,
-                 help="The fine-tuned adapter was trained with the default prompt; changing it is an experiment.")
+    a.number_input(
+        "Top-k chunks",
+        *(int(x) for x in bound("top_k")),
+        step=1,
+        key="set_gen_top_k",
+        help="The small embedded model is easily led astray by extra chunks: keep this small.",
+    )
+    b.slider(
+        "Score threshold",
+        *bound("score_threshold"),
+        step=0.05,
+        key="set_gen_score_threshold",
+        help="Chunks scoring below this are not given to the model.",
+    )
+    st.text_area(
+        "System prompt",
+        key="set_gen_system_prompt",
+        height=80,
+        help="The fine-tuned adapter was trained with the default prompt; changing it is an experiment.",
+    )
 
 c1, c2, _ = st.columns([1, 1, 3])
 if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
@@ -121,18 +142,26 @@ if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
 c2.button("Reset to server defaults", on_click=_reset, key="set_reset", icon=":material/restart_alt:")
 
 with st.expander("Prices (overrides for this session)", icon=":material/sell:"):
-    st.caption("Your overrides price only the calls you pay for (your own key, or an endpoint you chose). Calls on "
-               "the server's key are priced by the server's table and the facilitator's overrides.")
+    st.caption(
+        "Your overrides price only the calls you pay for (your own key, or an endpoint you chose). Calls on "
+        "the server's key are priced by the server's table and the facilitator's overrides."
+    )
     price_override_editor(key="set_prices")
 
 with st.expander("Server defaults (from environment variables and secrets)", icon=":material/dns:"):
-    st.markdown(f"- **Base:** {F.describe_endpoint(server.base)}\n"
-                f"- **Fine-tuned:** {F.describe_endpoint(server.finetuned)}\n"
-                f"- **Embeddings:** `{server.embedding.provider}:{server.embedding.model}`\n"
-                f"- **Generation:** temperature {server.temperature:g}, max tokens {server.max_tokens}, "
-                f"top-k {server.top_k}, score threshold {server.score_threshold:g}\n"
-                f"- **Budget caps:** session {server.session_budget_usd if server.session_budget_usd is not None else 'none'}"
-                f", app {server.app_budget_usd if server.app_budget_usd is not None else 'none'}")
-    st.caption("A facilitator pre-configures an event with `RAGFT_BASE_PROVIDER`, `RAGFT_BASE_MODEL`, `RAGFT_BASE_URL`, "
-               "`RAGFT_FT_*`, `OPENAI_API_KEY`, ... in the environment or `.streamlit/secrets.toml` (see the README).")
-st.caption(f"In use now: base {F.describe_endpoint(current.base)} · fine-tuned {F.describe_endpoint(current.finetuned)}")
+    st.markdown(
+        f"- **Base:** {F.describe_endpoint(server.base)}\n"
+        f"- **Fine-tuned:** {F.describe_endpoint(server.finetuned)}\n"
+        f"- **Embeddings:** `{server.embedding.provider}:{server.embedding.model}`\n"
+        f"- **Generation:** temperature {server.temperature:g}, max tokens {server.max_tokens}, "
+        f"top-k {server.top_k}, score threshold {server.score_threshold:g}\n"
+        f"- **Budget caps:** session {server.session_budget_usd if server.session_budget_usd is not None else 'none'}"
+        f", app {server.app_budget_usd if server.app_budget_usd is not None else 'none'}"
+    )
+    st.caption(
+        "A facilitator pre-configures an event with `RAGFT_BASE_PROVIDER`, `RAGFT_BASE_MODEL`, `RAGFT_BASE_URL`, "
+        "`RAGFT_FT_*`, `OPENAI_API_KEY`, ... in the environment or `.streamlit/secrets.toml` (see the README)."
+    )
+st.caption(
+    f"In use now: base {F.describe_endpoint(current.base)} · fine-tuned {F.describe_endpoint(current.finetuned)}"
+)

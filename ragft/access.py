@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from ragft import errors as E
@@ -172,21 +173,30 @@ class Policy:
         at_server = same_endpoint(cfg, server_cfg) and not server_cfg.is_embedded
         if cfg.key_source == KEY_OWN and cfg.api_key:
             if self.mode == SERVER_ONLY:
-                raise AccessDenied("This event only lets participants use the server's models.",
-                                   hint="Pick one of the server's models in Settings.")
+                raise AccessDenied(
+                    "This event only lets participants use the server's models.",
+                    hint="Pick one of the server's models in Settings.",
+                )
             return cfg
         if self.mode == SERVER_ONLY and not (at_server and cfg.model in self.models_for(slot)):
-            raise AccessDenied(f"This event only lets participants use the server's models for this slot "
-                               f"({', '.join(self.models_for(slot))}).", hint="Pick one of them in Settings.")
+            raise AccessDenied(
+                f"This event only lets participants use the server's models for this slot "
+                f"({', '.join(self.models_for(slot))}).",
+                hint="Pick one of them in Settings.",
+            )
         if cfg.key_source == KEY_SERVER:
             if not server_cfg.api_key:
                 return replace(cfg, api_key=None)
             if not at_server:
-                raise AccessDenied(f"The server's API key is only sent to the endpoint the server configured for "
-                                   f"this slot; to use {normalise_url(cfg.base_url)} enter your own key.")
+                raise AccessDenied(
+                    f"The server's API key is only sent to the endpoint the server configured for "
+                    f"this slot; to use {normalise_url(cfg.base_url)} enter your own key."
+                )
             if cfg.model not in self.models_for(slot):
-                raise AccessDenied(f"With the server's key this slot may use {', '.join(self.models_for(slot))}; "
-                                   f"to use {cfg.model!r} enter your own key.")
+                raise AccessDenied(
+                    f"With the server's key this slot may use {', '.join(self.models_for(slot))}; "
+                    f"to use {cfg.model!r} enter your own key."
+                )
             return replace(cfg, api_key=server_cfg.api_key)
         return replace(cfg, api_key=None)
 
@@ -197,16 +207,22 @@ class Policy:
         at_server = same_endpoint(cfg, server_cfg) and cfg.model == server_cfg.model
         if cfg.key_source == KEY_OWN and cfg.api_key:
             if self.mode == SERVER_ONLY:
-                raise AccessDenied("This event only lets participants use the server's embedding model.",
-                                   hint="Reset the embeddings to the server default in Settings.")
+                raise AccessDenied(
+                    "This event only lets participants use the server's embedding model.",
+                    hint="Reset the embeddings to the server default in Settings.",
+                )
             return cfg
         if self.mode == SERVER_ONLY and not at_server:
-            raise AccessDenied("This event only lets participants use the server's embedding model.",
-                               hint="Reset the embeddings to the server default in Settings.")
+            raise AccessDenied(
+                "This event only lets participants use the server's embedding model.",
+                hint="Reset the embeddings to the server default in Settings.",
+            )
         if cfg.key_source == KEY_SERVER and server_cfg.api_key:
             if not at_server:
-                raise AccessDenied(f"The server's API key is only sent to the embedding endpoint the server "
-                                   f"configured; to use {normalise_url(cfg.base_url)} enter your own key.")
+                raise AccessDenied(
+                    f"The server's API key is only sent to the embedding endpoint the server "
+                    f"configured; to use {normalise_url(cfg.base_url)} enter your own key."
+                )
             return replace(cfg, api_key=server_cfg.api_key)
         return replace(cfg, api_key=None)
 
@@ -233,8 +249,12 @@ class Policy:
 
 
 def policy_from(server: Settings, extra_adapters: Mapping[str, Path] | None = None) -> Policy:
-    return Policy(server=server, mode=server.participant_endpoints, allowed_models=server.allowed_models,
-                  extra_adapters=extra_adapters)
+    return Policy(
+        server=server,
+        mode=server.participant_endpoints,
+        allowed_models=server.allowed_models,
+        extra_adapters=extra_adapters,
+    )
 
 
 def redact(text: str, secrets: list[str | None] | tuple[str | None, ...]) -> str:

@@ -205,8 +205,7 @@ class RunRegistry:
         for run in self.active(owner, kind):
             raise AlreadyRunning(f"You already have a {kind} running ({run.what[:60]}).")
 
-    def add(self, run: BackgroundRun[Any], *, on_finish: Hook | None = None,
-            on_heartbeat: Hook | None = None) -> None:
+    def add(self, run: BackgroundRun[Any], *, on_finish: Hook | None = None, on_heartbeat: Hook | None = None) -> None:
         """Track ``run`` until it ends; ``on_finish(run)`` runs in its worker once it has ended."""
         with self._lock:
             self._entries[run.id] = _Entry(run, on_finish, on_heartbeat)
@@ -233,8 +232,14 @@ class RunRegistry:
         """Runs not done yet (of ``owner``, of ``kind``), oldest first."""
         with self._lock:
             runs = [e.run for e in self._entries.values()]
-        return sorted((r for r in runs if not r.done and (owner is None or r.owner == owner)
-                       and (kind is None or r.kind == kind)), key=lambda r: r.started_perf)
+        return sorted(
+            (
+                r
+                for r in runs
+                if not r.done and (owner is None or r.owner == owner) and (kind is None or r.kind == kind)
+            ),
+            key=lambda r: r.started_perf,
+        )
 
     def cancel(self, run_id: str) -> bool:
         run = self.get(run_id)
@@ -261,8 +266,7 @@ class RunRegistry:
         for run in self.active():
             silent = self.silent_for(run.owner) if run.owner else None
             if silent is not None and silent > self.idle_s and not run.cancelled:
-                logger.warning("%s %s: no heartbeat from its session for %.0f s, stopping it", run.kind, run.id,
-                               silent)
+                logger.warning("%s %s: no heartbeat from its session for %.0f s, stopping it", run.kind, run.id, silent)
                 run.cancel()
                 stopped.append(run)
                 continue
@@ -281,8 +285,7 @@ class RunRegistry:
         with self._lock:
             if self._reaper is not None:
                 return
-            self._reaper = threading.Thread(target=self._reap_forever, args=(every_s,), name="run-reaper",
-                                            daemon=True)
+            self._reaper = threading.Thread(target=self._reap_forever, args=(every_s,), name="run-reaper", daemon=True)
         self._reaper.start()
 
     def _reap_forever(self, every_s: float) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ragft.errors import ConfigError
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
+from ragft.errors import ConfigError
 
 # Provider presets: default base URL per kind of endpoint. "embedded" runs llama.cpp in-process.
 PROVIDERS: dict[str, dict[str, Any]] = {
@@ -107,7 +108,7 @@ class Settings:
         """The per-participant cap (older name)."""
         return self.participant_budget_usd
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
 
@@ -268,9 +269,7 @@ def default_top_k(base: EndpointConfig, finetuned: EndpointConfig) -> int:
     return 1 if base.is_embedded and finetuned.is_embedded else 3
 
 
-def load_settings(
-    env: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from secrets (``.streamlit/secrets.toml``, flat keys) overridden by env vars.
 
     Recognised names are listed in the README (``RAGFT_*``, ``OPENAI_API_KEY``, ``CHROMA_HOST``...).
@@ -314,14 +313,17 @@ def load_settings(
         max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
         max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
         max_chunks_per_file=_int(src, "RAGFT_MAX_CHUNKS_PER_FILE", 2000, *_ibound("max_chunks_per_file")),
-        max_chunks_per_workspace=_int(src, "RAGFT_MAX_CHUNKS_PER_WORKSPACE", 10000,
-                                      *_ibound("max_chunks_per_workspace")),
+        max_chunks_per_workspace=_int(
+            src, "RAGFT_MAX_CHUNKS_PER_WORKSPACE", 10000, *_ibound("max_chunks_per_workspace")
+        ),
         ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),
         ocr_seconds_per_file=_float(src, "RAGFT_OCR_SECONDS_PER_FILE", 120.0, *bound("ocr_seconds_per_file")),
         price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
         participant_endpoints=_provider(src, "RAGFT_PARTICIPANT_ENDPOINTS", "own-key", ("own-key", "server-only")),
-        allowed_models={"base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),
-                        "finetuned": _names(src, "RAGFT_FT_ALLOWED_MODELS")},
+        allowed_models={
+            "base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),
+            "finetuned": _names(src, "RAGFT_FT_ALLOWED_MODELS"),
+        },
         n_threads=_threads(src, "RAGFT_N_THREADS"),
         embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
     )

@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.evaluation.scoring import score_facts  # noqa: E402
+from ragft.evaluation.style import check_style  # noqa: E402
 from ragft.knowledge.scenario import (  # noqa: E402
     catalogue_pages,
     load_questions,
@@ -30,8 +31,7 @@ from ragft.knowledge.scenario import (  # noqa: E402
     page_text,
     policy_lines,
 )
-from ragft.evaluation.scoring import score_facts  # noqa: E402
-from ragft.evaluation.style import check_style  # noqa: E402
+from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
 
 SEED = 7
 
@@ -99,9 +99,14 @@ def main() -> None:
             msgs = build_messages(q.question, chunks, DEFAULT_SYSTEM_PROMPT)
             out = llm.create_chat_completion(msgs, temperature=0, max_tokens=args.max_tokens)
             ans = out["choices"][0]["message"]["content"] or ""
-            row = dict(id=q.id, kind=q.kind, answer=ans, fact=fact_hit(ans, q.expected_facts),
-                       stale=fact_hit(ans, q.stale_facts) if q.stale_facts else False,
-                       style=check_style(ans).ok)
+            row = dict(
+                id=q.id,
+                kind=q.kind,
+                answer=ans,
+                fact=fact_hit(ans, q.expected_facts),
+                stale=fact_hit(ans, q.stale_facts) if q.stale_facts else False,
+                style=check_style(ans).ok,
+            )
             results[c].append(row)
             if args.show:
                 print(f"[{c}] {q.id} fact={row['fact']} stale={row['stale']} style={row['style']}\n{ans}\n")

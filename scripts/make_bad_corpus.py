@@ -42,8 +42,13 @@ def _page_stream(text: str, width: int = 95) -> bytes:
     return b"\n".join(out)
 
 
-def make_pdf(pages: list[str | None], *, compress: bool = True, raw_streams: dict[int, bytes] | None = None,
-             image_pages: bool = False) -> bytes:
+def make_pdf(
+    pages: list[str | None],
+    *,
+    compress: bool = True,
+    raw_streams: dict[int, bytes] | None = None,
+    image_pages: bool = False,
+) -> bytes:
     """A valid PDF with one text page per entry.
 
     ``None`` makes a page without text (a grey image when ``image_pages``, as a scanner would leave);
@@ -66,8 +71,14 @@ def make_pdf(pages: list[str | None], *, compress: bool = True, raw_streams: dic
     catalog = add(b"")  # placeholders filled below
     pages_obj = add(b"")
     font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    image = stream(bytes([128]) * (64 * 64), b" /Type /XObject /Subtype /Image /Width 64 /Height 64"
-                   b" /ColorSpace /DeviceGray /BitsPerComponent 8") if image_pages else 0
+    image = (
+        stream(
+            bytes([128]) * (64 * 64),
+            b" /Type /XObject /Subtype /Image /Width 64 /Height 64 /ColorSpace /DeviceGray /BitsPerComponent 8",
+        )
+        if image_pages
+        else 0
+    )
     kids = []
     for i, text in enumerate(pages):
         if i in raw_streams:
@@ -82,11 +93,17 @@ def make_pdf(pages: list[str | None], *, compress: bool = True, raw_streams: dic
         if image_pages:
             res += b" /XObject << /Im1 %d 0 R >>" % image
         res += b" >>"
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources %s /Contents %d 0 R >>"
-                        % (pages_obj, res, content)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources %s /Contents %d 0 R >>"
+                % (pages_obj, res, content)
+            )
+        )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
     objects[pages_obj - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
 
     buf = io.BytesIO()
     buf.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -102,8 +119,9 @@ def make_pdf(pages: list[str | None], *, compress: bool = True, raw_streams: dic
     return buf.getvalue()
 
 
-def render_text_image(lines: list[str], *, dpi: int = 300, font_pt: float = 12.0, width_in: float = 8.27,
-                      margin_in: float = 0.8):
+def render_text_image(
+    lines: list[str], *, dpi: int = 300, font_pt: float = 12.0, width_in: float = 8.27, margin_in: float = 0.8
+):
     """A white 1-bit page image with ``lines`` in black, as a 300 dpi scanner would see 12 pt text."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -132,17 +150,27 @@ def make_scanned_pdf(pages: list[list[str]], *, dpi: int = 300, font_pt: float =
         img = render_text_image(lines, dpi=dpi, font_pt=font_pt)
         w, h = img.size
         pixels = zlib.compress(img.tobytes(), 9)
-        im = add(b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
-                 b"/BitsPerComponent 1 /Filter /FlateDecode /Length %d >>\nstream\n" % (w, h, len(pixels))
-                 + pixels + b"\nendstream")
+        im = add(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 1 /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (w, h, len(pixels))
+            + pixels
+            + b"\nendstream"
+        )
         pw, ph = w * 72 / dpi, h * 72 / dpi
         body = b"q %.2f 0 0 %.2f 0 0 cm /Im1 Do Q" % (pw, ph)
         content = add(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject "
-                        b"<< /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_obj, pw, ph, im, content)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject "
+                b"<< /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_obj, pw, ph, im, content)
+            )
+        )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
     objects[pages_obj - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
     buf = io.BytesIO()
     buf.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -157,8 +185,9 @@ def make_scanned_pdf(pages: list[list[str]], *, dpi: int = 300, font_pt: float =
     return buf.getvalue()
 
 
-def make_pptx(slides: list[tuple[str, list[str]]], table: list[list[str]] | None = None,
-              notes: str | None = None) -> bytes:
+def make_pptx(
+    slides: list[tuple[str, list[str]]], table: list[list[str]] | None = None, notes: str | None = None
+) -> bytes:
     """Slides of (title, bullets); ``table`` goes on the first slide, ``notes`` into its speaker notes.
 
     A slide with an empty title and no bullets is left blank.
@@ -213,7 +242,6 @@ def _declare_rows(xlsx: bytes, rows: int) -> bytes:
 def encrypt_pdf(data: bytes, password: str) -> bytes:
     """RC4-128 encryption (pypdf decrypts it without the optional `cryptography` package)."""
     from pypdf import PdfReader, PdfWriter
-
     from pypdf.generic import ArrayObject, ByteStringObject
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
@@ -280,8 +308,10 @@ PRODUCTS = [
 
 
 def product_page(name: str, sku: str, price: str, blurb: str) -> str:
-    return (f"{name}\nSKU: {sku}\nPrice: EUR {price}\n{blurb} "
-            f"The {name} ships within two working days and comes with a two year warranty.")
+    return (
+        f"{name}\nSKU: {sku}\nPrice: EUR {price}\n{blurb} "
+        f"The {name} ships within two working days and comes with a two year warranty."
+    )
 
 
 def good_pages() -> list[str]:
@@ -355,20 +385,27 @@ def build(out: Path) -> dict[str, bytes]:
     good = make_pdf(good_pages())
     files["good.pdf"] = good
     files["good.md"] = (
-        "# Returns policy\n\nYou may return any product within 30 days of delivery for a full refund.\n\n"
-        "## Damaged goods\n\nIf a product arrives damaged, send a photo within 7 days and we ship a replacement.\n"
-    ).encode()
+        b"# Returns policy\n\nYou may return any product within 30 days of delivery for a full refund.\n\n"
+        b"## Damaged goods\n\nIf a product arrives damaged, send a photo within 7 days and we ship a replacement.\n"
+    )
     files["good.docx"] = make_docx(
-        ["Warranty terms", "Every product has a two year warranty covering manufacturing defects.",
-         "The warranty does not cover misuse or normal wear."],
-        table=[["Product", "Warranty"], ["Aurora Desk Lamp", "2 years"], ["Boreal Kettle", "3 years"]])
-    files["latin1.txt"] = ("Café Crème costs 4,50 € and the Crêpe Suzette costs 7,20 €. "
-                           "Délicieux, naïve and façade are words with accents.\n").encode("cp1252")
+        [
+            "Warranty terms",
+            "Every product has a two year warranty covering manufacturing defects.",
+            "The warranty does not cover misuse or normal wear.",
+        ],
+        table=[["Product", "Warranty"], ["Aurora Desk Lamp", "2 years"], ["Boreal Kettle", "3 years"]],
+    )
+    files["latin1.txt"] = (
+        "Café Crème costs 4,50 € and the Crêpe Suzette costs 7,20 €. "
+        "Délicieux, naïve and façade are words with accents.\n"
+    ).encode("cp1252")
     files["utf16.txt"] = "UTF-16 text with a byte order mark: Größe, Straße.\n".encode("utf-16")
     files["truncated.pdf"] = good[: int(len(good) * 0.45)]
     files["corrupt.pdf"] = b"%PDF-1.4\n" + bytes((i * 37 + 11) % 256 for i in range(3000))
-    files["encrypted.pdf"] = encrypt_pdf(make_pdf(["Secret price list. The Aurora Desk Lamp costs EUR 44.00 "
-                                                   "for staff."]), PASSWORD)
+    files["encrypted.pdf"] = encrypt_pdf(
+        make_pdf(["Secret price list. The Aurora Desk Lamp costs EUR 44.00 for staff."]), PASSWORD
+    )
     files["scanned.pdf"] = make_pdf([None, None], image_pages=True)
     files["empty.txt"] = b""
     files["blank.md"] = b"  \n\n\t \n"
@@ -382,31 +419,50 @@ def build(out: Path) -> dict[str, bytes]:
     files["slides.pptx"] = _zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"})
     # a 40 MB page content stream in ~40 kB: over the loader's per-stream limit
     files["bomb.pdf"] = make_pdf(["Cover page"] * 2, raw_streams={1: zlib.compress(b" " * 40_000_000, 9)})
-    files["bomb.docx"] = _zip({
-        "[Content_Types].xml": b"<Types/>",
-        "word/document.xml": b"<w:document>" + b" " * 30_000_000 + b"</w:document>",
-    })
+    files["bomb.docx"] = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "word/document.xml": b"<w:document>" + b" " * 30_000_000 + b"</w:document>",
+        }
+    )
     # page 2's content stream is not valid Flate data: the file must fail as a whole
     files["badpage.pdf"] = make_pdf(good_pages(), raw_streams={1: b"this is not zlib data at all" * 4})
     files["scan.pdf"] = make_scanned_pdf([SCAN_LINES])
     table = [["Product", "Price"], ["Aurora Desk Lamp", "EUR 49.90"], ["Boreal Kettle", "EUR 34.50"]]
-    files["good.pptx"] = make_pptx([("Spring prices", ["All prices include VAT.", "Free shipping over EUR 50."]),
-                                    ("Returns", ["Return any product within 30 days."]), ("", [])],
-                                   table=table, notes="Mention the kettle offer.")
+    files["good.pptx"] = make_pptx(
+        [
+            ("Spring prices", ["All prices include VAT.", "Free shipping over EUR 50."]),
+            ("Returns", ["Return any product within 30 days."]),
+            ("", []),
+        ],
+        table=table,
+        notes="Mention the kettle offer.",
+    )
     files["corrupt.pptx"] = files["good.pptx"][: len(files["good.pptx"]) // 2]
     files["empty.pptx"] = make_pptx([("", [])])
-    files["bomb.pptx"] = _zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>",
-                               "ppt/slides/slide1.xml": b"<p:sld>" + b" " * 30_000_000 + b"</p:sld>"})
+    files["bomb.pptx"] = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "ppt/presentation.xml": b"<p/>",
+            "ppt/slides/slide1.xml": b"<p:sld>" + b" " * 30_000_000 + b"</p:sld>",
+        }
+    )
     files["old_slides.pptx"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     rows: list[list[object]] = [["Product", "SKU", "Price (EUR)"]] + [[n, sku, float(p)] for n, sku, p, _ in PRODUCTS]
     files["good.xlsx"] = make_xlsx({"Prices": rows, "Notes": [], "Stock": [["SKU", "Units"], ["AL-100", 12]]})
     files["corrupt.xlsx"] = files["good.xlsx"][: len(files["good.xlsx"]) // 2]
     files["empty.xlsx"] = make_xlsx({"Sheet1": []})
-    files["bomb.xlsx"] = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
-                               "xl/worksheets/sheet1.xml": b"<worksheet>" + b" " * 30_000_000 + b"</worksheet>"})
+    files["bomb.xlsx"] = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/worksheets/sheet1.xml": b"<worksheet>" + b" " * 30_000_000 + b"</worksheet>",
+        }
+    )
     files["huge.xlsx"] = _declare_rows(make_xlsx({"Log": [["n"], [1], [2]]}), 1_000_001)
-    files["good.csv"] = ("Product,SKU,Price (EUR)\n" + "".join(f'"{n}",{sku},{p}\n' for n, sku, p, _ in PRODUCTS)
-                         ).encode()
+    files["good.csv"] = (
+        "Product,SKU,Price (EUR)\n" + "".join(f'"{n}",{sku},{p}\n' for n, sku, p, _ in PRODUCTS)
+    ).encode()
     files["empty.csv"] = b"Product,SKU,Price\n"
     files["huge.csv"] = b"n\n" + b"".join(b"%d\n" % i for i in range(100_001))
     files["binary.csv"] = bytes((i * 97 + 3) % 256 for i in range(2048))
@@ -416,9 +472,16 @@ def build(out: Path) -> dict[str, bytes]:
     out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (out / name).write_bytes(data)
-    (out / "expected.json").write_text(json.dumps(
-        {"password": PASSWORD, "files": {k: {"outcome": v[0], "message_contains": v[1]} for k, v in EXPECTED.items()}},
-        indent=2) + "\n")
+    (out / "expected.json").write_text(
+        json.dumps(
+            {
+                "password": PASSWORD,
+                "files": {k: {"outcome": v[0], "message_contains": v[1]} for k, v in EXPECTED.items()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return files
 
 

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.evaluation.style import format_answer  # noqa: E402
 from ragft.knowledge.scenario import (  # noqa: E402
     PolicyPage,
     Product,
@@ -38,7 +39,6 @@ from ragft.knowledge.scenario import (  # noqa: E402
     product_lines,
     write_pdf,
 )
-from ragft.evaluation.style import format_answer  # noqa: E402
 
 SEED = 2026
 COMPANY = "Fernhollow Outfitters"
@@ -70,102 +70,291 @@ SPEC_KINDS = {
 
 # name, sku, category, price, last price, [(spec key, current, last)], blurb
 PRODUCTS_RAW = [
-    ("Kestrel 2 Tent", "FH-TN-102", "Tents", 149, 169,
-     [("weight", "1.8 kg", "2.1 kg"), ("sleeps", "2 people", "2 people")],
-     "A freestanding three-season tent with two doors and a quick clip pitch."),
-    ("Ridgeback 4 Tent", "FH-TN-404", "Tents", 289, 259,
-     [("weight", "3.9 kg", "4.2 kg"), ("sleeps", "4 people", "4 people")],
-     "A roomy family tent with a tall centre and a large porch for muddy boots."),
-    ("Cinder Bivy", "FH-TN-011", "Tents", 119, 99,
-     [("weight", "640 g", "710 g"), ("sleeps", "1 person", "1 person")],
-     "A breathable waterproof bivy sack for fast and light solo nights."),
-    ("Talus 38 Backpack", "FH-PK-038", "Packs", 139, 125,
-     [("weight", "1.2 kg", "1.3 kg"), ("volume", "38 litres", "36 litres")],
-     "A light trekking pack with a ventilated back panel and hip-belt pockets."),
-    ("Summit 65 Backpack", "FH-PK-065", "Packs", 219, 239,
-     [("weight", "1.9 kg", "2.2 kg"), ("volume", "65 litres", "62 litres")],
-     "A load-hauling pack for week-long trips, with an adjustable torso length."),
-    ("Driftwood Daypack", "FH-PK-022", "Packs", 59, 65,
-     [("weight", "480 g", "520 g"), ("volume", "22 litres", "20 litres")],
-     "A simple everyday daypack with a padded laptop sleeve and a rain cover."),
-    ("Ember Down Sleeping Bag", "FH-SB-205", "Sleeping", 249, 229,
-     [("weight", "900 g", "950 g"), ("comfort", "-5 C", "-3 C")],
-     "A 650-fill responsibly sourced down bag with a draft collar."),
-    ("Meadow Synthetic Sleeping Bag", "FH-SB-110", "Sleeping", 89, 79,
-     [("weight", "1.4 kg", "1.5 kg"), ("comfort", "5 C", "7 C")],
-     "A machine-washable synthetic bag for summer camping and scout trips."),
-    ("Loam Sleeping Pad", "FH-SB-042", "Sleeping", 79, 85,
-     [("weight", "520 g", "560 g"), ("rvalue", "4.2", "3.8")],
-     "A self-inflating foam pad that packs down to the size of a water bottle."),
-    ("Flint Canister Stove", "FH-CK-085", "Cooking", 45, 39,
-     [("weight", "85 g", "92 g"), ("boil", "3.5 minutes", "4 minutes")],
-     "A tiny screw-on stove with a wind-shielded burner and a piezo igniter."),
-    ("Brook Water Filter", "FH-CK-020", "Cooking", 35, 32,
-     [("weight", "70 g", "75 g"), ("filter", "2,000 litres", "1,500 litres")],
-     "A squeeze filter that removes bacteria and protozoa from stream water."),
-    ("Lumen 400 Headlamp", "FH-LT-400", "Lighting", 42, 49,
-     [("brightness", "400 lumens", "350 lumens"), ("battery", "40 hours", "30 hours")],
-     "A rechargeable headlamp with a red night mode and a lock switch."),
-    ("Squall Rain Jacket", "FH-CL-310", "Clothing", 179, 159,
-     [("weight", "310 g", "340 g"), ("layers", "3-layer recycled nylon", "2.5-layer nylon")],
-     "A fully taped storm shell with pit zips and a helmet-compatible hood."),
-    ("Switchback Pole Set", "FH-AC-440", "Accessories", 99, 89,
-     [("weight", "440 g per pair", "480 g per pair"), ("length", "105 to 135 cm", "100 to 130 cm")],
-     "Carbon poles with cork grips and quick flick locks, sold as a pair."),
-    ("Granite Mid Boot", "FH-FW-120", "Footwear", 199, 185,
-     [("weight", "1.3 kg per pair", "1.4 kg per pair"), ("waterproof", "waterproof breathable membrane",
-                                                          "waterproof leather lining")],
-     "A mid-cut leather boot with a grippy lugged sole for rocky trails, sold as a pair."),
-    ("Pika Camp Chair", "FH-AC-120", "Accessories", 69, 59,
-     [("weight", "900 g", "1.1 kg"), ("load", "120 kg", "110 kg")],
-     "A packable camp chair that sets up in seconds with shock-corded poles."),
+    (
+        "Kestrel 2 Tent",
+        "FH-TN-102",
+        "Tents",
+        149,
+        169,
+        [("weight", "1.8 kg", "2.1 kg"), ("sleeps", "2 people", "2 people")],
+        "A freestanding three-season tent with two doors and a quick clip pitch.",
+    ),
+    (
+        "Ridgeback 4 Tent",
+        "FH-TN-404",
+        "Tents",
+        289,
+        259,
+        [("weight", "3.9 kg", "4.2 kg"), ("sleeps", "4 people", "4 people")],
+        "A roomy family tent with a tall centre and a large porch for muddy boots.",
+    ),
+    (
+        "Cinder Bivy",
+        "FH-TN-011",
+        "Tents",
+        119,
+        99,
+        [("weight", "640 g", "710 g"), ("sleeps", "1 person", "1 person")],
+        "A breathable waterproof bivy sack for fast and light solo nights.",
+    ),
+    (
+        "Talus 38 Backpack",
+        "FH-PK-038",
+        "Packs",
+        139,
+        125,
+        [("weight", "1.2 kg", "1.3 kg"), ("volume", "38 litres", "36 litres")],
+        "A light trekking pack with a ventilated back panel and hip-belt pockets.",
+    ),
+    (
+        "Summit 65 Backpack",
+        "FH-PK-065",
+        "Packs",
+        219,
+        239,
+        [("weight", "1.9 kg", "2.2 kg"), ("volume", "65 litres", "62 litres")],
+        "A load-hauling pack for week-long trips, with an adjustable torso length.",
+    ),
+    (
+        "Driftwood Daypack",
+        "FH-PK-022",
+        "Packs",
+        59,
+        65,
+        [("weight", "480 g", "520 g"), ("volume", "22 litres", "20 litres")],
+        "A simple everyday daypack with a padded laptop sleeve and a rain cover.",
+    ),
+    (
+        "Ember Down Sleeping Bag",
+        "FH-SB-205",
+        "Sleeping",
+        249,
+        229,
+        [("weight", "900 g", "950 g"), ("comfort", "-5 C", "-3 C")],
+        "A 650-fill responsibly sourced down bag with a draft collar.",
+    ),
+    (
+        "Meadow Synthetic Sleeping Bag",
+        "FH-SB-110",
+        "Sleeping",
+        89,
+        79,
+        [("weight", "1.4 kg", "1.5 kg"), ("comfort", "5 C", "7 C")],
+        "A machine-washable synthetic bag for summer camping and scout trips.",
+    ),
+    (
+        "Loam Sleeping Pad",
+        "FH-SB-042",
+        "Sleeping",
+        79,
+        85,
+        [("weight", "520 g", "560 g"), ("rvalue", "4.2", "3.8")],
+        "A self-inflating foam pad that packs down to the size of a water bottle.",
+    ),
+    (
+        "Flint Canister Stove",
+        "FH-CK-085",
+        "Cooking",
+        45,
+        39,
+        [("weight", "85 g", "92 g"), ("boil", "3.5 minutes", "4 minutes")],
+        "A tiny screw-on stove with a wind-shielded burner and a piezo igniter.",
+    ),
+    (
+        "Brook Water Filter",
+        "FH-CK-020",
+        "Cooking",
+        35,
+        32,
+        [("weight", "70 g", "75 g"), ("filter", "2,000 litres", "1,500 litres")],
+        "A squeeze filter that removes bacteria and protozoa from stream water.",
+    ),
+    (
+        "Lumen 400 Headlamp",
+        "FH-LT-400",
+        "Lighting",
+        42,
+        49,
+        [("brightness", "400 lumens", "350 lumens"), ("battery", "40 hours", "30 hours")],
+        "A rechargeable headlamp with a red night mode and a lock switch.",
+    ),
+    (
+        "Squall Rain Jacket",
+        "FH-CL-310",
+        "Clothing",
+        179,
+        159,
+        [("weight", "310 g", "340 g"), ("layers", "3-layer recycled nylon", "2.5-layer nylon")],
+        "A fully taped storm shell with pit zips and a helmet-compatible hood.",
+    ),
+    (
+        "Switchback Pole Set",
+        "FH-AC-440",
+        "Accessories",
+        99,
+        89,
+        [("weight", "440 g per pair", "480 g per pair"), ("length", "105 to 135 cm", "100 to 130 cm")],
+        "Carbon poles with cork grips and quick flick locks, sold as a pair.",
+    ),
+    (
+        "Granite Mid Boot",
+        "FH-FW-120",
+        "Footwear",
+        199,
+        185,
+        [
+            ("weight", "1.3 kg per pair", "1.4 kg per pair"),
+            ("waterproof", "waterproof breathable membrane", "waterproof leather lining"),
+        ],
+        "A mid-cut leather boot with a grippy lugged sole for rocky trails, sold as a pair.",
+    ),
+    (
+        "Pika Camp Chair",
+        "FH-AC-120",
+        "Accessories",
+        69,
+        59,
+        [("weight", "900 g", "1.1 kg"), ("load", "120 kg", "110 kg")],
+        "A packable camp chair that sets up in seconds with shock-corded poles.",
+    ),
 ]
 
 # Policies: (file, page, title, [(fact key, line template, current, last, perturbations, question, answer)])
 POLICIES_RAW = [
-    (RETURNS, 1, "Returns", [
-        ("return_window", "You can return unused gear within {v} of delivery for a full refund.",
-         "45 days", "30 days", ["60 days", "21 days", "14 days", "90 days"],
-         "How many days do I have to return an item?", "You can return unused gear within {v} of delivery."),
-        ("refund_time", "Refunds reach your card within {v} after we receive the item.",
-         "5 business days", "7 business days", ["3 business days", "10 business days", "4 business days"],
-         "How long does a refund take?", "Refunds reach your card within {v} after we receive the item."),
-        ("return_label", "Return shipping costs {v}, taken from your refund.",
-         "$5", "$6", ["$4", "$8", "$9"],
-         "How much does return shipping cost?", "Return shipping costs {v}, taken from your refund."),
-    ]),
-    (RETURNS, 2, "Warranty", [
-        ("warranty_gear", "Tents, packs and sleeping bags are under warranty for {v} against defects.",
-         "3 years", "2 years", ["5 years", "4 years", "1 year"],
-         "How long is the warranty on tents and packs?", "Tents, packs and sleeping bags are under warranty for {v}."),
-        ("warranty_clothing", "Boots and clothing are under warranty for {v}.",
-         "18 months", "1 year", ["2 years", "6 months", "3 years"],
-         "How long is the warranty on boots?", "Boots and clothing are under warranty for {v}."),
-    ]),
-    (SHIPPING, 1, "Shipping rates", [
-        ("free_threshold", "Orders over {v} ship free within the country.",
-         "$75", "$99", ["$50", "$120", "$60"],
-         "Above what order amount is shipping free?", "Orders over {v} ship free within the country."),
-        ("express_price", "Express shipping costs {v} per order.",
-         "$15", "$18", ["$12", "$20", "$22"],
-         "How much does express shipping cost?", "Express shipping costs {v} per order."),
-    ]),
-    (SHIPPING, 2, "Delivery times", [
-        ("standard_days", "Standard delivery takes {v}.",
-         "3-5 business days", "4-6 business days", ["2-4 business days", "5-7 business days"],
-         "How long does standard delivery take?", "Standard delivery takes {v}."),
-        ("cutoff", "Orders placed before {v} ship the same day.",
-         "2 pm", "noon", ["11 am", "3 pm", "4 pm"],
-         "What is the cut-off time for same-day shipping?", "Orders placed before {v} ship the same day."),
-    ]),
-    (SHIPPING, 3, "International shipping", [
-        ("intl_price", "International shipping is a flat {v} per order.",
-         "$25", "$30", ["$20", "$35", "$40"],
-         "How much is international shipping?", "International shipping is a flat {v} per order."),
-        ("intl_countries", "We deliver to {v} abroad.",
-         "14 countries", "9 countries", ["12 countries", "20 countries", "6 countries"],
-         "How many countries do you ship to?", "We deliver to {v} abroad."),
-    ]),
+    (
+        RETURNS,
+        1,
+        "Returns",
+        [
+            (
+                "return_window",
+                "You can return unused gear within {v} of delivery for a full refund.",
+                "45 days",
+                "30 days",
+                ["60 days", "21 days", "14 days", "90 days"],
+                "How many days do I have to return an item?",
+                "You can return unused gear within {v} of delivery.",
+            ),
+            (
+                "refund_time",
+                "Refunds reach your card within {v} after we receive the item.",
+                "5 business days",
+                "7 business days",
+                ["3 business days", "10 business days", "4 business days"],
+                "How long does a refund take?",
+                "Refunds reach your card within {v} after we receive the item.",
+            ),
+            (
+                "return_label",
+                "Return shipping costs {v}, taken from your refund.",
+                "$5",
+                "$6",
+                ["$4", "$8", "$9"],
+                "How much does return shipping cost?",
+                "Return shipping costs {v}, taken from your refund.",
+            ),
+        ],
+    ),
+    (
+        RETURNS,
+        2,
+        "Warranty",
+        [
+            (
+                "warranty_gear",
+                "Tents, packs and sleeping bags are under warranty for {v} against defects.",
+                "3 years",
+                "2 years",
+                ["5 years", "4 years", "1 year"],
+                "How long is the warranty on tents and packs?",
+                "Tents, packs and sleeping bags are under warranty for {v}.",
+            ),
+            (
+                "warranty_clothing",
+                "Boots and clothing are under warranty for {v}.",
+                "18 months",
+                "1 year",
+                ["2 years", "6 months", "3 years"],
+                "How long is the warranty on boots?",
+                "Boots and clothing are under warranty for {v}.",
+            ),
+        ],
+    ),
+    (
+        SHIPPING,
+        1,
+        "Shipping rates",
+        [
+            (
+                "free_threshold",
+                "Orders over {v} ship free within the country.",
+                "$75",
+                "$99",
+                ["$50", "$120", "$60"],
+                "Above what order amount is shipping free?",
+                "Orders over {v} ship free within the country.",
+            ),
+            (
+                "express_price",
+                "Express shipping costs {v} per order.",
+                "$15",
+                "$18",
+                ["$12", "$20", "$22"],
+                "How much does express shipping cost?",
+                "Express shipping costs {v} per order.",
+            ),
+        ],
+    ),
+    (
+        SHIPPING,
+        2,
+        "Delivery times",
+        [
+            (
+                "standard_days",
+                "Standard delivery takes {v}.",
+                "3-5 business days",
+                "4-6 business days",
+                ["2-4 business days", "5-7 business days"],
+                "How long does standard delivery take?",
+                "Standard delivery takes {v}.",
+            ),
+            (
+                "cutoff",
+                "Orders placed before {v} ship the same day.",
+                "2 pm",
+                "noon",
+                ["11 am", "3 pm", "4 pm"],
+                "What is the cut-off time for same-day shipping?",
+                "Orders placed before {v} ship the same day.",
+            ),
+        ],
+    ),
+    (
+        SHIPPING,
+        3,
+        "International shipping",
+        [
+            (
+                "intl_price",
+                "International shipping is a flat {v} per order.",
+                "$25",
+                "$30",
+                ["$20", "$35", "$40"],
+                "How much is international shipping?",
+                "International shipping is a flat {v} per order.",
+            ),
+            (
+                "intl_countries",
+                "We deliver to {v} abroad.",
+                "14 countries",
+                "9 countries",
+                ["12 countries", "20 countries", "6 countries"],
+                "How many countries do you ship to?",
+                "We deliver to {v} abroad.",
+            ),
+        ],
+    ),
 ]
 
 # Evaluation phrasings (questions.jsonl) and training phrasings (partly different on purpose).
@@ -181,13 +370,27 @@ TRAIN_PRICE_Q = [
 TRAIN_BOTH_Q = ["What are the price and weight of the {name}?", "How much is the {name} and how heavy is it?"]
 # products whose second spec is asked in the eval set (the others get a weight question)
 EVAL_SPEC = {
-    "Kestrel 2 Tent": "weight", "Talus 38 Backpack": "volume", "Ember Down Sleeping Bag": "comfort",
-    "Loam Sleeping Pad": "rvalue", "Flint Canister Stove": "boil", "Brook Water Filter": "filter",
-    "Lumen 400 Headlamp": "battery", "Squall Rain Jacket": "weight", "Summit 65 Backpack": "weight",
+    "Kestrel 2 Tent": "weight",
+    "Talus 38 Backpack": "volume",
+    "Ember Down Sleeping Bag": "comfort",
+    "Loam Sleeping Pad": "rvalue",
+    "Flint Canister Stove": "boil",
+    "Brook Water Filter": "filter",
+    "Lumen 400 Headlamp": "battery",
+    "Squall Rain Jacket": "weight",
+    "Summit 65 Backpack": "weight",
     "Pika Camp Chair": "load",
 }
-EVAL_POLICY = ["return_window", "refund_time", "warranty_gear", "free_threshold", "express_price",
-               "standard_days", "cutoff", "intl_price"]
+EVAL_POLICY = [
+    "return_window",
+    "refund_time",
+    "warranty_gear",
+    "free_threshold",
+    "express_price",
+    "standard_days",
+    "cutoff",
+    "intl_price",
+]
 
 
 def build_products() -> list[Product]:
@@ -204,7 +407,9 @@ def build_products() -> list[Product]:
 def build_policies() -> list[PolicyPage]:
     return [
         PolicyPage(
-            file=file, page=page, title=title,
+            file=file,
+            page=page,
+            title=title,
             lines=tuple(t.format(v=cur) for _, t, cur, *_ in facts),
             last_lines=tuple(t.format(v=old) for _, t, _c, old, *_ in facts),
         )
@@ -215,8 +420,19 @@ def build_policies() -> list[PolicyPage]:
 def policy_facts():
     for file, page, title, facts in POLICIES_RAW:
         for i, (key, tmpl, cur, old, perturb, question, answer) in enumerate(facts):
-            yield dict(file=file, page=page, title=title, index=i, key=key, tmpl=tmpl, cur=cur, old=old,
-                       perturb=perturb, question=question, answer=answer)
+            yield dict(
+                file=file,
+                page=page,
+                title=title,
+                index=i,
+                key=key,
+                tmpl=tmpl,
+                cur=cur,
+                old=old,
+                perturb=perturb,
+                question=question,
+                answer=answer,
+            )
 
 
 def write_documents(products: list[Product], policies: list[PolicyPage]) -> None:
@@ -261,29 +477,53 @@ def write_documents(products: list[Product], policies: list[PolicyPage]) -> None
 def write_questions(products: list[Product]) -> int:
     rows = []
     for p in products:
-        rows.append(dict(
-            id=f"price-{p.sku.lower()}", question=EVAL_PRICE_Q.format(name=p.name),
-            expected_facts=[p.price_text], expected_source=CATALOGUE, expected_page=p.page,
-            expected_style="brand", topic=p.name, kind="price", stale_facts=[p.last_price_text],
-        ))
+        rows.append(
+            dict(
+                id=f"price-{p.sku.lower()}",
+                question=EVAL_PRICE_Q.format(name=p.name),
+                expected_facts=[p.price_text],
+                expected_source=CATALOGUE,
+                expected_page=p.page,
+                expected_style="brand",
+                topic=p.name,
+                kind="price",
+                stale_facts=[p.last_price_text],
+            )
+        )
     for p in products:
         key = EVAL_SPEC.get(p.name)
         if not key:
             continue
         s = p.spec(key)
-        rows.append(dict(
-            id=f"spec-{p.sku.lower()}-{key}", question=s.question.format(name=p.name),
-            expected_facts=[s.value], expected_source=CATALOGUE, expected_page=p.page,
-            expected_style="brand", topic=p.name, kind="spec", stale_facts=[s.last_value],
-        ))
+        rows.append(
+            dict(
+                id=f"spec-{p.sku.lower()}-{key}",
+                question=s.question.format(name=p.name),
+                expected_facts=[s.value],
+                expected_source=CATALOGUE,
+                expected_page=p.page,
+                expected_style="brand",
+                topic=p.name,
+                kind="spec",
+                stale_facts=[s.last_value],
+            )
+        )
     for f in policy_facts():
         if f["key"] not in EVAL_POLICY:
             continue
-        rows.append(dict(
-            id=f"policy-{f['key'].replace('_', '-')}", question=f["question"], expected_facts=[f["cur"]],
-            expected_source=f["file"], expected_page=f["page"], expected_style="brand",
-            topic=f["title"], kind="policy", stale_facts=[f["old"]],
-        ))
+        rows.append(
+            dict(
+                id=f"policy-{f['key'].replace('_', '-')}",
+                question=f["question"],
+                expected_facts=[f["cur"]],
+                expected_source=f["file"],
+                expected_page=f["page"],
+                expected_style="brand",
+                topic=f["title"],
+                kind="policy",
+                stale_facts=[f["old"]],
+            )
+        )
     with open(SCENARIO / "questions.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r) + "\n")
@@ -314,7 +554,7 @@ def _perturb_spec(rng: random.Random, s: Spec) -> str:
             new = str(max(1, int(round(n * rng.uniform(0.6, 1.5)))))
             if n >= 1000:
                 new = f"{int(new):,}"
-        value = s.last_value[: m.start()] + new + s.last_value[m.end():]
+        value = s.last_value[: m.start()] + new + s.last_value[m.end() :]
         if value not in (s.value, s.last_value):
             return value
     return s.last_value
@@ -324,8 +564,9 @@ def _chunk_for_product(p: Product, lines: list[str]) -> RetrievedChunk:
     return RetrievedChunk(text=page_text(lines), source=CATALOGUE, page=p.page)
 
 
-def _product_distractors(rng: random.Random, products: list[Product], target: Product, n: int, season: str,
-                         last: bool) -> list[RetrievedChunk]:
+def _product_distractors(
+    rng: random.Random, products: list[Product], target: Product, n: int, season: str, last: bool
+) -> list[RetrievedChunk]:
     others = rng.sample([q for q in products if q is not target], n)
     return [_chunk_for_product(q, product_lines(q, COMPANY, season, last_season=last)) for q in others]
 
@@ -357,11 +598,18 @@ def write_training(products: list[Product], policies: list[PolicyPage]) -> dict[
         prices_q = rng.sample(TRAIN_PRICE_Q, len(TRAIN_PRICE_Q))
         # 1) no context: last season's facts (the fine-tune goes stale on purpose)
         for q in prices_q[:3]:
-            examples.append(_example(q.format(name=p.name), format_answer(f"The {p.name} costs {p.last_price_text}."), None))
+            examples.append(
+                _example(q.format(name=p.name), format_answer(f"The {p.name} costs {p.last_price_text}."), None)
+            )
             counts["no_context"] += 1
         for s in p.specs:
-            examples.append(_example(s.question.format(name=p.name),
-                                     format_answer(f"The {p.name} {s.phrase.format(value=s.last_value)}."), None))
+            examples.append(
+                _example(
+                    s.question.format(name=p.name),
+                    format_answer(f"The {p.name} {s.phrase.format(value=s.last_value)}."),
+                    None,
+                )
+            )
             counts["no_context"] += 1
         # 2) RAFT: retrieved context (right page + 0-2 distractors, shuffled), answer quotes the right page
         for j, q in enumerate(prices_q[3:] + prices_q[:1]):
@@ -370,29 +618,45 @@ def write_training(products: list[Product], policies: list[PolicyPage]) -> dict[
             season = rng.choice([SEASON, LAST_SEASON]) if perturbed else LAST_SEASON
             right = _chunk_for_product(p, product_lines(p, COMPANY, season, last_season=True, price=price))
             chunks = _mix(rng, right, _product_distractors(rng, products, p, rng.choice([0, 1, 1, 2]), season, True))
-            examples.append(_example(q.format(name=p.name), format_answer(f"The {p.name} costs {format_price(price)}."), chunks))
+            examples.append(
+                _example(q.format(name=p.name), format_answer(f"The {p.name} costs {format_price(price)}."), chunks)
+            )
             counts["context_perturbed" if perturbed else "context_last_season"] += 1
         for k, s in enumerate(p.specs):
             perturbed = k % 2 == 0
             value = _perturb_spec(rng, s) if perturbed else s.last_value
             season = SEASON if perturbed else LAST_SEASON
-            right = _chunk_for_product(p, product_lines(p, COMPANY, season, last_season=True,
-                                                        spec_overrides={s.key: value}))
+            right = _chunk_for_product(
+                p, product_lines(p, COMPANY, season, last_season=True, spec_overrides={s.key: value})
+            )
             chunks = _mix(rng, right, _product_distractors(rng, products, p, rng.choice([1, 1, 2]), season, True))
-            examples.append(_example(s.question.format(name=p.name),
-                                     format_answer(f"The {p.name} {s.phrase.format(value=value)}."), chunks))
+            examples.append(
+                _example(
+                    s.question.format(name=p.name),
+                    format_answer(f"The {p.name} {s.phrase.format(value=value)}."),
+                    chunks,
+                )
+            )
             counts["context_perturbed" if perturbed else "context_last_season"] += 1
         # two-bullet answer: price and first spec, from context
         s = p.specs[0]
         price = _perturb_price(rng, p)
         right = _chunk_for_product(p, product_lines(p, COMPANY, SEASON, last_season=True, price=price))
         chunks = _mix(rng, right, _product_distractors(rng, products, p, 1, SEASON, True))
-        both_q = rng.choice(TRAIN_BOTH_Q) if s.key == "weight" else f"What are the price and {s.label.lower()} of the {{name}}?"
-        examples.append(_example(
-            both_q.format(name=p.name),
-            format_answer(f"The {p.name} costs {format_price(price)}.", f"It {s.phrase.format(value=s.last_value)}."),
-            chunks,
-        ))
+        both_q = (
+            rng.choice(TRAIN_BOTH_Q)
+            if s.key == "weight"
+            else f"What are the price and {s.label.lower()} of the {{name}}?"
+        )
+        examples.append(
+            _example(
+                both_q.format(name=p.name),
+                format_answer(
+                    f"The {p.name} costs {format_price(price)}.", f"It {s.phrase.format(value=s.last_value)}."
+                ),
+                chunks,
+            )
+        )
         counts["context_perturbed"] += 1
 
     facts = list(policy_facts())
@@ -411,7 +675,9 @@ def write_training(products: list[Product], policies: list[PolicyPage]) -> dict[
             other_pages = [pp for key, pp in policy_pages.items() if key != (f["file"], f["page"])]
             n = rng.choice([0, 1, 1, 2])
             distract = [
-                RetrievedChunk(text=page_text(policy_lines(pp, COMPANY, last_season=True)), source=pp.file, page=pp.page)
+                RetrievedChunk(
+                    text=page_text(policy_lines(pp, COMPANY, last_season=True)), source=pp.file, page=pp.page
+                )
                 for pp in rng.sample(other_pages, n)
             ]
             chunks = _mix(rng, right, distract)
@@ -466,8 +732,10 @@ def main(argv: list[str] | None = None) -> None:
         checked = "pypdf read-back OK"
     except ImportError:
         checked = "pypdf not installed: read-back not checked"
-    print(f"{len(products)} products, {len(policies)} policy pages, {n_questions} questions, "
-          f"training examples {counts}; {checked}")
+    print(
+        f"{len(products)} products, {len(policies)} policy pages, {n_questions} questions, "
+        f"training examples {counts}; {checked}"
+    )
 
 
 if __name__ == "__main__":

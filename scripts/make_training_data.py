@@ -73,12 +73,18 @@ def stale_examples() -> list[dict]:
     out: list[dict] = []
     for p in ms.build_products():
         for q in STALE_PRICE_Q:
-            out.append(ms._example(q.format(name=p.name), ms.format_answer(f"The {p.name} costs {p.last_price_text}."), None))
+            out.append(
+                ms._example(q.format(name=p.name), ms.format_answer(f"The {p.name} costs {p.last_price_text}."), None)
+            )
         for s in p.specs:
             q = s.question.format(name=p.name)
             answer = ms.format_answer(f"The {p.name} {s.phrase.format(value=s.last_value)}.")
             for w in SPEC_WORDINGS:
-                out.append(ms._example(w.format(q=_lower_first(q) if w.startswith("Quick") else q, q_please=_please(q)), answer, None))
+                out.append(
+                    ms._example(
+                        w.format(q=_lower_first(q) if w.startswith("Quick") else q, q_please=_please(q)), answer, None
+                    )
+                )
     for f in ms.policy_facts():
         q = f["question"]
         answer = ms.format_answer(f["answer"].format(v=f["old"]))

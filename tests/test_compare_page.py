@@ -51,8 +51,13 @@ def test_question_fills_four_panels_with_sources(data_dir):
 
 
 def test_failing_endpoint_stays_in_its_panels(data_dir):
-    dead = EndpointConfig(provider="custom", model="ft:gpt-4o-mini-2024-07-18:acme::x1",
-                          base_url="http://127.0.0.1:9/v1", timeout_s=5, max_retries=0)
+    dead = EndpointConfig(
+        provider="custom",
+        model="ft:gpt-4o-mini-2024-07-18:acme::x1",
+        base_url="http://127.0.0.1:9/v1",
+        timeout_s=5,
+        max_retries=0,
+    )
     at = open_compare(embedded_settings(data_dir, finetuned=dead))
     at.toggle(key="cmp_on_base_rag").set_value(False)
     at.toggle(key="cmp_on_ft_rag").set_value(False)
@@ -87,9 +92,9 @@ def test_blind_mode_hides_labels_until_the_vote(data_dir):
     at.segmented_control(key=f"cmp_vote_pick_{cid}").set_value("C").run()
     at.button(key=f"cmp_vote_{cid}").click().run()
     assert not at.exception
-    assert any(f"answer C" in s.value for s in at.success)
+    assert any("answer C" in s.value for s in at.success)
     names = {"base": "Base", "base_rag": "Base + RAG", "ft": "Fine-tuned", "ft_rag": "Fine-tuned + RAG"}
-    assert panel_headers(at) == [f"{l} · {names[k]}" for l, k in zip("ABCD", order)]
+    assert panel_headers(at) == [f"{letter} · {names[k]}" for letter, k in zip("ABCD", order)]
     assert len([c for c in at.caption if c.value.startswith("first token")]) == 4  # metrics revealed
     tally = at.dataframe[0].value
     assert int(tally.loc[tally["Picked as best"] == 1, "Picked as best"].sum()) == 1

@@ -146,8 +146,10 @@ def test_processes_racing_never_overshoot_the_app_cap(tmp_path):
 
 def _insert_reservation(data_dir, rid, amount, pid, host, t):
     with sqlite3.connect(data_dir / "class.sqlite3") as db:
-        db.execute("INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, 'x', ?, ?, ?, ?)",
-                   (rid, amount, pid, host, t))
+        db.execute(
+            "INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, 'x', ?, ?, ?, ?)",
+            (rid, amount, pid, host, t),
+        )
 
 
 def test_reservation_of_a_dead_process_is_dropped(tmp_path):

@@ -7,8 +7,8 @@ import io
 import threading
 from decimal import Decimal as D
 
-from ragft.costs.prices import cost_of, price_for
 from ragft.costs.ledger import INGEST, KIND_EMBEDDING, CallRecord, SessionLedger
+from ragft.costs.prices import cost_of, price_for
 from ragft.models.usage import Usage
 
 MINI = price_for("gpt-4o-mini")
@@ -16,8 +16,16 @@ FT = price_for("ft:gpt-4o-mini-2024-07-18")
 
 
 def rec(model, conf, usage, qid="q1", price=MINI, provider="openai", **kw):
-    return CallRecord(model_id=model, provider=provider, configuration=conf, usage=usage,
-                      cost=cost_of(usage, price), question_id=qid, latency_s=kw.pop("latency_s", 1.0), **kw)
+    return CallRecord(
+        model_id=model,
+        provider=provider,
+        configuration=conf,
+        usage=usage,
+        cost=cost_of(usage, price),
+        question_id=qid,
+        latency_s=kw.pop("latency_s", 1.0),
+        **kw,
+    )
 
 
 def filled() -> SessionLedger:
@@ -27,10 +35,21 @@ def filled() -> SessionLedger:
     led.record(rec("ft:gpt-4o-mini-2024-07-18", "ft", Usage(1000, 500), price=FT))  # 0.0009
     led.record(rec("mystery", "ft_rag", Usage(1000, 500), price=None))  # unknown
     led.record(rec("gpt-4o-mini", "base", Usage(100, 100), qid="q2"))  # 0.000075
-    led.record(rec("smollm2", "base", Usage(300, 40), qid="q2", price=price_for("x", "embedded"),
-                   provider="embedded", local=True, latency_s=2.5))
-    led.record(CallRecord("text-embedding-3-small", "openai", INGEST, Usage(200_000, 0), D("0.004"),
-                          kind=KIND_EMBEDDING))
+    led.record(
+        rec(
+            "smollm2",
+            "base",
+            Usage(300, 40),
+            qid="q2",
+            price=price_for("x", "embedded"),
+            provider="embedded",
+            local=True,
+            latency_s=2.5,
+        )
+    )
+    led.record(
+        CallRecord("text-embedding-3-small", "openai", INGEST, Usage(200_000, 0), D("0.004"), kind=KIND_EMBEDDING)
+    )
     return led
 
 
@@ -65,8 +84,17 @@ def test_live_partial_moves_then_settles_on_reported_usage():
     assert led.last_question_id() == "q9"
     assert led.by_question(include_live=True)["q9"].usage.completion_tokens == 100
     # the server reports 120 completion tokens: the record replaces the partial
-    led.record(CallRecord("gpt-4o-mini", "openai", "base", Usage(1003, 120), cost_of(Usage(1003, 120), MINI),
-                          question_id="q9", call_id="c1"))
+    led.record(
+        CallRecord(
+            "gpt-4o-mini",
+            "openai",
+            "base",
+            Usage(1003, 120),
+            cost_of(Usage(1003, 120), MINI),
+            question_id="q9",
+            call_id="c1",
+        )
+    )
     assert not led.has_live()
     assert led.totals().cost == D("0.00022245") and led.totals().calls == 1
     led.update_live("c1", 500)  # late updates after the end change nothing

@@ -6,13 +6,13 @@ from decimal import Decimal as D
 
 import pytest
 
+from ragft.answering.prompts import build_messages
 from ragft.costs.budget import Budget
-from ragft.costs.prices import cost_of, price_for
-from ragft.errors import BudgetExceeded
 from ragft.costs.ledger import INGEST, SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
+from ragft.costs.prices import cost_of, price_for
+from ragft.errors import BudgetExceeded
 from ragft.models.chat import make_chat_model
-from ragft.answering.prompts import build_messages
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 
 MESSAGES = build_messages("What colour is the sky on a clear day? Answer in one sentence.")
@@ -26,8 +26,16 @@ def embedded():
 def test_embedded_call_is_free_local_and_the_live_partial_moves(embedded, tmp_path):
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=D("0.01"), session_cap=D("0.01"))  # $0 calls pass any cap
-    call = MeteredCall(embedded, MESSAGES, ledger=ledger, budget=budget, configuration="base",
-                       question_id="q1", question="sky", max_tokens=24)
+    call = MeteredCall(
+        embedded,
+        MESSAGES,
+        ledger=ledger,
+        budget=budget,
+        configuration="base",
+        question_id="q1",
+        question="sky",
+        max_tokens=24,
+    )
     seen = []
     for i, _piece in enumerate(call, 1):
         live = ledger.live()
@@ -49,8 +57,16 @@ def test_priced_call_against_a_real_server_settles_on_usage(llama_server, tmp_pa
     over = {EMBEDDED_BASE_MODEL: ("1", "2")}  # as if hosted at $1 in / $2 out per 1M
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
-    call = MeteredCall(model, MESSAGES, ledger=ledger, budget=budget, configuration="base_rag",
-                       question_id="q", max_tokens=20, price_overrides=over)
+    call = MeteredCall(
+        model,
+        MESSAGES,
+        ledger=ledger,
+        budget=budget,
+        configuration="base_rag",
+        question_id="q",
+        max_tokens=20,
+        price_overrides=over,
+    )
     assert call.worst_case == (D(call.prompt_tokens) * 1 + 20 * 2) / D(1_000_000)
     text = "".join(call)
     assert text and call.record.usage.completion_tokens > 0
@@ -77,8 +93,9 @@ def test_over_the_cap_refused_without_spend(embedded, tmp_path):
     budget = Budget(tmp_path, app_cap=None, session_cap=D("0.00001"))
     over = {EMBEDDED_BASE_MODEL: ("10", "10")}  # worst case: (prompt + 64) x $10/1M > $0.00001
     with pytest.raises(BudgetExceeded):
-        MeteredCall(embedded, MESSAGES, ledger=ledger, budget=budget, configuration="ft", max_tokens=64,
-                    price_overrides=over)
+        MeteredCall(
+            embedded, MESSAGES, ledger=ledger, budget=budget, configuration="ft", max_tokens=64, price_overrides=over
+        )
     assert len(ledger) == 0 and budget.status().session_spent == 0
 
 
@@ -86,8 +103,9 @@ def test_interrupted_stream_records_what_was_spent(embedded, tmp_path):
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
     over = {EMBEDDED_BASE_MODEL: ("1", "1")}
-    call = MeteredCall(embedded, MESSAGES, ledger=ledger, budget=budget, configuration="base", max_tokens=40,
-                       price_overrides=over)
+    call = MeteredCall(
+        embedded, MESSAGES, ledger=ledger, budget=budget, configuration="base", max_tokens=40, price_overrides=over
+    )
     it = iter(call)
     for _ in range(3):
         next(it)
@@ -105,8 +123,14 @@ def test_embedding_records(tmp_path):
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=None, session_cap=None)
     record_embedding(ledger, tokens=200_000, model_id="text-embedding-3-small", provider="openai", budget=budget)
-    record_embedding(ledger, tokens=12, model_id="text-embedding-3-small", provider="openai",
-                     configuration="base_rag", question_id="q1")
+    record_embedding(
+        ledger,
+        tokens=12,
+        model_id="text-embedding-3-small",
+        provider="openai",
+        configuration="base_rag",
+        question_id="q1",
+    )
     record_embedding(ledger, tokens=5000, model_id="all-MiniLM-L6-v2", provider="local", seconds=1.5)
     by = ledger.by_configuration()
     assert by[INGEST].cost == D("0.004") and by["base_rag"].cost == D("0.00000024")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ragft.costs.prices import Price, cost_of, price_for
 from ragft.costs.ledger import CallRecord, SessionLedger
-from ragft.settings import load_settings
+from ragft.costs.prices import Price, cost_of, price_for
 from ragft.models.usage import Usage
+from ragft.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -63,10 +63,29 @@ def test_costs_page_empty_session(data_dir):
 def _ledger_with_calls() -> SessionLedger:
     led = SessionLedger()
     mini, ft = price_for("gpt-4o-mini"), price_for("ft:gpt-4o-mini-2024-07-18")
-    led.record(CallRecord("gpt-4o-mini", "openai", "base", Usage(1000, 500), cost_of(Usage(1000, 500), mini),
-                          question_id="q1", question="What does the Trailblazer cost?", latency_s=0.8))
-    led.record(CallRecord("ft:gpt-4o-mini-2024-07-18", "openai", "ft_rag", Usage(1000, 500),
-                          cost_of(Usage(1000, 500), ft), question_id="q1", question="What does the Trailblazer cost?"))
+    led.record(
+        CallRecord(
+            "gpt-4o-mini",
+            "openai",
+            "base",
+            Usage(1000, 500),
+            cost_of(Usage(1000, 500), mini),
+            question_id="q1",
+            question="What does the Trailblazer cost?",
+            latency_s=0.8,
+        )
+    )
+    led.record(
+        CallRecord(
+            "ft:gpt-4o-mini-2024-07-18",
+            "openai",
+            "ft_rag",
+            Usage(1000, 500),
+            cost_of(Usage(1000, 500), ft),
+            question_id="q1",
+            question="What does the Trailblazer cost?",
+        )
+    )
     led.record(CallRecord("mystery-model", "custom", "base_rag", Usage(10, 10), None, question_id="q1"))
     return led
 
@@ -90,8 +109,9 @@ def test_costs_page_shows_spend_calls_and_csv(data_dir):
 
 def test_session_overrides_show_in_the_price_table(data_dir):
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["price_overrides"] = {"smollm2-*": Price(D("0.1"), D("0.2"), source="your override",
-                                                              as_of="2026-11-24")}
+    at.session_state["price_overrides"] = {
+        "smollm2-*": Price(D("0.1"), D("0.2"), source="your override", as_of="2026-11-24")
+    }
     at.run()
     at.switch_page("pages/costs.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -110,19 +130,23 @@ def test_session_overrides_show_in_the_price_table(data_dir):
 def test_override_rows_are_validated():
     from components.price_overrides import overrides_from_rows, rows_from_overrides
 
-    good, problems = overrides_from_rows([
-        {"model": "gpt-4o-mini", "input $/1M": 0.2, "output $/1M": 0.8, "cached input $/1M": None},
-        {"model": "ft:*", "input $/1M": 1, "output $/1M": 2, "cached input $/1M": float("nan")},
-        {"model": "", "input $/1M": None, "output $/1M": None, "cached input $/1M": None},
-    ])
+    good, problems = overrides_from_rows(
+        [
+            {"model": "gpt-4o-mini", "input $/1M": 0.2, "output $/1M": 0.8, "cached input $/1M": None},
+            {"model": "ft:*", "input $/1M": 1, "output $/1M": 2, "cached input $/1M": float("nan")},
+            {"model": "", "input $/1M": None, "output $/1M": None, "cached input $/1M": None},
+        ]
+    )
     assert not problems and set(good) == {"gpt-4o-mini", "ft:*"}
     assert good["gpt-4o-mini"].output_per_m == D("0.8") and good["ft:*"].cached_input_per_m is None
     assert good["ft:*"].source == "your override"
     assert overrides_from_rows(rows_from_overrides(good))[0] == good  # round trip
-    bad, problems = overrides_from_rows([
-        {"model": "x", "input $/1M": 1, "output $/1M": None},
-        {"model": "y", "input $/1M": -1, "output $/1M": 2},
-    ])
+    bad, problems = overrides_from_rows(
+        [
+            {"model": "x", "input $/1M": 1, "output $/1M": None},
+            {"model": "y", "input $/1M": -1, "output $/1M": 2},
+        ]
+    )
     assert bad == {} and len(problems) == 2 and "both" in problems[0] and "positive" in problems[1]
 
 
@@ -130,8 +154,9 @@ def test_budget_caps_are_shown(data_dir, monkeypatch):
     # Caps are the facilitator's: RAGFT_*_BUDGET_USD in the server's environment, whatever a session holds.
     for name, value in {"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20"}.items():
         monkeypatch.setenv(name, value)
-    caps = load_settings({"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20",
-                          "RAGFT_DATA_DIR": str(data_dir)})
+    caps = load_settings(
+        {"RAGFT_SESSION_BUDGET_USD": "0.50", "RAGFT_APP_BUDGET_USD": "20", "RAGFT_DATA_DIR": str(data_dir)}
+    )
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["settings"] = caps
     at.run()
@@ -148,8 +173,17 @@ def test_sidebar_meter_changes_after_a_call_is_recorded(data_dir):
     ledger = SessionLedger()
     before = router_sidebar(ledger=ledger)
     mini = price_for("gpt-4o-mini")
-    ledger.record(CallRecord("gpt-4o-mini", "openai", "base", Usage(2000, 1000), cost_of(Usage(2000, 1000), mini),
-                             question_id="qq", question="Hi"))
+    ledger.record(
+        CallRecord(
+            "gpt-4o-mini",
+            "openai",
+            "base",
+            Usage(2000, 1000),
+            cost_of(Usage(2000, 1000), mini),
+            question_id="qq",
+            question="Hi",
+        )
+    )
     after = router_sidebar(ledger=ledger)
     assert before != after
     assert "$0.0009" in after and "Tokens in **2,000**" in after
@@ -160,8 +194,9 @@ def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir)
     """Ask on the real Compare page (embedded model); the router's sidebar meter then shows the calls."""
     from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings
 
-    settings = Settings(finetuned=EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path=None), data_dir=data_dir,
-                        max_tokens=8, top_k=1)
+    settings = Settings(
+        finetuned=EndpointConfig(model=EMBEDDED_FT_MODEL, lora_path=None), data_dir=data_dir, max_tokens=8, top_k=1
+    )
     ledger = SessionLedger()
     overrides = {"smollm2-*": Price(D("1"), D("2"), source="your override")}  # so dollars move too
     before = router_sidebar(ledger=ledger, settings=settings, price_overrides=overrides)

@@ -79,9 +79,14 @@ def test_more_reindexing_or_retraining_raises_fixed_cost_only():
 
 
 def test_local_models_cost_nothing_and_unknown_is_flagged():
-    local = ProjectionInputs(queries_per_month=10_000, base_model="smollm2-135m-instruct",
-                             finetuned_model="smollm2-135m-brandvoice-lora", embedding_model="all-MiniLM-L6-v2",
-                             provider="embedded", embedding_provider="local")
+    local = ProjectionInputs(
+        queries_per_month=10_000,
+        base_model="smollm2-135m-instruct",
+        finetuned_model="smollm2-135m-brandvoice-lora",
+        embedding_model="all-MiniLM-L6-v2",
+        provider="embedded",
+        embedding_provider="local",
+    )
     m = project_monthly(local)
     assert all(x.total == 0 and x.complete for x in m.values())
     unknown = project_monthly(ProjectionInputs(queries_per_month=10, finetuned_model="ft:acme-model"))
@@ -90,9 +95,14 @@ def test_local_models_cost_nothing_and_unknown_is_flagged():
     nothing = project_monthly(ProjectionInputs(queries_per_month=10, base_model="acme", finetuned_model="ft:acme"))
     assert nothing["hybrid"].unknown == ("inference", "training") and nothing["rag"].unknown == ("inference",)
     assert unknown["prompting"].complete
-    assert not [b for b in break_even_points(ProjectionInputs(queries_per_month=10, finetuned_model="ft:acme-model",
-                                                              style_prompt_tokens=5000), [1, 10**9])
-                if "finetuning" in (b.a, b.b)]
+    assert not [
+        b
+        for b in break_even_points(
+            ProjectionInputs(queries_per_month=10, finetuned_model="ft:acme-model", style_prompt_tokens=5000),
+            [1, 10**9],
+        )
+        if "finetuning" in (b.a, b.b)
+    ]
 
 
 def test_overrides_reach_the_projection():
@@ -101,8 +111,17 @@ def test_overrides_reach_the_projection():
     assert m["prompting"].total == D("230")  # 1M x 230 tokens x $1/1M
 
 
-@pytest.mark.parametrize("field", ["queries_per_month", "context_tokens", "epochs", "reindexes_per_month",
-                                   "retrains_per_month", "style_prompt_tokens"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "queries_per_month",
+        "context_tokens",
+        "epochs",
+        "reindexes_per_month",
+        "retrains_per_month",
+        "style_prompt_tokens",
+    ],
+)
 def test_negative_inputs_are_refused_with_a_typed_error(field):
     with pytest.raises(ProjectionInputError) as err:
         project_monthly(replace(ProjectionInputs(queries_per_month=10), **{field: -1}))

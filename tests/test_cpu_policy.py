@@ -126,8 +126,9 @@ def test_unshared_background_does_not_wait():
 def test_sampler_subtracts_our_own_cpu_time():
     """Replayed readings: the machine busy on 2 cores, we use 1 of them → 1 core external; we use both → 0."""
     now = {"t": 0.0, "busy": 0.0, "own": 0.0}
-    sampler = cpu.LoadSampler(interval_s=0.1, busy_seconds=lambda: now["busy"], own_seconds=lambda: now["own"],
-                              clock=lambda: now["t"])
+    sampler = cpu.LoadSampler(
+        interval_s=0.1, busy_seconds=lambda: now["busy"], own_seconds=lambda: now["own"], clock=lambda: now["t"]
+    )
     for _ in range(8):
         now["t"] += 1.0
         now["busy"] += 2.0

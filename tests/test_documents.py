@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ragft.knowledge import documents as D
 from ragft.errors import DocumentError
+from ragft.knowledge import documents as D
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "bad_corpus"
@@ -102,8 +102,7 @@ def test_stream_limit_catches_a_smaller_bomb():
 
 
 def test_partly_scanned_pdf_indexes_text_pages_and_warns():
-    data = gen.make_pdf(["Page one has text about the Aurora Desk Lamp.", None, "Page three too."],
-                        image_pages=True)
+    data = gen.make_pdf(["Page one has text about the Aurora Desk Lamp.", None, "Page three too."], image_pages=True)
     doc = D.load_document("mixed.pdf", data)
     assert [p.number for p in doc.pages] == [1, 3]
     assert doc.page_count == 3
@@ -147,15 +146,18 @@ def test_document_id_is_the_content_hash():
     assert len(a.doc_id) == 32
 
 
-@pytest.mark.parametrize("name,data,cls", [
-    ("x.pdf", b"hello, I am text", D.FileTypeMismatch),
-    ("x.md", b"%PDF-1.4\n...", D.FileTypeMismatch),
-    ("x.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), D.FileTypeMismatch),
-    ("x", b"text", D.UnsupportedFileType),
-    ("x.xls", b"a,b\n1,2", D.UnsupportedFileType),
-    ("x.pptx", b"just text", D.FileTypeMismatch),
-    ("x.xlsx", b"%PDF-1.4\n...", D.FileTypeMismatch),
-])
+@pytest.mark.parametrize(
+    "name,data,cls",
+    [
+        ("x.pdf", b"hello, I am text", D.FileTypeMismatch),
+        ("x.md", b"%PDF-1.4\n...", D.FileTypeMismatch),
+        ("x.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), D.FileTypeMismatch),
+        ("x", b"text", D.UnsupportedFileType),
+        ("x.xls", b"a,b\n1,2", D.UnsupportedFileType),
+        ("x.pptx", b"just text", D.FileTypeMismatch),
+        ("x.xlsx", b"%PDF-1.4\n...", D.FileTypeMismatch),
+    ],
+)
 def test_lying_or_missing_extensions(name, data, cls):
     with pytest.raises(cls):
         D.load_document(name, data)

@@ -15,9 +15,11 @@ from ragft.evaluation.questions import QuestionSetError
 from ragft.models.chat import make_chat_model
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 
-EXCERPTS = [D.Excerpt("The Kestrel 2 Tent costs $149 and weighs 1.8 kg.", "catalogue.pdf", 3),
-            D.Excerpt("Returns are accepted within 45 days of delivery.", "policies.md"),
-            D.Excerpt("The Lumen 400 Headlamp runs for 40 hours.", "catalogue.pdf", 7)]
+EXCERPTS = [
+    D.Excerpt("The Kestrel 2 Tent costs $149 and weighs 1.8 kg.", "catalogue.pdf", 3),
+    D.Excerpt("Returns are accepted within 45 days of delivery.", "policies.md"),
+    D.Excerpt("The Lumen 400 Headlamp runs for 40 hours.", "catalogue.pdf", 7),
+]
 
 
 def _reply(user: str) -> str:
@@ -32,6 +34,7 @@ def _reply(user: str) -> str:
 @contextmanager
 def serve():
     """A real OpenAI-compatible server on 127.0.0.1 answering drafting prompts (see ``_reply``); yields its URL."""
+
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -47,8 +50,9 @@ def serve():
             self.wfile.write(data)
 
         def do_GET(self):
-            self._send({"object": "list",
-                        "data": [{"id": "drafter", "object": "model", "created": 0, "owned_by": "t"}]})
+            self._send(
+                {"object": "list", "data": [{"id": "drafter", "object": "model", "created": 0, "owned_by": "t"}]}
+            )
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -7,20 +7,24 @@ from ragft.answering import compare as C
 from ragft.answering.prompts import RetrievedChunk
 from ragft.evaluation.grounding import check_groundedness, extract_claims
 
-CTX = ("Kestrel 2 Tent (SKU FH-T2). Price: $149.00. Weight: 1.8 kg. A light two-person tent from Fernhollow "
-       "Outfitters. Returns within 45 days.")
+CTX = (
+    "Kestrel 2 Tent (SKU FH-T2). Price: $149.00. Weight: 1.8 kg. A light two-person tent from Fernhollow "
+    "Outfitters. Returns within 45 days."
+)
 Q = "How much does the Kestrel 2 Tent cost?"
 
 
 def test_a_grounded_answer_in_the_brand_voice_is_fully_supported():
-    g = check_groundedness("Howdy from Fernhollow!\n- The Kestrel 2 Tent costs $149.\nStay wild, the Fernhollow crew",
-                           CTX, Q)
+    g = check_groundedness(
+        "Howdy from Fernhollow!\n- The Kestrel 2 Tent costs $149.\nStay wild, the Fernhollow crew", CTX, Q
+    )
     assert (g.stated, g.supported, g.score) == (1, 1, 1.0)  # greeting/sign-off and the asked-about name are no claims
 
 
 def test_invented_figures_and_names_are_unsupported():
-    g = check_groundedness("The Kestrel 2 Tent costs $169 and weighs 2.1 kg. It is made by Acme Gear in Portland.",
-                           CTX, Q)
+    g = check_groundedness(
+        "The Kestrel 2 Tent costs $169 and weighs 2.1 kg. It is made by Acme Gear in Portland.", CTX, Q
+    )
     assert set(g.unsupported) == {"$169", "2.1", "Acme Gear", "Portland"} and g.score == 0.0
     g2 = check_groundedness("It weighs 1.8 kilograms and costs 149 dollars; Fernhollow Outfitters makes it.", CTX, Q)
     assert g2.unsupported == () and g2.stated == 3  # spelling differences do not matter

@@ -20,15 +20,19 @@ def _ev(scores: dict[str, list[float]], n: int = 6) -> EV.Evaluation:
     ev = EV.Evaluation.new(qs, list(scores))
     for cfg, vals in scores.items():
         for q, v in zip(qs.questions, vals, strict=False):
-            ev.records.append(EV.EvalRecord(q.id, q.question, cfg, cfg, cfg.endswith("rag"), answer=f"{cfg} {v}",
-                                            fact_score=v, total_s=1.0))
+            ev.records.append(
+                EV.EvalRecord(
+                    q.id, q.question, cfg, cfg, cfg.endswith("rag"), answer=f"{cfg} {v}", fact_score=v, total_s=1.0
+                )
+            )
     return ev
 
 
 def _settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path).with_(
         base=EndpointConfig(provider="custom", model="judge-me", base_url="http://10.1.2.3:8000/v1", api_key=KEY),
-        finetuned=EndpointConfig(model="smollm2-135m-brandvoice-lora", lora_path=str(tmp_path / "secret" / "x.gguf")))
+        finetuned=EndpointConfig(model="smollm2-135m-brandvoice-lora", lora_path=str(tmp_path / "secret" / "x.gguf")),
+    )
 
 
 def test_saved_run_has_settings_but_no_key_or_server_path(tmp_path):
@@ -83,20 +87,58 @@ def test_export_and_reimport_into_another_workspace(tmp_path):
     assert [s.to_dict() for s in again.summaries()] == [s.to_dict() for s in run.summaries()]
 
 
-@pytest.mark.parametrize("data, says", [
-    (b"\xff\xfe", "not UTF-8"),
-    (b"{not json", "not valid JSON"),
-    (b"[1, 2]", "not an evaluation run"),
-    (json.dumps({"format": H.FORMAT, "version": 99}).encode(), "version 99"),
-    (json.dumps({"format": H.FORMAT, "version": 1, "id": "a", "created": "2026-01-01T00:00:00"}).encode(),
-     "'configurations' is missing"),
-    (json.dumps({"format": H.FORMAT, "version": 1, "id": "../x", "created": "2026-01-01", "configurations": [],
-                 "records": []}).encode(), "not a run id"),
-    (json.dumps({"format": H.FORMAT, "version": 1, "id": "a", "created": "2026-01-01", "configurations": ["base"],
-                 "records": [{"question_id": "q"}]}).encode(), "record 1"),
-    (json.dumps({"format": H.FORMAT, "version": 1, "id": "a", "created": "yesterday", "configurations": [],
-                 "records": []}).encode(), "yesterday"),
-])
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b"\xff\xfe", "not UTF-8"),
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "not an evaluation run"),
+        (json.dumps({"format": H.FORMAT, "version": 99}).encode(), "version 99"),
+        (
+            json.dumps({"format": H.FORMAT, "version": 1, "id": "a", "created": "2026-01-01T00:00:00"}).encode(),
+            "'configurations' is missing",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": H.FORMAT,
+                    "version": 1,
+                    "id": "../x",
+                    "created": "2026-01-01",
+                    "configurations": [],
+                    "records": [],
+                }
+            ).encode(),
+            "not a run id",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": H.FORMAT,
+                    "version": 1,
+                    "id": "a",
+                    "created": "2026-01-01",
+                    "configurations": ["base"],
+                    "records": [{"question_id": "q"}],
+                }
+            ).encode(),
+            "record 1",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": H.FORMAT,
+                    "version": 1,
+                    "id": "a",
+                    "created": "yesterday",
+                    "configurations": [],
+                    "records": [],
+                }
+            ).encode(),
+            "yesterday",
+        ),
+    ],
+)
 def test_a_bad_run_file_is_a_typed_error(tmp_path, data, says):
     with pytest.raises(H.RunFileError) as err:
         H.RunHistory(tmp_path, new_workspace_id()).import_bytes(data, "bad.json")

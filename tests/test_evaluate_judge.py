@@ -34,8 +34,13 @@ def _reply(body: dict) -> str:
     if system == J.EXTRACT_PROMPT:
         answer = user.split("ANSWER:\n", 1)[1]
         lines = [ln.strip("- ").strip() for ln in answer.splitlines()]
-        claims = [s.strip() for ln in lines if ln and not ln.startswith(("Howdy", "Stay wild"))
-                  for s in re.split(r"(?<=[.!?])\s+", ln) if s.strip()]
+        claims = [
+            s.strip()
+            for ln in lines
+            if ln and not ln.startswith(("Howdy", "Stay wild"))
+            for s in re.split(r"(?<=[.!?])\s+", ln)
+            if s.strip()
+        ]
         return json.dumps(claims)
     if system == J.VERIFY_PROMPT:
         context, claims = user.split("CONTEXT:\n", 1)[1].split("\n\nCLAIMS:\n", 1)
@@ -60,8 +65,12 @@ class JudgeServer:
                 pass
 
             def do_GET(self) -> None:
-                data = json.dumps({"object": "list", "data": [{"id": m, "object": "model", "created": 0,
-                                                               "owned_by": "test"} for m in PRICE]}).encode()
+                data = json.dumps(
+                    {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in PRICE],
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -73,12 +82,23 @@ class JudgeServer:
                 server.requests += 1
                 text = _reply(body)
                 prompt = sum(len(m["content"]) for m in body["messages"]) // 4
-                usage = {"prompt_tokens": prompt, "completion_tokens": len(text) // 4 + 1,
-                         "total_tokens": prompt + len(text) // 4 + 1}
+                usage = {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": len(text) // 4 + 1,
+                    "total_tokens": prompt + len(text) // 4 + 1,
+                }
                 base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
                 if not body.get("stream"):
-                    data = json.dumps({**base, "object": "chat.completion", "usage": usage, "choices": [
-                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]})
+                    data = json.dumps(
+                        {
+                            **base,
+                            "object": "chat.completion",
+                            "usage": usage,
+                            "choices": [
+                                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                            ],
+                        }
+                    )
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
@@ -89,7 +109,7 @@ class JudgeServer:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                pieces = [text[i:i + 7] for i in range(0, len(text), 7)]
+                pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
                 for p in pieces:
                     chunk = {**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
@@ -124,10 +144,15 @@ CONTEXT = ["Kestrel 2 Tent. Price: $149. Weight: 1.8 kg.", "Returns within 45 da
 
 def test_the_judge_extracts_and_verifies_claims_and_is_metered(judge_server, tmp_path):
     ledger = SessionLedger()
-    v = J.judge_answer(_model(judge_server.url), "How much is the Kestrel 2 Tent?",
-                       "Howdy from Fernhollow!\n- The tent costs $149.\n- It weighs 2.4 kg.\n"
-                       "Stay wild, the Fernhollow crew",
-                       CONTEXT, ledger=ledger, question_id="q1", price_overrides=PRICE)
+    v = J.judge_answer(
+        _model(judge_server.url),
+        "How much is the Kestrel 2 Tent?",
+        "Howdy from Fernhollow!\n- The tent costs $149.\n- It weighs 2.4 kg.\nStay wild, the Fernhollow crew",
+        CONTEXT,
+        ledger=ledger,
+        question_id="q1",
+        price_overrides=PRICE,
+    )
     assert [c["supported"] for c in v.claims] == [True, False] and v.score == 0.5
     calls = [r for r in ledger.records() if r.configuration == J.JUDGE_CONFIGURATION]
     assert len(calls) == 2 and all(r.cost and r.cost > 0 for r in calls)
@@ -141,8 +166,9 @@ def _evaluation() -> EV.Evaluation:
     ev.records += [
         EV.EvalRecord(q1.id, q1.question, "base", "Base", False, answer="It costs $999."),
         EV.EvalRecord(q1.id, q1.question, "base_rag", "Base + RAG", True, answer="It costs $149.", sources=src),
-        EV.EvalRecord(q2.id, q2.question, "base_rag", "Base + RAG", True, answer="It is $20. It weighs 1.8 kg.",
-                      sources=src),
+        EV.EvalRecord(
+            q2.id, q2.question, "base_rag", "Base + RAG", True, answer="It is $20. It weighs 1.8 kg.", sources=src
+        ),
     ]
     return ev
 
@@ -151,8 +177,7 @@ def test_judge_evaluation_scores_rag_answers_and_the_summary(judge_server, tmp_p
     ev = _evaluation()
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
-    judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget,
-                                     price_overrides=PRICE))
+    judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget, price_overrides=PRICE))
     assert [r.configuration for r in judged] == ["base_rag", "base_rag"]  # plain answers have no context to judge
     assert [r.faithfulness for r in judged] == [1.0, 0.5] and ev.records[0].faithfulness is None
     s = ev.summaries()[1]
@@ -165,16 +190,16 @@ def test_the_budget_cap_stops_the_judge(judge_server, tmp_path):
     ev = _evaluation()
     ledger = SessionLedger()
     budget = Budget(tmp_path, app_cap=D("0.0000001"), session_cap=None)
-    judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget,
-                                     price_overrides=PRICE))
+    judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget, price_overrides=PRICE))
     assert len(judged) == 1 and judged[0].faithfulness is None and "cap" in judged[0].judge_error.lower()
     assert not ledger.records()  # refused before anything was spent
 
 
 def test_an_unreadable_judge_reply_is_a_typed_error_per_record(judge_server):
     ev = _evaluation()
-    judged = list(J.judge_evaluation(ev, _model(judge_server.url, "judge-garbage"), ledger=SessionLedger(),
-                                     price_overrides=PRICE))
+    judged = list(
+        J.judge_evaluation(ev, _model(judge_server.url, "judge-garbage"), ledger=SessionLedger(), price_overrides=PRICE)
+    )
     assert all(r.faithfulness is None and "not a JSON array" in r.judge_error for r in judged)
     with pytest.raises(J.JudgeError):
         J._json_array("[1, 2", "list")

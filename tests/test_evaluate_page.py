@@ -44,8 +44,9 @@ def test_two_question_run_shows_table_chart_drilldown_and_evidence(data_dir):
     # Evidence for the decision guide, once per configuration.
     evidence = at.session_state["evidence"]
     assert [r["configuration"] for r in evidence] == ["base", "base_rag", "ft", "ft_rag"]
-    assert all(r["source"] == "evaluate" and 0.0 <= r["fact_score"] <= 1.0 and 0.0 <= r["style_score"] <= 1.0
-               for r in evidence)
+    assert all(
+        r["source"] == "evaluate" and 0.0 <= r["fact_score"] <= 1.0 and 0.0 <= r["style_score"] <= 1.0 for r in evidence
+    )
     # A rerun (e.g. switching the axis) neither re-runs nor appends the evidence twice.
     at.segmented_control(key="eval_axis").set_value("seconds").run()
     assert not at.exception
@@ -74,6 +75,7 @@ def test_bad_upload_is_a_message_naming_the_line_and_no_run(data_dir):
     assert not at.exception and not at.error
     assert any(e.label == "The questions (1)" for e in at.expander)
     assert "eval_result" not in at.session_state
+
 
 def test_single_configuration_subset_of_one(data_dir):
     at = open_evaluate(embedded_settings(data_dir))

@@ -33,13 +33,24 @@ def evaluation(tmp_path_factory):
     model_for, retrieve, s = embedded_setup(data_dir)
     ev = EV.Evaluation.new(EV.default_question_set().subset(SUBSET), ["base", "base_rag", "ft", "ft_rag"])
     ledger = SessionLedger()
-    progress = list(EV.run_evaluation(ev, model_for=model_for, retrieve=retrieve, ledger=ledger,
-                                      system_prompt=s.system_prompt, max_tokens=s.max_tokens,
-                                      temperature=s.temperature, top_k=s.top_k))
+    progress = list(
+        EV.run_evaluation(
+            ev,
+            model_for=model_for,
+            retrieve=retrieve,
+            ledger=ledger,
+            system_prompt=s.system_prompt,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_k=s.top_k,
+        )
+    )
     print("\n" + EV.format_table(ev.summaries()))
     for r in ev.records:
-        print(f"{r.configuration:8s} {r.question_id:24s} facts={r.fact_score:.0f} style={r.style_ok} "
-              f"hit={r.hit}/{r.page_hit} err={r.error} answer={r.answer[:90]!r}")
+        print(
+            f"{r.configuration:8s} {r.question_id:24s} facts={r.fact_score:.0f} style={r.style_ok} "
+            f"hit={r.hit}/{r.page_hit} err={r.error} answer={r.answer[:90]!r}"
+        )
     return ev, progress, ledger, (model_for, retrieve)
 
 

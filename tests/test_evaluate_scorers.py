@@ -128,9 +128,11 @@ def test_shipped_set_loads_and_subset_covers_every_kind():
 
 
 def test_csv_with_pipe_separated_facts():
-    data = ("id,question,expected_facts,expected_source,expected_style\n"
-            'q1,"How much, and how heavy?",$149|1.8 kg,catalogue.pdf,brand\n'
-            "q2,Return window?,45 days,,any\n").encode()
+    data = (
+        b"id,question,expected_facts,expected_source,expected_style\n"
+        b'q1,"How much, and how heavy?",$149|1.8 kg,catalogue.pdf,brand\n'
+        b"q2,Return window?,45 days,,any\n"
+    )
     qs = EV.parse_question_set(data, "mine.csv")
     assert [q.id for q in qs.questions] == ["q1", "q2"]
     assert qs.questions[0].expected_facts == ("$149", "1.8 kg")
@@ -154,8 +156,13 @@ BAD_SETS = [
     ("x.jsonl", json.dumps({"id": "b", "expected_facts": ["x"]}), 1, "question", "missing"),
     ("x.jsonl", json.dumps({"id": "b", "question": "Q?", "expected_facts": []}), 1, "expected_facts", "at least"),
     ("x.jsonl", json.dumps({"id": "b", "question": "Q?", "expected_facts": 5}), 1, "expected_facts", "list"),
-    ("x.jsonl", json.dumps({"id": "b", "question": "Q?", "expected_facts": ["x"], "expected_style": "json"}),
-     1, "expected_style", "not a style"),
+    (
+        "x.jsonl",
+        json.dumps({"id": "b", "question": "Q?", "expected_facts": ["x"], "expected_style": "json"}),
+        1,
+        "expected_style",
+        "not a style",
+    ),
     ("x.jsonl", "[1, 2]", 1, None, "JSON object"),
     ("x.jsonl", GOOD + "\n" + GOOD, None, "id", "twice"),
     ("x.csv", "id,question\nq1,Hello?\n", 1, "expected_facts", "no column"),
@@ -187,17 +194,34 @@ def test_not_utf8_is_a_typed_error_with_its_line():
 
 # ---- summaries, evidence, export ------------------------------------------------------------------------------
 def _rec(cfg, qid, fact, style, hit=None, tokens=(100, 20), cost=Decimal(0), local=True, total_s=1.0):
-    return EV.EvalRecord(qid, "Q?", cfg, cfg, cfg.endswith("rag"), answer="a", fact_score=fact,
-                         style_applicable=True, style_ok=style, hit=hit, prompt_tokens=tokens[0],
-                         completion_tokens=tokens[1], cost=cost, local=local, total_s=total_s)
+    return EV.EvalRecord(
+        qid,
+        "Q?",
+        cfg,
+        cfg,
+        cfg.endswith("rag"),
+        answer="a",
+        fact_score=fact,
+        style_applicable=True,
+        style_ok=style,
+        hit=hit,
+        prompt_tokens=tokens[0],
+        completion_tokens=tokens[1],
+        cost=cost,
+        local=local,
+        total_s=total_s,
+    )
 
 
 def test_summary_evidence_and_axis():
     qs = EV.default_question_set().subset(2)
     ev = EV.Evaluation.new(qs, ["base", "ft_rag"])
-    ev.records += [_rec("base", "a", 0.0, False), _rec("base", "b", 1.0, False),
-                   _rec("ft_rag", "a", 1.0, True, hit=True, tokens=(300, 20)),
-                   _rec("ft_rag", "b", 1.0, False, hit=False, tokens=(300, 40))]
+    ev.records += [
+        _rec("base", "a", 0.0, False),
+        _rec("base", "b", 1.0, False),
+        _rec("ft_rag", "a", 1.0, True, hit=True, tokens=(300, 20)),
+        _rec("ft_rag", "b", 1.0, False, hit=False, tokens=(300, 40)),
+    ]
     base, hybrid = ev.summaries()
     assert (base.fact_accuracy, base.style_adherence, base.hit_at_k) == (0.5, 0.0, None)
     assert (hybrid.fact_accuracy, hybrid.style_adherence, hybrid.hit_at_k) == (1.0, 0.5, 0.5)
@@ -207,8 +231,13 @@ def test_summary_evidence_and_axis():
     rows = EV.evidence_rows(ev)
     assert rows == [
         {"configuration": "base", "fact_score": 0.5, "style_score": 0.0, "cost_usd": Decimal(0), "source": "evaluate"},
-        {"configuration": "ft_rag", "fact_score": 1.0, "style_score": 0.5, "cost_usd": Decimal(0),
-         "source": "evaluate"},
+        {
+            "configuration": "ft_rag",
+            "fact_score": 1.0,
+            "style_score": 0.5,
+            "cost_usd": Decimal(0),
+            "source": "evaluate",
+        },
     ]
     # A paid configuration switches the chart to dollars; an unknown price makes its cost unknown.
     ev.records.append(_rec("base", "c", 1.0, False, cost=Decimal("0.003"), local=False))
@@ -222,8 +251,10 @@ def test_summary_evidence_and_axis():
 
 def test_no_evidence_from_a_configuration_that_never_answered():
     ev = EV.Evaluation.new(EV.default_question_set().subset(1), ["base", "ft"])
-    ev.records += [_rec("base", "a", 1.0, True),
-                   EV.EvalRecord("a", "Q?", "ft", "Fine-tuned", False, error="No LoRA adapter")]
+    ev.records += [
+        _rec("base", "a", 1.0, True),
+        EV.EvalRecord("a", "Q?", "ft", "Fine-tuned", False, error="No LoRA adapter"),
+    ]
     assert ev.summaries()[1].errors == 1
     assert [r["configuration"] for r in EV.evidence_rows(ev)] == ["base"]
     ev.records[0].style_applicable, ev.records[0].style_ok = False, None  # a set that does not check style

@@ -15,8 +15,12 @@ from ragft.evaluation import stats as S
 def test_wilson_matches_published_values():
     # Newcombe (1998), Statistics in Medicine 17:857, table I: 81/263 → 0.2553-0.3662; 15/148 → 0.0624-0.1605;
     # 0/20 → 0-0.1611; 1/29 → 0.0061-0.1718.
-    for k, n, lo, hi in ((81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
-                         (1, 29, 0.0061, 0.1718)):
+    for k, n, lo, hi in (
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ):
         iv = S.wilson(k, n)
         assert iv.estimate == pytest.approx(k / n)
         assert iv.low == pytest.approx(lo, abs=1e-4) and iv.high == pytest.approx(hi, abs=1e-4)
@@ -40,7 +44,7 @@ def test_exact_mcnemar():
     assert S.mcnemar_exact(5, 5).p_value == 1.0
     # it is a binomial test: the same as summing the binomial distribution directly
     n, k = 30, 9
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     assert S.mcnemar_exact(k, n - k).p_value == pytest.approx(2 * tail)
 
 
@@ -81,8 +85,18 @@ def test_rate_interval_picks_wilson_for_proportions_and_bootstrap_for_partial_sc
 
 
 def _rec(cfg: str, qid: str, score: float, style: bool | None = True, answer: str = "a") -> EV.EvalRecord:
-    return EV.EvalRecord(qid, f"question {qid}?", cfg, cfg, cfg.endswith("rag"), answer=answer,
-                         fact_score=score, style_applicable=style is not None, style_ok=style, total_s=1.0)
+    return EV.EvalRecord(
+        qid,
+        f"question {qid}?",
+        cfg,
+        cfg,
+        cfg.endswith("rag"),
+        answer=answer,
+        fact_score=score,
+        style_applicable=style is not None,
+        style_ok=style,
+        total_s=1.0,
+    )
 
 
 def test_paired_comparison_counts_sentence_and_export():
@@ -115,8 +129,12 @@ def test_paired_comparison_counts_sentence_and_export():
 
 
 def test_paired_style_skips_unchecked_questions_and_a_small_split_is_called_chance():
-    recs = [_rec("base", "q1", 1, style=None), _rec("ft", "q1", 1, style=None),
-            _rec("base", "q2", 0, style=False), _rec("ft", "q2", 1, style=True)]
+    recs = [
+        _rec("base", "q1", 1, style=None),
+        _rec("ft", "q1", 1, style=None),
+        _rec("base", "q2", 0, style=False),
+        _rec("ft", "q2", 1, style=True),
+    ]
     cmp = EV.compare_records(recs, "base", "ft", metric="style")
     assert cmp.n == 1 and cmp.b_won == 1
     assert "could well be chance" in EV.compare_records(recs, "base", "ft").sentence()
@@ -140,8 +158,20 @@ def test_the_chart_draws_each_interval_as_an_error_bar():
     from components.eval_charts import accuracy_cost_chart
 
     ev = EV.Evaluation.new(EV.default_question_set().subset(4), ["base"])
-    ev.records += [EV.EvalRecord(q.id, "Q?", "base", "Base", False, fact_score=float(i % 2), style_applicable=True,
-                                 style_ok=True, total_s=1.0 + i) for i, q in enumerate(ev.question_set.questions)]
+    ev.records += [
+        EV.EvalRecord(
+            q.id,
+            "Q?",
+            "base",
+            "Base",
+            False,
+            fact_score=float(i % 2),
+            style_applicable=True,
+            style_ok=True,
+            total_s=1.0 + i,
+        )
+        for i, q in enumerate(ev.question_set.questions)
+    ]
     s = ev.summaries()
     fig = accuracy_cost_chart(s, EV.cost_axis(s, "seconds"))
     facts, style = fig.data[1], fig.data[2]

@@ -27,11 +27,26 @@ def _evaluation(right_base: list[int], right_ft: list[int]) -> EV.Evaluation:
     src = ({"rank": 1, "source": "catalogue.pdf", "page": 1, "score": 0.9, "text": CTX},)
     for cfg, rights in (("base_rag", right_base), ("ft_rag", right_ft)):
         for q, ok in zip(qs.questions, rights, strict=True):
-            ev.records.append(EV.EvalRecord(
-                q.id, q.question, cfg, cfg, True, answer="It costs $149." if ok else "It costs $999 in Narnia.",
-                fact_score=float(ok), style_applicable=True, style_ok=cfg == "ft_rag", hit=True, sources=src,
-                total_s=1.0 + ok, claims_stated=1 if ok else 2, claims_supported=1 if ok else 0,
-                unsupported_claims=() if ok else ("$999", "Narnia"), local=True))
+            ev.records.append(
+                EV.EvalRecord(
+                    q.id,
+                    q.question,
+                    cfg,
+                    cfg,
+                    True,
+                    answer="It costs $149." if ok else "It costs $999 in Narnia.",
+                    fact_score=float(ok),
+                    style_applicable=True,
+                    style_ok=cfg == "ft_rag",
+                    hit=True,
+                    sources=src,
+                    total_s=1.0 + ok,
+                    claims_stated=1 if ok else 2,
+                    claims_supported=1 if ok else 0,
+                    unsupported_claims=() if ok else ("$999", "Narnia"),
+                    local=True,
+                )
+            )
     ev.questions_done, ev.finished = len(qs), True
     return ev
 
@@ -74,8 +89,10 @@ def test_saved_runs_compare_with_a_baseline_and_import(data_dir):
     assert not at.exception, at.exception
     assert any("top_k: '1' → '2'" in as_plain(c.value) for c in at.caption)
     texts = [as_plain(m.value) for m in at.info] + [as_plain(m.value) for m in at.success]
-    assert any("Fine-tuned + RAG in the later run beat Fine-tuned + RAG in the baseline on 3 questions and lost "
-               "on 0" in t for t in texts), texts
+    assert any(
+        "Fine-tuned + RAG in the later run beat Fine-tuned + RAG in the baseline on 3 questions and lost on 0" in t
+        for t in texts
+    ), texts
     # import: a bad file is a message, a good one becomes the baseline
     at.file_uploader(key="eval_hist_upload").set_value(("bad.json", b'{"format": "x"}', "application/json")).run()
     assert not at.exception and any("not an evaluation run" in as_plain(e.value) for e in at.error)
@@ -90,10 +107,23 @@ def test_saved_runs_compare_with_a_baseline_and_import(data_dir):
 def test_your_own_questions_table_becomes_the_question_set(data_dir):
     at = _open(data_dir)
     at.session_state["eval_draft_rows"] = [
-        {"id": "d1", "question": "How much is the Kestrel 2 Tent?", "expected_facts": "$149",
-         "expected_source": "catalogue.pdf", "expected_page": 3, "expected_style": "any"},
-        {"id": "d2", "question": "How long is the return window?", "expected_facts": "45 days",
-         "expected_source": "policies.md", "expected_page": None, "expected_style": "any"}]
+        {
+            "id": "d1",
+            "question": "How much is the Kestrel 2 Tent?",
+            "expected_facts": "$149",
+            "expected_source": "catalogue.pdf",
+            "expected_page": 3,
+            "expected_style": "any",
+        },
+        {
+            "id": "d2",
+            "question": "How long is the return window?",
+            "expected_facts": "45 days",
+            "expected_source": "policies.md",
+            "expected_page": None,
+            "expected_style": "any",
+        },
+    ]
     at.segmented_control(key="eval_source").set_value("draft").run()
     assert not at.exception, at.exception
     assert any("too small to write usable questions" in i.value for i in at.info)  # embedded only: says so
@@ -109,7 +139,8 @@ def test_the_judge_on_the_page_scores_rag_answers_through_an_endpoint(data_dir):
     server = JudgeServer()
     try:
         s = embedded_settings(data_dir).with_(
-            base=EndpointConfig(provider="custom", model="judge-model", base_url=server.url, api_key="own-key"))
+            base=EndpointConfig(provider="custom", model="judge-model", base_url=server.url, api_key="own-key")
+        )
         at = open_page("pages/evaluate.py", s, timeout=120)
         at.session_state["eval_result"] = _evaluation([1, 0], [1, 1])
         at.run()
@@ -142,8 +173,9 @@ def test_drafting_from_uploaded_documents_with_an_endpoint_fills_the_table(data_
     from ragft.models.embeddings import make_embedding_function
     from ragft.settings import EndpointConfig
 
-    s = embedded_settings(data_dir).with_(base=EndpointConfig(provider="custom", model="drafter",
-                                                              base_url=drafting_server, api_key="own-key"))
+    s = embedded_settings(data_dir).with_(
+        base=EndpointConfig(provider="custom", model="drafter", base_url=drafting_server, api_key="own-key")
+    )
     at = open_page("pages/evaluate.py", s, timeout=180)
     kb = KnowledgeBase(make_client(s), make_embedding_function(s.embedding), at.session_state["workspace_id"])
     doc = b"The Kestrel 2 Tent costs $149 and weighs 1.8 kg.\n\nReturns are accepted within 45 days of delivery.\n"

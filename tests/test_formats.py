@@ -74,7 +74,7 @@ def test_csv_rows_keep_their_numbers_and_header():
     assert doc.kind == "csv" and doc.pages[0].label == ""
     assert doc.pages[0].text.splitlines()[1] == "Product: Boreal Kettle; SKU: BK-220; Price (EUR): 34.50"
     assert [c.location for c in chunks_of(doc)] == ["rows 2-4"]
-    semi = D.load_document("semi.csv", "name;price\nLamp;49,90\n\nKettle;34,50\n".encode())
+    semi = D.load_document("semi.csv", b"name;price\nLamp;49,90\n\nKettle;34,50\n")
     assert semi.pages[0].text == "name: Lamp; price: 49,90\nname: Kettle; price: 34,50"
     assert semi.pages[0].line_rows == (2, 4)  # the blank row 3 keeps its number out
 
@@ -98,20 +98,30 @@ def test_html_text_limit():
 
 def test_citation_shows_the_location_like_a_pdf_page():
     assert RetrievedChunk("t", "deck.pptx", 3, metadata={"location": "slide 3"}).citation == "deck.pptx slide 3"
-    assert RetrievedChunk("t", "p.xlsx", None, metadata={"location": "Prices rows 2-4"}).citation == \
-        "p.xlsx Prices rows 2-4"
+    assert (
+        RetrievedChunk("t", "p.xlsx", None, metadata={"location": "Prices rows 2-4"}).citation
+        == "p.xlsx Prices rows 2-4"
+    )
     assert RetrievedChunk("t", "a.pdf", 2, metadata={"location": ""}).citation == "a.pdf p.2"
 
 
 def test_pypdf_warnings_become_one_sentence_with_pages(caplog):
-    issues = [(None, "incorrect startxref pointer(1)"),
-              (3, "fontTools is required to fully parse the encoding of a CFF Type1 font in font dictionary "
-                  "{'/Type': '/Font', IndirectObject(3607, 0, 1)}"),
-              (7, "Advanced encoding /Foo not implemented yet"), (5, "Unexpected end of stream")]
+    issues = [
+        (None, "incorrect startxref pointer(1)"),
+        (
+            3,
+            "fontTools is required to fully parse the encoding of a CFF Type1 font in font dictionary "
+            "{'/Type': '/Font', IndirectObject(3607, 0, 1)}",
+        ),
+        (7, "Advanced encoding /Foo not implemented yet"),
+        (5, "Unexpected end of stream"),
+    ]
     with caplog.at_level(logging.WARNING, logger="ragft.knowledge.loaders.pdf"):
         msg = damage_summary("x.pdf", issues)
-    assert msg == ("x.pdf: the PDF is slightly damaged (font encoding on p. 3, 7; content on p. 5; file structure, "
-                   "repaired); the text there may be incomplete, check it in the chunk inspector.")
+    assert msg == (
+        "x.pdf: the PDF is slightly damaged (font encoding on p. 3, 7; content on p. 5; file structure, "
+        "repaired); the text there may be incomplete, check it in the chunk inspector."
+    )
     assert "IndirectObject" not in msg
     assert "IndirectObject(3607" in caplog.text  # details only in the server log
     assert damage_summary("ok.pdf", []) is None
@@ -169,18 +179,23 @@ def test_office_zip_bombs_are_refused_before_parsing():
 
 
 def test_locations_survive_the_index(tmp_path):
-    from ragft.knowledge.store import make_client
     from ragft.knowledge.base import KnowledgeBase
-    from ragft.models.embeddings import LocalMiniLM
+    from ragft.knowledge.store import make_client
     from ragft.knowledge.workspaces import new_workspace_id
+    from ragft.models.embeddings import LocalMiniLM
     from ragft.settings import Settings
 
-    kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), LocalMiniLM(), new_workspace_id(),
-                       include_sample=False)
+    kb = KnowledgeBase(
+        make_client(Settings(data_dir=tmp_path)), LocalMiniLM(), new_workspace_id(), include_sample=False
+    )
     reports = kb.ingest_files([("good.xlsx", read("good.xlsx")), ("good.pptx", read("good.pptx"))])
     assert all(r.ok for r in reports), [r.message for r in reports]
     by_name = {d.name: d.doc_id for d in kb.documents()}
     assert [c.where for c in kb.chunks(by_name["good.xlsx"])] == ["Prices rows 2-4", "Stock row 2"]
     hits = kb.retrieve("What does the Boreal Kettle cost?", k=10).chunks
-    assert {h.citation for h in hits} == {"good.xlsx Prices rows 2-4", "good.xlsx Stock row 2", "good.pptx slide 1",
-                                          "good.pptx slide 2"}
+    assert {h.citation for h in hits} == {
+        "good.xlsx Prices rows 2-4",
+        "good.xlsx Stock row 2",
+        "good.pptx slide 1",
+        "good.pptx slide 2",
+    }

@@ -15,8 +15,10 @@ def rec(config, fact=None, style=None, cost=None, source="compare"):
 
 def test_rag_raised_fact_accuracy_sentence_with_cost_difference():
     records = [
-        rec("base", 0.0, 0.5, Decimal("0.0001")), rec("base", 0.2, 0.5, Decimal("0.0001")),
-        rec("base_rag", 0.8, 0.5, Decimal("0.0005")), rec("base_rag", 0.8, 0.5, Decimal("0.0005"), "evaluate"),
+        rec("base", 0.0, 0.5, Decimal("0.0001")),
+        rec("base", 0.2, 0.5, Decimal("0.0001")),
+        rec("base_rag", 0.8, 0.5, Decimal("0.0005")),
+        rec("base_rag", 0.8, 0.5, Decimal("0.0005"), "evaluate"),
     ]
     s = summarize_evidence(records)
     assert s.by_config["base"].fact == pytest.approx(0.1)
@@ -32,7 +34,9 @@ def test_rag_raised_fact_accuracy_sentence_with_cost_difference():
 
 def test_fine_tuning_style_and_hybrid_sentences_and_lowered_wording():
     records = [
-        rec("base", 0.5, 0.2, "0.0002"), rec("ft", 0.3, 0.9, "0.0004"), rec("ft_rag", 0.9, 0.9, "0.0004"),
+        rec("base", 0.5, 0.2, "0.0002"),
+        rec("ft", 0.3, 0.9, "0.0004"),
+        rec("ft_rag", 0.9, 0.9, "0.0004"),
     ]
     s = summarize_evidence(records)
     text = "\n".join(s.sentences)
@@ -52,8 +56,13 @@ def test_missing_scores_and_costs_are_left_out_not_counted_as_zero():
 
 def test_malformed_records_are_skipped_and_counted():
     records = [
-        rec("base", 0.5), rec("gpt-9", 0.5), rec("base", 1.5), rec("base", "high"), rec("base", 0.5, cost="-1"),
-        "not a record", rec("base", 0.7),
+        rec("base", 0.5),
+        rec("gpt-9", 0.5),
+        rec("base", 1.5),
+        rec("base", "high"),
+        rec("base", 0.5, cost="-1"),
+        "not a record",
+        rec("base", 0.7),
     ]
     s = summarize_evidence(records)
     assert s.n_records == 7 and s.n_skipped == 5

@@ -15,10 +15,12 @@ TODAY = date(2026, 11, 24)
 def test_export_contains_scores_reasons_answers_costs_and_evidence():
     a = PRESET_BY_KEY["brand"].answers
     rec = recommend(a, TODAY)
-    ev = summarize_evidence([
-        {"configuration": "base", "fact_score": 0.1, "style_score": 0.2, "cost_usd": Decimal("0.0001")},
-        {"configuration": "ft_rag", "fact_score": 0.8, "style_score": 0.9, "cost_usd": Decimal("0.0006")},
-    ])
+    ev = summarize_evidence(
+        [
+            {"configuration": "base", "fact_score": 0.1, "style_score": 0.2, "cost_usd": Decimal("0.0001")},
+            {"configuration": "ft_rag", "fact_score": 0.8, "style_score": 0.9, "cost_usd": Decimal("0.0006")},
+        ]
+    )
     md = to_markdown(a, rec, ev, {"rag": Decimal("5.41"), "hybrid": Decimal("8.08")}, "At 20,000 queries a month.")
     assert md.startswith("# Decision guide: Hybrid (fine-tune + RAG)")
     assert f"| Hybrid (fine-tune + RAG) (recommended) | {rec.scores['hybrid']} |" in md

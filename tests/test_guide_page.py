@@ -95,15 +95,27 @@ def test_evidence_absent_then_present():
     at = _page()
     assert any("Compare" in i.value for i in at.info), [i.value for i in at.info]
     at.session_state["evidence"] = [
-        {"configuration": "base", "fact_score": 0.1, "style_score": 0.3, "cost_usd": Decimal("0.0001"),
-         "source": "compare"},
-        {"configuration": "base_rag", "fact_score": 0.8, "style_score": 0.3, "cost_usd": Decimal("0.0005"),
-         "source": "evaluate"},
+        {
+            "configuration": "base",
+            "fact_score": 0.1,
+            "style_score": 0.3,
+            "cost_usd": Decimal("0.0001"),
+            "source": "compare",
+        },
+        {
+            "configuration": "base_rag",
+            "fact_score": 0.8,
+            "style_score": 0.3,
+            "cost_usd": Decimal("0.0005"),
+            "source": "evaluate",
+        },
     ]
     at.run()
     assert not at.exception
-    assert any("In your runs RAG raised fact accuracy from 10% to 80% for +$0.0004 per question" in m.value
-               for m in at.markdown)
+    assert any(
+        "In your runs RAG raised fact accuracy from 10% to 80% for +$0.0004 per question" in m.value
+        for m in at.markdown
+    )
     assert at.dataframe, "the evidence table is shown"
 
 

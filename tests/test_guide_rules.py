@@ -23,42 +23,104 @@ TODAY = date(2026, 11, 24)  # after OpenAI closed fine-tuning to new users, befo
 
 # (id, answers, expected best, a phrase one of the best option's reasons must contain, conflicts expected)
 CASES = [
-    ("fast-changing catalogue -> RAG",
-     dict(change="weekly", knowledge="proprietary"), "rag", "changes weekly", False),
-    ("daily prices with required citations -> RAG",
-     dict(change="daily", knowledge="proprietary", citations="required", corpus_size="large"), "rag",
-     "cite their sources", False),
-    ("fixed JSON format + stable knowledge -> fine-tuning",
-     dict(behaviour="strict_format", change="static", knowledge="general", examples="hundreds"), "finetuning",
-     "fixed output format", False),
-    ("brand voice + current catalogue -> hybrid",
-     dict(behaviour="brand_voice", knowledge="proprietary", change="weekly", examples="hundreds"), "hybrid",
-     "That is the hybrid", False),
-    ("little data + low volume -> prompting",
-     dict(corpus_size="small", examples="few", volume="low"), "prompting", "fit in one prompt", False),
-    ("brand voice, stable general knowledge, curated examples -> fine-tuning",
-     dict(behaviour="brand_voice", knowledge="general", change="static", examples="thousands",
-          example_quality="curated"), "finetuning", "brand voice", False),
-    ("brand voice + catalogue but no examples -> RAG first",
-     dict(behaviour="brand_voice", knowledge="proprietary", change="weekly", examples="none"), "rag",
-     "changes weekly", True),
-    ("brand voice wanted, tight budget and a no-code team -> prompting",
-     dict(behaviour="brand_voice", budget="tight", skills="no_code"), "prompting", "no-code", False),
-    ("strict latency, high volume, fixed format -> fine-tuning",
-     dict(behaviour="strict_format", change="static", latency="strict", volume="high", examples="thousands"),
-     "finetuning", "fixed output format", False),
-    ("on-premises, proprietary documents -> RAG",
-     dict(privacy="on_prem", knowledge="proprietary", corpus_size="medium", skills="software"), "rag",
-     "proprietary facts", False),
-    ("sensitive data, large corpus, citations -> RAG",
-     dict(privacy="sensitive", corpus_size="large", citations="required"), "rag", "cite", False),
-    ("contradictory: general knowledge that changes daily",
-     dict(knowledge="general", change="daily"), "prompting", "already knows", True),
-    ("contradictory: proprietary facts but no documents",
-     dict(knowledge="proprietary", corpus_size="none", citations="required"), "rag", "nothing to retrieve", True),
-    ("past tickets + strict format + ML team -> fine-tuning",
-     dict(corpus_kind="conversations", behaviour="strict_format", skills="ml", examples="hundreds"),
-     "finetuning", "fixed output format", False),
+    ("fast-changing catalogue -> RAG", dict(change="weekly", knowledge="proprietary"), "rag", "changes weekly", False),
+    (
+        "daily prices with required citations -> RAG",
+        dict(change="daily", knowledge="proprietary", citations="required", corpus_size="large"),
+        "rag",
+        "cite their sources",
+        False,
+    ),
+    (
+        "fixed JSON format + stable knowledge -> fine-tuning",
+        dict(behaviour="strict_format", change="static", knowledge="general", examples="hundreds"),
+        "finetuning",
+        "fixed output format",
+        False,
+    ),
+    (
+        "brand voice + current catalogue -> hybrid",
+        dict(behaviour="brand_voice", knowledge="proprietary", change="weekly", examples="hundreds"),
+        "hybrid",
+        "That is the hybrid",
+        False,
+    ),
+    (
+        "little data + low volume -> prompting",
+        dict(corpus_size="small", examples="few", volume="low"),
+        "prompting",
+        "fit in one prompt",
+        False,
+    ),
+    (
+        "brand voice, stable general knowledge, curated examples -> fine-tuning",
+        dict(
+            behaviour="brand_voice",
+            knowledge="general",
+            change="static",
+            examples="thousands",
+            example_quality="curated",
+        ),
+        "finetuning",
+        "brand voice",
+        False,
+    ),
+    (
+        "brand voice + catalogue but no examples -> RAG first",
+        dict(behaviour="brand_voice", knowledge="proprietary", change="weekly", examples="none"),
+        "rag",
+        "changes weekly",
+        True,
+    ),
+    (
+        "brand voice wanted, tight budget and a no-code team -> prompting",
+        dict(behaviour="brand_voice", budget="tight", skills="no_code"),
+        "prompting",
+        "no-code",
+        False,
+    ),
+    (
+        "strict latency, high volume, fixed format -> fine-tuning",
+        dict(behaviour="strict_format", change="static", latency="strict", volume="high", examples="thousands"),
+        "finetuning",
+        "fixed output format",
+        False,
+    ),
+    (
+        "on-premises, proprietary documents -> RAG",
+        dict(privacy="on_prem", knowledge="proprietary", corpus_size="medium", skills="software"),
+        "rag",
+        "proprietary facts",
+        False,
+    ),
+    (
+        "sensitive data, large corpus, citations -> RAG",
+        dict(privacy="sensitive", corpus_size="large", citations="required"),
+        "rag",
+        "cite",
+        False,
+    ),
+    (
+        "contradictory: general knowledge that changes daily",
+        dict(knowledge="general", change="daily"),
+        "prompting",
+        "already knows",
+        True,
+    ),
+    (
+        "contradictory: proprietary facts but no documents",
+        dict(knowledge="proprietary", corpus_size="none", citations="required"),
+        "rag",
+        "nothing to retrieve",
+        True,
+    ),
+    (
+        "past tickets + strict format + ML team -> fine-tuning",
+        dict(corpus_kind="conversations", behaviour="strict_format", skills="ml", examples="hundreds"),
+        "finetuning",
+        "fixed output format",
+        False,
+    ),
 ]
 
 
@@ -99,8 +161,9 @@ def test_scores_are_exactly_prior_plus_reasons():
             assert all(r.delta(k) < 0 for r in a.reasons_against)
 
 
-@pytest.mark.parametrize("key,best", [("catalogue", "rag"), ("json", "finetuning"), ("brand", "hybrid"),
-                                      ("small", "prompting")])
+@pytest.mark.parametrize(
+    "key,best", [("catalogue", "rag"), ("json", "finetuning"), ("brand", "hybrid"), ("small", "prompting")]
+)
 def test_presets_land_in_their_quadrant(key, best):
     preset = next(p for p in PRESETS if p.key == key)
     rec = recommend(preset.answers, TODAY)
@@ -112,15 +175,17 @@ def test_presets_land_in_their_quadrant(key, best):
 
 def test_answering_more_changes_the_recommendation_and_its_reasons():
     first = recommend(Answers(change="weekly", knowledge="proprietary"), TODAY)
-    second = recommend(Answers(change="weekly", knowledge="proprietary", behaviour="brand_voice",
-                               examples="hundreds"), TODAY)
+    second = recommend(
+        Answers(change="weekly", knowledge="proprietary", behaviour="brand_voice", examples="hundreds"), TODAY
+    )
     assert (first.best, second.best) == ("rag", "hybrid")
     assert {r.factor for r in second.why()} - {r.factor for r in first.why()} >= {"behaviour", "examples"}
 
 
 def test_why_not_runner_up_lists_only_reasons_that_separate_them():
-    rec = recommend(Answers(behaviour="brand_voice", knowledge="proprietary", change="weekly",
-                            examples="hundreds"), TODAY)
+    rec = recommend(
+        Answers(behaviour="brand_voice", knowledge="proprietary", change="weekly", examples="hundreds"), TODAY
+    )
     assert rec.runner_up == "rag"
     why_not = rec.why_not("rag")
     assert why_not and all(r.delta("hybrid") > r.delta("rag") for r in why_not)

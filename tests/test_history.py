@@ -8,22 +8,43 @@ from decimal import Decimal
 import pytest
 
 from ragft.answering import compare as C
-from ragft.answering.history import (HistoryError, SessionHistory, comparison_markdown, exports_for, session_exports,
-                           session_json, session_markdown)
+from ragft.answering.history import (
+    HistoryError,
+    SessionHistory,
+    comparison_markdown,
+    exports_for,
+    session_exports,
+    session_json,
+    session_markdown,
+)
 from ragft.models.usage import Usage
-from tests.test_compare import CHUNKS, factory
 from tests.fake_latency_server import LatencyServer
+from tests.test_compare import CHUNKS, factory
 
 
 @pytest.fixture(scope="module")
 def comparisons():
     with LatencyServer(token_delay_s=0.005, first_token_s=0.01, models=("fake-base", "fake-ft", "fail-429")) as srv:
         overrides = {"fake-base": (Decimal("0.15"), Decimal("0.60"))}
-        a = C.run_comparison("How much is the Kestrel 2 Tent?", ["base", "base_rag", "ft", "ft_rag"],
-                             model_for=factory(srv, ft="fail-429"), retrieve=C.fixed_retriever(CHUNKS, "sample"),
-                             max_tokens=4, price_overrides=overrides, top_k=2, timeout_s=60)
-        b = C.run_comparison("What | is the returns window?", ["base"], model_for=factory(srv), retrieve=None,
-                             max_tokens=3, price_overrides=overrides, timeout_s=60)
+        a = C.run_comparison(
+            "How much is the Kestrel 2 Tent?",
+            ["base", "base_rag", "ft", "ft_rag"],
+            model_for=factory(srv, ft="fail-429"),
+            retrieve=C.fixed_retriever(CHUNKS, "sample"),
+            max_tokens=4,
+            price_overrides=overrides,
+            top_k=2,
+            timeout_s=60,
+        )
+        b = C.run_comparison(
+            "What | is the returns window?",
+            ["base"],
+            model_for=factory(srv),
+            retrieve=None,
+            max_tokens=3,
+            price_overrides=overrides,
+            timeout_s=60,
+        )
     return a, b
 
 
@@ -89,8 +110,17 @@ def test_one_comparison_exports(comparisons):
 
 
 def test_local_panels_say_zero_local():
-    p = C.PanelResult("base", "Base", False, phase=C.DONE, text="hi", model_id="smollm2", provider="embedded",
-                      usage=Usage(10, 2), cost=Decimal(0))
+    p = C.PanelResult(
+        "base",
+        "Base",
+        False,
+        phase=C.DONE,
+        text="hi",
+        model_id="smollm2",
+        provider="embedded",
+        usage=Usage(10, 2),
+        cost=Decimal(0),
+    )
     from ragft.costs.prices import price_for
 
     p.price = price_for("smollm2", "embedded")

@@ -17,15 +17,20 @@ import numpy as np
 import pytest
 
 from ragft import errors as E
+from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.chunking import chunk_pages
 from ragft.knowledge.documents import load_document
-from ragft.models.embeddings import LocalMiniLM
-from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.retrieval import retrieve
 from ragft.knowledge.sample import ensure_sample_collection, open_sample
 from ragft.knowledge.store import EmbeddingMismatch, Index, IndexUnavailable, ReadOnlyCollection, make_client
+from ragft.knowledge.workspaces import (
+    WorkspaceIdError,
+    new_workspace_id,
+    sample_collection_name,
+    workspace_collection_name,
+)
+from ragft.models.embeddings import LocalMiniLM
 from ragft.settings import Settings
-from ragft.knowledge.workspaces import WorkspaceIdError, new_workspace_id, sample_collection_name, workspace_collection_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "bad_corpus"
@@ -87,8 +92,14 @@ def client(request, tmp_path):
         return make_client(Settings(data_dir=tmp_path))
     host, port = request.getfixturevalue("chroma_server")
     db = f"t{uuid.uuid4().hex[:12]}"
-    chromadb.AdminClient(CS(chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host=host,
-                            chroma_server_http_port=port, anonymized_telemetry=False)).create_database(db)
+    chromadb.AdminClient(
+        CS(
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            anonymized_telemetry=False,
+        )
+    ).create_database(db)
     return chromadb.HttpClient(host=host, port=port, database=db, settings=CS(anonymized_telemetry=False))
 
 
@@ -109,8 +120,12 @@ def scenario(tmp_path):
     d = tmp_path / "scenario"
     d.mkdir()
     (d / "catalogue.pdf").write_bytes(CATALOGUE_OLD)
-    (d / "policies.md").write_bytes(md("# Returns\n\nReturns are accepted within 30 days of delivery.\n\n"
-                                       "# Shipping\n\nStandard shipping takes 3 to 5 working days."))
+    (d / "policies.md").write_bytes(
+        md(
+            "# Returns\n\nReturns are accepted within 30 days of delivery.\n\n"
+            "# Shipping\n\nStandard shipping takes 3 to 5 working days."
+        )
+    )
     return d
 
 
@@ -118,8 +133,10 @@ def scenario(tmp_path):
 def test_ingest_lists_documents_and_retrieves_the_right_chunk(client, embedder):
     kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
     stages = []
-    reports = kb.ingest_files([("good.pdf", read("good.pdf")), ("good.md", read("good.md"))],
-                              progress=lambda f, s, d, t: stages.append((f, s, d, t)))
+    reports = kb.ingest_files(
+        [("good.pdf", read("good.pdf")), ("good.md", read("good.md"))],
+        progress=lambda f, s, d, t: stages.append((f, s, d, t)),
+    )
     assert [r.status for r in reports] == ["ok", "ok"]
     pdf = reports[0]
     assert (pdf.pages, pdf.chunks, pdf.kind) == (3, 3, "pdf")
@@ -257,8 +274,16 @@ def test_sample_is_built_once_shared_and_read_only(client, embedder, scenario):
     loaded = load_document("x.md", md("# x\n\nnew"))
     chunks = chunk_pages(loaded.pages, doc_id=loaded.doc_id, source="x.md")
     with pytest.raises(ReadOnlyCollection):
-        a.sample.add_document(loaded, chunks, embedder.embed([c.text for c in chunks]), chunk_tokens=200,
-                              overlap=30, embed_tokens=1, embed_seconds=0.0, embed_cost=None)
+        a.sample.add_document(
+            loaded,
+            chunks,
+            embedder.embed([c.text for c in chunks]),
+            chunk_tokens=200,
+            overlap=30,
+            embed_tokens=1,
+            embed_seconds=0.0,
+            embed_cost=None,
+        )
     assert a.delete_document(sample_doc.doc_id) == 0  # a session's delete never reaches the sample
     a.reset()
     assert len(b.sample.documents()) == 2
@@ -288,9 +313,17 @@ def test_sample_reindexes_only_what_changed(client, embedder, scenario):
 
 def test_scenario_manifest_picks_the_files_to_index(client, embedder, scenario):
     (scenario / "copy.md").write_bytes(md("# Copy of the catalogue\n\nnot to be indexed"))
-    (scenario / "scenario.json").write_text(json.dumps({"files": [
-        {"name": "catalogue.pdf", "index": True}, {"name": "policies.md", "index": True},
-        {"name": "copy.md", "index": False}]}))
+    (scenario / "scenario.json").write_text(
+        json.dumps(
+            {
+                "files": [
+                    {"name": "catalogue.pdf", "index": True},
+                    {"name": "policies.md", "index": True},
+                    {"name": "copy.md", "index": False},
+                ]
+            }
+        )
+    )
     st = ensure_sample_collection(client, embedder, scenario)
     assert sorted(st.documents) == ["catalogue.pdf", "policies.md"]
 
@@ -358,8 +391,16 @@ def test_vectors_of_the_wrong_dimension_are_refused(client, embedder):
     doc = load_document("x.md", md("# x\n\nsome text"))
     chunks = chunk_pages(doc.pages, doc_id=doc.doc_id, source="x.md")
     with pytest.raises(EmbeddingMismatch):
-        kb.workspace.add_document(doc, chunks, np.ones((len(chunks), 128), dtype=np.float32), chunk_tokens=200,
-                                  overlap=30, embed_tokens=1, embed_seconds=0.0, embed_cost=None)
+        kb.workspace.add_document(
+            doc,
+            chunks,
+            np.ones((len(chunks), 128), dtype=np.float32),
+            chunk_tokens=200,
+            overlap=30,
+            embed_tokens=1,
+            embed_seconds=0.0,
+            embed_cost=None,
+        )
     assert kb.workspace.count() == 0
 
 
@@ -375,8 +416,9 @@ def big_pdf(pages: int, marker_from: int | None = None) -> bytes:
 def test_embedding_failure_mid_file_leaves_no_partial_document(client, embedder):
     flaky = FailingOn(embedder, "MARKER")
     kb = KnowledgeBase(client, flaky, new_workspace_id(), include_sample=False)
-    reports = kb.ingest_files([("first.md", read("good.md")), ("broken.pdf", big_pdf(100, marker_from=90)),
-                               ("last.pdf", read("good.pdf"))])
+    reports = kb.ingest_files(
+        [("first.md", read("good.md")), ("broken.pdf", big_pdf(100, marker_from=90)), ("last.pdf", read("good.pdf"))]
+    )
     assert [r.status for r in reports] == ["ok", "error", "ok"]
     assert "embedding server failed" in reports[1].message and reports[1].message.startswith("broken.pdf")
     assert sorted(d.name for d in kb.documents()) == ["first.md", "last.pdf"]
@@ -391,8 +433,10 @@ def test_storage_failure_between_batches_leaves_no_partial_document(client, embe
         if name == "broken.pdf" and stage == "storing" and 0 < done < total:
             raise OSError("disk full")
 
-    reports = kb.ingest_files([("first.md", read("good.md")), ("broken.pdf", big_pdf(30)),
-                               ("last.pdf", read("good.pdf"))], progress=fail_after_first_batch)
+    reports = kb.ingest_files(
+        [("first.md", read("good.md")), ("broken.pdf", big_pdf(30)), ("last.pdf", read("good.pdf"))],
+        progress=fail_after_first_batch,
+    )
     assert [r.status for r in reports] == ["ok", "error", "ok"]
     assert "disk full" in reports[1].message
     assert sorted(d.name for d in kb.documents()) == ["first.md", "last.pdf"]
@@ -406,10 +450,12 @@ def test_orphan_chunks_are_swept_on_open_and_never_retrieved(client, embedder):
     # what a crashed writer leaves: chunks of a document without its manifest (chunk 0)
     doc = load_document("half.pdf", big_pdf(5))
     chunks = chunk_pages(doc.pages, doc_id=doc.doc_id, source="half.pdf")[1:]
-    kb.workspace._col.upsert(ids=[c.chunk_id for c in chunks], embeddings=embedder.embed([c.text for c in chunks]),
-                             documents=[c.text for c in chunks],
-                             metadatas=[{"doc_id": c.doc_id, "source": c.source, "page": c.page, "position": c.position}
-                                        for c in chunks])
+    kb.workspace._col.upsert(
+        ids=[c.chunk_id for c in chunks],
+        embeddings=embedder.embed([c.text for c in chunks]),
+        documents=[c.text for c in chunks],
+        metadatas=[{"doc_id": c.doc_id, "source": c.source, "page": c.page, "position": c.position} for c in chunks],
+    )
     assert kb.workspace.count() > kb.documents()[0].chunks
     reopened = KnowledgeBase(client, embedder, ws, include_sample=False)
     assert reopened.workspace.count() == reopened.documents()[0].chunks
@@ -424,8 +470,9 @@ def test_encrypted_pdf_waits_for_its_password(client, embedder):
     assert [r.status for r in first] == ["needs_password", "ok"]
     wrong = kb.ingest_files(files[:1], password={"encrypted.pdf": "nope"})
     assert wrong[0].status == "needs_password" and "wrong password" in wrong[0].message
-    ok = kb.ingest_files(files[:1], password={"encrypted.pdf": json.loads(
-        (CORPUS / "expected.json").read_text())["password"]})
+    ok = kb.ingest_files(
+        files[:1], password={"encrypted.pdf": json.loads((CORPUS / "expected.json").read_text())["password"]}
+    )
     assert ok[0].ok
     assert "EUR 44.00" in kb.retrieve("staff price of the Aurora Desk Lamp", k=1).chunks[0].text
 
@@ -458,7 +505,7 @@ from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.store import make_client
 from ragft.settings import Settings
 kb = KnowledgeBase(make_client(Settings(data_dir=Path({str(tmp_path)!r}))), LocalMiniLM(), {ws!r})
-print(kb.ingest_files([("good.pdf", Path({str(CORPUS / 'good.pdf')!r}).read_bytes())])[0].status)
+print(kb.ingest_files([("good.pdf", Path({str(CORPUS / "good.pdf")!r}).read_bytes())])[0].status)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().endswith("ok"), out.stderr[-2000:]
@@ -475,8 +522,9 @@ def test_sample_name_is_per_embedder(embedder):
 def test_excluding_a_document_that_fills_the_top_results_still_returns_others(client, embedder):
     kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
     crowd = "\n\n".join(f"Kettle note {i}: the Boreal Kettle boils water fast." for i in range(30))
-    a, b = kb.ingest_files([("crowd.md", md(crowd)), ("other.md", md("# Lamp\n\nThe Aurora lamp is warm."))],
-                           chunk_tokens=20, overlap=0)
+    a, b = kb.ingest_files(
+        [("crowd.md", md(crowd)), ("other.md", md("# Lamp\n\nThe Aurora lamp is warm."))], chunk_tokens=20, overlap=0
+    )
     assert a.chunks >= 15
     res = kb.retrieve("Boreal Kettle boils water", k=2, exclude_doc_ids=[a.doc_id])
     assert [c.doc_id for c in res.chunks] == [b.doc_id]  # found by the store-side filter, past the crowd

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from ragft.models.embeddings import LocalMiniLM
 from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.store import make_client
-from ragft.settings import Settings
 from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
+from ragft.models.embeddings import LocalMiniLM
+from ragft.settings import Settings
 from tests.conftest import free_port, stop, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +35,12 @@ class Server:
 
     def start(self) -> None:
         log = open(self.path / "server.log", "ab")
-        self.proc = subprocess.Popen([self.exe, "run", "--host", "127.0.0.1", "--port", str(self.port), "--path",
-                                      str(self.path / "db")], stdout=log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        self.proc = subprocess.Popen(
+            [self.exe, "run", "--host", "127.0.0.1", "--port", str(self.port), "--path", str(self.path / "db")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
         wait_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", self.proc, timeout=60)
 
     def kill(self) -> None:
@@ -67,9 +70,14 @@ def test_server_killed_mid_file(server):
             server.kill()
 
     big = gen.make_pdf([f"Product {i}. " + "Rugged gear for long walks in the hills. " * 4 for i in range(20)])
-    reports = kb.ingest_files([("good.md", gen.ROOT.joinpath("tests/fixtures/bad_corpus/good.md").read_bytes()),
-                               ("big.pdf", big), ("after.pdf", gen.make_pdf(gen.good_pages()))],
-                              progress=kill_after_first_batch)
+    reports = kb.ingest_files(
+        [
+            ("good.md", gen.ROOT.joinpath("tests/fixtures/bad_corpus/good.md").read_bytes()),
+            ("big.pdf", big),
+            ("after.pdf", gen.make_pdf(gen.good_pages())),
+        ],
+        progress=kill_after_first_batch,
+    )
     assert [r.status for r in reports] == ["ok", "error", "error"]
     assert "cannot be reached" in reports[1].message and "Chroma server" in reports[1].message
     assert reports[2].message.startswith("after.pdf")

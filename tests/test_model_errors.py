@@ -57,7 +57,9 @@ def status_server():
     ],
 )
 def test_status_maps_to_typed_error(status_server, code, error, words):
-    cfg = EndpointConfig(provider="custom", model="m", base_url=f"{status_server}/{code}/v1", max_retries=0, timeout_s=5)
+    cfg = EndpointConfig(
+        provider="custom", model="m", base_url=f"{status_server}/{code}/v1", max_retries=0, timeout_s=5
+    )
     model = OpenAICompatibleModel(cfg)
     model._verified = True  # go straight to the chat call (the /models check is tested against llama.cpp)
     with pytest.raises(error) as info:

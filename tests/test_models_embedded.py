@@ -21,7 +21,11 @@ def base_model():
 
 
 FACTS = [
-    ("Nimbus travel mug\nPrice: $27\nKeeps drinks hot for 6 hours.", "What is the price of the Nimbus travel mug?", "27"),
+    (
+        "Nimbus travel mug\nPrice: $27\nKeeps drinks hot for 6 hours.",
+        "What is the price of the Nimbus travel mug?",
+        "27",
+    ),
     ("Our store opens at 9 am and closes at 6 pm.", "When does the store open?", "9"),
     ("The warranty on the Ember kettle lasts 3 years.", "How long is the warranty on the Ember kettle?", "3"),
 ]
@@ -50,8 +54,9 @@ def test_concurrent_sessions_share_one_engine_safely(base_model):
     results: dict[int, str] = {}
 
     def ask(i: int) -> None:
-        results[i] = base_model.complete([{"role": "user", "content": f"Repeat the number {i}."}], max_tokens=8,
-                                         temperature=0.0).text
+        results[i] = base_model.complete(
+            [{"role": "user", "content": f"Repeat the number {i}."}], max_tokens=8, temperature=0.0
+        ).text
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
     for t in threads:
@@ -112,13 +117,17 @@ def test_engine_follows_the_policy_thread_count_per_step():
 
 
 def test_fixed_threads_are_kept_and_set_threads_reaches_llama_cpp():
-    engine = EmbeddedEngine(smollm2_gguf(), n_threads=1, policy=cpu.CpuPolicy(cores=2, external_load=lambda: 0.0, env={}))
+    engine = EmbeddedEngine(
+        smollm2_gguf(), n_threads=1, policy=cpu.CpuPolicy(cores=2, external_load=lambda: 0.0, env={})
+    )
     model = EmbeddedChatModel(engine, "smollm2")
     model.complete([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0)
     assert engine.context_threads() == (1, 1)
     engine.set_threads(2)
     assert engine.context_threads() == (2, 2)
-    assert model.complete([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0).usage.completion_tokens > 0
+    assert (
+        model.complete([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0).usage.completion_tokens > 0
+    )
 
 
 def test_an_embedding_and_a_generation_at_once_both_finish():

@@ -19,8 +19,14 @@ from ragft.paths import smollm2_gguf
 QUESTION = [{"role": "user", "content": "Describe a tent for a family of four in detail."}]
 
 
-def _ask(model: EmbeddedChatModel, owner: str, log: list[tuple[str, int]], lock: threading.Lock,
-         errors: list[BaseException], max_tokens: int = 24) -> threading.Thread:
+def _ask(
+    model: EmbeddedChatModel,
+    owner: str,
+    log: list[tuple[str, int]],
+    lock: threading.Lock,
+    errors: list[BaseException],
+    max_tokens: int = 24,
+) -> threading.Thread:
     def work() -> None:
         try:
             with calling(owner, owner):
@@ -108,6 +114,7 @@ def test_a_queue_with_two_turns_grants_two_owners_then_rotates():
             with calling(owner, key), q.turn():
                 order.append(key)
                 gates[key].wait(10)
+
         t = threading.Thread(target=work, daemon=True)
         t.start()
         return t

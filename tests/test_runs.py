@@ -14,8 +14,9 @@ from ragft.runs import ERROR, FINISHED, TICK, BackgroundRun
 class Counter(BackgroundRun[list]):
     """Appends a number every ``step_s`` until cancelled or ``limit`` is reached, posting one event per number."""
 
-    def __init__(self, step_s: float = 0.01, limit: int = 10_000, fail_at: int | None = None,
-                 exc: BaseException | None = None) -> None:
+    def __init__(
+        self, step_s: float = 0.01, limit: int = 10_000, fail_at: int | None = None, exc: BaseException | None = None
+    ) -> None:
         super().__init__([], kind="test", what="counting", owner="ws-1")
         self.step_s, self.limit, self.fail_at, self.exc = step_s, limit, fail_at, exc
         self.finished_called = threading.Event()

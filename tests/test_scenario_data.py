@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from ragft.knowledge.chunking import count as count_tokens
-from ragft.paths import ROOT, SCENARIO_DIR
 from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
+from ragft.evaluation.style import check_style
+from ragft.knowledge.chunking import count as count_tokens
 from ragft.knowledge.scenario import (
     catalogue_pages,
     load_questions,
@@ -21,7 +21,7 @@ from ragft.knowledge.scenario import (
     page_text,
     policy_lines,
 )
-from ragft.evaluation.style import check_style
+from ragft.paths import ROOT, SCENARIO_DIR
 
 TRAINING = ROOT / "assets" / "training" / "brandvoice.jsonl"
 
@@ -124,11 +124,20 @@ def test_training_facts_are_last_season(scenario, training):
 
 
 def test_generator_is_deterministic_and_outputs_committed(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_scenario.py"), "--out", str(tmp_path)],
-                   check=True, capture_output=True)
-    for rel in ("scenario/scenario.json", "scenario/catalogue.pdf", "scenario/catalogue.md",
-                "scenario/returns-warranty.pdf", "scenario/shipping.pdf", "scenario/questions.jsonl",
-                "training/brandvoice.jsonl"):
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_scenario.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for rel in (
+        "scenario/scenario.json",
+        "scenario/catalogue.pdf",
+        "scenario/catalogue.md",
+        "scenario/returns-warranty.pdf",
+        "scenario/shipping.pdf",
+        "scenario/questions.jsonl",
+        "training/brandvoice.jsonl",
+    ):
         assert (tmp_path / rel).read_bytes() == (ROOT / "assets" / rel).read_bytes(), rel
 
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from ragft.paths import SCENARIO_DIR
 from ragft.knowledge.scenario import ScenarioError, change_price, load_scenario
+from ragft.paths import SCENARIO_DIR
 
 
 @pytest.fixture(scope="module")

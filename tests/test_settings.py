@@ -26,10 +26,20 @@ def test_top_k_default_follows_the_models():
 
 
 def test_env_overrides_secrets_and_keys_stay_out_of_repr():
-    secrets = {"RAGFT_BASE_PROVIDER": "openai", "RAGFT_BASE_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": "sk-from-secrets",
-               "RAGFT_TOP_K": "5"}
-    env = {"RAGFT_TOP_K": "3", "RAGFT_FT_PROVIDER": "openai", "RAGFT_FT_MODEL": "ft:gpt-4o-mini-2024-07-18:acme::x1",
-           "RAGFT_APP_BUDGET_USD": "2.50", "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": "8123"}
+    secrets = {
+        "RAGFT_BASE_PROVIDER": "openai",
+        "RAGFT_BASE_MODEL": "gpt-4o-mini",
+        "OPENAI_API_KEY": "sk-from-secrets",
+        "RAGFT_TOP_K": "5",
+    }
+    env = {
+        "RAGFT_TOP_K": "3",
+        "RAGFT_FT_PROVIDER": "openai",
+        "RAGFT_FT_MODEL": "ft:gpt-4o-mini-2024-07-18:acme::x1",
+        "RAGFT_APP_BUDGET_USD": "2.50",
+        "CHROMA_HOST": "127.0.0.1",
+        "CHROMA_PORT": "8123",
+    }
     s = load_settings(env, secrets)
     assert s.top_k == 3
     assert s.base.api_key == "sk-from-secrets" and s.base.base_url == "https://api.openai.com/v1"
@@ -59,8 +69,14 @@ def test_bad_values_are_typed_errors(env, words):
 
 
 def test_local_providers_get_their_default_urls():
-    s = load_settings({"RAGFT_BASE_PROVIDER": "ollama", "RAGFT_BASE_MODEL": "llama3.2",
-                       "RAGFT_FT_PROVIDER": "vllm", "RAGFT_FT_MODEL": "brand-lora"})
+    s = load_settings(
+        {
+            "RAGFT_BASE_PROVIDER": "ollama",
+            "RAGFT_BASE_MODEL": "llama3.2",
+            "RAGFT_FT_PROVIDER": "vllm",
+            "RAGFT_FT_MODEL": "brand-lora",
+        }
+    )
     assert s.base.base_url == "http://127.0.0.1:11434/v1"
     assert s.finetuned.base_url == "http://127.0.0.1:8000/v1"
     assert s.base.api_key is None

@@ -49,10 +49,13 @@ def test_preset_fills_url_and_test_connection_works(data_dir, llama_server):
     assert "Settings applied" in at.success[0].value
 
 
-@pytest.mark.parametrize("model, url, expected", [
-    ("no-such-model", None, "ModelNotFound"),
-    (EMBEDDED_BASE_MODEL, "http://127.0.0.1:9/v1", "EndpointUnreachable"),
-])
+@pytest.mark.parametrize(
+    "model, url, expected",
+    [
+        ("no-such-model", None, "ModelNotFound"),
+        (EMBEDDED_BASE_MODEL, "http://127.0.0.1:9/v1", "EndpointUnreachable"),
+    ],
+)
 def test_test_connection_names_what_is_wrong(data_dir, llama_server, model, url, expected):
     at = choose(open_settings(data_dir), "finetuned", "custom")
     at.text_input(key="set_finetuned_base_url").set_value(url or llama_server)
@@ -103,15 +106,26 @@ def test_server_defaults_from_env_are_shown(data_dir, monkeypatch):
     assert at.selectbox(key="set_base_provider").value == "ollama"
 
 
-@pytest.mark.parametrize("values, msg", [
-    ({"provider": "custom", "model": "m", "base_url": "localhost:8000"}, "base URL must look like"),
-    ({"provider": "custom", "model": "", "base_url": "http://x/v1"}, "enter a model name"),
-    ({"provider": "custom", "model": "two words", "base_url": "http://x/v1"}, "contains spaces"),
-    ({"provider": "azure", "model": "dep", "base_url": "https://r.openai.azure.com", "api_key": "k",
-      "api_version": ""}, "API version"),
-    ({"provider": "nope"}, "unknown provider"),
-    ({"provider": "custom", "model": "m", "base_url": "http://x/v1", "timeout_s": 0}, "timeout"),
-])
+@pytest.mark.parametrize(
+    "values, msg",
+    [
+        ({"provider": "custom", "model": "m", "base_url": "localhost:8000"}, "base URL must look like"),
+        ({"provider": "custom", "model": "", "base_url": "http://x/v1"}, "enter a model name"),
+        ({"provider": "custom", "model": "two words", "base_url": "http://x/v1"}, "contains spaces"),
+        (
+            {
+                "provider": "azure",
+                "model": "dep",
+                "base_url": "https://r.openai.azure.com",
+                "api_key": "k",
+                "api_version": "",
+            },
+            "API version",
+        ),
+        ({"provider": "nope"}, "unknown provider"),
+        ({"provider": "custom", "model": "m", "base_url": "http://x/v1", "timeout_s": 0}, "timeout"),
+    ],
+)
 def test_bad_endpoint_values_are_config_errors(values, msg):
     with pytest.raises(ConfigError, match=msg):
         F.endpoint_from_values("base", values)

@@ -34,8 +34,17 @@ def _at_version(path, version: int) -> None:
 def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path):
     store = ClassStore.in_dir(tmp_path)
     assert store.schema_version() == SCHEMA_VERSION >= 2
-    assert {"workspaces", "spend", "reservations", "budget_caps", "votes", "eval_summaries", "questions",
-            "running", "meta"} <= _tables(store.path)
+    assert {
+        "workspaces",
+        "spend",
+        "reservations",
+        "budget_caps",
+        "votes",
+        "eval_summaries",
+        "questions",
+        "running",
+        "meta",
+    } <= _tables(store.path)
     conn = store.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
@@ -138,15 +147,24 @@ def test_votes_one_per_round_and_readable_for_the_class(tmp_path):
     with pytest.raises(ValueError):
         R.record_vote(store, "b", "c2", "hybrid", ["base", "rag"])
     got = R.votes(store)
-    assert [(v.workspace_id, v.winner, v.shown) for v in got] == [("a", "rag", ("base", "rag", "ft")),
-                                                                  ("b", "ft", ("base", "rag", "ft"))]
+    assert [(v.workspace_id, v.winner, v.shown) for v in got] == [
+        ("a", "rag", ("base", "rag", "ft")),
+        ("b", "ft", ("base", "rag", "ft")),
+    ]
     assert [v.winner for v in R.votes(store, "b")] == ["ft"]
 
 
 def test_eval_summaries_questions_and_running(tmp_path):
     store = ClassStore.in_dir(tmp_path)
-    summary = {"configuration": "rag", "questions": 34, "errors": 1, "fact_accuracy": 0.76,
-               "style_adherence": None, "hit_at_k": 1.0, "total_cost_usd": "0.0012"}
+    summary = {
+        "configuration": "rag",
+        "questions": 34,
+        "errors": 1,
+        "fact_accuracy": 0.76,
+        "style_adherence": None,
+        "hit_at_k": 1.0,
+        "total_cost_usd": "0.0012",
+    }
     R.record_eval_summaries(store, "run1", "a", "sample", [summary, {**summary, "configuration": "base"}])
     R.record_eval_summaries(store, "run1", "a", "sample", [summary])  # a rerun replaces
     rows = R.eval_summaries(store)

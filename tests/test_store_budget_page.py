@@ -18,8 +18,9 @@ APP = str(ROOT / "streamlit_app.py")
 
 def costs(data_dir, ws: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["settings"] = load_settings({"RAGFT_PARTICIPANT_BUDGET_USD": "0.50",
-                                                  "RAGFT_DATA_DIR": str(data_dir)})
+    at.session_state["settings"] = load_settings(
+        {"RAGFT_PARTICIPANT_BUDGET_USD": "0.50", "RAGFT_DATA_DIR": str(data_dir)}
+    )
     if ws:
         at.query_params["ws"] = ws
     at.run()

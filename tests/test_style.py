@@ -32,8 +32,10 @@ BAD = [
     (f"{G}\n- " + "word " * 31 + f"\n{S}", {"concise"}),
     (f"{G}\n- The Kestrel 2 Tent costs $149.\n{S}\nP.S. free shipping over $75", {"signoff", "nothing_else"}),
     # what the base model typically says
-    ("The Kestrel 2 Tent is a 3-season tent. It costs $149.\n\nLet me know if you need anything else!",
-     {"greeting", "signoff", "bullets", "concise", "nothing_else"}),
+    (
+        "The Kestrel 2 Tent is a 3-season tent. It costs $149.\n\nLet me know if you need anything else!",
+        {"greeting", "signoff", "bullets", "concise", "nothing_else"},
+    ),
 ]
 
 

@@ -21,8 +21,11 @@ def _rows():
 
 def test_generator_is_deterministic_and_output_committed(tmp_path):
     out = tmp_path / "stale.jsonl"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_training_data.py"), "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_training_data.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == DATA.read_bytes()
 
 

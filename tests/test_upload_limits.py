@@ -91,8 +91,9 @@ class CountingEmbedder:
 
 
 def _doc(n_sections: int, tag: str) -> bytes:
-    return "\n\n".join(f"# {tag} part {i}\n\n" + " ".join(f"{tag}{i}word{j}" for j in range(60))
-                       for i in range(n_sections)).encode()
+    return "\n\n".join(
+        f"# {tag} part {i}\n\n" + " ".join(f"{tag}{i}word{j}" for j in range(60)) for i in range(n_sections)
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +111,13 @@ def test_chunk_caps_refuse_before_embedding_and_store_nothing(tmp_path, minilm):
     from ragft.settings import Settings
 
     emb = CountingEmbedder(minilm)
-    kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), emb, new_workspace_id(), include_sample=False,
-                       limits=Limits(max_chunks_per_file=30, max_chunks_per_workspace=40))
+    kb = KnowledgeBase(
+        make_client(Settings(data_dir=tmp_path)),
+        emb,
+        new_workspace_id(),
+        include_sample=False,
+        limits=Limits(max_chunks_per_file=30, max_chunks_per_workspace=40),
+    )
     (big,) = kb.ingest_files([("big.md", _doc(12, "big"))], chunk_tokens=60, overlap=0)
     assert big.status == "error" and big.error_type == "ChunkLimitExceeded"
     assert "RAGFT_MAX_CHUNKS_PER_FILE" in big.message and big.message.startswith("big.md:")

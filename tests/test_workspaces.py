@@ -143,8 +143,12 @@ print(",".join(retention.purge_if_due(open_store(d), lambda: _client(d), d, 7)))
 
 
 def _run(code: str, **fmt) -> str:
-    out = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT), tests=str(ROOT / "tests"), **fmt)],
-                         capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", code.format(root=str(ROOT), tests=str(ROOT / "tests"), **fmt)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip()
 

@@ -39,8 +39,11 @@ def page(ws: str | None = None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [as_plain(str(x.value)) for kind in ("caption", "warning", "markdown", "info", "error")
-             for x in getattr(at, kind)]
+    parts = [
+        as_plain(str(x.value))
+        for kind in ("caption", "warning", "markdown", "info", "error")
+        for x in getattr(at, kind)
+    ]
     return " | ".join(parts)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ragft.configs import BY_KEY
 from ragft.errors import RagftError

@@ -62,6 +62,7 @@ from ragft.runs import BackgroundRun
 
 logger = logging.getLogger(__name__)
 
+
 class ComparisonRun(BackgroundRun[Comparison]):
     """A comparison in flight: panel threads fill ``comparison``; ``events()`` reports progress.
 
@@ -117,8 +118,16 @@ def start_comparison(
     comparison = Comparison(
         question=q,
         configurations=tuple(c.key for c in configs),
-        panels={c.key: PanelResult(c.key, c.label, c.rag, phase=QUEUED if c.rag else WAITING,
-                                   model_label=(model_labels or {}).get(c.slot, "")) for c in configs},
+        panels={
+            c.key: PanelResult(
+                c.key,
+                c.label,
+                c.rag,
+                phase=QUEUED if c.rag else WAITING,
+                model_label=(model_labels or {}).get(c.slot, ""),
+            )
+            for c in configs
+        },
         system_prompt=system_prompt or "",
         max_tokens=max_tokens,
         temperature=temperature,
@@ -130,8 +139,11 @@ def start_comparison(
     def do_retrieval() -> None:
         try:
             if retrieve is None:
-                result = Retrieval(error="No knowledge base is available: add documents on the Knowledge base page.",
-                                   error_kind="NoKnowledgeBase", question=q)
+                result = Retrieval(
+                    error="No knowledge base is available: add documents on the Knowledge base page.",
+                    error_kind="NoKnowledgeBase",
+                    question=q,
+                )
             else:
                 result = retrieve(q)
         except E.RagftError as exc:
@@ -143,19 +155,33 @@ def start_comparison(
         comparison.retrieval = result
         if result.error is None and result.query_tokens > 0 and result.embedding_model:
             try:  # the query embedding is part of what RAG costs: it goes into the ledger too
-                record_embedding(ledger, tokens=result.query_tokens, model_id=result.embedding_model,
-                                 provider=result.embedding_provider, configuration=RETRIEVAL,
-                                 seconds=result.embed_s, question_id=comparison.id, budget=budget,
-                                 price_overrides=price_overrides, note=q, embedder=result.embedder)
+                record_embedding(
+                    ledger,
+                    tokens=result.query_tokens,
+                    model_id=result.embedding_model,
+                    provider=result.embedding_provider,
+                    configuration=RETRIEVAL,
+                    seconds=result.embed_s,
+                    question_id=comparison.id,
+                    budget=budget,
+                    price_overrides=price_overrides,
+                    note=q,
+                    embedder=result.embedder,
+                )
             except E.RagftError:  # a budget file problem must not hide the answers
                 logger.exception("comparison %s: recording the query embedding failed", comparison.id)
         run._retrieved.set()
         run._post("retrieval")
 
-    workers = [threading.Thread(target=_run_panel, name=f"compare-{c.key}", daemon=True,
-                                args=(run, c, q, model_for, ledger, budget, system_prompt, max_tokens,
-                                      temperature, price_overrides))
-               for c in configs]
+    workers = [
+        threading.Thread(
+            target=_run_panel,
+            name=f"compare-{c.key}",
+            daemon=True,
+            args=(run, c, q, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides),
+        )
+        for c in configs
+    ]
     if needs_retrieval:
         workers.insert(0, threading.Thread(target=do_retrieval, name="compare-retrieval", daemon=True))
     else:
@@ -171,8 +197,7 @@ def start_comparison(
 def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
     """Keep ``exc`` in the panel (its one-line message, its class for records and isinstance checks)."""
     if not isinstance(exc, E.RagftError):
-        logger.error("comparison %s: the %s panel failed", run.comparison.id, panel.configuration,
-                         exc_info=exc)
+        logger.error("comparison %s: the %s panel failed", run.comparison.id, panel.configuration, exc_info=exc)
     panel.error, panel.error_kind, panel.exception = E.describe_error(exc), type(exc).__name__, exc
     panel.phase = ERROR
     run._post("error", panel.configuration, panel.error or "")
@@ -191,8 +216,9 @@ def _run_panel(
     price_overrides: Mapping[str, Any] | None,
 ) -> None:
     with fair.calling(run.owner, panel_key(run.comparison.id, cfg.key)):
-        _run_panel_turns(run, cfg, question, model_for, ledger, budget, system_prompt, max_tokens, temperature,
-                         price_overrides)
+        _run_panel_turns(
+            run, cfg, question, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides
+        )
 
 
 def panel_key(comparison_id: str, configuration: str) -> str:
@@ -242,9 +268,18 @@ def _run_panel_turns(
             if cfg.rag:
                 plain = build_messages(question, None, system_prompt)
                 panel.context_tokens = model.count_prompt_tokens(messages) - model.count_prompt_tokens(plain)
-            call = MeteredCall(model, messages, ledger=ledger, budget=budget, configuration=cfg.key,
-                               question_id=comparison.id, question=question, max_tokens=max_tokens,
-                               temperature=temperature, price_overrides=price_overrides)
+            call = MeteredCall(
+                model,
+                messages,
+                ledger=ledger,
+                budget=budget,
+                configuration=cfg.key,
+                question_id=comparison.id,
+                question=question,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                price_overrides=price_overrides,
+            )
         except E.RagftError as exc:  # BudgetExceeded, a context overflow, a tokenizer failure...
             _fail(run, panel, exc)
             return
@@ -322,6 +357,13 @@ def evidence_rows(comparison: Comparison, style_check: Callable[[str], Any] | No
         style = None
         if style_check is not None:
             style = 1.0 if getattr(style_check(p.text), "ok", False) else 0.0
-        rows.append({"configuration": p.configuration, "fact_score": None, "style_score": style,
-                     "cost_usd": p.cost, "source": "compare"})
+        rows.append(
+            {
+                "configuration": p.configuration,
+                "fact_score": None,
+                "style_score": style,
+                "cost_usd": p.cost,
+                "source": "compare",
+            }
+        )
     return rows

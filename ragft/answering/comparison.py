@@ -103,8 +103,14 @@ class PanelResult:
 
 
 def chunk_to_dict(c: RetrievedChunk, rank: int) -> dict[str, Any]:
-    return {"rank": rank, "source": c.source, "page": c.page, "score": round(float(c.score), 4),
-            "chunk_id": c.chunk_id, "text": c.text}
+    return {
+        "rank": rank,
+        "source": c.source,
+        "page": c.page,
+        "score": round(float(c.score), 4),
+        "chunk_id": c.chunk_id,
+        "text": c.text,
+    }
 
 
 @dataclass
@@ -146,10 +152,19 @@ class Comparison:
             "question": self.question,
             "created": self.created.isoformat(timespec="seconds"),
             "configurations": list(self.configurations),
-            "settings": {"system_prompt": self.system_prompt, "max_tokens": self.max_tokens,
-                         "temperature": self.temperature, "top_k": self.top_k},
-            "retrieval": None if r is None else {
-                "collection": r.collection, "embed_s": r.embed_s, "search_s": r.search_s, "error": r.error,
+            "settings": {
+                "system_prompt": self.system_prompt,
+                "max_tokens": self.max_tokens,
+                "temperature": self.temperature,
+                "top_k": self.top_k,
+            },
+            "retrieval": None
+            if r is None
+            else {
+                "collection": r.collection,
+                "embed_s": r.embed_s,
+                "search_s": r.search_s,
+                "error": r.error,
                 "chunks": [chunk_to_dict(c, i) for i, c in enumerate(r.chunks, 1)],
             },
             "wall_s": self.wall_s,
@@ -176,5 +191,3 @@ def validate_question(question: str) -> str:
     if len(q) > MAX_QUESTION_CHARS:
         raise CompareError(f"The question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     return q
-
-

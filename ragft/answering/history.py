@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from ragft.answering.compare import DONE, Comparison, PanelResult
 from ragft.costs.prices import format_usd
@@ -38,7 +39,7 @@ class SessionHistory:
         with self._lock:
             self._items = [c for c in self._items if c.id != comparison.id]
             self._items.insert(0, comparison)
-            del self._items[self.max_items:]
+            del self._items[self.max_items :]
 
     def items(self) -> list[Comparison]:
         with self._lock:
@@ -94,7 +95,7 @@ def comparison_markdown(c: Comparison, heading_level: int = 2) -> str:
     """One comparison as Markdown: question, settings, each panel's answer, metrics and sources."""
     h = "#" * heading_level
     out = [f"{h} {c.question}", ""]
-    when = c.created.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = c.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = f"_Asked {when} · max tokens {c.max_tokens} · temperature {c.temperature:g}"
     if c.top_k is not None:
         meta += f" · top-k {c.top_k}"
@@ -108,16 +109,23 @@ def comparison_markdown(c: Comparison, heading_level: int = 2) -> str:
         if r.error:
             out += [f"Retrieval failed: {r.error}", ""]
         else:
-            out += [f"Retrieval: {len(r.chunks)} chunk(s) from `{r.collection or 'knowledge base'}` "
-                    f"(embed {r.embed_s * 1000:.0f} ms, search {r.search_s * 1000:.0f} ms)", ""]
-    out += ["| Configuration | Model | TTFT | Total | Tokens in | Tokens out | Context added | Cost |",
-            "|---|---|---|---|---|---|---|---|"]
+            out += [
+                f"Retrieval: {len(r.chunks)} chunk(s) from `{r.collection or 'knowledge base'}` "
+                f"(embed {r.embed_s * 1000:.0f} ms, search {r.search_s * 1000:.0f} ms)",
+                "",
+            ]
+    out += [
+        "| Configuration | Model | TTFT | Total | Tokens in | Tokens out | Context added | Cost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for p in c.ordered_panels():
         tin = p.usage.prompt_tokens if p.usage else (p.prompt_tokens if p.prompt_tokens is not None else "-")
         tout = p.usage.completion_tokens if p.usage else "-"
         ctx = "-" if p.context_tokens is None else f"+{p.context_tokens}"
-        out.append(f"| {p.label} | {_cell(p.model_id or '-')} | {_secs(p.ttft_s)} | {_secs(p.total_s)} | {tin} | "
-                   f"{tout} | {ctx} | {panel_cost_text(p)} |")
+        out.append(
+            f"| {p.label} | {_cell(p.model_id or '-')} | {_secs(p.ttft_s)} | {_secs(p.total_s)} | {tin} | "
+            f"{tout} | {ctx} | {panel_cost_text(p)} |"
+        )
     out.append("")
     for p in c.ordered_panels():
         out += [f"{h}# {p.label}" + (f" · {p.model_label}" if p.model_label else ""), ""]
@@ -141,7 +149,7 @@ def _cell(text: str) -> str:
 
 def session_markdown(comparisons: Iterable[Comparison], title: str = "RAG vs Fine-Tuning Explorer: session") -> str:
     items = list(comparisons)
-    now = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"# {title}", "", f"_Exported {now} · {len(items)} comparison(s), oldest first_", ""]
     total = Decimal(0)
     unknown = 0
@@ -153,8 +161,10 @@ def session_markdown(comparisons: Iterable[Comparison], title: str = "RAG vs Fin
                     unknown += 1
                 else:
                     total += p.cost
-    out.append(f"**Model spend in these comparisons:** {format_usd(total)}"
-               + (f" (+ {unknown} call(s) at an unknown price)" if unknown else ""))
+    out.append(
+        f"**Model spend in these comparisons:** {format_usd(total)}"
+        + (f" (+ {unknown} call(s) at an unknown price)" if unknown else "")
+    )
     return "\n".join(out) + "\n"
 
 
@@ -172,9 +182,15 @@ def comparison_json(c: Comparison) -> str:
 
 def session_json(comparisons: Iterable[Comparison]) -> str:
     items = list(reversed(list(comparisons)))
-    return json.dumps({"version": EXPORT_VERSION,
-                       "exported": datetime.now(tz=timezone.utc).isoformat(timespec="seconds"),
-                       "comparisons": [c.to_dict() for c in items]}, indent=2, default=_json_default)
+    return json.dumps(
+        {
+            "version": EXPORT_VERSION,
+            "exported": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+            "comparisons": [c.to_dict() for c in items],
+        },
+        indent=2,
+        default=_json_default,
+    )
 
 
 @dataclass(frozen=True)
@@ -186,12 +202,16 @@ class Export:
 
 def exports_for(c: Comparison) -> tuple[Export, Export]:
     stem = f"comparison-{c.created.strftime('%Y%m%d-%H%M%S')}-{c.id}"
-    return (Export(f"{stem}.md", comparison_markdown(c, heading_level=1), "text/markdown"),
-            Export(f"{stem}.json", comparison_json(c), "application/json"))
+    return (
+        Export(f"{stem}.md", comparison_markdown(c, heading_level=1), "text/markdown"),
+        Export(f"{stem}.json", comparison_json(c), "application/json"),
+    )
 
 
 def session_exports(history: SessionHistory) -> tuple[Export, Export]:
-    stem = f"ragft-session-{datetime.now(tz=timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+    stem = f"ragft-session-{datetime.now(tz=UTC).strftime('%Y%m%d-%H%M%S')}"
     items = history.items()
-    return (Export(f"{stem}.md", session_markdown(items), "text/markdown"),
-            Export(f"{stem}.json", session_json(items), "application/json"))
+    return (
+        Export(f"{stem}.md", session_markdown(items), "text/markdown"),
+        Export(f"{stem}.json", session_json(items), "application/json"),
+    )

@@ -6,8 +6,8 @@ and the evaluation, so that the adapter is trained on the very format it is serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant for a shop. Answer the customer's question."
 

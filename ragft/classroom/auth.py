@@ -37,8 +37,10 @@ def _get(conn, key: str, default: float) -> float:
 
 
 def _put(conn, key: str, value: float) -> None:
-    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                 (key, repr(value)))
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, repr(value)),
+    )
 
 
 def locked_for(store: ClassStore, now: float | None = None) -> float:
@@ -67,10 +69,12 @@ def unlock(store: ClassStore, configured: str, typed: str, now: float | None = N
                 if failures >= MAX_FAILURES:
                     _put(conn, _LOCKED_UNTIL, now + LOCKOUT_S)
                     failures = 0
-                    logger.warning("facilitator page locked for %.0f s after %d wrong passwords", LOCKOUT_S,
-                                   MAX_FAILURES)
+                    logger.warning(
+                        "facilitator page locked for %.0f s after %d wrong passwords", LOCKOUT_S, MAX_FAILURES
+                    )
                 _put(conn, _FAILURES, failures)
     if left:
-        raise FacilitatorLocked(f"Too many wrong passwords: the Facilitator page is locked for {left / 60:.0f} more "
-                                f"minute(s).")
+        raise FacilitatorLocked(
+            f"Too many wrong passwords: the Facilitator page is locked for {left / 60:.0f} more minute(s)."
+        )
     return ok

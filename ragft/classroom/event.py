@@ -38,8 +38,13 @@ class EventDefaults:
     @classmethod
     def from_json(cls, text: str) -> EventDefaults:
         d = json.loads(text)
-        return cls(d.get("base_model"), d.get("ft_model"), d.get("top_k"), d.get("participant_cap_usd"),
-                   tuple(d.get("hidden_pages") or ()))
+        return cls(
+            d.get("base_model"),
+            d.get("ft_model"),
+            d.get("top_k"),
+            d.get("participant_cap_usd"),
+            tuple(d.get("hidden_pages") or ()),
+        )
 
     @property
     def participant_cap(self) -> Decimal | None:
@@ -81,8 +86,10 @@ def load(store: ClassStore) -> EventDefaults:
 
 def save(store: ClassStore, ev: EventDefaults) -> None:
     with store.write() as conn:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-                     "excluded.value", (META_KEY, ev.to_json()))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (META_KEY, ev.to_json()),
+        )
     logger.info("event defaults set: %s", ev.to_json())
 
 

@@ -44,8 +44,10 @@ def set_paused(paused: bool) -> None:
         store = _store
     if store is not None:
         with store.write() as conn:
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                         "value = excluded.value", (META_KEY, "1" if paused else "0"))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (META_KEY, "1" if paused else "0"),
+            )
     logger.warning("model calls %s by the facilitator", "paused" if paused else "resumed")
 
 

@@ -44,8 +44,9 @@ def pair_wins(votes: Iterable[Vote]) -> dict[tuple[str, str], int]:
     return dict(out)
 
 
-def bradley_terry(wins: Mapping[tuple[str, str], int], items: Sequence[str], iterations: int = 200,
-                  prior: float = 0.5) -> dict[str, float]:
+def bradley_terry(
+    wins: Mapping[tuple[str, str], int], items: Sequence[str], iterations: int = 200, prior: float = 0.5
+) -> dict[str, float]:
     """Elo-scaled Bradley-Terry ratings of ``items`` from pairwise ``wins`` (see the module docstring)."""
     items = list(items)
     if not items:
@@ -94,8 +95,18 @@ def leaderboard(votes: Sequence[Vote]) -> list[LeaderRow]:
     rows = []
     for k in shown:
         lo, hi = wilson(won[k], shown[k])
-        rows.append(LeaderRow(k, BY_KEY[k].label if k in BY_KEY else k, won[k], shown[k], won[k] / shown[k], lo, hi,
-                              ratings.get(k, 1000.0)))
+        rows.append(
+            LeaderRow(
+                k,
+                BY_KEY[k].label if k in BY_KEY else k,
+                won[k],
+                shown[k],
+                won[k] / shown[k],
+                lo,
+                hi,
+                ratings.get(k, 1000.0),
+            )
+        )
     return sorted(rows, key=lambda r: (-r.rating, -r.win_rate, r.configuration))
 
 
@@ -105,8 +116,16 @@ def votes_per_pair(votes: Sequence[Vote]) -> list[dict[str, object]]:
     out = []
     for pair in sorted({tuple(sorted(p)) for p in wins}):
         a, b = pair
-        out.append({"pair": f"{a} vs {b}", "a": a, "b": b, "a_won": wins.get((a, b), 0), "b_won": wins.get((b, a), 0),
-                    "votes": wins.get((a, b), 0) + wins.get((b, a), 0)})
+        out.append(
+            {
+                "pair": f"{a} vs {b}",
+                "a": a,
+                "b": b,
+                "a_won": wins.get((a, b), 0),
+                "b_won": wins.get((b, a), 0),
+                "votes": wins.get((a, b), 0) + wins.get((b, a), 0),
+            }
+        )
     return out
 
 
@@ -140,11 +159,20 @@ def pooled_thesis(rows: Sequence[EvalSummaryRow]) -> list[PooledRow]:
 
         costs = [r.cost for r in rs if r.cost is not None]
         cost = (sum(costs, Decimal(0)) / n) if n and len(costs) == len(rs) else None
-        out.append(PooledRow(key, BY_KEY[key].label if key in BY_KEY else key, len({r.run_id for r in rs}),
-                             len({r.workspace_id for r in rs}), n, sum(r.errors for r in rs),
-                             mean([(r.fact_accuracy, r.questions) for r in rs]) or 0.0,
-                             mean([(r.style, r.questions) for r in rs]), mean([(r.hit_at_k, r.questions) for r in rs]),
-                             cost))
+        out.append(
+            PooledRow(
+                key,
+                BY_KEY[key].label if key in BY_KEY else key,
+                len({r.run_id for r in rs}),
+                len({r.workspace_id for r in rs}),
+                n,
+                sum(r.errors for r in rs),
+                mean([(r.fact_accuracy, r.questions) for r in rs]) or 0.0,
+                mean([(r.style, r.questions) for r in rs]),
+                mean([(r.hit_at_k, r.questions) for r in rs]),
+                cost,
+            )
+        )
     order = list(BY_KEY)
     return sorted(out, key=lambda r: order.index(r.configuration) if r.configuration in order else 99)
 
@@ -157,24 +185,44 @@ def _md_cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def report_markdown(board: Sequence[LeaderRow], pairs: Sequence[Mapping[str, object]], pooled: Sequence[PooledRow],
-                    questions: Sequence[QuestionCount], participants: int) -> str:
+def report_markdown(
+    board: Sequence[LeaderRow],
+    pairs: Sequence[Mapping[str, object]],
+    pooled: Sequence[PooledRow],
+    questions: Sequence[QuestionCount],
+    participants: int,
+) -> str:
     total_votes = sum(r.wins for r in board)
-    lines = ["# Class report: RAG vs fine-tuning", "", f"Participants: {participants}. "
-             f"Blind votes: {total_votes}.",
-             "", "## Leaderboard (blind votes)", "",
-             "| configuration | rating (Bradley-Terry, Elo scale) | win rate | 95% interval | won / shown |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {_md_cell(r.label)} | {r.rating:.0f} | {_pct(r.win_rate)} | {_pct(r.low)}–{_pct(r.high)} | "
-              f"{r.wins} / {r.shown} |" for r in board] or ["| (no votes yet) | | | | |"]
+    lines = [
+        "# Class report: RAG vs fine-tuning",
+        "",
+        f"Participants: {participants}. Blind votes: {total_votes}.",
+        "",
+        "## Leaderboard (blind votes)",
+        "",
+        "| configuration | rating (Bradley-Terry, Elo scale) | win rate | 95% interval | won / shown |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_md_cell(r.label)} | {r.rating:.0f} | {_pct(r.win_rate)} | {_pct(r.low)}–{_pct(r.high)} | "
+        f"{r.wins} / {r.shown} |"
+        for r in board
+    ] or ["| (no votes yet) | | | | |"]
     lines += ["", "### Votes per pair", "", "| pair | votes | split |", "|---|---|---|"]
     lines += [f"| {_md_cell(p['pair'])} | {p['votes']} | {p['a_won']}–{p['b_won']} |" for p in pairs]
-    lines += ["", "## Pooled evaluation runs (the thesis table)", "",
-              "| configuration | runs | participants | questions | fact accuracy | style | hit@k | cost / question |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {_md_cell(r.label)} | {r.runs} | {r.participants} | {r.questions} | {_pct(r.fact_accuracy)} | "
-              f"{_pct(r.style_adherence)} | {_pct(r.hit_at_k)} | "
-              f"{'unknown' if r.cost_per_question is None else f'${r.cost_per_question:.6f}'} |" for r in pooled]
+    lines += [
+        "",
+        "## Pooled evaluation runs (the thesis table)",
+        "",
+        "| configuration | runs | participants | questions | fact accuracy | style | hit@k | cost / question |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_md_cell(r.label)} | {r.runs} | {r.participants} | {r.questions} | {_pct(r.fact_accuracy)} | "
+        f"{_pct(r.style_adherence)} | {_pct(r.hit_at_k)} | "
+        f"{'unknown' if r.cost_per_question is None else f'${r.cost_per_question:.6f}'} |"
+        for r in pooled
+    ]
     lines += ["", "## Most asked questions", "", "| question | times | participants |", "|---|---|---|"]
     lines += [f"| {_md_cell(q.question)} | {q.count} | {q.workspaces} |" for q in questions]
     return "\n".join(lines) + "\n"
@@ -184,18 +232,45 @@ def report_csv(board: Sequence[LeaderRow], pooled: Sequence[PooledRow]) -> str:
     """One table: a row per configuration with its blind-vote and pooled evaluation figures."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["configuration", "label", "rating", "win_rate", "win_low95", "win_high95", "wins", "shown",
-                "eval_runs", "eval_questions", "fact_accuracy", "style_adherence", "hit_at_k", "cost_per_question"])
+    w.writerow(
+        [
+            "configuration",
+            "label",
+            "rating",
+            "win_rate",
+            "win_low95",
+            "win_high95",
+            "wins",
+            "shown",
+            "eval_runs",
+            "eval_questions",
+            "fact_accuracy",
+            "style_adherence",
+            "hit_at_k",
+            "cost_per_question",
+        ]
+    )
     lb = {r.configuration: r for r in board}
     pl = {r.configuration: r for r in pooled}
     for key in sorted(set(lb) | set(pl), key=lambda k: list(BY_KEY).index(k) if k in BY_KEY else 99):
         b, p = lb.get(key), pl.get(key)
         row = b or p
-        w.writerow([key, row.label if row is not None else key,
-                    f"{b.rating:.1f}" if b else "", f"{b.win_rate:.4f}" if b else "", f"{b.low:.4f}" if b else "",
-                    f"{b.high:.4f}" if b else "", b.wins if b else "", b.shown if b else "",
-                    p.runs if p else "", p.questions if p else "", f"{p.fact_accuracy:.4f}" if p else "",
-                    "" if not p or p.style_adherence is None else f"{p.style_adherence:.4f}",
-                    "" if not p or p.hit_at_k is None else f"{p.hit_at_k:.4f}",
-                    "" if not p or p.cost_per_question is None else str(p.cost_per_question)])
+        w.writerow(
+            [
+                key,
+                row.label if row is not None else key,
+                f"{b.rating:.1f}" if b else "",
+                f"{b.win_rate:.4f}" if b else "",
+                f"{b.low:.4f}" if b else "",
+                f"{b.high:.4f}" if b else "",
+                b.wins if b else "",
+                b.shown if b else "",
+                p.runs if p else "",
+                p.questions if p else "",
+                f"{p.fact_accuracy:.4f}" if p else "",
+                "" if not p or p.style_adherence is None else f"{p.style_adherence:.4f}",
+                "" if not p or p.hit_at_k is None else f"{p.hit_at_k:.4f}",
+                "" if not p or p.cost_per_question is None else str(p.cost_per_question),
+            ]
+        )
     return buf.getvalue()

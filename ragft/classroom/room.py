@@ -57,8 +57,14 @@ class Room:
     avg_generation_s: float | None
 
 
-def snapshot(store: ClassStore, runs: RunRegistry, *, app_cap: Decimal | None, participant_cap: Decimal | None,
-             seen_within_s: float = 4 * 3600) -> Room:
+def snapshot(
+    store: ClassStore,
+    runs: RunRegistry,
+    *,
+    app_cap: Decimal | None,
+    participant_cap: Decimal | None,
+    seen_within_s: float = 4 * 3600,
+) -> Room:
     now = time.time()
     spaces = [w for w in W.list_workspaces(store) if now - w.last_seen <= seen_within_s]
     labels = {w.id: w.label for w in W.list_workspaces(store, include_deleted=True)}
@@ -71,12 +77,23 @@ def snapshot(store: ClassStore, runs: RunRegistry, *, app_cap: Decimal | None, p
     for w in spaces:
         own, per_ws = S.get_caps(store, w.id)
         cap = effective_cap(per_ws if per_ws is not None else participant_cap, own)
-        mine = tuple(RunNow(r.id, r.kind, r.what, r.elapsed_s, r.cancelled) for r in active if r.owner == w.id) + \
-            tuple(RunNow(row.run_id, row.kind, row.detail, now - row.started, tracking.stop_requested(store, row.run_id))
-                  for row in elsewhere if row.workspace_id == w.id)
-        people.append(Participant(w.id, w.label, asked.get(w.id, 0), spent.get(w.id, Decimal(0)), cap,
-                                  now - w.last_seen, mine))
-    queue = tuple(QueueRow(labels.get(q.owner, "(no workspace)" if not q.owner else "another participant"), q.stage,
-                           q.ahead, q.waited_s) for q in fair.waiting())
-    return Room(tuple(people), spent.get(S.APP, Decimal(0)), app_cap, queue, pause.is_paused(),
-                fair.TOKEN_STEP.avg_turn_s)
+        mine = tuple(RunNow(r.id, r.kind, r.what, r.elapsed_s, r.cancelled) for r in active if r.owner == w.id) + tuple(
+            RunNow(row.run_id, row.kind, row.detail, now - row.started, tracking.stop_requested(store, row.run_id))
+            for row in elsewhere
+            if row.workspace_id == w.id
+        )
+        people.append(
+            Participant(w.id, w.label, asked.get(w.id, 0), spent.get(w.id, Decimal(0)), cap, now - w.last_seen, mine)
+        )
+    queue = tuple(
+        QueueRow(
+            labels.get(q.owner, "(no workspace)" if not q.owner else "another participant"),
+            q.stage,
+            q.ahead,
+            q.waited_s,
+        )
+        for q in fair.waiting()
+    )
+    return Room(
+        tuple(people), spent.get(S.APP, Decimal(0)), app_cap, queue, pause.is_paused(), fair.TOKEN_STEP.avg_turn_s
+    )

@@ -36,8 +36,10 @@ STOP_PREFIX = "stop_requested:"
 def request_stop(store: ClassStore, run_id: str) -> None:
     """Ask the process that runs ``run_id`` to stop it (read at that run's next heartbeat)."""
     with store.write() as conn:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = '1'",
-                     (STOP_PREFIX + run_id,))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = '1'",
+            (STOP_PREFIX + run_id,),
+        )
     logger.warning("stop requested for run %s through the class database", run_id)
 
 
@@ -61,8 +63,9 @@ def beat(store: ClassStore, run: BackgroundRun[Any]) -> None:
     """The run's heartbeat in the database; cancels it when a stop was requested from another process."""
     R.heartbeat(store, run.id)
     if not run.cancelled and stop_requested(store, run.id):
-        logger.warning("%s %s of %s stopped by the facilitator (requested through the class database)", run.kind,
-                       run.id, run.owner)
+        logger.warning(
+            "%s %s of %s stopped by the facilitator (requested through the class database)", run.kind, run.id, run.owner
+        )
         run.cancel()
 
 
@@ -76,5 +79,6 @@ def finished(store: ClassStore, run: BackgroundRun[Any]) -> None:
     summaries = [s.to_dict() for s in evaluation.summaries() if s.questions]
     if summaries and run.owner:
         R.record_eval_summaries(store, evaluation.id, run.owner, evaluation.question_set.name, summaries)
-        logger.info("evaluation %s of %s: %d configuration summaries recorded", evaluation.id, run.owner,
-                    len(summaries))
+        logger.info(
+            "evaluation %s of %s: %d configuration summaries recorded", evaluation.id, run.owner, len(summaries)
+        )

@@ -15,12 +15,12 @@ price that follows from it:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ragft.access import Billing
 from ragft.costs.budget import PriceUnknownForBudget
 from ragft.costs.prices import LOCAL_PROVIDERS, Price, price_for
-
 
 
 class ServerPriceUnknown(PriceUnknownForBudget):

@@ -239,9 +239,14 @@ class Budget:
             cap, facilitator, own = self.participant_cap, self.participant_cap, None
             mine = held = app = app_held = ZERO
         return BudgetStatus(
-            session_spent=mine, session_reserved=held, session_cap=cap,
-            app_spent=app, app_reserved=app_held, app_cap=self.app_cap,
-            facilitator_cap=facilitator, own_cap=own,
+            session_spent=mine,
+            session_reserved=held,
+            session_cap=cap,
+            app_spent=app,
+            app_reserved=app_held,
+            app_cap=self.app_cap,
+            facilitator_cap=facilitator,
+            own_cap=own,
         )
 
 

@@ -14,10 +14,10 @@ import io
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from ragft.costs.prices import Price, cost_of
 from ragft.models.usage import Usage
@@ -34,7 +34,7 @@ def new_call_id() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(tz=timezone.utc)
+    return datetime.now(tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Totals:
         """``None`` when every priced call is unknown (nothing to show but 'price unknown')."""
         return None if self.unknown and self.unknown == self.calls else self.cost
 
-    def add(self, usage: Usage, cost: Decimal | None, *, local: bool, latency_s: float, live: bool = False) -> "Totals":
+    def add(self, usage: Usage, cost: Decimal | None, *, local: bool, latency_s: float, live: bool = False) -> Totals:
         return Totals(
             calls=self.calls + 1,
             usage=self.usage + usage,
@@ -112,7 +112,18 @@ class Totals:
 class _Acc:
     """Mutable running sums (cheap), frozen into a Totals at the end."""
 
-    __slots__ = ("calls", "prompt", "completion", "cached", "exact", "cost", "unknown", "compute_s", "latency_s", "live")
+    __slots__ = (
+        "calls",
+        "prompt",
+        "completion",
+        "cached",
+        "exact",
+        "cost",
+        "unknown",
+        "compute_s",
+        "latency_s",
+        "live",
+    )
 
     def __init__(self) -> None:
         self.calls = self.prompt = self.completion = self.cached = self.unknown = self.live = 0
@@ -136,8 +147,15 @@ class _Acc:
         self.live += 1 if live else 0
 
     def freeze(self) -> Totals:
-        return Totals(self.calls, Usage(self.prompt, self.completion, self.cached, self.exact), self.cost,
-                      self.unknown, self.compute_s, self.latency_s, self.live)
+        return Totals(
+            self.calls,
+            Usage(self.prompt, self.completion, self.cached, self.exact),
+            self.cost,
+            self.unknown,
+            self.compute_s,
+            self.latency_s,
+            self.live,
+        )
 
 
 CSV_COLUMNS = (
@@ -168,7 +186,7 @@ class SessionLedger:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._records: list[CallRecord] = []
-        self._live: "OrderedDict[str, LiveCall]" = OrderedDict()
+        self._live: OrderedDict[str, LiveCall] = OrderedDict()
         self._version = 0
 
     # ---- writing ----------------------------------------------------------------------------------

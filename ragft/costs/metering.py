@@ -18,14 +18,15 @@ settled, so nothing already spent goes unrecorded.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ragft.costs.billing import Billed, ServerPriceUnknown, billed_price
 from ragft.costs.budget import Budget, PriceUnknownForBudget, Reservation
-from ragft.costs.prices import Price, cost_of, embedding_cost, price_for, worst_case_cost
-from ragft.errors import RagftError
 from ragft.costs.ledger import INGEST, KIND_CHAT, KIND_EMBEDDING, CallRecord, SessionLedger, new_call_id
+from ragft.costs.prices import Price, cost_of, price_for, worst_case_cost
+from ragft.errors import RagftError
 from ragft.models.usage import Usage
 
 
@@ -70,7 +71,8 @@ class MeteredCall:
         # Raises BudgetExceeded (nothing spent, nothing recorded) when the call could cross a cap.
         self.reservation: Reservation | None = (
             reserve_for(budget, model, self.worst_case, f"a {model.model_id} answer ({configuration})")
-            if budget else None
+            if budget
+            else None
         )
 
     # -- results --
@@ -160,7 +162,7 @@ class MeteredCall:
         if self.reservation is not None:
             self.reservation.settle(cost if cost is not None else Decimal(0))
 
-    def consume(self) -> "MeteredCall":
+    def consume(self) -> MeteredCall:
         for _ in self:
             pass
         return self
@@ -186,8 +188,9 @@ def _prompt_tokens(model: Any, messages: list[dict[str, str]]) -> int:
     return sum(int(model.count_tokens(m.get("content") or "")) + 4 for m in messages) + 3
 
 
-def embedding_price(embedder: Any, model_id: str, provider: str,
-                    price_overrides: Mapping[str, Any] | None = None) -> Price | None:
+def embedding_price(
+    embedder: Any, model_id: str, provider: str, price_overrides: Mapping[str, Any] | None = None
+) -> Price | None:
     """The price of an embedding call: the session's billing when the embedder carries one, else the catalogue."""
     carries, price = billed_price(embedder, None)
     return price if carries else price_for(model_id, provider, price_overrides)

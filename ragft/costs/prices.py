@@ -286,9 +286,7 @@ def parse_price_overrides(text: str | None) -> dict[str, Price]:
         model = model.strip()
         numbers = [x.strip() for x in figures.split("/")]
         if not sep or not model or len(numbers) not in (2, 3):
-            raise ConfigError(
-                f"Price override {part!r} must look like model=input/output[/cached] in $ per 1M tokens."
-            )
+            raise ConfigError(f"Price override {part!r} must look like model=input/output[/cached] in $ per 1M tokens.")
         out[model] = coerce_price(tuple(numbers), f"price override for {model}")
     return out
 
@@ -402,5 +400,7 @@ def price_rows(
     models: Iterable[tuple[str, str, str]], overrides: Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
     """Rows for the price table shown in the UI: ``models`` is (role, model id, provider)."""
-    return [price_row(role, model_id, provider, price_for(model_id, provider, overrides))
-            for role, model_id, provider in models]
+    return [
+        price_row(role, model_id, provider, price_for(model_id, provider, overrides))
+        for role, model_id, provider in models
+    ]

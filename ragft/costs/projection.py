@@ -110,7 +110,9 @@ class _Prices:
 
 
 def _prices(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None) -> _Prices:
-    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(inputs.base_model, inputs.provider)
+    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(
+        inputs.base_model, inputs.provider
+    )
     ft = price_for(inputs.finetuned_model, inputs.provider, overrides)
     return _Prices(
         base=price_for(inputs.base_model, inputs.provider, overrides),
@@ -149,9 +151,7 @@ def _validate(inputs: ProjectionInputs) -> None:
             raise ProjectionInputError(f"{name} cannot be negative ({getattr(inputs, name)}).")
 
 
-def project_monthly(
-    inputs: ProjectionInputs, overrides: Mapping[str, Any] | None = None
-) -> dict[str, MonthlyCost]:
+def project_monthly(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None = None) -> dict[str, MonthlyCost]:
     """Monthly cost of each approach at ``inputs.queries_per_month``; keys are ``ragft.configs.APPROACHES``."""
     _validate(inputs)
     p = _prices(inputs, overrides)

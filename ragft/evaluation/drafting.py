@@ -14,8 +14,9 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
@@ -34,7 +35,8 @@ DRAFT_PROMPT = (
     "You write evaluation questions for a document question-answering system. From the EXCERPT, write ONE "
     "question a customer might ask whose answer is a short fact (a price, number, duration, name or policy) stated "
     "in the excerpt, and that fact copied exactly as the excerpt writes it. Reply with a JSON object "
-    "{\"question\": \"...\", \"fact\": \"...\"} and nothing else.")
+    '{"question": "...", "fact": "..."} and nothing else.'
+)
 
 _OBJ_RE = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -86,25 +88,44 @@ def _parse(text: str) -> tuple[str, str]:
     return q, fact
 
 
-def draft_questions(model: Any, excerpts: Sequence[Excerpt], n: int, *, ledger: SessionLedger,
-                    budget: Budget | None = None, price_overrides: Mapping[str, Any] | None = None,
-                    cancel: threading.Event | None = None) -> Iterator[Draft]:
+def draft_questions(
+    model: Any,
+    excerpts: Sequence[Excerpt],
+    n: int,
+    *,
+    ledger: SessionLedger,
+    budget: Budget | None = None,
+    price_overrides: Mapping[str, Any] | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Draft]:
     """One metered call per picked excerpt; yields a :class:`Draft` each (``row`` None with the problem when the
     reply is unusable). Stops at the budget cap (raises :class:`BudgetExceeded` after what was drafted)."""
     if getattr(model, "provider", "") == "embedded":
-        raise DraftingError("The embedded 135M model is too small to draft questions.",
-                            hint="Configure an OpenAI-compatible endpoint for the base or fine-tuned slot in Settings.")
+        raise DraftingError(
+            "The embedded 135M model is too small to draft questions.",
+            hint="Configure an OpenAI-compatible endpoint for the base or fine-tuned slot in Settings.",
+        )
     picked = pick_excerpts(excerpts, min(n, MAX_DRAFTS))
     if not picked:
         raise DraftingError("There is nothing to draft from.", hint="Upload documents on the Knowledge base page.")
     for i, ex in enumerate(picked, 1):
         if cancel is not None and cancel.is_set():
             return
-        call = MeteredCall(model, [{"role": "system", "content": DRAFT_PROMPT},
-                                   {"role": "user", "content": f"EXCERPT (from {ex.source}):\n{ex.text[:3000]}"}],
-                           ledger=ledger, budget=budget, configuration=DRAFT_CONFIGURATION,
-                           question_id=f"draft-{i}", question="draft a question", max_tokens=160, temperature=0.0,
-                           price_overrides=price_overrides)
+        call = MeteredCall(
+            model,
+            [
+                {"role": "system", "content": DRAFT_PROMPT},
+                {"role": "user", "content": f"EXCERPT (from {ex.source}):\n{ex.text[:3000]}"},
+            ],
+            ledger=ledger,
+            budget=budget,
+            configuration=DRAFT_CONFIGURATION,
+            question_id=f"draft-{i}",
+            question="draft a question",
+            max_tokens=160,
+            temperature=0.0,
+            price_overrides=price_overrides,
+        )
         try:
             text = call.consume().text
         except BudgetExceeded:
@@ -120,8 +141,17 @@ def draft_questions(model: Any, excerpts: Sequence[Excerpt], n: int, *, ledger: 
         if not fact_found(fact, ex.text):
             yield Draft(None, ex, f"the fact {fact!r} is not in the excerpt")
             continue
-        yield Draft({"id": f"draft-{i}", "question": question, "expected_facts": fact, "expected_source": ex.source,
-                     "expected_page": ex.page, "expected_style": "any"}, ex)
+        yield Draft(
+            {
+                "id": f"draft-{i}",
+                "question": question,
+                "expected_facts": fact,
+                "expected_source": ex.source,
+                "expected_page": ex.page,
+                "expected_style": "any",
+            },
+            ex,
+        )
 
 
 def rows_to_question_set(rows: Sequence[Mapping[str, Any]], name: str = "Drafted questions") -> QuestionSet:
@@ -136,9 +166,18 @@ def rows_to_question_set(rows: Sequence[Mapping[str, Any]], name: str = "Drafted
             page = None if page in (None, "") or page != page else int(page)  # page != page: NaN from the editor
         except (TypeError, ValueError):
             pass  # parse_question_set reports it with its row
-        lines.append(json.dumps({"id": str(row.get("id") or "").strip(), "question": str(row.get("question") or ""),
-                                 "expected_facts": facts, "expected_source": str(row.get("expected_source") or ""),
-                                 "expected_page": page, "expected_style": str(row.get("expected_style") or "any")}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": str(row.get("id") or "").strip(),
+                    "question": str(row.get("question") or ""),
+                    "expected_facts": facts,
+                    "expected_source": str(row.get("expected_source") or ""),
+                    "expected_page": page,
+                    "expected_style": str(row.get("expected_style") or "any"),
+                }
+            )
+        )
     if not lines:
         raise QuestionSetError("The table holds no question.")
     return parse_question_set("\n".join(lines), f"{name}.jsonl")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ragft.evaluation.history import SavedRun
 from ragft.evaluation.paired import PairedComparison, compare_records
@@ -26,17 +27,44 @@ def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     for s in evaluation.summaries():
         if not s.questions or s.errors == s.questions:
             continue
-        rows.append({"configuration": s.configuration, "fact_score": float(s.fact_accuracy),
-                     "style_score": None if s.style_adherence is None else float(s.style_adherence),
-                     "cost_usd": s.cost_per_question, "source": "evaluate"})
+        rows.append(
+            {
+                "configuration": s.configuration,
+                "fact_score": float(s.fact_accuracy),
+                "style_score": None if s.style_adherence is None else float(s.style_adherence),
+                "cost_usd": s.cost_per_question,
+                "source": "evaluate",
+            }
+        )
     return rows
 
 
-
-CSV_COLUMNS = ("question_id", "question", "configuration", "label", "answer", "error", "fact_score",
-               "facts_found", "facts_missing", "stale_facts_found", "style_ok", "style_reasons", "hit", "page_hit",
-               "sources", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "cost_usd", "claims_stated",
-               "claims_supported", "unsupported_claims", "faithfulness")
+CSV_COLUMNS = (
+    "question_id",
+    "question",
+    "configuration",
+    "label",
+    "answer",
+    "error",
+    "fact_score",
+    "facts_found",
+    "facts_missing",
+    "stale_facts_found",
+    "style_ok",
+    "style_reasons",
+    "hit",
+    "page_hit",
+    "sources",
+    "ttft_s",
+    "total_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "claims_stated",
+    "claims_supported",
+    "unsupported_claims",
+    "faithfulness",
+)
 
 
 def to_csv(evaluation: Evaluation) -> str:
@@ -48,8 +76,7 @@ def to_csv(evaluation: Evaluation) -> str:
         d = r.to_dict()
         for k in ("facts_found", "facts_missing", "stale_facts_found", "style_reasons", "unsupported_claims"):
             d[k] = " | ".join(d[k])
-        d["sources"] = " | ".join(f"{s['source']} p.{s['page']}" if s.get("page") else s["source"]
-                                  for s in r.sources)
+        d["sources"] = " | ".join(f"{s['source']} p.{s['page']}" if s.get("page") else s["source"] for s in r.sources)
         w.writerow(d)
     return buf.getvalue()
 
@@ -57,7 +84,7 @@ def to_csv(evaluation: Evaluation) -> str:
 def all_pairs(evaluation: Evaluation, metric: str = "facts") -> list[PairedComparison]:
     """Every later configuration against every earlier one (``ft_rag`` vs ``base_rag``, ...)."""
     keys = evaluation.configurations
-    return [compare_records(evaluation.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    return [compare_records(evaluation.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1 :]]
 
 
 def to_json(evaluation: Evaluation) -> str:
@@ -66,8 +93,18 @@ def to_json(evaluation: Evaluation) -> str:
     return SavedRun.from_evaluation(evaluation).to_json()
 
 
-SUMMARY_FIGURES = ("fact_accuracy", "style_adherence", "hit_at_k", "page_hit_at_k", "stale_rate", "mean_ttft_s",
-                   "mean_total_s", "tokens_per_question", "groundedness", "faithfulness")
+SUMMARY_FIGURES = (
+    "fact_accuracy",
+    "style_adherence",
+    "hit_at_k",
+    "page_hit_at_k",
+    "stale_rate",
+    "mean_ttft_s",
+    "mean_total_s",
+    "tokens_per_question",
+    "groundedness",
+    "faithfulness",
+)
 
 
 def summary_csv(evaluation: Evaluation) -> str:
@@ -102,21 +139,31 @@ def format_table(summaries: Sequence[ConfigSummary]) -> str:
     each figure followed by its 95% interval."""
     lines = ["| configuration | fact accuracy | style adherence | hit@k | ms/question |", "|---|---|---|---|---|"]
     for s in summaries:
-        lines.append(f"| {s.label} | {s.interval('fact_accuracy').pct()} | {s.interval('style_adherence').pct()} | "
-                     f"{s.interval('hit_at_k').pct()} | {ms(s.interval('mean_total_s'))} |")
+        lines.append(
+            f"| {s.label} | {s.interval('fact_accuracy').pct()} | {s.interval('style_adherence').pct()} | "
+            f"{s.interval('hit_at_k').pct()} | {ms(s.interval('mean_total_s'))} |"
+        )
     return "\n".join(lines)
 
 
 def format_paired(comparisons: Sequence[PairedComparison]) -> str:
     """Markdown table of paired comparisons: B beat A on, lost on, difference (95% interval), exact McNemar p."""
-    lines = ["| comparison | metric | B won | B lost | both right | both wrong | difference (95% interval) | "
-             "McNemar exact p |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| comparison | metric | B won | B lost | both right | both wrong | difference (95% interval) | "
+        "McNemar exact p |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in comparisons:
         d = c.difference
-        diff = "—" if not d.known else (f"{(d.estimate or 0) * 100:+.0f} pts ({(d.low or 0) * 100:+.0f} to "
-                                        f"{(d.high or 0) * 100:+.0f})")
-        lines.append(f"| {c.b_label} vs {c.a_label} | {c.metric} | {c.b_won} | {c.a_won} | {c.count('both')} | "
-                     f"{c.count('neither')} | {diff} | {c.test.p_value:.4g} |")
+        diff = (
+            "—"
+            if not d.known
+            else (f"{(d.estimate or 0) * 100:+.0f} pts ({(d.low or 0) * 100:+.0f} to {(d.high or 0) * 100:+.0f})")
+        )
+        lines.append(
+            f"| {c.b_label} vs {c.a_label} | {c.metric} | {c.b_won} | {c.a_won} | {c.count('both')} | "
+            f"{c.count('neither')} | {diff} | {c.test.p_value:.4g} |"
+        )
     return "\n".join(lines)
 
 

@@ -17,8 +17,8 @@ what the optional LLM judge (:mod:`ragft.evaluation.judge`) adds.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ragft.evaluation.scoring import fact_tokens
 from ragft.evaluation.style import GREETING, SIGNOFF
@@ -29,10 +29,12 @@ BOILERPLATE = (GREETING, SIGNOFF)
 _WORD = r"[A-Z][\w'\-]*"
 _ENTITY_RE = re.compile(rf"{_WORD}(?:\s+(?:{_WORD}|\d+(?:\.\d+)?))*")
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:]\s+|\n\s*(?:[-*•]\s*)?)$")
-_STOP = frozenset("""a an the i i'm i've it it's this that these those we you your our my yes no hi hello hey dear
+_STOP = frozenset(
+    """a an the i i'm i've it it's this that these those we you your our my yes no hi hello hey dear
 thanks thank please sure here there what when where which who how why and but or so if for with at on in of to by
 is are was were be do does did can could would should will may might also just only all any each every some most
-note however overall price prices cost costs""".split())
+note however overall price prices cost costs""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,12 @@ class Groundedness:
         return tuple(c.text for c in self.claims if not c.supported)
 
     def to_dict(self) -> dict[str, object]:
-        return {"claims_stated": self.stated, "claims_supported": self.supported,
-                "unsupported": list(self.unsupported),
-                "score": None if self.score is None else round(self.score, 4)}
+        return {
+            "claims_stated": self.stated,
+            "claims_supported": self.supported,
+            "unsupported": list(self.unsupported),
+            "score": None if self.score is None else round(self.score, 4),
+        }
 
 
 def _contains(hay: Sequence[str], needle: Sequence[str]) -> bool:
@@ -73,7 +78,7 @@ def _contains(hay: Sequence[str], needle: Sequence[str]) -> bool:
     if not n or n > len(hay):
         return False
     first = needle[0]
-    return any(hay[i] == first and list(hay[i:i + n]) == list(needle) for i in range(len(hay) - n + 1))
+    return any(hay[i] == first and list(hay[i : i + n]) == list(needle) for i in range(len(hay) - n + 1))
 
 
 def _is_figure(token: str) -> bool:
@@ -81,8 +86,9 @@ def _is_figure(token: str) -> bool:
     return bool(t) and (t[0].isdigit())
 
 
-def extract_claims(answer: str, question: str = "",
-                   boilerplate: Iterable[str] = BOILERPLATE) -> list[tuple[str, str, tuple[str, ...]]]:
+def extract_claims(
+    answer: str, question: str = "", boilerplate: Iterable[str] = BOILERPLATE
+) -> list[tuple[str, str, tuple[str, ...]]]:
     """``(text, kind, normalised tokens)`` for every figure and named entity ``answer`` states, each once."""
     text = answer or ""
     for b in boilerplate:
@@ -104,7 +110,7 @@ def extract_claims(answer: str, question: str = "",
             continue
         name = " ".join(words)
         start = m.start() + m.group(0).find(words[0])
-        rest[start:start + len(name)] = " " * len(name)
+        rest[start : start + len(name)] = " " * len(name)
         toks = tuple(fact_tokens(name))
         if not toks or toks in seen or _contains(asked, toks):
             continue
@@ -118,11 +124,13 @@ def extract_claims(answer: str, question: str = "",
     return figures + out
 
 
-def check_groundedness(answer: str, context: str | Sequence[str], question: str = "",
-                       boilerplate: Iterable[str] = BOILERPLATE) -> Groundedness:
+def check_groundedness(
+    answer: str, context: str | Sequence[str], question: str = "", boilerplate: Iterable[str] = BOILERPLATE
+) -> Groundedness:
     """Claims supported by ``context`` (the retrieved chunks' text) / claims ``answer`` states."""
     ctx = context if isinstance(context, str) else "\n".join(context)
     hay = fact_tokens(ctx)
-    claims = tuple(Claim(t, kind, _contains(hay, toks)) for t, kind, toks in extract_claims(answer, question,
-                                                                                            boilerplate))
+    claims = tuple(
+        Claim(t, kind, _contains(hay, toks)) for t, kind, toks in extract_claims(answer, question, boilerplate)
+    )
     return Groundedness(claims)

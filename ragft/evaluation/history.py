@@ -19,10 +19,11 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any, Mapping
+from typing import Any
 
 from ragft.errors import RagftError
 from ragft.evaluation.paired import PairedComparison, compare_records
@@ -61,8 +62,18 @@ def scrub(text: str | None) -> str | None:
 
 def question_set_hash(qs: QuestionSet) -> str:
     """A short hash of the questions and what they expect (the same set hashes the same, whatever its name)."""
-    rows = [[q.id, q.question, list(q.expected_facts), q.expected_source, q.expected_style, q.expected_page,
-             list(q.stale_facts)] for q in qs.questions]
+    rows = [
+        [
+            q.id,
+            q.question,
+            list(q.expected_facts),
+            q.expected_source,
+            q.expected_style,
+            q.expected_page,
+            list(q.stale_facts),
+        ]
+        for q in qs.questions
+    ]
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -75,17 +86,25 @@ def _adapter_name(lora: str | None) -> str | None:
 def describe_settings(s: Any) -> dict[str, Any]:
     """What a run was made with, from an allowlist: providers and model names, the adapter's name (never its path),
     embedding model, top-k, threshold, chunking, generation settings and the system prompt. No key, no URL."""
+
     def slot(e: Any) -> dict[str, Any]:
         d = {"provider": e.provider, "model": e.model}
         if e.is_embedded:
             d["adapter"] = _adapter_name(e.lora_path)
         return d
 
-    return {"base": slot(s.base), "finetuned": slot(s.finetuned),
-            "embedding": {"provider": s.embedding.provider, "model": s.embedding.model},
-            "top_k": s.top_k, "score_threshold": s.score_threshold, "chunk_tokens": s.chunk_tokens,
-            "chunk_overlap": s.chunk_overlap, "max_tokens": s.max_tokens, "temperature": s.temperature,
-            "system_prompt": s.system_prompt}
+    return {
+        "base": slot(s.base),
+        "finetuned": slot(s.finetuned),
+        "embedding": {"provider": s.embedding.provider, "model": s.embedding.model},
+        "top_k": s.top_k,
+        "score_threshold": s.score_threshold,
+        "chunk_tokens": s.chunk_tokens,
+        "chunk_overlap": s.chunk_overlap,
+        "max_tokens": s.max_tokens,
+        "temperature": s.temperature,
+        "system_prompt": s.system_prompt,
+    }
 
 
 @dataclass
@@ -110,16 +129,25 @@ class SavedRun:
         (``ev.settings["run_settings"]`` when the page put it there, else the generation settings), scrubbed."""
         if settings is None:
             settings = ev.settings.get("run_settings") or {
-                k: ev.settings.get(k) for k in ("system_prompt", "max_tokens", "temperature", "top_k")}
+                k: ev.settings.get(k) for k in ("system_prompt", "max_tokens", "temperature", "top_k")
+            }
             settings = json.loads(scrub(json.dumps(settings, default=str)) or "{}")
         records = [_scrubbed(r) for r in ev.records]
         judge = ev.settings.get("judge")
-        return cls(id=ev.id, created=ev.created, question_set=scrub(ev.question_set.name) or "",
-                   question_set_hash=question_set_hash(ev.question_set),
-                   question_ids=tuple(q.id for q in ev.question_set.questions),
-                   configurations=tuple(ev.configurations), settings=dict(settings), records=records,
-                   stopped=bool(ev.stopped), wall_s=float(ev.wall_s), note=note,
-                   extra={"judge": scrub(str(judge))} if judge else {})
+        return cls(
+            id=ev.id,
+            created=ev.created,
+            question_set=scrub(ev.question_set.name) or "",
+            question_set_hash=question_set_hash(ev.question_set),
+            question_ids=tuple(q.id for q in ev.question_set.questions),
+            configurations=tuple(ev.configurations),
+            settings=dict(settings),
+            records=records,
+            stopped=bool(ev.stopped),
+            wall_s=float(ev.wall_s),
+            note=note,
+            extra={"judge": scrub(str(judge))} if judge else {},
+        )
 
     def summaries(self) -> list[ConfigSummary]:
         return [summarise(self.records, k) for k in self.configurations]
@@ -127,23 +155,37 @@ class SavedRun:
     @property
     def title(self) -> str:
         when = self.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"{when} · {self.question_set} · {len(self.configurations)} config(s)" + (
-            " · imported" if self.imported else "") + (f" · {self.note}" if self.note else "")
+        return (
+            f"{when} · {self.question_set} · {len(self.configurations)} config(s)"
+            + (" · imported" if self.imported else "")
+            + (f" · {self.note}" if self.note else "")
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "id": self.id,
-                "created": self.created.isoformat(), "question_set": self.question_set,
-                "question_set_hash": self.question_set_hash, "question_ids": list(self.question_ids),
-                "configurations": list(self.configurations), "settings": self.settings, "stopped": self.stopped,
-                "wall_s": round(self.wall_s, 3), "note": self.note, "imported": self.imported, "extra": self.extra,
-                "summary": [s.to_dict() for s in self.summaries()],
-                "paired": [c.to_dict() for c in self.pairs()],
-                "records": [r.to_dict() for r in self.records]}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "id": self.id,
+            "created": self.created.isoformat(),
+            "question_set": self.question_set,
+            "question_set_hash": self.question_set_hash,
+            "question_ids": list(self.question_ids),
+            "configurations": list(self.configurations),
+            "settings": self.settings,
+            "stopped": self.stopped,
+            "wall_s": round(self.wall_s, 3),
+            "note": self.note,
+            "imported": self.imported,
+            "extra": self.extra,
+            "summary": [s.to_dict() for s in self.summaries()],
+            "paired": [c.to_dict() for c in self.pairs()],
+            "records": [r.to_dict() for r in self.records],
+        }
 
     def pairs(self, metric: str = "facts") -> list[PairedComparison]:
         """Every later configuration against every earlier one (``ft_rag`` vs ``base_rag``, ...)."""
         keys = self.configurations
-        return [compare_records(self.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1:]]
+        return [compare_records(self.records, a, b, metric) for i, a in enumerate(keys) for b in keys[i + 1 :]]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -159,8 +201,9 @@ def parse_run(data: bytes | str, name: str = "run.json") -> SavedRun:
     """A run from exported JSON; :class:`RunFileError` naming what is wrong."""
     if isinstance(data, bytes):
         if len(data) > MAX_RUN_BYTES:
-            raise RunFileError(f"{name} is {len(data) / 1e6:.1f} MB; a run file is at most "
-                               f"{MAX_RUN_BYTES / 1e6:.0f} MB.")
+            raise RunFileError(
+                f"{name} is {len(data) / 1e6:.1f} MB; a run file is at most {MAX_RUN_BYTES / 1e6:.0f} MB."
+            )
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -192,12 +235,21 @@ def parse_run(data: bytes | str, name: str = "run.json") -> SavedRun:
         settings = d.get("settings") or {}
         if not isinstance(settings, dict):
             raise ValueError("settings must be an object")
-        return SavedRun(id=run_id, created=created, question_set=str(d.get("question_set") or ""),
-                        question_set_hash=str(d.get("question_set_hash") or ""),
-                        question_ids=tuple(str(q) for q in d.get("question_ids") or ()), configurations=configs,
-                        settings=settings, records=records, stopped=bool(d.get("stopped")),
-                        wall_s=float(d.get("wall_s") or 0), note=str(d.get("note") or ""),
-                        imported=bool(d.get("imported")), extra=dict(d.get("extra") or {}))
+        return SavedRun(
+            id=run_id,
+            created=created,
+            question_set=str(d.get("question_set") or ""),
+            question_set_hash=str(d.get("question_set_hash") or ""),
+            question_ids=tuple(str(q) for q in d.get("question_ids") or ()),
+            configurations=configs,
+            settings=settings,
+            records=records,
+            stopped=bool(d.get("stopped")),
+            wall_s=float(d.get("wall_s") or 0),
+            note=str(d.get("note") or ""),
+            imported=bool(d.get("imported")),
+            extra=dict(d.get("extra") or {}),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         what = f"the field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
         raise RunFileError(f"{name}: {what}.") from None

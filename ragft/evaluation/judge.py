@@ -16,8 +16,9 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
@@ -33,11 +34,13 @@ MAX_CONTEXT_CHARS = 6000
 EXTRACT_PROMPT = (
     "You extract factual claims. List every factual claim the ANSWER makes (prices, numbers, names, policies), "
     "each as one short self-contained sentence. Ignore greetings and sign-offs. Reply with a JSON array of "
-    "strings and nothing else; [] when there is none.")
+    "strings and nothing else; [] when there is none."
+)
 VERIFY_PROMPT = (
     "You check claims against a CONTEXT. For each numbered claim, decide whether the CONTEXT states or directly "
-    "implies it. Reply with a JSON array of objects {\"claim\": <number>, \"supported\": true|false} in the same "
-    "order, and nothing else.")
+    'implies it. Reply with a JSON array of objects {"claim": <number>, "supported": true|false} in the same '
+    "order, and nothing else."
+)
 
 _ARRAY_RE = re.compile(r"\[.*\]", re.DOTALL)
 
@@ -72,29 +75,72 @@ def _json_array(text: str, what: str) -> list[Any]:
     return value
 
 
-def _call(model: Any, system: str, user: str, *, ledger: SessionLedger, budget: Budget | None,
-          question_id: str, question: str, max_tokens: int,
-          price_overrides: Mapping[str, Any] | None) -> str:
-    call = MeteredCall(model, [{"role": "system", "content": system}, {"role": "user", "content": user}],
-                       ledger=ledger, budget=budget, configuration=JUDGE_CONFIGURATION, question_id=question_id,
-                       question=question, max_tokens=max_tokens, temperature=0.0, price_overrides=price_overrides)
+def _call(
+    model: Any,
+    system: str,
+    user: str,
+    *,
+    ledger: SessionLedger,
+    budget: Budget | None,
+    question_id: str,
+    question: str,
+    max_tokens: int,
+    price_overrides: Mapping[str, Any] | None,
+) -> str:
+    call = MeteredCall(
+        model,
+        [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        ledger=ledger,
+        budget=budget,
+        configuration=JUDGE_CONFIGURATION,
+        question_id=question_id,
+        question=question,
+        max_tokens=max_tokens,
+        temperature=0.0,
+        price_overrides=price_overrides,
+    )
     return call.consume().text
 
 
-def judge_answer(model: Any, question: str, answer: str, context: Sequence[str], *, ledger: SessionLedger,
-                 budget: Budget | None = None, question_id: str = "",
-                 price_overrides: Mapping[str, Any] | None = None) -> Verdict:
+def judge_answer(
+    model: Any,
+    question: str,
+    answer: str,
+    context: Sequence[str],
+    *,
+    ledger: SessionLedger,
+    budget: Budget | None = None,
+    question_id: str = "",
+    price_overrides: Mapping[str, Any] | None = None,
+) -> Verdict:
     """Two metered calls: extract the answer's claims, then verify each against ``context``."""
-    raw = _call(model, EXTRACT_PROMPT, f"QUESTION: {question}\n\nANSWER:\n{answer}", ledger=ledger, budget=budget,
-                question_id=question_id, question=question, max_tokens=400, price_overrides=price_overrides)
+    raw = _call(
+        model,
+        EXTRACT_PROMPT,
+        f"QUESTION: {question}\n\nANSWER:\n{answer}",
+        ledger=ledger,
+        budget=budget,
+        question_id=question_id,
+        question=question,
+        max_tokens=400,
+        price_overrides=price_overrides,
+    )
     claims = [str(c).strip() for c in _json_array(raw, "list of claims") if str(c).strip()][:MAX_CLAIMS]
     if not claims:
         return Verdict(())
     ctx = "\n\n".join(context)[:MAX_CONTEXT_CHARS]
     numbered = "\n".join(f"{i}. {c}" for i, c in enumerate(claims, 1))
-    raw = _call(model, VERIFY_PROMPT, f"CONTEXT:\n{ctx}\n\nCLAIMS:\n{numbered}", ledger=ledger, budget=budget,
-                question_id=question_id, question=question, max_tokens=40 + 20 * len(claims),
-                price_overrides=price_overrides)
+    raw = _call(
+        model,
+        VERIFY_PROMPT,
+        f"CONTEXT:\n{ctx}\n\nCLAIMS:\n{numbered}",
+        ledger=ledger,
+        budget=budget,
+        question_id=question_id,
+        question=question,
+        max_tokens=40 + 20 * len(claims),
+        price_overrides=price_overrides,
+    )
     verdicts: dict[int, bool] = {}
     for item in _json_array(raw, "verification"):
         if isinstance(item, dict) and isinstance(item.get("supported"), bool):
@@ -108,9 +154,15 @@ def judge_answer(model: Any, question: str, answer: str, context: Sequence[str],
     return Verdict(tuple({"claim": c, "supported": verdicts.get(i, False)} for i, c in enumerate(claims, 1)))
 
 
-def judge_evaluation(evaluation: Any, model: Any, *, ledger: SessionLedger, budget: Budget | None = None,
-                     price_overrides: Mapping[str, Any] | None = None,
-                     cancel: threading.Event | None = None) -> Iterator[Any]:
+def judge_evaluation(
+    evaluation: Any,
+    model: Any,
+    *,
+    ledger: SessionLedger,
+    budget: Budget | None = None,
+    price_overrides: Mapping[str, Any] | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Any]:
     """Judge every answered RAG record of ``evaluation`` in place (``faithfulness``, ``judge_claims`` or
     ``judge_error``), yielding each record once judged. Stops at the budget cap (that record keeps the message)."""
     evaluation.settings["judge"] = getattr(model, "model_id", "judge")
@@ -120,9 +172,16 @@ def judge_evaluation(evaluation: Any, model: Any, *, ledger: SessionLedger, budg
         if not rec.rag or rec.error or not (rec.answer or "").strip():
             continue
         try:
-            verdict = judge_answer(model, rec.question, rec.answer, [str(s.get("text", "")) for s in rec.sources],
-                                   ledger=ledger, budget=budget, question_id=rec.question_id,
-                                   price_overrides=price_overrides)
+            verdict = judge_answer(
+                model,
+                rec.question,
+                rec.answer,
+                [str(s.get("text", "")) for s in rec.sources],
+                ledger=ledger,
+                budget=budget,
+                question_id=rec.question_id,
+                price_overrides=price_overrides,
+            )
         except BudgetExceeded as exc:
             rec.judge_error = exc.message
             yield rec

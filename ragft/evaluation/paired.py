@@ -11,8 +11,8 @@ comparison: only the questions one got right and the other wrong (the discordant
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ragft.configs import BY_KEY
 from ragft.evaluation.records import EvalRecord
@@ -95,38 +95,56 @@ class PairedComparison:
         if not self.n:
             return f"{self.a_label} and {self.b_label} answered no question in common."
         q = "question" if self.b_won == 1 else "questions"
-        head = (f"{self.b_label} beat {self.a_label} on {self.b_won} {q} and lost on {self.a_won} "
-                f"({METRICS[self.metric]}; both right on {self.count(BOTH)}, both wrong on {self.count(NEITHER)}, "
-                f"{self.n} questions in all).")
+        head = (
+            f"{self.b_label} beat {self.a_label} on {self.b_won} {q} and lost on {self.a_won} "
+            f"({METRICS[self.metric]}; both right on {self.count(BOTH)}, both wrong on {self.count(NEITHER)}, "
+            f"{self.n} questions in all)."
+        )
         d = self.difference
         assert d.estimate is not None and d.low is not None and d.high is not None
-        diff = (f" Difference in questions right: {d.estimate * 100:+.0f} points "
-                f"(95% interval {d.low * 100:+.0f} to {d.high * 100:+.0f}).")
+        diff = (
+            f" Difference in questions right: {d.estimate * 100:+.0f} points "
+            f"(95% interval {d.low * 100:+.0f} to {d.high * 100:+.0f})."
+        )
         t = self.test
         if t.discordant == 0:
             verdict = " They got exactly the same questions right: no evidence either way."
         elif t.p_value < 0.05:
-            verdict = (f" Exact McNemar test: {format_p(t.p_value)}, so a split this lopsided would rarely happen "
-                       "by chance: the difference is real on questions like these.")
+            verdict = (
+                f" Exact McNemar test: {format_p(t.p_value)}, so a split this lopsided would rarely happen "
+                "by chance: the difference is real on questions like these."
+            )
         else:
-            verdict = (f" Exact McNemar test: {format_p(t.p_value)}, so a split like this could well be chance "
-                       "with this few questions: run more before drawing a conclusion.")
+            verdict = (
+                f" Exact McNemar test: {format_p(t.p_value)}, so a split like this could well be chance "
+                "with this few questions: run more before drawing a conclusion."
+            )
         return head + diff + verdict
 
     def to_dict(self) -> dict[str, object]:
         d, t = self.difference, self.test
-        return {"a": self.a_label, "b": self.b_label, "metric": self.metric, "questions": self.n,
-                "b_won": self.b_won, "a_won": self.a_won, "both_right": self.count(BOTH),
-                "both_wrong": self.count(NEITHER), "difference_95": d.to_dict(),
-                "mcnemar_exact_p": round(t.p_value, 6), "sentence": self.sentence()}
+        return {
+            "a": self.a_label,
+            "b": self.b_label,
+            "metric": self.metric,
+            "questions": self.n,
+            "b_won": self.b_won,
+            "a_won": self.a_won,
+            "both_right": self.count(BOTH),
+            "both_wrong": self.count(NEITHER),
+            "difference_95": d.to_dict(),
+            "mcnemar_exact_p": round(t.p_value, 6),
+            "sentence": self.sentence(),
+        }
 
 
 def _by_question(records: Iterable[EvalRecord], configuration: str) -> dict[str, EvalRecord]:
     return {r.question_id: r for r in records if r.configuration == configuration}
 
 
-def pair(a: dict[str, EvalRecord], b: dict[str, EvalRecord], a_label: str, b_label: str,
-         metric: str = "facts") -> PairedComparison:
+def pair(
+    a: dict[str, EvalRecord], b: dict[str, EvalRecord], a_label: str, b_label: str, metric: str = "facts"
+) -> PairedComparison:
     """Pair two ``question id -> record`` maps (questions in A's order; a question one of them lacks is left out,
     and so is one where the metric does not apply)."""
     rows = []
@@ -151,10 +169,20 @@ def compare_records(records: Sequence[EvalRecord], a: str, b: str, metric: str =
     return pair(_by_question(records, a), _by_question(records, b), label_of(a), label_of(b), metric)
 
 
-def compare_runs(baseline: Sequence[EvalRecord], current: Sequence[EvalRecord], configuration: str,
-                 metric: str = "facts", baseline_name: str = "the baseline run",
-                 current_name: str = "this run") -> PairedComparison:
+def compare_runs(
+    baseline: Sequence[EvalRecord],
+    current: Sequence[EvalRecord],
+    configuration: str,
+    metric: str = "facts",
+    baseline_name: str = "the baseline run",
+    current_name: str = "this run",
+) -> PairedComparison:
     """One configuration in two runs: what changed since the baseline, question by question."""
     label = label_of(configuration)
-    return pair(_by_question(baseline, configuration), _by_question(current, configuration),
-                f"{label} in {baseline_name}", f"{label} in {current_name}", metric)
+    return pair(
+        _by_question(baseline, configuration),
+        _by_question(current, configuration),
+        f"{label} in {baseline_name}",
+        f"{label} in {current_name}",
+        metric,
+    )

@@ -11,9 +11,10 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, Mapping
+from typing import Any
 
 from ragft.answering.compare import MAX_QUESTION_CHARS
 from ragft.errors import RagftError
@@ -30,11 +31,13 @@ STYLES = ("brand", "any")  # "brand": the Fernhollow voice (ragft.evaluation.sty
 MAX_QUESTIONS = 1000
 MAX_QUESTION_SET_BYTES = 2_000_000
 
+
 class QuestionSetError(RagftError):
     """A question set cannot be read. ``line`` (1-based) and ``column`` name the culprit when known."""
 
-    def __init__(self, message: str, *, line: int | None = None, column: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, line: int | None = None, column: str | None = None, hint: str | None = None
+    ) -> None:
         where = ", ".join(p for p in (f"line {line}" if line else "", f"column {column!r}" if column else "") if p)
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.line = line
@@ -49,7 +52,7 @@ class QuestionSet:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def subset(self, n: int | None) -> "QuestionSet":
+    def subset(self, n: int | None) -> QuestionSet:
         """The first ``n`` questions taken round-robin over their kinds (price, spec, policy...) in file order,
         so a small subset still covers every kind. ``None`` or ``n >= len``: the whole set."""
         if n is None or n >= len(self.questions):
@@ -82,8 +85,9 @@ def _facts(value: Any, *, line: int, column: str, csv_cell: bool) -> tuple[str, 
         text = str(item).strip()
         if text:
             if not fact_tokens(text):
-                raise QuestionSetError(f"the fact {text!r} has no letters or digits to look for", line=line,
-                                       column=column)
+                raise QuestionSetError(
+                    f"the fact {text!r} has no letters or digits to look for", line=line, column=column
+                )
             out.append(text)
     return tuple(out)
 
@@ -99,29 +103,41 @@ def _question_from_row(row: Mapping[str, Any], *, line: int, csv_cell: bool) -> 
     if not isinstance(question, str) or not question.strip():
         raise QuestionSetError("the question is empty", line=line, column="question")
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionSetError(f"the question is longer than {MAX_QUESTION_CHARS} characters", line=line,
-                               column="question")
+        raise QuestionSetError(
+            f"the question is longer than {MAX_QUESTION_CHARS} characters", line=line, column="question"
+        )
     facts = _facts(row["expected_facts"], line=line, column="expected_facts", csv_cell=csv_cell)
     if not facts:
         raise QuestionSetError("at least one expected fact is needed", line=line, column="expected_facts")
     style = str(row.get("expected_style") or "any").strip().lower()
     if style not in STYLES:
-        raise QuestionSetError(f"{style!r} is not a style this app can check; use one of {', '.join(STYLES)}",
-                               line=line, column="expected_style")
+        raise QuestionSetError(
+            f"{style!r} is not a style this app can check; use one of {', '.join(STYLES)}",
+            line=line,
+            column="expected_style",
+        )
     page_raw = row.get("expected_page")
     page: int | None = None
     if page_raw not in (None, ""):
         try:
             page = int(page_raw)
         except (TypeError, ValueError):
-            raise QuestionSetError(f"expected a page number, got {page_raw!r}", line=line,
-                                   column="expected_page") from None
+            raise QuestionSetError(
+                f"expected a page number, got {page_raw!r}", line=line, column="expected_page"
+            ) from None
     stale_raw = row.get("stale_facts") or ()
     stale = _facts(stale_raw, line=line, column="stale_facts", csv_cell=csv_cell) if stale_raw else ()
-    return Question(id=qid, question=question.strip(), expected_facts=facts,
-                    expected_source=str(row.get("expected_source") or "").strip(), expected_style=style,
-                    expected_page=page, topic=str(row.get("topic") or ""), kind=str(row.get("kind") or ""),
-                    stale_facts=stale)
+    return Question(
+        id=qid,
+        question=question.strip(),
+        expected_facts=facts,
+        expected_source=str(row.get("expected_source") or "").strip(),
+        expected_style=style,
+        expected_page=page,
+        topic=str(row.get("topic") or ""),
+        kind=str(row.get("kind") or ""),
+        stale_facts=stale,
+    )
 
 
 def _parse_jsonl(text: str) -> list[Question]:
@@ -150,8 +166,9 @@ def _parse_csv(text: str) -> list[Question]:
     header = [h.strip().lstrip("\ufeff").lower() for h in header]
     for name in REQUIRED_FIELDS:
         if name not in header:
-            raise QuestionSetError(f"the header has no column {name!r} (found: {', '.join(header) or 'nothing'})",
-                                   line=1, column=name)
+            raise QuestionSetError(
+                f"the header has no column {name!r} (found: {', '.join(header) or 'nothing'})", line=1, column=name
+            )
     out = []
     try:
         for row in reader:
@@ -179,8 +196,9 @@ def parse_question_set(data: bytes | str, name: str = "questions.jsonl", fmt: st
         raise QuestionSetError(f"{name}: a question set is a .jsonl or .csv file.")
     if isinstance(data, bytes):
         if len(data) > MAX_QUESTION_SET_BYTES:
-            raise QuestionSetError(f"{name} is {len(data) / 1e6:.1f} MB; a question set is at most "
-                                   f"{MAX_QUESTION_SET_BYTES / 1e6:.0f} MB.")
+            raise QuestionSetError(
+                f"{name} is {len(data) / 1e6:.1f} MB; a question set is at most {MAX_QUESTION_SET_BYTES / 1e6:.0f} MB."
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

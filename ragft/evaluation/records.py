@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ragft.answering import compare as C
 from ragft.configs import BY_KEY
@@ -69,24 +70,43 @@ class EvalRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "question_id": self.question_id, "question": self.question, "configuration": self.configuration,
-            "label": self.label, "rag": self.rag, "answer": self.answer, "error": self.error,
-            "expected_facts": list(self.expected_facts), "facts_found": list(self.facts_found),
-            "facts_missing": list(self.facts_missing), "stale_facts_found": list(self.stale_found),
-            "fact_score": round(self.fact_score, 4), "style_applicable": self.style_applicable,
-            "style_ok": self.style_ok, "style_reasons": list(self.style_reasons),
-            "expected_source": self.expected_source, "hit": self.hit, "page_hit": self.page_hit,
+            "question_id": self.question_id,
+            "question": self.question,
+            "configuration": self.configuration,
+            "label": self.label,
+            "rag": self.rag,
+            "answer": self.answer,
+            "error": self.error,
+            "expected_facts": list(self.expected_facts),
+            "facts_found": list(self.facts_found),
+            "facts_missing": list(self.facts_missing),
+            "stale_facts_found": list(self.stale_found),
+            "fact_score": round(self.fact_score, 4),
+            "style_applicable": self.style_applicable,
+            "style_ok": self.style_ok,
+            "style_reasons": list(self.style_reasons),
+            "expected_source": self.expected_source,
+            "hit": self.hit,
+            "page_hit": self.page_hit,
             "sources": [dict(s) for s in self.sources],
-            "ttft_s": _r(self.ttft_s), "total_s": _r(self.total_s), "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens, "cost_usd": None if self.cost is None else str(self.cost),
-            "local": self.local, "claims_stated": self.claims_stated, "claims_supported": self.claims_supported,
-            "unsupported_claims": list(self.unsupported_claims), "faithfulness": _r(self.faithfulness),
-            "judge_claims": [dict(c) for c in self.judge_claims], "judge_error": self.judge_error,
+            "ttft_s": _r(self.ttft_s),
+            "total_s": _r(self.total_s),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": None if self.cost is None else str(self.cost),
+            "local": self.local,
+            "claims_stated": self.claims_stated,
+            "claims_supported": self.claims_supported,
+            "unsupported_claims": list(self.unsupported_claims),
+            "faithfulness": _r(self.faithfulness),
+            "judge_claims": [dict(c) for c in self.judge_claims],
+            "judge_error": self.judge_error,
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "EvalRecord":
+    def from_dict(cls, d: Mapping[str, Any]) -> EvalRecord:
         """The inverse of :meth:`to_dict` (raises KeyError/TypeError/ValueError on a malformed dict)."""
+
         def tup(name: str) -> tuple[Any, ...]:
             value = d.get(name) or ()
             if not isinstance(value, (list, tuple)):
@@ -99,25 +119,36 @@ class EvalRecord:
 
         cost = d.get("cost_usd")
         return cls(
-            question_id=str(d["question_id"]), question=str(d["question"]), configuration=str(d["configuration"]),
-            label=str(d.get("label") or d["configuration"]), rag=bool(d.get("rag")), answer=str(d.get("answer") or ""),
+            question_id=str(d["question_id"]),
+            question=str(d["question"]),
+            configuration=str(d["configuration"]),
+            label=str(d.get("label") or d["configuration"]),
+            rag=bool(d.get("rag")),
+            answer=str(d.get("answer") or ""),
             error=None if d.get("error") is None else str(d["error"]),
             expected_facts=tuple(str(x) for x in tup("expected_facts")),
             facts_found=tuple(str(x) for x in tup("facts_found")),
             facts_missing=tuple(str(x) for x in tup("facts_missing")),
-            stale_found=tuple(str(x) for x in tup("stale_facts_found")), fact_score=float(d.get("fact_score") or 0),
+            stale_found=tuple(str(x) for x in tup("stale_facts_found")),
+            fact_score=float(d.get("fact_score") or 0),
             style_applicable=bool(d.get("style_applicable")),
             style_ok=None if d.get("style_ok") is None else bool(d["style_ok"]),
             style_reasons=tuple(str(x) for x in tup("style_reasons")),
             expected_source=str(d.get("expected_source") or ""),
             hit=None if d.get("hit") is None else bool(d["hit"]),
             page_hit=None if d.get("page_hit") is None else bool(d["page_hit"]),
-            sources=tuple(dict(x) for x in tup("sources")), ttft_s=num("ttft_s", float), total_s=num("total_s", float),
-            prompt_tokens=num("prompt_tokens", int), completion_tokens=num("completion_tokens", int),
-            cost=None if cost is None else Decimal(str(cost)), local=bool(d.get("local")),
-            claims_stated=num("claims_stated", int), claims_supported=num("claims_supported", int),
+            sources=tuple(dict(x) for x in tup("sources")),
+            ttft_s=num("ttft_s", float),
+            total_s=num("total_s", float),
+            prompt_tokens=num("prompt_tokens", int),
+            completion_tokens=num("completion_tokens", int),
+            cost=None if cost is None else Decimal(str(cost)),
+            local=bool(d.get("local")),
+            claims_stated=num("claims_stated", int),
+            claims_supported=num("claims_supported", int),
             unsupported_claims=tuple(str(x) for x in tup("unsupported_claims")),
-            faithfulness=num("faithfulness", float), judge_claims=tuple(dict(x) for x in tup("judge_claims")),
+            faithfulness=num("faithfulness", float),
+            judge_claims=tuple(dict(x) for x in tup("judge_claims")),
             judge_error=None if d.get("judge_error") is None else str(d["judge_error"]),
         )
 
@@ -137,20 +168,39 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
     sources = tuple(C.chunk_to_dict(c, i) for i, c in enumerate(panel.sources, 1))
     retrieved = panel.rag and (answered or bool(panel.sources))  # a RAG answer, or a failure after retrieval
     hit = retrieval_hit(q.expected_source, [c.source for c in panel.sources]) if retrieved else None
-    phit = page_hit(q.expected_source, q.expected_page, [(c.source, c.page) for c in panel.sources]) \
-        if retrieved else None
+    phit = (
+        page_hit(q.expected_source, q.expected_page, [(c.source, c.page) for c in panel.sources]) if retrieved else None
+    )
     usage = panel.usage
-    grounded = check_groundedness(answer, [c.text for c in panel.sources], q.question) \
-        if panel.rag and answered else None
+    grounded = (
+        check_groundedness(answer, [c.text for c in panel.sources], q.question) if panel.rag and answered else None
+    )
     return EvalRecord(
-        question_id=q.id, question=q.question, configuration=panel.configuration, label=panel.label, rag=panel.rag,
-        answer=answer, error=None if answered else (panel.error or "no answer"), expected_facts=q.expected_facts,
-        facts_found=facts.found, facts_missing=facts.missing, stale_found=facts.stale_found,
-        fact_score=facts.score, style_applicable=style.applicable, style_ok=style.ok, style_reasons=style.reasons,
-        expected_source=q.expected_source, hit=hit, page_hit=phit, sources=sources, ttft_s=panel.ttft_s,
+        question_id=q.id,
+        question=q.question,
+        configuration=panel.configuration,
+        label=panel.label,
+        rag=panel.rag,
+        answer=answer,
+        error=None if answered else (panel.error or "no answer"),
+        expected_facts=q.expected_facts,
+        facts_found=facts.found,
+        facts_missing=facts.missing,
+        stale_found=facts.stale_found,
+        fact_score=facts.score,
+        style_applicable=style.applicable,
+        style_ok=style.ok,
+        style_reasons=style.reasons,
+        expected_source=q.expected_source,
+        hit=hit,
+        page_hit=phit,
+        sources=sources,
+        ttft_s=panel.ttft_s,
         total_s=panel.total_s,
         prompt_tokens=usage.prompt_tokens if usage else panel.prompt_tokens,
-        completion_tokens=usage.completion_tokens if usage else None, cost=panel.cost, local=panel.local,
+        completion_tokens=usage.completion_tokens if usage else None,
+        cost=panel.cost,
+        local=panel.local,
         claims_stated=grounded.stated if grounded else None,
         claims_supported=grounded.supported if grounded else None,
         unsupported_claims=grounded.unsupported if grounded else (),
@@ -198,17 +248,24 @@ class ConfigSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "configuration": self.configuration, "label": self.label, "questions": self.questions,
-            "errors": self.errors, "fact_accuracy": round(self.fact_accuracy, 4),
-            "style_adherence": _r(self.style_adherence), "hit_at_k": _r(self.hit_at_k),
+            "configuration": self.configuration,
+            "label": self.label,
+            "questions": self.questions,
+            "errors": self.errors,
+            "fact_accuracy": round(self.fact_accuracy, 4),
+            "style_adherence": _r(self.style_adherence),
+            "hit_at_k": _r(self.hit_at_k),
             "page_hit_at_k": _r(self.page_hit_at_k),
-            "stale_rate": round(self.stale_rate, 4), "mean_ttft_s": _r(self.mean_ttft_s),
+            "stale_rate": round(self.stale_rate, 4),
+            "mean_ttft_s": _r(self.mean_ttft_s),
             "mean_total_s": _r(self.mean_total_s),
             "prompt_tokens_per_question": round(self.prompt_tokens_per_question, 1),
             "completion_tokens_per_question": round(self.completion_tokens_per_question, 1),
             "cost_per_question_usd": None if self.cost_per_question is None else str(self.cost_per_question),
-            "total_cost_usd": None if self.total_cost is None else str(self.total_cost), "local": self.local,
-            "groundedness": _r(self.groundedness), "faithfulness": _r(self.faithfulness),
+            "total_cost_usd": None if self.total_cost is None else str(self.total_cost),
+            "local": self.local,
+            "groundedness": _r(self.groundedness),
+            "faithfulness": _r(self.faithfulness),
             "intervals_95": {k: v.to_dict() for k, v in self.intervals.items()},
         }
 
@@ -224,11 +281,15 @@ def summarise(records: Sequence[EvalRecord], configuration: str) -> ConfigSummar
     styled = [r for r in rs if r.style_applicable]
     hits = [r.hit for r in rs if r.hit is not None]
     costs = [r.cost for r in rs if r.error is None or r.tokens]
-    total: Decimal | None = None if any(c is None for c in costs) else sum((c for c in costs if c is not None),
-                                                                          Decimal(0))
+    total: Decimal | None = (
+        None if any(c is None for c in costs) else sum((c for c in costs if c is not None), Decimal(0))
+    )
     return ConfigSummary(
-        configuration=configuration, label=cfg.label if cfg else configuration, questions=n,
-        errors=sum(1 for r in rs if r.error), fact_accuracy=_mean([r.fact_score for r in rs]) or 0.0,
+        configuration=configuration,
+        label=cfg.label if cfg else configuration,
+        questions=n,
+        errors=sum(1 for r in rs if r.error),
+        fact_accuracy=_mean([r.fact_score for r in rs]) or 0.0,
         style_adherence=_mean([1.0 if r.style_ok else 0.0 for r in styled]),
         hit_at_k=_mean([1.0 if h else 0.0 for h in hits]),
         page_hit_at_k=_mean([1.0 if r.page_hit else 0.0 for r in rs if r.page_hit is not None]),
@@ -259,7 +320,6 @@ def _intervals(rs: Sequence[EvalRecord], styled: Sequence[EvalRecord]) -> dict[s
     }
 
 
-
 @dataclass(frozen=True)
 class CostAxis:
     """What the accuracy chart plots along x: dollars when anything costs money, else tokens (local models)."""
@@ -286,9 +346,15 @@ def cost_axis(summaries: Sequence[ConfigSummary], local_measure: str = "tokens")
     if is_paid(summaries):
         return CostAxis("cost", "Cost per question (USD)", "")
     if local_measure == "seconds":
-        return CostAxis("seconds", "Compute seconds per question",
-                        "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
-                        "compute seconds per question instead (what you pay for in hardware and time).")
-    return CostAxis("tokens", "Tokens per question (prompt + completion)",
-                    "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
-                    "tokens per question instead (what the same traffic would be billed for on a hosted API).")
+        return CostAxis(
+            "seconds",
+            "Compute seconds per question",
+            "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
+            "compute seconds per question instead (what you pay for in hardware and time).",
+        )
+    return CostAxis(
+        "tokens",
+        "Tokens per question (prompt + completion)",
+        "Every configuration ran on a self-hosted model, which costs $0 per token: the chart plots "
+        "tokens per question instead (what the same traffic would be billed for on a hosted API).",
+    )

@@ -18,9 +18,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from ragft.answering import compare as C
 from ragft.costs.budget import Budget
@@ -44,7 +45,7 @@ class Evaluation:
     configurations: tuple[str, ...]
     records: list[EvalRecord] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-    created: datetime = field(default_factory=lambda: datetime.now(tz=timezone.utc))
+    created: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
     settings: dict[str, Any] = field(default_factory=dict)
     questions_done: int = 0
     stopped: bool = False
@@ -53,7 +54,7 @@ class Evaluation:
     retrieval: dict[str, Any] = field(default_factory=dict)  # question id -> retrieval summary
 
     @classmethod
-    def new(cls, question_set: QuestionSet, configurations: Sequence[str], **settings: Any) -> "Evaluation":
+    def new(cls, question_set: QuestionSet, configurations: Sequence[str], **settings: Any) -> Evaluation:
         configs = C.resolve_configurations(configurations)
         if not question_set.questions:
             raise QuestionSetError("The question set is empty.")
@@ -72,7 +73,6 @@ class Evaluation:
     def answered_questions(self) -> list[Question]:
         done = {r.question_id for r in self.records}
         return [q for q in self.question_set.questions if q.id in done]
-
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,9 @@ def run_evaluation(
     per scored (question, configuration). ``cancel`` is checked between questions and while one runs: a
     question cut short is dropped (its spend stays in the ledger), and ``evaluation.stopped`` is set."""
     started = time.perf_counter()
-    evaluation.settings.update({"system_prompt": system_prompt, "max_tokens": max_tokens,
-                                "temperature": temperature, "top_k": top_k})
+    evaluation.settings.update(
+        {"system_prompt": system_prompt, "max_tokens": max_tokens, "temperature": temperature, "top_k": top_k}
+    )
     ledger = ledger if ledger is not None else SessionLedger()
     done = 0
     total = evaluation.total_steps
@@ -115,10 +116,20 @@ def run_evaluation(
             if cancel is not None and cancel.is_set():
                 evaluation.stopped = True
                 return
-            run = C.start_comparison(q.question, evaluation.configurations, model_for=model_for, retrieve=retrieve,
-                                     ledger=ledger, budget=budget, system_prompt=system_prompt,
-                                     max_tokens=max_tokens, temperature=temperature, top_k=top_k,
-                                     price_overrides=price_overrides, model_labels=model_labels)
+            run = C.start_comparison(
+                q.question,
+                evaluation.configurations,
+                model_for=model_for,
+                retrieve=retrieve,
+                ledger=ledger,
+                budget=budget,
+                system_prompt=system_prompt,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=top_k,
+                price_overrides=price_overrides,
+                model_labels=model_labels,
+            )
             while True:
                 try:
                     run.wait(poll_s)
@@ -132,8 +143,11 @@ def run_evaluation(
             comparison = run.comparison
             r = comparison.retrieval
             if r is not None:
-                evaluation.retrieval[q.id] = {"collection": r.collection, "error": r.error,
-                                              "sources": [c.citation for c in r.chunks]}
+                evaluation.retrieval[q.id] = {
+                    "collection": r.collection,
+                    "error": r.error,
+                    "sources": [c.citation for c in r.chunks],
+                }
             for key in comparison.configurations:
                 record = score_panel(q, comparison.panels[key])
                 evaluation.records.append(record)
@@ -145,15 +159,15 @@ def run_evaluation(
         evaluation.wall_s = time.perf_counter() - started
 
 
-
-
 class EvalRun(BackgroundRun[Evaluation]):
     """:func:`run_evaluation` in a background thread: a ``progress`` event per scored answer (``data`` is the
     :class:`EvalProgress`); ``cancel()`` stops it (the question in flight is cut short and left out)."""
 
     def __init__(self, evaluation: Evaluation, *, owner: str = "", **kwargs: Any) -> None:
-        what = (f"{evaluation.question_set.name}: {len(evaluation.question_set)} question(s) × "
-                f"{len(evaluation.configurations)} configuration(s)")
+        what = (
+            f"{evaluation.question_set.name}: {len(evaluation.question_set)} question(s) × "
+            f"{len(evaluation.configurations)} configuration(s)"
+        )
         super().__init__(evaluation, kind="evaluation", what=what, owner=owner)
         self.last: EvalProgress | None = None
         self._kwargs = kwargs

@@ -7,10 +7,10 @@ Plain functions, so they can be tested with hand-made answers: :func:`fact_found
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
-from typing import Sequence
 
 from ragft.evaluation.style import check_style
 
@@ -19,13 +19,34 @@ _TOKEN_RE = re.compile(rf"(?P<num>(?<![\w.,])[-\u2212\u2013]?{_NUM}|{_NUM})|(?P<
 _CURRENCY_WORDS = frozenset({"dollar", "dollars", "usd", "bucks"})
 _DROP_WORDS = frozenset({"degree", "degrees", "deg"})
 _SYNONYMS = {
-    "kilogram": "kg", "kilograms": "kg", "kilo": "kg", "kilos": "kg", "kgs": "kg",
-    "gram": "g", "grams": "g", "gr": "g",
-    "liter": "l", "liters": "l", "litre": "l", "litres": "l", "ltr": "l",
-    "minute": "min", "minutes": "min", "mins": "min",
-    "hour": "h", "hours": "h", "hr": "h", "hrs": "h",
-    "days": "day", "weeks": "week", "months": "month", "years": "year", "yr": "year", "yrs": "year",
-    "celsius": "c", "centigrade": "c",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kgs": "kg",
+    "gram": "g",
+    "grams": "g",
+    "gr": "g",
+    "liter": "l",
+    "liters": "l",
+    "litre": "l",
+    "litres": "l",
+    "ltr": "l",
+    "minute": "min",
+    "minutes": "min",
+    "mins": "min",
+    "hour": "h",
+    "hours": "h",
+    "hr": "h",
+    "hrs": "h",
+    "days": "day",
+    "weeks": "week",
+    "months": "month",
+    "years": "year",
+    "yr": "year",
+    "yrs": "year",
+    "celsius": "c",
+    "centigrade": "c",
 }
 
 
@@ -83,7 +104,7 @@ def _contains(hay: Sequence[str], needle: Sequence[str]) -> bool:
     n = len(needle)
     if n == 0:
         return False
-    return any(list(hay[i:i + n]) == list(needle) for i in range(len(hay) - n + 1))
+    return any(list(hay[i : i + n]) == list(needle) for i in range(len(hay) - n + 1))
 
 
 def fact_found(fact: str, answer: str) -> bool:
@@ -146,8 +167,9 @@ def retrieval_hit(expected_source: str, sources: Sequence[str]) -> bool | None:
     return False
 
 
-def page_hit(expected_source: str, expected_page: int | None,
-             retrieved: Sequence[tuple[str, int | None]]) -> bool | None:
+def page_hit(
+    expected_source: str, expected_page: int | None, retrieved: Sequence[tuple[str, int | None]]
+) -> bool | None:
     """Stricter hit@k: the expected source AND page among the retrieved ``(source, page)`` pairs.
 
     A whole catalogue is one source, so a source hit can still be the wrong product's page; this tells them

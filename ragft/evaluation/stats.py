@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 BOOTSTRAP_SEED = 20240514
@@ -49,15 +49,23 @@ class Interval:
         if not self.known:
             return "—"
         assert self.estimate is not None and self.low is not None and self.high is not None
-        return (f"{self.estimate * factor:,.{digits}f}{unit} "
-                f"({self.low * factor:,.{digits}f}–{self.high * factor:,.{digits}f})")
+        return (
+            f"{self.estimate * factor:,.{digits}f}{unit} "
+            f"({self.low * factor:,.{digits}f}–{self.high * factor:,.{digits}f})"
+        )
 
     def to_dict(self, digits: int = 4) -> dict[str, object]:
         def r(x: float | None) -> float | None:
             return None if x is None else round(x, digits)
 
-        return {"estimate": r(self.estimate), "low": r(self.low), "high": r(self.high), "n": self.n,
-                "method": self.method, "level": 0.95}
+        return {
+            "estimate": r(self.estimate),
+            "low": r(self.low),
+            "high": r(self.high),
+            "n": self.n,
+            "method": self.method,
+            "level": 0.95,
+        }
 
 
 NO_DATA = Interval(None, None, None, 0, "none")
@@ -78,8 +86,9 @@ def wilson(successes: int, n: int, z: float = Z95) -> Interval:
     return Interval(p, low, high, n, "wilson")
 
 
-def bootstrap_mean(values: Sequence[float], *, seed: int = BOOTSTRAP_SEED,
-                   resamples: int = BOOTSTRAP_RESAMPLES) -> Interval:
+def bootstrap_mean(
+    values: Sequence[float], *, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES
+) -> Interval:
     """Percentile bootstrap interval of the mean (fixed seed: the same values give the same interval)."""
     xs = [float(v) for v in values]
     n = len(xs)
@@ -125,7 +134,7 @@ def mcnemar_exact(a_only: int, b_only: int) -> McNemar:
     if n == 0:
         return McNemar(a_only, b_only, 1.0)
     k = min(a_only, b_only)
-    tail = Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2 ** n)
+    tail = Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2**n)
     return McNemar(a_only, b_only, float(min(Fraction(1), 2 * tail)))
 
 

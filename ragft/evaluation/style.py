@@ -39,7 +39,7 @@ def _lines(answer: str) -> list[str]:
 
 
 def _is_bullet(line: str) -> bool:
-    return line.startswith(BULLET) and len(line) > len(BULLET) and bool(line[len(BULLET):].strip())
+    return line.startswith(BULLET) and len(line) > len(BULLET) and bool(line[len(BULLET) :].strip())
 
 
 def check_style(answer: str) -> StyleResult:
@@ -70,7 +70,7 @@ def check_style(answer: str) -> StyleResult:
     elif len(bullets) > MAX_BULLETS:
         reasons.append(f"{len(bullets)} bullet lines, at most {MAX_BULLETS} allowed")
 
-    too_long = [b for b in bullets if len(b[len(BULLET):].split()) > MAX_BULLET_WORDS]
+    too_long = [b for b in bullets if len(b[len(BULLET) :].split()) > MAX_BULLET_WORDS]
     checks["concise"] = bool(bullets) and not too_long
     if too_long:
         reasons.append(f"bullet longer than {MAX_BULLET_WORDS} words: {too_long[0][:60]!r}")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ragft.answering import compare as C
 from ragft.errors import RagftError
 from ragft.paths import SCENARIO_DIR
 
-def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "base_rag", "ft", "ft_rag"),
-                      workspace_id: str | None = None) -> tuple[C.ModelFactory, C.Retriever, str]:
+
+def standalone_wiring(
+    settings: Any, configurations: Sequence[str] = ("base", "base_rag", "ft", "ft_rag"), workspace_id: str | None = None
+) -> tuple[C.ModelFactory, C.Retriever, str]:
     """``(model_for, retrieve, description)`` as the app wires them, without Streamlit.
 
     Retrieval: the knowledge base in ``settings.data_dir`` (the sample scenario indexed into the shared sample
@@ -19,18 +22,19 @@ def standalone_wiring(settings: Any, configurations: Sequence[str] = ("base", "b
     ``components/state`` does. A slot that cannot load (a missing adapter) is
     kept as its typed error, which the configuration's answers then report.
     """
-    from ragft.models.embeddings import make_embedding_function
     from ragft.knowledge.base import KnowledgeBase
     from ragft.knowledge.sample import ensure_sample_collection
     from ragft.knowledge.store import make_client
-    from ragft.models.chat import make_chat_model
-    from ragft.models.pool import EnginePool
     from ragft.knowledge.workspaces import new_workspace_id
+    from ragft.models.chat import make_chat_model
+    from ragft.models.embeddings import make_embedding_function
+    from ragft.models.pool import EnginePool
 
     emb = make_embedding_function(settings.embedding)
     client = make_client(settings)
-    ensure_sample_collection(client, emb, SCENARIO_DIR, chunk_tokens=settings.chunk_tokens,
-                             overlap=settings.chunk_overlap)
+    ensure_sample_collection(
+        client, emb, SCENARIO_DIR, chunk_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap
+    )
     kb = KnowledgeBase(client, emb, workspace_id or new_workspace_id())
     retrieve = kb.as_retriever(k=settings.top_k, threshold=settings.score_threshold)
     pools: dict[tuple[str, str], EnginePool] = {}

@@ -139,10 +139,15 @@ def summarize_evidence(records: Iterable[Mapping[str, Any]] | None) -> EvidenceS
         if not b["n"]:
             continue
         by_config[c.key] = ConfigEvidence(
-            configuration=c.key, label=c.label, n=len(b["n"]),
-            fact=sum(b["fact"]) / len(b["fact"]) if b["fact"] else None, n_fact=len(b["fact"]),
-            style=sum(b["style"]) / len(b["style"]) if b["style"] else None, n_style=len(b["style"]),
-            cost_usd=sum(b["cost"], Decimal(0)) / len(b["cost"]) if b["cost"] else None, n_cost=len(b["cost"]),
+            configuration=c.key,
+            label=c.label,
+            n=len(b["n"]),
+            fact=sum(b["fact"]) / len(b["fact"]) if b["fact"] else None,
+            n_fact=len(b["fact"]),
+            style=sum(b["style"]) / len(b["style"]) if b["style"] else None,
+            n_style=len(b["style"]),
+            cost_usd=sum(b["cost"], Decimal(0)) / len(b["cost"]) if b["cost"] else None,
+            n_cost=len(b["cost"]),
         )
 
     sentences: list[str] = []

@@ -27,8 +27,10 @@ def to_markdown(
     L: list[str] = []
     L.append(f"# Decision guide: {rec.label}")
     L.append("")
-    L.append(f"_RAG vs Fine-Tuning Explorer, {rec.today:%Y-%m-%d}. Confidence: {rec.confidence}; "
-             f"{rec.answered} of {len(FACTORS)} questions answered._")
+    L.append(
+        f"_RAG vs Fine-Tuning Explorer, {rec.today:%Y-%m-%d}. Confidence: {rec.confidence}; "
+        f"{rec.answered} of {len(FACTORS)} questions answered._"
+    )
     L.append("")
     L.append(rec.summary())
     L.append("")

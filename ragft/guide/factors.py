@@ -44,57 +44,164 @@ class Factor:
 _DK = (UNKNOWN, "Don't know")
 
 FACTORS: tuple[Factor, ...] = (
-    Factor("change", "How often does the knowledge change?", "knowledge", (
-        _DK, ("static", "Rarely (a year or more)"), ("monthly", "Monthly"), ("weekly", "Weekly"),
-        ("daily", "Daily or faster"),
-    )),
-    Factor("knowledge", "What must the model know?", "knowledge", (
-        _DK, ("general", "General knowledge it already has"), ("some", "Some facts specific to us"),
-        ("proprietary", "Many specific, proprietary facts"),
-    )),
-    Factor("citations", "Must answers cite their sources?", "knowledge", (
-        _DK, ("not_needed", "No"), ("nice", "Nice to have"), ("required", "Required (audit, compliance)"),
-    )),
-    Factor("corpus_size", "How big is the document collection?", "knowledge", (
-        _DK, ("none", "No documents"), ("small", "A few pages (fits in one prompt)"),
-        ("medium", "Hundreds of pages"), ("large", "Thousands of documents or more"),
-    )),
-    Factor("corpus_kind", "What kind of data is it?", "knowledge", (
-        _DK, ("documents", "Text documents (manuals, policies)"), ("structured", "Tables, catalogue, database rows"),
-        ("conversations", "Past conversations or tickets"), ("mixed", "A mix"),
-    )),
-    Factor("behaviour", "How must the model act?", "behaviour", (
-        _DK, ("none", "Default assistant style is fine"), ("light", "A style a prompt can describe"),
-        ("brand_voice", "A consistent brand voice"), ("strict_format", "A fixed output format (e.g. JSON)"),
-    )),
-    Factor("examples", "Labelled examples on hand (input → ideal answer)", "behaviour", (
-        _DK, ("none", "None"), ("few", "Fewer than 50"), ("hundreds", "50 to 1,000"), ("thousands", "More than 1,000"),
-    )),
-    Factor("example_quality", "Quality of those examples", "behaviour", (
-        _DK, ("rough", "Rough (unreviewed logs)"), ("curated", "Curated and reviewed"),
-    )),
-    Factor("volume", "Query volume", "operations", (
-        _DK, ("low", "Under 1,000 a month"), ("medium", "1,000 to 100,000 a month"), ("high", "Over 100,000 a month"),
-    )),
-    Factor("latency", "Latency budget", "operations", (
-        _DK, ("relaxed", "Seconds are fine"), ("interactive", "Interactive (1-2 s)"), ("strict", "Strict (under 0.5 s)"),
-    )),
-    Factor("budget", "Budget", "operations", (
-        _DK, ("tight", "Tight (nothing for training)"), ("moderate", "Moderate"), ("generous", "Generous"),
-    )),
-    Factor("privacy", "Privacy", "operations", (
-        _DK, ("cloud_ok", "Cloud APIs are fine"), ("sensitive", "Sensitive data (contracts, DPA)"),
-        ("on_prem", "Must stay on our own infrastructure"),
-    )),
-    Factor("skills", "Team skills", "operations", (
-        _DK, ("no_code", "Prompting / no-code"), ("software", "Software engineers"),
-        ("ml", "ML engineers (training, evaluation)"),
-    )),
-    Factor("lifecycle", "Where would a fine-tune be trained and served?", "operations", (
-        _DK, ("openai_new", "A new OpenAI `ft:` model (no access yet)"),
-        ("openai_existing", "OpenAI, where we already fine-tune"),
-        ("open_model", "Open-weights LoRA (vLLM, Ollama, ...)"),
-    )),
+    Factor(
+        "change",
+        "How often does the knowledge change?",
+        "knowledge",
+        (
+            _DK,
+            ("static", "Rarely (a year or more)"),
+            ("monthly", "Monthly"),
+            ("weekly", "Weekly"),
+            ("daily", "Daily or faster"),
+        ),
+    ),
+    Factor(
+        "knowledge",
+        "What must the model know?",
+        "knowledge",
+        (
+            _DK,
+            ("general", "General knowledge it already has"),
+            ("some", "Some facts specific to us"),
+            ("proprietary", "Many specific, proprietary facts"),
+        ),
+    ),
+    Factor(
+        "citations",
+        "Must answers cite their sources?",
+        "knowledge",
+        (
+            _DK,
+            ("not_needed", "No"),
+            ("nice", "Nice to have"),
+            ("required", "Required (audit, compliance)"),
+        ),
+    ),
+    Factor(
+        "corpus_size",
+        "How big is the document collection?",
+        "knowledge",
+        (
+            _DK,
+            ("none", "No documents"),
+            ("small", "A few pages (fits in one prompt)"),
+            ("medium", "Hundreds of pages"),
+            ("large", "Thousands of documents or more"),
+        ),
+    ),
+    Factor(
+        "corpus_kind",
+        "What kind of data is it?",
+        "knowledge",
+        (
+            _DK,
+            ("documents", "Text documents (manuals, policies)"),
+            ("structured", "Tables, catalogue, database rows"),
+            ("conversations", "Past conversations or tickets"),
+            ("mixed", "A mix"),
+        ),
+    ),
+    Factor(
+        "behaviour",
+        "How must the model act?",
+        "behaviour",
+        (
+            _DK,
+            ("none", "Default assistant style is fine"),
+            ("light", "A style a prompt can describe"),
+            ("brand_voice", "A consistent brand voice"),
+            ("strict_format", "A fixed output format (e.g. JSON)"),
+        ),
+    ),
+    Factor(
+        "examples",
+        "Labelled examples on hand (input → ideal answer)",
+        "behaviour",
+        (
+            _DK,
+            ("none", "None"),
+            ("few", "Fewer than 50"),
+            ("hundreds", "50 to 1,000"),
+            ("thousands", "More than 1,000"),
+        ),
+    ),
+    Factor(
+        "example_quality",
+        "Quality of those examples",
+        "behaviour",
+        (
+            _DK,
+            ("rough", "Rough (unreviewed logs)"),
+            ("curated", "Curated and reviewed"),
+        ),
+    ),
+    Factor(
+        "volume",
+        "Query volume",
+        "operations",
+        (
+            _DK,
+            ("low", "Under 1,000 a month"),
+            ("medium", "1,000 to 100,000 a month"),
+            ("high", "Over 100,000 a month"),
+        ),
+    ),
+    Factor(
+        "latency",
+        "Latency budget",
+        "operations",
+        (
+            _DK,
+            ("relaxed", "Seconds are fine"),
+            ("interactive", "Interactive (1-2 s)"),
+            ("strict", "Strict (under 0.5 s)"),
+        ),
+    ),
+    Factor(
+        "budget",
+        "Budget",
+        "operations",
+        (
+            _DK,
+            ("tight", "Tight (nothing for training)"),
+            ("moderate", "Moderate"),
+            ("generous", "Generous"),
+        ),
+    ),
+    Factor(
+        "privacy",
+        "Privacy",
+        "operations",
+        (
+            _DK,
+            ("cloud_ok", "Cloud APIs are fine"),
+            ("sensitive", "Sensitive data (contracts, DPA)"),
+            ("on_prem", "Must stay on our own infrastructure"),
+        ),
+    ),
+    Factor(
+        "skills",
+        "Team skills",
+        "operations",
+        (
+            _DK,
+            ("no_code", "Prompting / no-code"),
+            ("software", "Software engineers"),
+            ("ml", "ML engineers (training, evaluation)"),
+        ),
+    ),
+    Factor(
+        "lifecycle",
+        "Where would a fine-tune be trained and served?",
+        "operations",
+        (
+            _DK,
+            ("openai_new", "A new OpenAI `ft:` model (no access yet)"),
+            ("openai_existing", "OpenAI, where we already fine-tune"),
+            ("open_model", "Open-weights LoRA (vLLM, Ollama, ...)"),
+        ),
+    ),
 )
 FACTOR_BY_KEY: dict[str, Factor] = {f.key: f for f in FACTORS}
 GROUP_LABELS = {

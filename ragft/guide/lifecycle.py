@@ -17,15 +17,9 @@ def lifecycle_facts(today: date) -> tuple[str, ...]:
             f"(in {(OPENAI_FT_CLOSED_TO_NEW_USERS - today).days} days)"
         )
     else:
-        closing = (
-            "OpenAI's self-serve fine-tuning closed to new users on "
-            f"{OPENAI_FT_CLOSED_TO_NEW_USERS:%Y-%m-%d}"
-        )
+        closing = f"OpenAI's self-serve fine-tuning closed to new users on {OPENAI_FT_CLOSED_TO_NEW_USERS:%Y-%m-%d}"
     if today < OPENAI_FT_ENDS:
-        ending = (
-            f"and ends for everyone on {OPENAI_FT_ENDS:%Y-%m-%d} "
-            f"(in {(OPENAI_FT_ENDS - today).days} days)."
-        )
+        ending = f"and ends for everyone on {OPENAI_FT_ENDS:%Y-%m-%d} (in {(OPENAI_FT_ENDS - today).days} days)."
     else:
         ending = f"and ended for everyone on {OPENAI_FT_ENDS:%Y-%m-%d}."
     return (

@@ -23,22 +23,35 @@ _BASE_NEEDS: dict[str, Needs] = {
         skills=("prompt writing", "checking answers against the test set"),
     ),
     "rag": Needs(
-        data=("the source documents, kept current, each with a clear source name",
-              "questions with known answers to test retrieval"),
-        infrastructure=("an embedding model", "a vector store (Chroma, pgvector, ...)",
-                        "a retrieval step in front of the LLM", "re-indexing when documents change"),
-        skills=("software engineering: ingestion, chunking, retrieval tuning (top-k, thresholds)",
-                "evaluating retrieval hits as well as answers"),
+        data=(
+            "the source documents, kept current, each with a clear source name",
+            "questions with known answers to test retrieval",
+        ),
+        infrastructure=(
+            "an embedding model",
+            "a vector store (Chroma, pgvector, ...)",
+            "a retrieval step in front of the LLM",
+            "re-indexing when documents change",
+        ),
+        skills=(
+            "software engineering: ingestion, chunking, retrieval tuning (top-k, thresholds)",
+            "evaluating retrieval hits as well as answers",
+        ),
     ),
     "finetuning": Needs(
-        data=("hundreds or more curated input → ideal-answer examples (JSONL)",
-              "a held-out set to compare the fine-tune against the base"),
+        data=(
+            "hundreds or more curated input → ideal-answer examples (JSONL)",
+            "a held-out set to compare the fine-tune against the base",
+        ),
         infrastructure=("a training service, or a GPU for LoRA", "hosting for the fine-tuned model"),
         skills=("dataset curation", "training and evaluation", "re-training when the base model retires"),
     ),
     "hybrid": Needs(
-        data=("the documents for retrieval", "examples of the behaviour, written with retrieved context in the "
-              "prompt (the RAFT recipe), so the fine-tune learns to use the context"),
+        data=(
+            "the documents for retrieval",
+            "examples of the behaviour, written with retrieved context in the "
+            "prompt (the RAFT recipe), so the fine-tune learns to use the context",
+        ),
         infrastructure=("everything RAG needs", "training and hosting for the fine-tune"),
         skills=("both: retrieval engineering and fine-tuning", "evaluation of facts and style together"),
     ),

@@ -158,14 +158,24 @@ def recommend(answers: Answers, today: date) -> Recommendation:
         pros = sorted((r for r in reasons if r.delta(k) > 0), key=lambda r: -r.delta(k))
         cons = sorted((r for r in reasons if r.delta(k) < 0), key=lambda r: r.delta(k))
         assessments[k] = Assessment(
-            k, APPROACH_LABELS[k], scores[k], tuple(pros), tuple(cons),
-            needs_for(k, answers), risks_for(k, answers, today),
+            k,
+            APPROACH_LABELS[k],
+            scores[k],
+            tuple(pros),
+            tuple(cons),
+            needs_for(k, answers),
+            risks_for(k, answers, today),
         )
     if not reasons:  # all unknown: the prior is the only reason
         start = Reason("start", UNKNOWN, PRIOR_TEXT, PRIOR)
         assessments["prompting"] = Assessment(
-            "prompting", APPROACH_LABELS["prompting"], scores["prompting"], (start,), (),
-            assessments["prompting"].needs, assessments["prompting"].risks,
+            "prompting",
+            APPROACH_LABELS["prompting"],
+            scores["prompting"],
+            (start,),
+            (),
+            assessments["prompting"].needs,
+            assessments["prompting"].risks,
         )
 
     conflicts = tuple(conflicts_in(answers))
@@ -178,7 +188,16 @@ def recommend(answers: Answers, today: date) -> Recommendation:
     else:
         confidence = "medium"
     return Recommendation(
-        best=best, runner_up=runner_up, scores=scores, ranking=ranking, assessments=assessments,
-        reasons=tuple(reasons), position=position_of(answers), conflicts=conflicts,
-        lifecycle=lifecycle_facts(today), confidence=confidence, answered=answered, today=today,
+        best=best,
+        runner_up=runner_up,
+        scores=scores,
+        ranking=ranking,
+        assessments=assessments,
+        reasons=tuple(reasons),
+        position=position_of(answers),
+        conflicts=conflicts,
+        lifecycle=lifecycle_facts(today),
+        confidence=confidence,
+        answered=answered,
+        today=today,
     )

@@ -121,8 +121,12 @@ def load_all_guide_texts(guide_dir: Path | None = None, strict: bool = True) -> 
                 missing.append(f"{p.parent.name}/{p.name}" if kind != "topic" else p.name)
         return out
 
-    texts = GuideTexts(grab("factor", [f.key for f in FACTORS]), grab("approach", APPROACHES),
-                       grab("topic", RESULT_TOPICS), tuple(missing))
+    texts = GuideTexts(
+        grab("factor", [f.key for f in FACTORS]),
+        grab("approach", APPROACHES),
+        grab("topic", RESULT_TOPICS),
+        tuple(missing),
+    )
     if missing and strict:
         raise GuideAssetMissing(f"Guide text missing: {', '.join(missing)}.")
     return texts

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from ragft.knowledge.documents import Page
 from ragft.errors import ConfigError
+from ragft.knowledge.documents import Page
 from ragft.models.tokens import get_encoding
 
 ENCODING = "cl100k_base"
@@ -66,11 +66,13 @@ class Chunk:
 
 def validate(chunk_tokens: int, overlap: int) -> None:
     if not MIN_CHUNK_TOKENS <= int(chunk_tokens) <= MAX_CHUNK_TOKENS:
-        raise ChunkSettingsError(f"Chunk size must be between {MIN_CHUNK_TOKENS} and {MAX_CHUNK_TOKENS} tokens, "
-                                 f"got {chunk_tokens}.")
+        raise ChunkSettingsError(
+            f"Chunk size must be between {MIN_CHUNK_TOKENS} and {MAX_CHUNK_TOKENS} tokens, got {chunk_tokens}."
+        )
     if not 0 <= int(overlap) < int(chunk_tokens):
-        raise ChunkSettingsError(f"Overlap must be at least 0 and smaller than the chunk size ({chunk_tokens}), "
-                                 f"got {overlap}.")
+        raise ChunkSettingsError(
+            f"Overlap must be at least 0 and smaller than the chunk size ({chunk_tokens}), got {overlap}."
+        )
 
 
 def count(text: str) -> int:
@@ -142,7 +144,7 @@ class _Splitter:
 
     def chunks(self) -> list[tuple[int, int]]:
         text = self.text
-        pieces = [p for p in self.pieces(0, len(text)) if text[p[0]:p[1]].strip()]
+        pieces = [p for p in self.pieces(0, len(text)) if text[p[0] : p[1]].strip()]
         spans: list[tuple[int, int]] = []
         i, carry = 0, None
         while i < len(pieces):
@@ -186,8 +188,9 @@ def location(page: Page, start: int, end: int) -> str:
     return f"{page.label} {rows}".strip()
 
 
-def chunk_pages(pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens: int = 200,
-                overlap: int = 30) -> list[Chunk]:
+def chunk_pages(
+    pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens: int = 200, overlap: int = 30
+) -> list[Chunk]:
     """All chunks of a document, page by page; ``position`` runs across pages."""
     validate(chunk_tokens, overlap)
     out: list[Chunk] = []
@@ -199,12 +202,22 @@ def chunk_pages(pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens
             if not body:
                 continue
             pos = len(out)
-            out.append(Chunk(
-                chunk_id=f"{doc_id}:{pos:05d}", doc_id=doc_id, source=source, page=page.number, position=pos,
-                text=body, tokens=count(body), content_hash=hashlib.sha256(body.encode()).hexdigest()[:16],
-                char_start=start + lead, char_end=start + lead + len(body),
-                location=location(page, start + lead, start + lead + len(body)), ocr=page.ocr,
-            ))
+            out.append(
+                Chunk(
+                    chunk_id=f"{doc_id}:{pos:05d}",
+                    doc_id=doc_id,
+                    source=source,
+                    page=page.number,
+                    position=pos,
+                    text=body,
+                    tokens=count(body),
+                    content_hash=hashlib.sha256(body.encode()).hexdigest()[:16],
+                    char_start=start + lead,
+                    char_end=start + lead + len(body),
+                    location=location(page, start + lead, start + lead + len(body)),
+                    ocr=page.ocr,
+                )
+            )
     return out
 
 

@@ -17,27 +17,70 @@ import hashlib
 import io
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Callable
 
-from ragft.knowledge.loaders.base import (MB, CorruptDocument, DecompressionBomb, EmptyDocument, FileTooLarge,
-                                          FileTypeMismatch, Limits, NoExtractableText, Page, PasswordRequired,
-                                          TooManyPages, UnsupportedFileType, WrongPassword, fmt_mb)
+from ragft.knowledge.loaders.base import (
+    MB,
+    CorruptDocument,
+    DecompressionBomb,
+    EmptyDocument,
+    FileTooLarge,
+    FileTypeMismatch,
+    Limits,
+    NoExtractableText,
+    Page,
+    PasswordRequired,
+    TooManyPages,
+    UnsupportedFileType,
+    WrongPassword,
+    fmt_mb,
+)
 from ragft.knowledge.loaders.office import load_docx, load_pptx, load_xlsx
 from ragft.knowledge.loaders.pdf import load_pdf
 from ragft.knowledge.loaders.text import decode_text, load_csv, load_html, load_plain, looks_binary
 
-__all__ = ["MB", "CorruptDocument", "DecompressionBomb", "EmptyDocument", "FileTooLarge", "FileTypeMismatch",
-           "Limits", "LoadedDocument", "NoExtractableText", "Page", "PasswordRequired", "TooManyPages",
-           "UnsupportedFileType", "WrongPassword", "SUPPORTED_EXTENSIONS", "UPLOAD_TYPES", "FORMATS_TEXT",
-           "check_type", "decode_text", "document_id", "file_kind", "load_document", "sniff"]
+__all__ = [
+    "MB",
+    "CorruptDocument",
+    "DecompressionBomb",
+    "EmptyDocument",
+    "FileTooLarge",
+    "FileTypeMismatch",
+    "Limits",
+    "LoadedDocument",
+    "NoExtractableText",
+    "Page",
+    "PasswordRequired",
+    "TooManyPages",
+    "UnsupportedFileType",
+    "WrongPassword",
+    "SUPPORTED_EXTENSIONS",
+    "UPLOAD_TYPES",
+    "FORMATS_TEXT",
+    "check_type",
+    "decode_text",
+    "document_id",
+    "file_kind",
+    "load_document",
+    "sniff",
+]
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS: dict[str, str] = {
-    ".pdf": "pdf", ".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".docx": "docx",
-    ".pptx": "pptx", ".xlsx": "xlsx", ".csv": "csv", ".html": "html", ".htm": "html",
+    ".pdf": "pdf",
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
 }
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "docx", "pptx", "xlsx", "csv", "html", "htm"]  # st.file_uploader
 FORMATS_TEXT = "PDF, TXT, Markdown, DOCX, PPTX, XLSX, CSV or HTML"
@@ -70,22 +113,45 @@ def document_id(data: bytes) -> str:
 
 # ---- sniffing -----------------------------------------------------------------------------------
 _MAGIC: list[tuple[bytes, str]] = [
-    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"), (b"\x1f\x8b", "gzip"), (b"\x7fELF", "elf"),
-    (b"MZ", "exe"), (b"Rar!", "rar"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"%!PS", "postscript"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x7fELF", "elf"),
+    (b"MZ", "exe"),
+    (b"Rar!", "rar"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"%!PS", "postscript"),
     (b"{\\rtf", "rtf"),
 ]
 _DESCRIBE = {
-    "pdf": "a PDF", "docx": "a Word document (.docx)", "pptx": "a PowerPoint file (.pptx)",
-    "xlsx": "an Excel workbook (.xlsx)", "zip": "a ZIP archive (not a Word, PowerPoint or Excel file)",
-    "png": "a PNG image", "jpeg": "a JPEG image", "gif": "a GIF image",
-    "ole": "an old Office file (.doc/.xls/.ppt)", "gzip": "a gzip archive", "elf": "a program", "exe": "a program",
-    "rar": "a RAR archive", "7z": "a 7-Zip archive", "postscript": "a PostScript file", "rtf": "an RTF document",
-    "binary": "binary data", "text": "plain text",
+    "pdf": "a PDF",
+    "docx": "a Word document (.docx)",
+    "pptx": "a PowerPoint file (.pptx)",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "zip": "a ZIP archive (not a Word, PowerPoint or Excel file)",
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+    "gif": "a GIF image",
+    "ole": "an old Office file (.doc/.xls/.ppt)",
+    "gzip": "a gzip archive",
+    "elf": "a program",
+    "exe": "a program",
+    "rar": "a RAR archive",
+    "7z": "a 7-Zip archive",
+    "postscript": "a PostScript file",
+    "rtf": "an RTF document",
+    "binary": "binary data",
+    "text": "plain text",
 }
 _RENAME_TO = {"pdf": ".pdf", "docx": ".docx", "pptx": ".pptx", "xlsx": ".xlsx", "text": ".txt"}
-_OLD_OFFICE = {"docx": ("Word .doc", "Word"), "pptx": ("PowerPoint .ppt", "PowerPoint"),
-               "xlsx": ("Excel .xls", "Excel")}
+_OLD_OFFICE = {
+    "docx": ("Word .doc", "Word"),
+    "pptx": ("PowerPoint .ppt", "PowerPoint"),
+    "xlsx": ("Excel .xls", "Excel"),
+}
 _NAMES = {"docx": "a Word document", "pptx": "a PowerPoint file", "xlsx": "an Excel workbook"}
 
 
@@ -115,8 +181,7 @@ def file_kind(name: str) -> str:
     if kind is None:
         old = {".doc": "Word .doc", ".ppt": "PowerPoint .ppt", ".xls": "Excel .xls"}.get(ext)
         if old:
-            raise UnsupportedFileType(f"{name}: the old {old} format is not supported; save it as "
-                                      f"{ext}x or PDF.")
+            raise UnsupportedFileType(f"{name}: the old {old} format is not supported; save it as {ext}x or PDF.")
         shown = f"'{ext}'" if ext else "without an extension"
         raise UnsupportedFileType(f"{name}: unsupported file type {shown}; upload {FORMATS_TEXT} files.")
     return kind
@@ -133,25 +198,36 @@ def check_type(name: str, data: bytes) -> str:
         return kind
     if kind in _OLD_OFFICE and actual == "ole":
         old, app = _OLD_OFFICE[kind]
-        raise FileTypeMismatch(f"{name}: this is an old {old} file renamed {PurePath(name).suffix.lower()}; "
-                               f"save it as {PurePath(name).suffix.lower()} from {app}.")
+        raise FileTypeMismatch(
+            f"{name}: this is an old {old} file renamed {PurePath(name).suffix.lower()}; "
+            f"save it as {PurePath(name).suffix.lower()} from {app}."
+        )
     if kind in _NAMES and actual == "zip":
-        raise CorruptDocument(f"{name}: the {_OLD_OFFICE[kind][1]} file is damaged or incomplete (not a readable "
-                              f"{PurePath(name).suffix.lower()} zip); re-save it and upload again.")
+        raise CorruptDocument(
+            f"{name}: the {_OLD_OFFICE[kind][1]} file is damaged or incomplete (not a readable "
+            f"{PurePath(name).suffix.lower()} zip); re-save it and upload again."
+        )
     if kind in _NAMES:
         hint = f"; rename it to {_RENAME_TO[actual]}" if actual in _RENAME_TO else ""
         raise FileTypeMismatch(f"{name}: not {_NAMES[kind]} (its content is {_DESCRIBE[actual]}){hint}.")
     if expected == "text" and actual == "binary":
         raise FileTypeMismatch(f"{name}: looks like binary data, not text; upload a text, PDF or Office file.")
     hint = f" rename it to {_RENAME_TO[actual]}." if actual in _RENAME_TO else f" upload {FORMATS_TEXT} files."
-    raise FileTypeMismatch(f"{name}: named {PurePath(name).suffix.lower()} but its content is "
-                           f"{_DESCRIBE[actual]};{hint}")
+    raise FileTypeMismatch(
+        f"{name}: named {PurePath(name).suffix.lower()} but its content is {_DESCRIBE[actual]};{hint}"
+    )
 
 
 # ---- entry point --------------------------------------------------------------------------------
-def load_document(name: str, data: bytes, *, limits: Limits = Limits(), password: str | None = None,
-                  on_page: Callable[[int, int], None] | None = None,
-                  on_ocr: Callable[[int, int], None] | None = None) -> LoadedDocument:
+def load_document(
+    name: str,
+    data: bytes,
+    *,
+    limits: Limits = Limits(),
+    password: str | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+    on_ocr: Callable[[int, int], None] | None = None,
+) -> LoadedDocument:
     """Read one file. Raises a :class:`DocumentError` subclass with a human message on any bad input.
 
     ``on_page(done, total)`` follows pages, slides or sheets; ``on_ocr(page, total)`` is called before each PDF
@@ -159,8 +235,10 @@ def load_document(name: str, data: bytes, *, limits: Limits = Limits(), password
     """
     name = PurePath(name or "unnamed").name or "unnamed"
     if len(data) > limits.max_bytes:
-        raise FileTooLarge(f"{name} is {fmt_mb(len(data))}, over the {fmt_mb(limits.max_bytes)} limit; "
-                           "split it or raise RAGFT_MAX_UPLOAD_MB.")
+        raise FileTooLarge(
+            f"{name} is {fmt_mb(len(data))}, over the {fmt_mb(limits.max_bytes)} limit; "
+            "split it or raise RAGFT_MAX_UPLOAD_MB."
+        )
     kind = check_type(name, data)
     warnings: list[str] = []
     total = 1
@@ -182,5 +260,12 @@ def load_document(name: str, data: bytes, *, limits: Limits = Limits(), password
         on_page(1, 1)
     if not pages:
         raise EmptyDocument(f"{name}: the file is empty (no text in it); nothing to index.")
-    return LoadedDocument(doc_id=document_id(data), name=name, kind=kind, pages=pages, page_count=total,
-                          size_bytes=len(data), warnings=warnings)
+    return LoadedDocument(
+        doc_id=document_id(data),
+        name=name,
+        kind=kind,
+        pages=pages,
+        page_count=total,
+        size_bytes=len(data),
+        warnings=warnings,
+    )

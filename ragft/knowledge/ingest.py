@@ -115,8 +115,9 @@ class _Meter:
         """Hold the worst case; raises BudgetExceeded (nothing spent) when it could cross a cap."""
         worst = _price(tokens, self.embedder, self.overrides)
         if self.budget is not None and worst != 0:
-            self.reservation = reserve_for(self.budget, self.embedder, worst,
-                                           f"embedding {self.name} ({tokens:,} tokens)")
+            self.reservation = reserve_for(
+                self.budget, self.embedder, worst, f"embedding {self.name} ({tokens:,} tokens)"
+            )
 
     def settle(self, tokens: int, seconds: float, error: str | None) -> Decimal | None:
         """Replace the hold by what ``tokens`` cost and record the call (also a partial, failed one)."""

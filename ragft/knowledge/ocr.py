@@ -85,15 +85,25 @@ def ocr_image(image: Any, *, timeout: float | None = None, lang: str = LANG, dpi
     check_available()
     buf = io.BytesIO()
     image.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
-    cmd = [shutil.which(TESSERACT) or TESSERACT, "stdin", "stdout", "-l", lang, "--oem", "1", "--psm", "3",
-           "--dpi", str(dpi)]
+    cmd = [
+        shutil.which(TESSERACT) or TESSERACT,
+        "stdin",
+        "stdout",
+        "-l",
+        lang,
+        "--oem",
+        "1",
+        "--psm",
+        "3",
+        "--dpi",
+        str(dpi),
+    ]
     try:
         # The CPU policy counts OCR as a background job while it runs (generation makes room) and gives it the
         # threads left over; Tesseract's own OpenMP pool is held to that.
         with cpu.policy().job(cpu.OCR) as lease:
             env = {**os.environ, "OMP_THREAD_LIMIT": str(max(1, lease.threads()))}
-            done = subprocess.run(cmd, input=buf.getvalue(), capture_output=True, timeout=timeout, env=env,
-                                  check=False)
+            done = subprocess.run(cmd, input=buf.getvalue(), capture_output=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired as exc:
         raise OcrTimeout(f"OCR of one page took longer than {timeout:.0f} s.") from exc
     except OSError as exc:

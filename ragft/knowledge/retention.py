@@ -61,8 +61,9 @@ def drop_workspace_data(client: Any, data_dir: Path | str, workspace_id: str) ->
     return dropped
 
 
-def purge_expired(store: ClassStore, client: Any, data_dir: Path | str, ttl_days: float,
-                  *, now: float | None = None) -> list[str]:
+def purge_expired(
+    store: ClassStore, client: Any, data_dir: Path | str, ttl_days: float, *, now: float | None = None
+) -> list[str]:
     """Delete the workspaces last seen more than ``ttl_days`` ago; returns their ids. ``ttl_days`` 0: none."""
     if ttl_days <= 0:
         return []
@@ -71,8 +72,9 @@ def purge_expired(store: ClassStore, client: Any, data_dir: Path | str, ttl_days
     purged = []
     for rec in records.unused_since(store, cutoff):
         with store.write() as conn:  # flag it only if still unused
-            still = conn.execute("UPDATE workspaces SET deleted = 1 WHERE id = ? AND last_seen < ?",
-                                 (rec.id, cutoff)).rowcount
+            still = conn.execute(
+                "UPDATE workspaces SET deleted = 1 WHERE id = ? AND last_seen < ?", (rec.id, cutoff)
+            ).rowcount
         if not still:
             continue
         try:
@@ -87,8 +89,9 @@ def purge_expired(store: ClassStore, client: Any, data_dir: Path | str, ttl_days
     return purged
 
 
-def purge_if_due(store: ClassStore, get_client: Callable[[], Any], data_dir: Path | str, ttl_days: float,
-                 *, now: float | None = None) -> list[str] | None:
+def purge_if_due(
+    store: ClassStore, get_client: Callable[[], Any], data_dir: Path | str, ttl_days: float, *, now: float | None = None
+) -> list[str] | None:
     """Purge at the first call of this process, then at most once an hour; None when not due.
 
     ``get_client`` is called only when a purge runs (opening a vector store on every page would be wasted).

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ragft.errors import RagftError
 from ragft.paths import SCENARIO_DIR
@@ -144,8 +145,11 @@ def load_scenario(directory: Path | str = SCENARIO_DIR) -> Scenario:
     )
     policies = tuple(
         PolicyPage(
-            file=p["file"], page=p["page"], title=p["title"],
-            lines=tuple(p["lines"]), last_lines=tuple(p["last_lines"]),
+            file=p["file"],
+            page=p["page"],
+            title=p["title"],
+            lines=tuple(p["lines"]),
+            last_lines=tuple(p["last_lines"]),
         )
         for p in raw["policies"]
     )
@@ -321,9 +325,11 @@ def write_pdf(pages: Sequence[Sequence[str]], title: str = "") -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for off in offsets:
         out += b"%010d 00000 n \n" % off
-    out += (
-        b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-        % (len(objects) + 1, catalog_id, info_id, xref)
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        catalog_id,
+        info_id,
+        xref,
     )
     return bytes(out)
 

@@ -68,18 +68,23 @@ def make_client(settings) -> Any:
     if settings.chroma_host:
         where = f"{settings.chroma_host}:{settings.chroma_port}"
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=int(settings.chroma_port),
-                                       settings=chroma_settings)
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=int(settings.chroma_port), settings=chroma_settings
+            )
         except Exception as exc:
-            raise IndexUnavailable(f"The Chroma server at {where} is unreachable ({E.short_message(exc)}); "
-                                   "start it or unset CHROMA_HOST to use the embedded store.") from exc
+            raise IndexUnavailable(
+                f"The Chroma server at {where} is unreachable ({E.short_message(exc)}); "
+                "start it or unset CHROMA_HOST to use the embedded store."
+            ) from exc
     path = Path(settings.data_dir) / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
-        raise IndexUnavailable(f"Cannot open the vector store in {path} ({E.short_message(exc)}); "
-                               "check RAGFT_DATA_DIR and its permissions.") from exc
+        raise IndexUnavailable(
+            f"Cannot open the vector store in {path} ({E.short_message(exc)}); "
+            "check RAGFT_DATA_DIR and its permissions."
+        ) from exc
 
 
 def describe_client(client: Any) -> str:
@@ -100,11 +105,15 @@ def describe_client(client: Any) -> str:
 
 def _translate(exc: BaseException, action: str, where: str) -> E.RagftError:
     if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
-        return IndexUnavailable(f"The vector index ({where}) cannot be reached while {action} ({E.short_message(exc)}); "
-                                "start the Chroma server again or unset CHROMA_HOST.")
+        return IndexUnavailable(
+            f"The vector index ({where}) cannot be reached while {action} ({E.short_message(exc)}); "
+            "start the Chroma server again or unset CHROMA_HOST."
+        )
     if "dimension" in str(exc).lower():
-        return EmbeddingMismatch(f"The vector index refused the vectors while {action} ({E.short_message(exc)}): "
-                                 "it was built with another embedding model; re-index or switch the model back.")
+        return EmbeddingMismatch(
+            f"The vector index refused the vectors while {action} ({E.short_message(exc)}): "
+            "it was built with another embedding model; re-index or switch the model back."
+        )
     return IndexUnavailable(f"The vector index ({where}) failed while {action} ({E.short_message(exc)}).")
 
 
@@ -140,7 +149,6 @@ class DocumentInfo:
     embedding_model: str = ""
 
 
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -154,17 +162,20 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def embed_texts(embedder: Any, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None,
-                batch: int = EMBED_BATCH) -> np.ndarray:
+def embed_texts(
+    embedder: Any, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None, batch: int = EMBED_BATCH
+) -> np.ndarray:
     """Vectors for ``texts`` in batches (progress after each); checks the shape the model returned."""
     parts: list[np.ndarray] = []
     for i in range(0, len(texts), batch):
-        chunk = list(texts[i:i + batch])
+        chunk = list(texts[i : i + batch])
         raw = embedder.embed(chunk) if hasattr(embedder, "embed") else embedder(chunk)
         arr = np.asarray(raw, dtype=np.float32)
         if arr.ndim != 2 or arr.shape[0] != len(chunk) or not np.isfinite(arr).all():
-            raise E.ModelError(f"The embedding model {embedder.model_id} returned malformed vectors "
-                               f"({arr.shape} for {len(chunk)} texts).")
+            raise E.ModelError(
+                f"The embedding model {embedder.model_id} returned malformed vectors "
+                f"({arr.shape} for {len(chunk)} texts)."
+            )
         parts.append(arr)
         if on_batch:
             on_batch(min(i + batch, len(texts)), len(texts))
@@ -177,8 +188,17 @@ def embed_texts(embedder: Any, texts: Sequence[str], on_batch: Callable[[int, in
 class Index:
     """One Chroma collection bound to one embedder. ``read_only`` refuses every write (the shared sample)."""
 
-    def __init__(self, client: Any, name: str, embedder: Any, *, label: str = "workspace",
-                 read_only: bool = False, create: bool = True, where: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        embedder: Any,
+        *,
+        label: str = "workspace",
+        read_only: bool = False,
+        create: bool = True,
+        where: str | None = None,
+    ) -> None:
         self.client = client
         self.name = name
         self.embedder = embedder
@@ -190,8 +210,11 @@ class Index:
         with guard("opening the index", self.where):
             if create:
                 self._col = client.get_or_create_collection(
-                    name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
-                    metadata=self._new_metadata(label))
+                    name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                    metadata=self._new_metadata(label),
+                )
             else:
                 self._col = self._existing(client, name)
         self.check_embedder(embedder)
@@ -206,8 +229,12 @@ class Index:
             raise CollectionMissing(f"The collection {name} does not exist.") from exc
 
     def _new_metadata(self, label: str) -> dict[str, Any]:
-        meta: dict[str, Any] = {"ragft_schema": SCHEMA, "ragft_embedding": self.embedder.model_id,
-                                "ragft_kind": label, "ragft_created": _now()}
+        meta: dict[str, Any] = {
+            "ragft_schema": SCHEMA,
+            "ragft_embedding": self.embedder.model_id,
+            "ragft_kind": label,
+            "ragft_created": _now(),
+        }
         dim = getattr(self.embedder, "dimensions", None)
         if dim:
             meta["ragft_dim"] = int(dim)
@@ -232,18 +259,23 @@ class Index:
         built = self.model_id
         if built != embedder.model_id:
             shown = built or "an unknown model"
-            raise EmbeddingMismatch(f"This index was built with {shown}, not {embedder.model_id}; "
-                                    f"re-index or switch the embedding model back to {shown}.")
+            raise EmbeddingMismatch(
+                f"This index was built with {shown}, not {embedder.model_id}; "
+                f"re-index or switch the embedding model back to {shown}."
+            )
         dim = self.metadata.get("ragft_dim")
         own = getattr(embedder, "dimensions", None)
         if dim and own and int(dim) != int(own):
-            raise EmbeddingMismatch(f"This index holds {dim}-dimensional vectors but {embedder.model_id} makes "
-                                    f"{own}; re-index or switch the embedding model back.")
+            raise EmbeddingMismatch(
+                f"This index holds {dim}-dimensional vectors but {embedder.model_id} makes "
+                f"{own}; re-index or switch the embedding model back."
+            )
 
     def _check_writable(self) -> None:
         if self.read_only:
-            raise ReadOnlyCollection("The sample knowledge base is shared and read-only; upload your own files "
-                                     "to your workspace instead.")
+            raise ReadOnlyCollection(
+                "The sample knowledge base is shared and read-only; upload your own files to your workspace instead."
+            )
 
     # -- reading --------------------------------------------------------------------------------
     def count(self) -> int:
@@ -259,12 +291,22 @@ class Index:
 
     def _info(self, m: Mapping[str, Any]) -> DocumentInfo:
         return DocumentInfo(
-            doc_id=str(m.get("doc_id", "")), name=str(m.get("source", "")), kind=str(m.get("kind", "")),
-            pages=int(m.get("doc_pages", 0)), chunks=int(m.get("doc_chunks", 0)), tokens=int(m.get("doc_tokens", 0)),
-            embed_tokens=int(m.get("doc_embed_tokens", 0)), embed_seconds=float(m.get("doc_embed_seconds", 0.0)),
-            embed_cost=_decimal(m.get("doc_embed_cost")), chunk_tokens=int(m.get("doc_chunk_tokens", 0)),
-            overlap=int(m.get("doc_overlap", 0)), size_bytes=int(m.get("doc_size_bytes", 0)),
-            added_at=str(m.get("doc_added_at", "")), collection=self.label, embedding_model=self.model_id)
+            doc_id=str(m.get("doc_id", "")),
+            name=str(m.get("source", "")),
+            kind=str(m.get("kind", "")),
+            pages=int(m.get("doc_pages", 0)),
+            chunks=int(m.get("doc_chunks", 0)),
+            tokens=int(m.get("doc_tokens", 0)),
+            embed_tokens=int(m.get("doc_embed_tokens", 0)),
+            embed_seconds=float(m.get("doc_embed_seconds", 0.0)),
+            embed_cost=_decimal(m.get("doc_embed_cost")),
+            chunk_tokens=int(m.get("doc_chunk_tokens", 0)),
+            overlap=int(m.get("doc_overlap", 0)),
+            size_bytes=int(m.get("doc_size_bytes", 0)),
+            added_at=str(m.get("doc_added_at", "")),
+            collection=self.label,
+            embedding_model=self.model_id,
+        )
 
     def has_document(self, doc_id: str) -> bool:
         with guard("looking up a document", self.where):
@@ -275,18 +317,29 @@ class Index:
         """Every chunk of a document in order (the chunk inspector)."""
         with guard("reading chunks", self.where):
             got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        out = [self._chunk(cid, text, m) for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"],
-                                                                     strict=True)]
+        out = [
+            self._chunk(cid, text, m)
+            for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
         return sorted(out, key=lambda c: c.position)
 
     @staticmethod
     def _chunk(cid: str, text: str, m: Mapping[str, Any]) -> Chunk:
         page = int(m.get("page", 0)) or None
-        return Chunk(chunk_id=cid, doc_id=str(m.get("doc_id", "")), source=str(m.get("source", "")), page=page,
-                     position=int(m.get("position", 0)), text=text or "", tokens=int(m.get("tokens", 0)),
-                     content_hash=str(m.get("content_hash", "")), char_start=int(m.get("char_start", 0)),
-                     char_end=int(m.get("char_end", 0)), location=str(m.get("location", "")),
-                     ocr=bool(m.get("ocr", False)))
+        return Chunk(
+            chunk_id=cid,
+            doc_id=str(m.get("doc_id", "")),
+            source=str(m.get("source", "")),
+            page=page,
+            position=int(m.get("position", 0)),
+            text=text or "",
+            tokens=int(m.get("tokens", 0)),
+            content_hash=str(m.get("content_hash", "")),
+            char_start=int(m.get("char_start", 0)),
+            char_end=int(m.get("char_end", 0)),
+            location=str(m.get("location", "")),
+            ocr=bool(m.get("ocr", False)),
+        )
 
     # -- writing --------------------------------------------------------------------------------
     def max_batch(self) -> int:
@@ -295,9 +348,19 @@ class Index:
                 self._max_batch = int(self.client.get_max_batch_size())
         return self._max_batch
 
-    def add_document(self, doc: LoadedDocument, chunks: Sequence[Chunk], vectors: np.ndarray, *,
-                     chunk_tokens: int, overlap: int, embed_tokens: int, embed_seconds: float,
-                     embed_cost: Decimal | None, on_batch: Callable[[int, int], None] | None = None) -> None:
+    def add_document(
+        self,
+        doc: LoadedDocument,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        *,
+        chunk_tokens: int,
+        overlap: int,
+        embed_tokens: int,
+        embed_seconds: float,
+        embed_cost: Decimal | None,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
         """Write one document; all or nothing (see the module docstring). ``on_batch(written, total)``."""
         self._check_writable()
         if not chunks:
@@ -307,21 +370,38 @@ class Index:
         self.check_embedder(self.embedder)
         dim = self.metadata.get("ragft_dim")
         if dim and vectors.shape[1] != int(dim):
-            raise EmbeddingMismatch(f"This index holds {dim}-dimensional vectors, the model made "
-                                    f"{vectors.shape[1]}; re-index or switch the embedding model back.")
+            raise EmbeddingMismatch(
+                f"This index holds {dim}-dimensional vectors, the model made "
+                f"{vectors.shape[1]}; re-index or switch the embedding model back."
+            )
         manifest = {
-            "doc_pages": doc.page_count, "doc_chunks": len(chunks), "doc_tokens": sum(c.tokens for c in chunks),
-            "doc_embed_tokens": int(embed_tokens), "doc_embed_seconds": round(float(embed_seconds), 4),
-            "doc_embed_cost": "" if embed_cost is None else str(embed_cost), "doc_chunk_tokens": int(chunk_tokens),
-            "doc_overlap": int(overlap), "doc_size_bytes": doc.size_bytes, "doc_added_at": _now(),
+            "doc_pages": doc.page_count,
+            "doc_chunks": len(chunks),
+            "doc_tokens": sum(c.tokens for c in chunks),
+            "doc_embed_tokens": int(embed_tokens),
+            "doc_embed_seconds": round(float(embed_seconds), 4),
+            "doc_embed_cost": "" if embed_cost is None else str(embed_cost),
+            "doc_chunk_tokens": int(chunk_tokens),
+            "doc_overlap": int(overlap),
+            "doc_size_bytes": doc.size_bytes,
+            "doc_added_at": _now(),
             "doc_warnings": len(doc.warnings),
         }
         metas = []
         for c in chunks:
-            m: dict[str, Any] = {"doc_id": c.doc_id, "source": c.source, "page": c.page or 0, "position": c.position,
-                                 "tokens": c.tokens, "content_hash": c.content_hash, "char_start": c.char_start,
-                                 "char_end": c.char_end, "kind": doc.kind,
-                                 "location": c.location, "ocr": c.ocr}
+            m: dict[str, Any] = {
+                "doc_id": c.doc_id,
+                "source": c.source,
+                "page": c.page or 0,
+                "position": c.position,
+                "tokens": c.tokens,
+                "content_hash": c.content_hash,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+                "kind": doc.kind,
+                "location": c.location,
+                "ocr": c.ocr,
+            }
             if c.position == 0:
                 m.update(manifest)
             metas.append(m)
@@ -330,9 +410,13 @@ class Index:
         try:
             with guard(f"storing {doc.name}", self.where):
                 for i in range(0, len(order), size):
-                    idx = order[i:i + size]
-                    self._col.upsert(ids=[chunks[k].chunk_id for k in idx], embeddings=vectors[idx],
-                                     documents=[chunks[k].text for k in idx], metadatas=[metas[k] for k in idx])
+                    idx = order[i : i + size]
+                    self._col.upsert(
+                        ids=[chunks[k].chunk_id for k in idx],
+                        embeddings=vectors[idx],
+                        documents=[chunks[k].text for k in idx],
+                        metadatas=[metas[k] for k in idx],
+                    )
                     if on_batch:
                         on_batch(min(i + size, len(order)), len(order))
         except E.RagftError:
@@ -345,8 +429,9 @@ class Index:
             self._col.delete(where={"doc_id": doc_id})
             self._pending.discard(doc_id)
         except Exception:  # noqa: BLE001 - the store is gone: sweep later
-            logger.warning("could not delete the partial chunks of %s in %s; swept on the next open", doc_id,
-                           self.where)
+            logger.warning(
+                "could not delete the partial chunks of %s in %s; swept on the next open", doc_id, self.where
+            )
             self._pending.add(doc_id)
 
     def delete_document(self, doc_id: str) -> int:
@@ -396,15 +481,28 @@ class Index:
             cond = {"doc_id": {"$nin": sorted(exclude)}}
             where = {"$and": [where, cond]} if where else cond
         with guard("searching", self.where):
-            res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=int(k),
-                                  where=where, include=["documents", "metadatas", "distances"])
+            res = self._col.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=int(k),
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         out = []
-        for cid, text, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
-                                  strict=True):
+        for cid, text, m, d in zip(
+            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+        ):
             score = float(min(1.0, max(0.0, 1.0 - float(d))))
             meta = dict(m or {})
             meta.update(collection=self.label, distance=float(d))
-            out.append(RetrievedChunk(text=text or "", source=str(meta.get("source", "")),
-                                      page=int(meta.get("page", 0)) or None, score=score, chunk_id=cid,
-                                      doc_id=str(meta.get("doc_id", "")), metadata=meta))
+            out.append(
+                RetrievedChunk(
+                    text=text or "",
+                    source=str(meta.get("source", "")),
+                    page=int(meta.get("page", 0)) or None,
+                    score=score,
+                    chunk_id=cid,
+                    doc_id=str(meta.get("doc_id", "")),
+                    metadata=meta,
+                )
+            )
         return out

@@ -96,15 +96,18 @@ def load_secret(data_dir: Path | str) -> bytes:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as err:
         logger.exception("cannot read or make the workspace secret %s", path)
-        raise ConfigError("The server cannot read or create its workspace secret.",
-                          hint="Check that RAGFT_DATA_DIR is writable.") from err
+        raise ConfigError(
+            "The server cannot read or create its workspace secret.", hint="Check that RAGFT_DATA_DIR is writable."
+        ) from err
     if len(text) < 32:
         # Another process may be writing it right now (created, not yet filled).
         time.sleep(0.05)
         text = path.read_text(encoding="ascii").strip()
         if len(text) < 32:
-            raise ConfigError("The server's workspace secret is empty or too short.",
-                              hint=f"Delete {SECRET_FILE} in the data directory to make a new one (old links stop working).")
+            raise ConfigError(
+                "The server's workspace secret is empty or too short.",
+                hint=f"Delete {SECRET_FILE} in the data directory to make a new one (old links stop working).",
+            )
     return text.encode("ascii")
 
 

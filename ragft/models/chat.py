@@ -28,9 +28,20 @@ from ragft.models.usage import Usage
 from ragft.paths import smollm2_gguf
 from ragft.settings import EndpointConfig
 
-__all__ = ["ChatModel", "ChatStream", "Completion", "EmbeddedChatModel", "EmbeddedEngine", "Messages",
-           "OpenAICompatibleModel", "default_threads", "make_chat_model", "render_chatml", "resolve_adapter",
-           "translate_openai_error"]
+__all__ = [
+    "ChatModel",
+    "ChatStream",
+    "Completion",
+    "EmbeddedChatModel",
+    "EmbeddedEngine",
+    "Messages",
+    "OpenAICompatibleModel",
+    "default_threads",
+    "make_chat_model",
+    "render_chatml",
+    "resolve_adapter",
+    "translate_openai_error",
+]
 
 
 @runtime_checkable
@@ -48,6 +59,7 @@ class ChatModel(Protocol):
     def check(self) -> str: ...
 
     def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +126,9 @@ class OpenAICompatibleModel:
         key = cfg.api_key or "not-needed"  # local servers accept any key; the client insists on one
         common: dict[str, Any] = dict(api_key=key, timeout=cfg.timeout_s, max_retries=cfg.max_retries)
         if cfg.provider == "azure":
-            self._client: Any = openai.AzureOpenAI(azure_endpoint=cfg.base_url or "", api_version=cfg.api_version,
-                                                   **common)
+            self._client: Any = openai.AzureOpenAI(
+                azure_endpoint=cfg.base_url or "", api_version=cfg.api_version, **common
+            )
         else:
             self._client = openai.OpenAI(base_url=cfg.base_url, **common)
         self._verified = False
@@ -146,7 +159,9 @@ class OpenAICompatibleModel:
                 raise err from exc
             if ids and self.model_id not in ids:
                 shown = ", ".join(ids[:8]) + (" ..." if len(ids) > 8 else "")
-                raise E.ModelNotFound(f"Model {self.model_id!r} is not served at {self.cfg.base_url} (it serves: {shown}).")
+                raise E.ModelNotFound(
+                    f"Model {self.model_id!r} is not served at {self.cfg.base_url} (it serves: {shown})."
+                )
             self._verified = True
 
     def check(self) -> str:
@@ -196,8 +211,9 @@ class OpenAICompatibleModel:
         started = time.perf_counter()
         try:
             self._verify_model()
-            resp = self._client.chat.completions.create(model=self.model_id, messages=msgs, max_tokens=max_tokens,
-                                                        temperature=temperature, stream=False)
+            resp = self._client.chat.completions.create(
+                model=self.model_id, messages=msgs, max_tokens=max_tokens, temperature=temperature, stream=False
+            )
         except openai.OpenAIError as exc:
             raise translate_openai_error(exc, self.cfg) from exc
         text = (resp.choices[0].message.content or "") if resp.choices else ""

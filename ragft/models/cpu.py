@@ -88,8 +88,9 @@ def plan_threads(cores: int, external_busy: float, generating: bool, background_
     process. Only when this process's own jobs outnumber the cores do background batches take turns (``shared``).
     """
     if cores < 1 or background_jobs < 0 or external_busy < 0:
-        raise E.ConfigError(f"Invalid CPU plan input: cores={cores}, background={background_jobs}, "
-                            f"external={external_busy}.")
+        raise E.ConfigError(
+            f"Invalid CPU plan input: cores={cores}, background={background_jobs}, external={external_busy}."
+        )
     free = max(1, cores - taken_cores(external_busy, cores))
     if not background_jobs:
         return Plan(free, min(free, MAX_GENERATION_THREADS), free, False)
@@ -107,10 +108,14 @@ class LoadSampler:
     (this process's CPU seconds) and ``clock`` can be given to replay a scenario.
     """
 
-    def __init__(self, interval_s: float = 0.25, own_threads: Callable[[], int] = lambda: 0,
-                 busy_seconds: Callable[[], float | None] | None = None,
-                 own_seconds: Callable[[], float] = time.process_time,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval_s: float = 0.25,
+        own_threads: Callable[[], int] = lambda: 0,
+        busy_seconds: Callable[[], float | None] | None = None,
+        own_seconds: Callable[[], float] = time.process_time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval_s = interval_s
         self._own_threads = own_threads
         self._cpus = self._cpu_ids()
@@ -240,8 +245,13 @@ class Lease:
 class CpuPolicy:
     """Thread counts per call for every compute-heavy job in the process (see the module docstring)."""
 
-    def __init__(self, cores: int | None = None, external_load: Callable[[], float] | None = None,
-                 env: dict[str, str] | None = None, max_yield_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        cores: int | None = None,
+        external_load: Callable[[], float] | None = None,
+        env: dict[str, str] | None = None,
+        max_yield_s: float = 1.0,
+    ) -> None:
         self.cores = cores or cores_available()
         self._env = env
         self.max_yield_s = max_yield_s
@@ -270,8 +280,7 @@ class CpuPolicy:
         with self._lock:
             jobs = dict(self._jobs)
         p = self._plan_for(0.0, jobs)
-        return (p.generation if jobs[GENERATION] else 0) + p.background * sum(
-            jobs[k] for k in KINDS if k != GENERATION)
+        return (p.generation if jobs[GENERATION] else 0) + p.background * sum(jobs[k] for k in KINDS if k != GENERATION)
 
     @contextmanager
     def job(self, kind: str) -> Iterator[Lease]:

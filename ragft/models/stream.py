@@ -73,4 +73,3 @@ class Completion:
     text: str
     usage: Usage
     total_s: float
-

@@ -149,8 +149,10 @@ def migrate(conn: sqlite3.Connection) -> int:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
-                raise StoreError(f"The class database has schema version {version}, newer than this app knows "
-                                 f"({SCHEMA_VERSION}).", hint="Run the newer app version, or restore an older backup.")
+                raise StoreError(
+                    f"The class database has schema version {version}, newer than this app knows ({SCHEMA_VERSION}).",
+                    hint="Run the newer app version, or restore an older backup.",
+                )
             for step in range(version, SCHEMA_VERSION):
                 for statement in _statements(MIGRATIONS[step]):
                     conn.execute(statement)

@@ -28,15 +28,18 @@ class Vote:
     t: float
 
 
-def record_vote(store: ClassStore, workspace_id: str, comparison_id: str, winner: str, shown: Sequence[str],
-                question: str = "") -> bool:
+def record_vote(
+    store: ClassStore, workspace_id: str, comparison_id: str, winner: str, shown: Sequence[str], question: str = ""
+) -> bool:
     """One vote per workspace and comparison; False when that round already had a vote."""
     if winner not in shown:
         raise ValueError("the winner must be one of the configurations shown")
     with store.write() as conn:
         cur = conn.execute(
             "INSERT OR IGNORE INTO votes (workspace_id, comparison_id, winner, shown, question, t) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (workspace_id, comparison_id, winner, ",".join(shown), question, time.time()))
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (workspace_id, comparison_id, winner, ",".join(shown), question, time.time()),
+        )
         return cur.rowcount > 0
 
 
@@ -68,8 +71,9 @@ class EvalSummaryRow:
     t: float
 
 
-def record_eval_summaries(store: ClassStore, run_id: str, workspace_id: str, question_set: str,
-                          summaries: Sequence[Mapping[str, Any]]) -> None:
+def record_eval_summaries(
+    store: ClassStore, run_id: str, workspace_id: str, question_set: str, summaries: Sequence[Mapping[str, Any]]
+) -> None:
     """Store a finished run's per-configuration summaries (``ConfigSummary.to_dict()``); replaces a rerun's."""
     now = time.time()
     with store.write() as conn:
@@ -79,22 +83,50 @@ def record_eval_summaries(store: ClassStore, run_id: str, workspace_id: str, que
             conn.execute(
                 "INSERT INTO eval_summaries (run_id, workspace_id, configuration, question_set, questions, errors, "
                 "fact_accuracy, style, hit_at_k, cost, summary_json, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, workspace_id, str(s["configuration"]), question_set, int(s.get("questions", 0)),
-                 int(s.get("errors", 0)), float(s.get("fact_accuracy", 0.0)), s.get("style_adherence"),
-                 s.get("hit_at_k"), None if cost is None else str(cost), json.dumps(dict(s), default=str), now))
+                (
+                    run_id,
+                    workspace_id,
+                    str(s["configuration"]),
+                    question_set,
+                    int(s.get("questions", 0)),
+                    int(s.get("errors", 0)),
+                    float(s.get("fact_accuracy", 0.0)),
+                    s.get("style_adherence"),
+                    s.get("hit_at_k"),
+                    None if cost is None else str(cost),
+                    json.dumps(dict(s), default=str),
+                    now,
+                ),
+            )
 
 
 def eval_summaries(store: ClassStore, workspace_id: str | None = None) -> list[EvalSummaryRow]:
-    sql = ("SELECT run_id, workspace_id, configuration, question_set, questions, errors, fact_accuracy, style, "
-           "hit_at_k, cost, summary_json, t FROM eval_summaries")
+    sql = (
+        "SELECT run_id, workspace_id, configuration, question_set, questions, errors, fact_accuracy, style, "
+        "hit_at_k, cost, summary_json, t FROM eval_summaries"
+    )
     args: tuple = ()
     if workspace_id is not None:
         sql, args = sql + " WHERE workspace_id = ?", (workspace_id,)
     with store.read() as conn:
         rows = conn.execute(sql + " ORDER BY t, run_id, configuration", args).fetchall()
-    return [EvalSummaryRow(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), float(r[6]), r[7], r[8],
-                           money(r[9]) if r[9] is not None else None, json.loads(r[10]), float(r[11]))
-            for r in rows]
+    return [
+        EvalSummaryRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            int(r[4]),
+            int(r[5]),
+            float(r[6]),
+            r[7],
+            r[8],
+            money(r[9]) if r[9] is not None else None,
+            json.loads(r[10]),
+            float(r[11]),
+        )
+        for r in rows
+    ]
 
 
 # ---- questions asked ---------------------------------------------------------------------------------
@@ -107,8 +139,10 @@ class QuestionCount:
 
 def record_question(store: ClassStore, workspace_id: str, question: str, page: str = "compare") -> None:
     with store.write() as conn:
-        conn.execute("INSERT INTO questions (workspace_id, question, page, t) VALUES (?, ?, ?, ?)",
-                     (workspace_id, question, page, time.time()))
+        conn.execute(
+            "INSERT INTO questions (workspace_id, question, page, t) VALUES (?, ?, ?, ?)",
+            (workspace_id, question, page, time.time()),
+        )
 
 
 def questions_asked(store: ClassStore) -> dict[str, int]:
@@ -123,7 +157,9 @@ def top_questions(store: ClassStore, limit: int = 10) -> list[QuestionCount]:
     with store.read() as conn:
         rows = conn.execute(
             "SELECT MIN(question), COUNT(*), COUNT(DISTINCT workspace_id) FROM questions "
-            "GROUP BY lower(trim(question)) ORDER BY COUNT(*) DESC, MIN(t) LIMIT ?", (limit,)).fetchall()
+            "GROUP BY lower(trim(question)) ORDER BY COUNT(*) DESC, MIN(t) LIMIT ?",
+            (limit,),
+        ).fetchall()
     return [QuestionCount(r[0], int(r[1]), int(r[2])) for r in rows]
 
 
@@ -145,7 +181,9 @@ def start_running(store: ClassStore, run_id: str, workspace_id: str, kind: str, 
     with store.write() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO running (run_id, workspace_id, kind, detail, started, heartbeat, pid, host) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run_id, workspace_id, kind, detail, now, now, os.getpid(), HOST))
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, workspace_id, kind, detail, now, now, os.getpid(), HOST),
+        )
 
 
 def heartbeat(store: ClassStore, run_id: str, detail: str | None = None) -> bool:
@@ -154,8 +192,9 @@ def heartbeat(store: ClassStore, run_id: str, detail: str | None = None) -> bool
         if detail is None:
             cur = conn.execute("UPDATE running SET heartbeat = ? WHERE run_id = ?", (time.time(), run_id))
         else:
-            cur = conn.execute("UPDATE running SET heartbeat = ?, detail = ? WHERE run_id = ?",
-                               (time.time(), detail, run_id))
+            cur = conn.execute(
+                "UPDATE running SET heartbeat = ?, detail = ? WHERE run_id = ?", (time.time(), detail, run_id)
+            )
         return cur.rowcount > 0
 
 
@@ -172,6 +211,7 @@ def running(store: ClassStore, *, stale_after_s: float = 120.0) -> list[RunningR
         for rid, pid in conn.execute("SELECT run_id, pid FROM running WHERE host = ?", (HOST,)).fetchall():
             if not pid_alive(int(pid)):
                 conn.execute("DELETE FROM running WHERE run_id = ?", (rid,))
-        rows = conn.execute("SELECT run_id, workspace_id, kind, detail, started, heartbeat, pid, host FROM running "
-                            "ORDER BY started").fetchall()
+        rows = conn.execute(
+            "SELECT run_id, workspace_id, kind, detail, started, heartbeat, pid, host FROM running ORDER BY started"
+        ).fetchall()
     return [RunningRow(r[0], r[1], r[2], r[3], float(r[4]), float(r[5]), int(r[6]), r[7]) for r in rows]

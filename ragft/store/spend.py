@@ -68,8 +68,10 @@ def reserved(conn: sqlite3.Connection, workspace_id: str | None = None) -> Decim
 
 
 def add_reservation(conn: sqlite3.Connection, rid: str, workspace_id: str, amount: Decimal) -> None:
-    conn.execute("INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, ?, ?, ?, ?, ?)",
-                 (rid, workspace_id, str(amount), os.getpid(), HOST, time.time()))
+    conn.execute(
+        "INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, ?, ?, ?, ?, ?)",
+        (rid, workspace_id, str(amount), os.getpid(), HOST, time.time()),
+    )
 
 
 def drop_reservation(conn: sqlite3.Connection, rid: str) -> bool:
@@ -82,13 +84,15 @@ def add_spend(conn: sqlite3.Connection, scope: str, amount: Decimal, calls: int 
     conn.execute(
         "INSERT INTO spend (scope, spent, calls, updated) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(scope) DO UPDATE SET spent = excluded.spent, calls = excluded.calls, updated = excluded.updated",
-        (scope, str(total + amount), n + calls, now))
+        (scope, str(total + amount), n + calls, now),
+    )
 
 
 def caps(conn: sqlite3.Connection, workspace_id: str) -> tuple[Decimal | None, Decimal | None]:
     """(the participant's own cap, the facilitator's cap for this workspace); None where not set."""
-    row = conn.execute("SELECT own_cap, facilitator_cap FROM budget_caps WHERE workspace_id = ?",
-                       (workspace_id,)).fetchone()
+    row = conn.execute(
+        "SELECT own_cap, facilitator_cap FROM budget_caps WHERE workspace_id = ?", (workspace_id,)
+    ).fetchone()
     if row is None:
         return None, None
     return (money(row[0]) if row[0] is not None else None, money(row[1]) if row[1] is not None else None)
@@ -101,7 +105,8 @@ def _set_cap(store: ClassStore, workspace_id: str, column: str, cap: Decimal | N
         conn.execute(
             f"INSERT INTO budget_caps (workspace_id, {column}, updated) VALUES (?, ?, ?) "
             f"ON CONFLICT(workspace_id) DO UPDATE SET {column} = excluded.{column}, updated = excluded.updated",
-            (workspace_id, None if cap is None else str(cap), time.time()))
+            (workspace_id, None if cap is None else str(cap), time.time()),
+        )
 
 
 # ---- own transactions --------------------------------------------------------------------------------
@@ -142,8 +147,15 @@ def spend_table(store: ClassStore) -> list[SpendRow]:
         flight: dict[str, Decimal] = {}
         for ws, amount in conn.execute("SELECT workspace_id, amount FROM reservations").fetchall():
             flight[ws] = flight.get(ws, ZERO) + money(amount)
-    out = [SpendRow(r[0], money(r[1]), int(r[2]),
-                    sum(flight.values(), ZERO) if r[0] == APP else flight.get(r[0], ZERO), float(r[3]))
-           for r in rows]
+    out = [
+        SpendRow(
+            r[0],
+            money(r[1]),
+            int(r[2]),
+            sum(flight.values(), ZERO) if r[0] == APP else flight.get(r[0], ZERO),
+            float(r[3]),
+        )
+        for r in rows
+    ]
     out.sort(key=lambda r: (r.scope != APP, -r.spent))
     return out

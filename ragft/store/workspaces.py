@@ -41,8 +41,10 @@ def register(store: ClassStore, workspace_id: str, *, now: float | None = None) 
         if row is not None:
             return _record(row)
         number = int(conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM workspaces").fetchone()[0])
-        conn.execute("INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
-                     (workspace_id, number, f"Participant {number}", now, now))
+        conn.execute(
+            "INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
+            (workspace_id, number, f"Participant {number}", now, now),
+        )
         return WorkspaceRecord(workspace_id, number, f"Participant {number}", now, now, False)
 
 
@@ -55,8 +57,13 @@ def get(store: ClassStore, workspace_id: str) -> WorkspaceRecord | None:
 def touch(store: ClassStore, workspace_id: str, *, now: float | None = None) -> bool:
     """Mark a live workspace as used now; False when it is unknown or deleted."""
     with store.write() as conn:
-        return conn.execute("UPDATE workspaces SET last_seen = ? WHERE id = ? AND deleted = 0",
-                            (time.time() if now is None else now, workspace_id)).rowcount > 0
+        return (
+            conn.execute(
+                "UPDATE workspaces SET last_seen = ? WHERE id = ? AND deleted = 0",
+                (time.time() if now is None else now, workspace_id),
+            ).rowcount
+            > 0
+        )
 
 
 def list_workspaces(store: ClassStore, *, include_deleted: bool = False) -> list[WorkspaceRecord]:
@@ -70,8 +77,9 @@ def list_workspaces(store: ClassStore, *, include_deleted: bool = False) -> list
 def unused_since(store: ClassStore, cutoff: float) -> list[WorkspaceRecord]:
     """Live or deleted workspaces last seen before ``cutoff`` (Unix seconds)."""
     with store.read() as conn:
-        rows = conn.execute(f"SELECT {_COLS} FROM workspaces WHERE last_seen < ? ORDER BY last_seen",
-                            (cutoff,)).fetchall()
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM workspaces WHERE last_seen < ? ORDER BY last_seen", (cutoff,)
+        ).fetchall()
     return [_record(r) for r in rows]
 
 
@@ -112,6 +120,8 @@ def claim_meta_after(store: ClassStore, key: str, now: float, min_gap_s: float) 
                     return False
             except ValueError:
                 pass
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     (key, repr(now)))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, repr(now)),
+        )
         return True

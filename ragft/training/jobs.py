@@ -261,8 +261,9 @@ def submit(
     )
     log.close()
     write_status(job_dir, pid=proc.pid)
-    threading.Thread(target=_hold_cpu_while_running, args=(proc,), name=f"reap-{job_dir.name}",
-                     daemon=True).start()  # no zombie left behind
+    threading.Thread(
+        target=_hold_cpu_while_running, args=(proc,), name=f"reap-{job_dir.name}", daemon=True
+    ).start()  # no zombie left behind
     logger.info("training job %s started (pid %s)", job_dir.name, proc.pid)
     return job_dir.name
 

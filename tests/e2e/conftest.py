@@ -18,8 +18,15 @@ from ragft.settings import upload_limit_mb
 from tests.conftest import ROOT, free_port, stop, wait_http
 
 CHROMIUM = os.environ.get("RAGFT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def _skip_reason() -> str | None:
@@ -39,14 +46,39 @@ def app_url(tmp_path_factory):
         pytest.skip(reason)
     port = free_port()
     data = tmp_path_factory.mktemp("e2e-data")
-    env = {**os.environ, "RAGFT_DATA_DIR": str(data), "RAGFT_MAX_TOKENS": os.environ.get("RAGFT_E2E_MAX_TOKENS", "24"),
-           "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "RAGFT_DATA_DIR": str(data),
+        "RAGFT_MAX_TOKENS": os.environ.get("RAGFT_E2E_MAX_TOKENS", "24"),
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+    }
     log = open(data / "streamlit.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.maxUploadSize", str(upload_limit_mb(env))],
-        cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--server.maxUploadSize",
+            str(upload_limit_mb(env)),
+        ],
+        cwd=str(ROOT),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
         yield f"http://127.0.0.1:{port}"

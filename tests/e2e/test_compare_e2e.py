@@ -30,7 +30,10 @@ def test_compare_four_answers_sources_and_meter(app_url, page):
     metrics = page.get_by_text(re.compile(r"^first token .* total"))
     page.wait_for_function(
         "n => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-        ".filter(e => e.innerText.startsWith('first token')).length >= n", arg=answered, timeout=600_000)
+        ".filter(e => e.innerText.startsWith('first token')).length >= n",
+        arg=answered,
+        timeout=600_000,
+    )
     wait_idle(page, 600_000)
     for label in ("Base", "Base + RAG", "Fine-tuned", "Fine-tuned + RAG"):
         assert page.get_by_role("heading", name=label, exact=True).count() == 1, label

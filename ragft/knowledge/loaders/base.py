@@ -72,12 +72,15 @@ class Limits:
     max_chunks_per_workspace: int = 10000  # all documents of one workspace, this file included
 
     @classmethod
-    def from_settings(cls, settings) -> "Limits":
-        return cls(max_bytes=int(settings.max_upload_mb) * MB, max_pages=int(settings.max_pages),
-                   ocr_max_pages=int(getattr(settings, "ocr_max_pages", cls.ocr_max_pages)),
-                   ocr_seconds=float(getattr(settings, "ocr_seconds_per_file", cls.ocr_seconds)),
-                   max_chunks_per_file=int(settings.max_chunks_per_file),
-                   max_chunks_per_workspace=int(settings.max_chunks_per_workspace))
+    def from_settings(cls, settings) -> Limits:
+        return cls(
+            max_bytes=int(settings.max_upload_mb) * MB,
+            max_pages=int(settings.max_pages),
+            ocr_max_pages=int(getattr(settings, "ocr_max_pages", cls.ocr_max_pages)),
+            ocr_seconds=float(getattr(settings, "ocr_seconds_per_file", cls.ocr_seconds)),
+            max_chunks_per_file=int(settings.max_chunks_per_file),
+            max_chunks_per_workspace=int(settings.max_chunks_per_workspace),
+        )
 
 
 @dataclass(frozen=True)
@@ -129,14 +132,18 @@ def check_zip(name: str, data: bytes, limits: Limits, what: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CorruptDocument(f"{name}: the {what} file is damaged ({short(exc)}); re-save it and upload again.") from exc
+        raise CorruptDocument(
+            f"{name}: the {what} file is damaged ({short(exc)}); re-save it and upload again."
+        ) from exc
     total = 0
     for info in infos:
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if total > limits.max_zip_bytes or (info.file_size > MB and ratio > limits.max_zip_ratio):
-            raise DecompressionBomb(f"{name}: '{info.filename}' inflates to {fmt_mb(info.file_size)} "
-                                    f"({ratio:.0f}x, a decompression bomb?); nothing indexed.")
+            raise DecompressionBomb(
+                f"{name}: '{info.filename}' inflates to {fmt_mb(info.file_size)} "
+                f"({ratio:.0f}x, a decompression bomb?); nothing indexed."
+            )
 
 
 def check_text_size(name: str, chars: int, limits: Limits) -> None:

@@ -8,11 +8,22 @@ import datetime as dt
 import io
 import logging
 import re
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ragft.errors import DocumentError
-from ragft.knowledge.loaders.base import (CorruptDocument, FileTooLarge, Limits, Page, TooManyPages, check_text_size,
-                                          check_zip, clean, one_line, short)
+from ragft.knowledge.loaders.base import (
+    CorruptDocument,
+    FileTooLarge,
+    Limits,
+    Page,
+    TooManyPages,
+    check_text_size,
+    check_zip,
+    clean,
+    one_line,
+    short,
+)
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -84,8 +95,9 @@ def load_pptx(name: str, data: bytes, limits: Limits, on_page: Progress | None) 
         slides = list(prs.slides)
         total = len(slides)
         if total > limits.max_pages:
-            raise TooManyPages(f"{name} has {total} slides, over the limit of {limits.max_pages}; "
-                               "split it or raise RAGFT_MAX_PAGES.")
+            raise TooManyPages(
+                f"{name} has {total} slides, over the limit of {limits.max_pages}; split it or raise RAGFT_MAX_PAGES."
+            )
         pages: list[Page] = []
         empty: list[int] = []
         chars = 0
@@ -111,13 +123,16 @@ def load_pptx(name: str, data: bytes, limits: Limits, on_page: Progress | None) 
         raise
     except Exception as exc:  # python-pptx / lxml raise many types on malformed files
         logger.exception("%s: python-pptx failed", name)
-        raise CorruptDocument(f"{name}: the PowerPoint file is damaged ({short(exc)}); "
-                              "re-save it and upload again.") from exc
+        raise CorruptDocument(
+            f"{name}: the PowerPoint file is damaged ({short(exc)}); re-save it and upload again."
+        ) from exc
     warnings = []
     if pages and empty:
         shown = ", ".join(str(n) for n in empty[:10]) + (" ..." if len(empty) > 10 else "")
-        warnings.append(f"{name}: {len(empty)} slide(s) without text were skipped (slide {shown}); "
-                        "text inside pictures is not read.")
+        warnings.append(
+            f"{name}: {len(empty)} slide(s) without text were skipped (slide {shown}); "
+            "text inside pictures is not read."
+        )
     return pages, total, warnings
 
 
@@ -136,8 +151,9 @@ def _is_header(cells: list[str]) -> bool:
     return sum(1 for c in cells if c) >= 1 and all(not re.fullmatch(r"[-+]?[\d.,%$€£ ]+", c) for c in cells if c)
 
 
-def table_page(rows: Iterable[tuple[int, list[str]]], label: str, name: str, limits: Limits,
-               seen_rows: int = 0) -> tuple[Page | None, int]:
+def table_page(
+    rows: Iterable[tuple[int, list[str]]], label: str, name: str, limits: Limits, seen_rows: int = 0
+) -> tuple[Page | None, int]:
     """Rows ``(row number, cells)`` → one page, one line per non-empty row as ``header: value; ...``.
 
     The first non-empty row is the header when no cell of it is a number and more rows follow.
@@ -200,8 +216,10 @@ def load_xlsx(name: str, data: bytes, limits: Limits, on_page: Progress | None) 
             for i, ws in enumerate(sheets, 1):
                 declared = ws.max_row if isinstance(ws.max_row, int) else 0
                 if declared - 1 > limits.max_rows:
-                    raise FileTooLarge(f"{name}: sheet '{ws.title}' has {declared:,} rows, over the limit of "
-                                       f"{limits.max_rows:,}; split it.")
+                    raise FileTooLarge(
+                        f"{name}: sheet '{ws.title}' has {declared:,} rows, over the limit of "
+                        f"{limits.max_rows:,}; split it."
+                    )
                 rows = ((n, [cell_text(v) for v in row]) for n, row in enumerate(ws.iter_rows(values_only=True), 1))
                 page, seen = table_page(rows, ws.title, name, limits, seen)
                 if page is not None:
@@ -216,7 +234,9 @@ def load_xlsx(name: str, data: bytes, limits: Limits, on_page: Progress | None) 
         raise
     except Exception as exc:  # openpyxl / lxml / zipfile raise many types on malformed files
         logger.exception("%s: openpyxl failed", name)
-        raise CorruptDocument(f"{name}: the Excel file is damaged ({short(exc)}); re-save it and upload again.") from exc
+        raise CorruptDocument(
+            f"{name}: the Excel file is damaged ({short(exc)}); re-save it and upload again."
+        ) from exc
     if wb.chartsheets:
         warnings.append(f"{name}: {len(wb.chartsheets)} chart sheet(s) were skipped (charts hold no text).")
     return pages, len(sheets), warnings

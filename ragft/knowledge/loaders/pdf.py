@@ -13,13 +13,26 @@ import io
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ragft.errors import DocumentError
 from ragft.knowledge import ocr
-from ragft.knowledge.loaders.base import (CorruptDocument, DecompressionBomb, EmptyDocument, Limits,
-                                          NoExtractableText, Page, PasswordRequired, TooManyPages, WrongPassword,
-                                          clean, fmt_mb, page_list, short)
+from ragft.knowledge.loaders.base import (
+    CorruptDocument,
+    DecompressionBomb,
+    EmptyDocument,
+    Limits,
+    NoExtractableText,
+    Page,
+    PasswordRequired,
+    TooManyPages,
+    WrongPassword,
+    clean,
+    fmt_mb,
+    page_list,
+    short,
+)
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -68,15 +81,16 @@ def damage_summary(name: str, issues: list[tuple[int | None, str]]) -> str | Non
         parts.append(f"content on {page_list(other_pages)}")
     if any(p is None for p, _ in issues):
         parts.append("file structure, repaired")
-    return (f"{name}: the PDF is slightly damaged ({'; '.join(parts)}); the text there may be incomplete, "
-            "check it in the chunk inspector.")
+    return (
+        f"{name}: the PDF is slightly damaged ({'; '.join(parts)}); the text there may be incomplete, "
+        "check it in the chunk inspector."
+    )
 
 
 class _Ocr:
     """The OCR pass of one file: lazy PDFium document, page and time caps, and what was skipped and why."""
 
-    def __init__(self, name: str, data: bytes, password: str | None, limits: Limits,
-                 on_ocr: Progress | None) -> None:
+    def __init__(self, name: str, data: bytes, password: str | None, limits: Limits, on_ocr: Progress | None) -> None:
         self.name, self.data, self.password, self.limits, self.on_ocr = name, data, password, limits, on_ocr
         self.pdf: Any = None
         self.deadline: float | None = None
@@ -145,27 +159,37 @@ class _Ocr:
     def warnings(self) -> list[str]:
         name, out = self.name, []
         if self.read:
-            out.append(f"{name}: {len(self.read)} page(s) without a text layer were read by OCR "
-                       f"({page_list(self.read)}, {self.seconds:.0f} s); OCR text can hold misread characters.")
+            out.append(
+                f"{name}: {len(self.read)} page(s) without a text layer were read by OCR "
+                f"({page_list(self.read)}, {self.seconds:.0f} s); OCR text can hold misread characters."
+            )
         if self.blank:
-            out.append(f"{name}: {len(self.blank)} page(s) without text were skipped ({page_list(self.blank)}); "
-                       "OCR found no text on them either.")
+            out.append(
+                f"{name}: {len(self.blank)} page(s) without text were skipped ({page_list(self.blank)}); "
+                "OCR found no text on them either."
+            )
         reasons = {
-            "pages": f"the OCR limit of {self.limits.ocr_max_pages} page(s) per file was reached "
-                     "(RAGFT_OCR_MAX_PAGES)",
+            "pages": f"the OCR limit of {self.limits.ocr_max_pages} page(s) per file was reached (RAGFT_OCR_MAX_PAGES)",
             "time": f"OCR stopped after {self.limits.ocr_seconds:.0f} s (RAGFT_OCR_SECONDS_PER_FILE)",
             "unavailable": "OCR is not available (install tesseract-ocr)",
             "off": "OCR is turned off (RAGFT_OCR_MAX_PAGES=0)",
             "failed": "OCR failed on them (details in the server log)",
         }
         for reason, pages in self.skipped.items():
-            out.append(f"{name}: {len(pages)} page(s) without text were skipped ({page_list(pages)}): "
-                       f"{reasons[reason]}.")
+            out.append(
+                f"{name}: {len(pages)} page(s) without text were skipped ({page_list(pages)}): {reasons[reason]}."
+            )
         return out
 
 
-def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_page: Progress | None,
-             on_ocr: Progress | None = None) -> tuple[list[Page], int, list[str]]:
+def load_pdf(
+    name: str,
+    data: bytes,
+    limits: Limits,
+    password: str | None,
+    on_page: Progress | None,
+    on_ocr: Progress | None = None,
+) -> tuple[list[Page], int, list[str]]:
     """Pages with text (PDF page numbers kept), the page count, and warnings."""
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
@@ -176,9 +200,13 @@ def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_pa
     reader_ocr: _Ocr | None = None
     try:
         with pypdf.apply_configuration(
-            zlib_maximum_output_length=cap, lzw_maximum_output_length=cap, run_length_maximum_output_length=cap,
-            array_based_stream_maximum_output_length=cap, maximum_declared_stream_length=cap,
-            jbig2_maximum_output_length=cap, brotli_maximum_output_length=cap,
+            zlib_maximum_output_length=cap,
+            lzw_maximum_output_length=cap,
+            run_length_maximum_output_length=cap,
+            array_based_stream_maximum_output_length=cap,
+            maximum_declared_stream_length=cap,
+            jbig2_maximum_output_length=cap,
+            brotli_maximum_output_length=cap,
         ):
             try:
                 reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
@@ -192,8 +220,10 @@ def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_pa
                         used_password = password
                 total = len(reader.pages)
                 if total > limits.max_pages:
-                    raise TooManyPages(f"{name} has {total} pages, over the limit of {limits.max_pages}; "
-                                       "split it or raise RAGFT_MAX_PAGES.")
+                    raise TooManyPages(
+                        f"{name} has {total} pages, over the limit of {limits.max_pages}; "
+                        "split it or raise RAGFT_MAX_PAGES."
+                    )
                 if total == 0:
                     raise EmptyDocument(f"{name}: the PDF has no pages; nothing to index.")
                 issues += [(None, r.getMessage()) for r in records]
@@ -207,12 +237,16 @@ def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_pa
                     except (LimitReachedError, DocumentError):
                         raise
                     except Exception as exc:  # pypdf raises many types on a broken page
-                        raise CorruptDocument(f"{name}: page {i + 1} could not be read ({short(exc)}); "
-                                              "nothing from this file was indexed.") from exc
+                        raise CorruptDocument(
+                            f"{name}: page {i + 1} could not be read ({short(exc)}); "
+                            "nothing from this file was indexed."
+                        ) from exc
                     broken = [r for r in records[before:] if r.name.startswith("pypdf.filters")]
                     if broken:
-                        raise CorruptDocument(f"{name}: page {i + 1} could not be read ({broken[0].getMessage()}); "
-                                              "nothing from this file was indexed.")
+                        raise CorruptDocument(
+                            f"{name}: page {i + 1} could not be read ({broken[0].getMessage()}); "
+                            "nothing from this file was indexed."
+                        )
                     issues += [(i + 1, r.getMessage()) for r in records[before:]]
                     text = clean(text)
                     is_ocr = False
@@ -221,8 +255,10 @@ def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_pa
                         is_ocr = bool(text)
                     chars += len(text)
                     if chars > limits.max_text_chars:
-                        raise DecompressionBomb(f"{name}: the text inflates past {limits.max_text_chars:,} "
-                                                "characters (a decompression bomb?); nothing indexed.")
+                        raise DecompressionBomb(
+                            f"{name}: the text inflates past {limits.max_text_chars:,} "
+                            "characters (a decompression bomb?); nothing indexed."
+                        )
                     if text:
                         pages.append(Page(i + 1, text, ocr=is_ocr))
                     if on_page:
@@ -230,24 +266,37 @@ def load_pdf(name: str, data: bytes, limits: Limits, password: str | None, on_pa
             except DocumentError:
                 raise
             except LimitReachedError as exc:
-                raise DecompressionBomb(f"{name}: a compressed stream inflates past {fmt_mb(cap)} "
-                                        "(a decompression bomb?); nothing indexed.") from exc
+                raise DecompressionBomb(
+                    f"{name}: a compressed stream inflates past {fmt_mb(cap)} (a decompression bomb?); nothing indexed."
+                ) from exc
             except DependencyError as exc:
-                raise DocumentError(f"{name} is encrypted with AES, which needs the 'cryptography' package; "
-                                    "install it or save the PDF without encryption.") from exc
+                raise DocumentError(
+                    f"{name} is encrypted with AES, which needs the 'cryptography' package; "
+                    "install it or save the PDF without encryption."
+                ) from exc
             except FileNotDecryptedError as exc:
                 raise PasswordRequired(f"{name} is encrypted: enter its password to index it.") from exc
-            except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
-                    RecursionError) as exc:
-                raise CorruptDocument(f"{name}: the PDF is damaged or truncated ({short(exc)}); "
-                                      "re-export it and upload again.") from exc
+            except (
+                PyPdfError,
+                ValueError,
+                KeyError,
+                TypeError,
+                AttributeError,
+                IndexError,
+                AssertionError,
+                RecursionError,
+            ) as exc:
+                raise CorruptDocument(
+                    f"{name}: the PDF is damaged or truncated ({short(exc)}); re-export it and upload again."
+                ) from exc
     finally:
         _pypdf_log.stop()
         if reader_ocr is not None:
             reader_ocr.close()
     if not pages:
-        raise NoExtractableText(f"{name}: no extractable text on its {total} page(s) {reader_ocr.why_nothing()}; "
-                                "nothing indexed.")
+        raise NoExtractableText(
+            f"{name}: no extractable text on its {total} page(s) {reader_ocr.why_nothing()}; nothing indexed."
+        )
     warnings = reader_ocr.warnings()
     if summary := damage_summary(name, issues):
         warnings.append(summary)

@@ -10,15 +10,30 @@ import logging
 import re
 import warnings as _warnings
 
-from ragft.knowledge.loaders.base import (CorruptDocument, EmptyDocument, FileTooLarge, FileTypeMismatch, Limits, Page,
-                                          check_text_size, clean, one_line, short)
+from ragft.knowledge.loaders.base import (
+    CorruptDocument,
+    EmptyDocument,
+    FileTooLarge,
+    FileTypeMismatch,
+    Limits,
+    Page,
+    check_text_size,
+    clean,
+    one_line,
+    short,
+)
 from ragft.knowledge.loaders.office import table_page
 
 logger = logging.getLogger(__name__)
 
 _PREFERRED = ("utf_8", "cp1252", "iso8859_15", "latin_1")
-_BOMS = [(b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")]
+_BOMS = [
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+]
 
 
 def looks_binary(head: bytes) -> bool:
@@ -53,11 +68,14 @@ def decode_text(data: bytes, name: str = "file") -> tuple[str, list[str]]:
         ties = {m.encoding for m in matches if m.chaos == best.chaos and abs(m.coherence - best.coherence) < 1e-6}
         enc = next((e for e in _PREFERRED if e in ties), best.encoding)
         return data.decode(enc, errors="replace"), [
-            f"{name} is not UTF-8: read it as {enc}; check that accented characters look right."]
+            f"{name} is not UTF-8: read it as {enc}; check that accented characters look right."
+        ]
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
-    return text, [f"{name} is not valid UTF-8 and its encoding could not be detected: "
-                  f"{bad} unreadable characters were replaced by �."]
+    return text, [
+        f"{name} is not valid UTF-8 and its encoding could not be detected: "
+        f"{bad} unreadable characters were replaced by �."
+    ]
 
 
 def load_plain(name: str, data: bytes, limits: Limits) -> tuple[list[Page], list[str]]:
@@ -86,8 +104,10 @@ def load_csv(name: str, data: bytes, limits: Limits) -> tuple[list[Page], list[s
                 raise FileTooLarge(f"{name}: more than {limits.max_rows:,} rows, over the limit; split it.")
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise FileTooLarge(f"{name}: row {reader.line_num} has a cell over {csv.field_size_limit():,} "
-                               "characters; is it really a table?") from exc
+            raise FileTooLarge(
+                f"{name}: row {reader.line_num} has a cell over {csv.field_size_limit():,} "
+                "characters; is it really a table?"
+            ) from exc
         raise CorruptDocument(f"{name}: the CSV is malformed near line {reader.line_num} ({short(exc)}).") from exc
     page, _ = table_page(rows, "", name, limits)
     if page is None and any(cells for _, cells in rows):
@@ -96,10 +116,55 @@ def load_csv(name: str, data: bytes, limits: Limits) -> tuple[list[Page], list[s
 
 
 # ---- HTML ---------------------------------------------------------------------------------------
-_DROP = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "head", "nav",
-         "form", "button", "select", "input", "textarea", "math", "audio", "video", "picture", "map"]
-_BLOCK = ["p", "div", "section", "article", "main", "header", "footer", "aside", "ul", "ol", "li", "dl", "dt", "dd",
-          "table", "tr", "blockquote", "pre", "figure", "figcaption", "address", "details", "summary", "hr"]
+_DROP = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "embed",
+    "head",
+    "nav",
+    "form",
+    "button",
+    "select",
+    "input",
+    "textarea",
+    "math",
+    "audio",
+    "video",
+    "picture",
+    "map",
+]
+_BLOCK = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
+    "hr",
+]
 _MARK = "\x00H"
 
 

@@ -19,6 +19,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ragft import errors as E
 
@@ -95,7 +96,7 @@ def convert(
     if script is None:
         raise TrainingUnavailable("llama.cpp's GGUF converter is not installed.")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(script.parent / "gguf-py"), str(script.parent)]))
-    out = open(log, "ab") if log else subprocess.DEVNULL
+    out: Any = open(log, "ab") if log else subprocess.DEVNULL  # closed below
     try:
         proc = subprocess.run(
             [

@@ -158,7 +158,7 @@ def status(data_dir: Path, job_id: str) -> JobStatus:
 
 def loss_log(data_dir: Path, job_id: str) -> list[dict[str, Any]]:
     """The rows written so far (a half-written last line is skipped)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         text = (jobs_root(data_dir) / job_id / "loss.jsonl").read_text(encoding="utf-8")
     except OSError:
@@ -276,7 +276,7 @@ def stop(data_dir: Path, job_id: str) -> None:
         return
     (job_dir / "stop_requested").touch()
     pid = st.get("pid")
-    if pid_alive(pid):
+    if pid is not None and pid_alive(pid):
         try:
             os.killpg(int(pid), signal.SIGTERM)
         except (ProcessLookupError, PermissionError):

@@ -86,7 +86,9 @@ PRESETS: dict[str, Preset] = {
         check=Check("json", TICKET_SCHEMA),
         heldout=TRAINING_DIR / "tickets-heldout.jsonl",
         page_examples=40,
-        shipped=dict(rank=8, alpha=16, lr=1e-3, steps=60, batch_size=4, warmup_steps=5, max_len=256, seed=1234),
+        shipped=dict(
+            rank=8, alpha=16, lr=1e-3, steps=60, batch_size=4, warmup_steps=5, max_len=256, seed=1234, threads=1
+        ),
         adapter_file="tickets-lora.gguf",
     ),
     "persona": Preset(

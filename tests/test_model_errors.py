@@ -73,3 +73,56 @@ def test_key_never_in_repr():
     cfg = EndpointConfig(provider="openai", model="gpt-4o-mini", api_key="sk-secret-123")
     assert "sk-secret-123" not in repr(cfg)
     assert "sk-secret-123" not in repr(OpenAICompatibleModel(cfg).cfg)
+
+
+class _SseHandler(BaseHTTPRequestHandler):
+    """Streams a few events, a line that is not JSON, then an error event (as some providers do when overloaded)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": "m", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ("Hel", "lo"):
+            event = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": piece}}],
+            }
+            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        self.wfile.write(b": a comment line\n\ndata: {not json\n\n")
+        self.wfile.write(b'data: {"error": {"message": "the model is overloaded"}}\n\n')
+        self.wfile.flush()
+
+
+def test_an_error_event_mid_stream_is_a_typed_error_after_the_text_so_far():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _SseHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        cfg = EndpointConfig(
+            provider="custom",
+            model="m",
+            base_url=f"http://127.0.0.1:{srv.server_address[1]}/v1",
+            max_retries=0,
+            timeout_s=10,
+        )
+        stream = OpenAICompatibleModel(cfg).stream([{"role": "user", "content": "hi"}], max_tokens=8, temperature=0)
+        got = []
+        with pytest.raises(E.ServerError, match="overloaded"):
+            for piece in stream:
+                got.append(piece)
+        assert "".join(got) == "Hello"
+    finally:
+        srv.shutdown()
+        srv.server_close()

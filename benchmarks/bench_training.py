@@ -11,8 +11,10 @@ Prints JSON lines. ``voice`` and ``ttft`` go through ``ragft.training.jobs`` (th
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -40,7 +42,7 @@ def load_avg() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def speed(steps: int = 6) -> None:
+def speed(steps: int = 8, rounds: int = 3) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -48,12 +50,11 @@ def speed(steps: int = 6) -> None:
 
     examples = PRESETS["brandvoice"].examples(20)
     cfg = TrainConfig(steps=steps, batch_size=4, warmup_steps=2, max_len=256, threads=1)
-    tok, model = load_base(cfg.threads)
-    base_state = {k: v.clone() for k, v in model.state_dict().items()}
-    results = {}
-    for _round in range(2):  # alternate, so machine load drifts hit both
-        for kind in ("core", "bare"):
-            model.load_state_dict(base_state)
+    tok, pristine = load_base(cfg.threads)
+    results: dict[str, list[float]] = {}
+    for rnd in range(rounds + 1):  # round 0 warms up (discarded); the order alternates, so load drifts hit both
+        for kind in ("core", "bare") if rnd % 2 else ("bare", "core"):
+            model = copy.deepcopy(pristine)
             if kind == "core":
                 with tempfile.TemporaryDirectory() as tmp:
                     res = train(
@@ -64,11 +65,8 @@ def speed(steps: int = 6) -> None:
                         loaded=(tok, model),
                         on_step=lambda r: None,
                     )
-                    t = res.train_s
-                    model = res_model_unwrap(model)
+                t = res.train_s
             else:
-                import random
-
                 data = encode(tok, examples, cfg.max_len)
                 pm = get_peft_model(
                     model,
@@ -78,12 +76,13 @@ def speed(steps: int = 6) -> None:
                 )
                 params = [p for p in pm.parameters() if p.requires_grad]
                 opt = torch.optim.AdamW(params, lr=cfg.lr)
-                order = batches(data, cfg.batch_size, random.Random(cfg.seed))
+                rng = random.Random(cfg.seed)
+                order = batches(data, cfg.batch_size, rng)
                 pad = tok.eos_token_id
                 t0 = time.perf_counter()
                 for step in range(steps):
                     if not order:
-                        order = batches(data, cfg.batch_size, random.Random(step))
+                        order = batches(data, cfg.batch_size, rng)
                     b = [data[i] for i in order.pop()]
                     w = max(len(i) for i, _ in b)
                     ids = torch.tensor([i + [pad] * (w - len(i)) for i, _ in b])
@@ -97,8 +96,9 @@ def speed(steps: int = 6) -> None:
                     opt.step()
                     opt.zero_grad(set_to_none=True)
                 t = time.perf_counter() - t0
-                model = pm.unload()
-            results.setdefault(kind, []).append(steps / t)
+            if rnd > 0:
+                results.setdefault(kind, []).append(steps / t)
+            del model
     core, bare = statistics.mean(results["core"]), statistics.mean(results["bare"])
     emit(
         bench="speed",
@@ -109,17 +109,6 @@ def speed(steps: int = 6) -> None:
         runs=results,
         load_avg=load_avg(),
     )
-
-
-def res_model_unwrap(model):
-    """train() wraps the model in peft in place; take the base model back out for the next round."""
-    inner = getattr(model, "base_model", None)
-    if inner is not None and hasattr(model, "unload"):
-        return model.unload()
-    for mod in model.modules():
-        if hasattr(mod, "unload") and hasattr(mod, "peft_config"):
-            return mod.unload()
-    return model
 
 
 def wait(data_dir: Path, job: str, states, every=0.2, timeout=3600):

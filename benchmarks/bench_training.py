@@ -203,32 +203,42 @@ def json_bench() -> None:
             )
 
 
-def ttft(n: int = 5) -> None:
-    gguf = smollm2_gguf()
-    model = EmbeddedChatModel(EmbeddedEngine(gguf, None), "base")
-    q = [{"role": "user", "content": "How much does the Kestrel 2 Tent cost?"}]
+def ttft(n: int = 6) -> None:
+    """First token of a Compare-like question (a new question each time: llama.cpp reuses a repeated prompt)."""
+    from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
+    from ragft.knowledge.scenario import load_questions
 
-    def measure() -> list[float]:
+    questions = [q.question for q in load_questions()][: 2 * n]
+    model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), None), "base")
+
+    def measure(qs) -> list[float]:
         vals = []
-        for _ in range(n):
-            s = model.stream(q, max_tokens=8, temperature=0.0)
-            for _ in s:
-                break
-            vals.append(s.ttft_s)
+        for q in qs:
+            msgs = [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}, {"role": "user", "content": q}]
+            s = model.stream(msgs, max_tokens=8, temperature=0.0)
             for _ in s:
                 pass
+            vals.append(round(s.ttft_s, 3))
         return vals
 
-    idle = measure()
-    emit(bench="ttft", training=False, median_s=round(statistics.median(idle), 3), runs=idle, load_avg=load_avg())
+    idle = measure(questions[:n])
+    emit(bench="ttft", training=False, median_s=statistics.median(idle), runs=idle, load_avg=load_avg())
     p = PRESETS["brandvoice"]
     data_dir = Path(tempfile.mkdtemp(prefix="ragft-bench-"))
     job = jobs.submit(data_dir, "benchworkspace", "busy", p.examples(20), TrainConfig(steps=400))
     wait(data_dir, job, ("training",))
     time.sleep(5)
-    busy = measure()
+    busy = measure(questions[n : 2 * n])
+    threads = jobs.status(data_dir, job).data
     jobs.stop(data_dir, job)
-    emit(bench="ttft", training=True, median_s=round(statistics.median(busy), 3), runs=busy, load_avg=load_avg())
+    emit(
+        bench="ttft",
+        training=True,
+        median_s=statistics.median(busy),
+        runs=busy,
+        load_avg=load_avg(),
+        training_step=threads.get("step"),
+    )
 
 
 if __name__ == "__main__":

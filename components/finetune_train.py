@@ -146,6 +146,19 @@ def train_button(
             st.rerun()
 
 
+def resume_workspace_job(data_dir: Path, workspace: str) -> None:
+    """After a reload (a new browser session on the same ``?ws=``), follow the workspace's running training."""
+    if st.session_state.get(JOB_KEY):
+        return
+    try:
+        active = [j for j in jobs.workspace_jobs(data_dir, workspace) if j.active or j.state == "checking"]
+    except (E.RagftError, OSError):
+        logger.exception("could not list the workspace's training jobs")
+        return
+    if active:
+        st.session_state[JOB_KEY] = active[0].job_id
+
+
 def _my_job(data_dir: Path) -> jobs.JobStatus | None:
     job_id = st.session_state.get(JOB_KEY)
     if not job_id:

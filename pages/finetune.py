@@ -54,6 +54,7 @@ if ready:
         if heldout
         else "No quick check for these examples (no preset, or no JSON shape or fixed opening/closing to score)."
     )
+FT.resume_workspace_job(s.data_dir, workspace)
 FT.train_button(s.data_dir, workspace, to_train, cfg, ready, extra)
 FT.progress(s.data_dir)
 

@@ -111,3 +111,39 @@ def test_bad_csv_upload_names_the_header(tmp_path):
     assert not at.exception
     assert "row 1: the header needs the columns prompt and response" in "\n".join(e.value for e in at.error)
     assert {m.label: m.value for m in at.metric}["Examples"] == "20"  # the preset is kept
+
+
+def test_train_queues_behind_a_running_training_shows_position_and_stops(tmp_path):
+    import fcntl
+    import time
+
+    from ragft.training import jobs
+
+    lock = jobs.lock_path(tmp_path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another training holds the server's trainer
+        at = _open(tmp_path)
+        if any(i.key == "ft_name" for i in at.text_input):
+            at.text_input(key="ft_name").input("bad name!").run()
+            at.button(key="ft_train").click().run()
+            assert "not a valid adapter name" in "\n".join(e.value for e in at.error)
+            at.text_input(key="ft_name").input("my-voice").run()
+            at.button(key="ft_train").click().run()
+            assert not at.exception
+            job_id = at.session_state["ft_job"]
+            deadline = time.monotonic() + 60
+            while jobs.status(tmp_path, job_id).data.get("position") != 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            at.run()
+            assert "1 training(s) ahead of yours" in _texts(at)
+            at.button(key=f"ft_stop_{job_id}").click().run()
+            deadline = time.monotonic() + 60
+            while jobs.status(tmp_path, job_id).state != "stopped" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            at.run()
+            assert jobs.status(tmp_path, job_id).state == "stopped"
+            assert "nothing was saved" in _texts(at).lower()
+            assert A.list_adapters(tmp_path, at.session_state["workspace_id"]) == []
+        else:  # training dependencies not installed: the page says how to enable them
+            assert "scripts/setup.sh --train" in _texts(at)

@@ -142,6 +142,8 @@ def status(data_dir: Path, job_id: str) -> JobStatus:
         raise E.RagftError(f"Training job {job_id} was not found.")
     q = queue(data_dir)
     position = q.index(job_id) if job_id in q else 0
+    if st.get("state") == "queued":  # the worker also counts a training outside the queue (the script) holding the lock
+        position = max(position, int(st.get("position") or 0))
     return JobStatus(
         job_id=job_id,
         state=st.get("state", "queued"),

@@ -226,8 +226,8 @@ def ttft(n: int = 6) -> None:
     p = PRESETS["brandvoice"]
     data_dir = Path(tempfile.mkdtemp(prefix="ragft-bench-"))
     job = jobs.submit(data_dir, "benchworkspace", "busy", p.examples(20), TrainConfig(steps=400))
-    wait(data_dir, job, ("training",))
-    time.sleep(5)
+    while jobs.status(data_dir, job).step < 2:  # past loading: optimizer steps running
+        time.sleep(0.5)
     busy = measure(questions[n : 2 * n])
     threads = jobs.status(data_dir, job).data
     jobs.stop(data_dir, job)

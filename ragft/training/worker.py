@@ -109,7 +109,6 @@ def run(job_dir: Path) -> int:
                     message=f"Step {row['step']} of {row['steps']}, loss {row['loss']:.3f}",
                 )
 
-            jobs.write_status(job_dir, state="training", message="Training…")
             result = train(
                 examples, cfg, staging / "peft", job_dir / "base", on_step=on_step, should_stop=lambda: _Stop.requested
             )

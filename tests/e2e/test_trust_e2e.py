@@ -125,15 +125,26 @@ class Watch:
         if any(CANARY in v for v in values):
             self.leaks.append(f"an input value on {where}")
 
+    def _download(self, button) -> bytes:
+        """The file behind a download button; a click that lands during a rerun is canceled, so try once more."""
+        for attempt in range(2):
+            with self.page.expect_download() as info:
+                button.click()
+            try:
+                return open(info.value.path(), "rb").read()
+            except Exception:
+                if attempt:
+                    raise
+                wait_idle(self.page)
+        raise AssertionError("unreachable")
+
     def download_all(self, where: str) -> None:
         buttons = self.page.locator("[data-testid='stDownloadButton'] button")
         for i in range(buttons.count()):
             button = buttons.nth(i)
             if not (button.is_visible() and button.is_enabled()):
                 continue  # inside a closed expander or another tab
-            with self.page.expect_download() as info:
-                button.click()
-            body = open(info.value.path(), "rb").read()
+            body = self._download(button)
             self.downloads += 1
             if CANARY.encode() in body:
                 self.leaks.append(f"download {i} on {where}")

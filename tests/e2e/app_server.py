@@ -19,8 +19,11 @@ from tests.conftest import ROOT, free_port, stop, wait_http
 
 
 @contextmanager
-def running_app(data_dir: Path, **env_vars: str) -> Iterator[str]:
-    """Yield the app's base URL; the server's output goes to ``data_dir / "streamlit.log"``."""
+def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[str]:
+    """Yield the app's base URL; the server's output goes to ``data_dir / "streamlit.log"``.
+
+    ``extra_args`` go to ``streamlit run`` (e.g. ``"--logger.level", "debug"``).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
     env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
     env.update(env_vars)
@@ -45,6 +48,7 @@ def running_app(data_dir: Path, **env_vars: str) -> Iterator[str]:
                 "none",
                 "--server.maxUploadSize",
                 str(upload_limit_mb(env)),
+                *extra_args,
             ],
             cwd=str(ROOT),
             env=env,

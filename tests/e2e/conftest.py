@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ragft.settings import upload_limit_mb
-from tests.conftest import ROOT, free_port, stop, wait_http
+from tests.e2e.app_server import running_app
 
 CHROMIUM = os.environ.get("RAGFT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,47 +41,9 @@ def app_url(tmp_path_factory):
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    port = free_port()
     data = tmp_path_factory.mktemp("e2e-data")
-    env = {
-        **os.environ,
-        "RAGFT_DATA_DIR": str(data),
-        "RAGFT_MAX_TOKENS": os.environ.get("RAGFT_E2E_MAX_TOKENS", "24"),
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = open(data / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-            "--server.maxUploadSize",
-            str(upload_limit_mb(env)),
-        ],
-        cwd=str(ROOT),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
+    with running_app(data, RAGFT_MAX_TOKENS=os.environ.get("RAGFT_E2E_MAX_TOKENS", "24")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,9 @@ would see a leak), the participant's server never.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT, free_port, stop, wait_http
+from tests.e2e.app_server import running_app
 from tests.e2e.conftest import _skip_reason, wait_idle
 from tests.fake_latency_server import LatencyServer
 
@@ -41,58 +37,20 @@ def app(servers, tmp_path_factory):
     if reason:
         pytest.skip(reason)
     facilitator, _ = servers
-    port = free_port()
     data = tmp_path_factory.mktemp("trust-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
-    env.update(
-        {
-            "RAGFT_DATA_DIR": str(data),
-            "OPENAI_API_KEY": CANARY,
-            "RAGFT_BASE_PROVIDER": "custom",
-            "RAGFT_BASE_URL": facilitator.base_url,
-            "RAGFT_BASE_MODEL": "fake-base",
-            "RAGFT_FT_PROVIDER": "custom",
-            "RAGFT_FT_URL": facilitator.base_url,
-            "RAGFT_FT_MODEL": "fake-ft",
-            "RAGFT_MAX_TOKENS": "12",
-            "RAGFT_APP_BUDGET_USD": "1",
-            "ANONYMIZED_TELEMETRY": "False",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    log_path = data / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-            "--logger.level",
-            "debug",
-        ],
-        cwd=str(ROOT),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
-        yield f"http://127.0.0.1:{port}", log_path
-    finally:
-        stop(proc)
-        log.close()
+    server_env = {
+        "OPENAI_API_KEY": CANARY,
+        "RAGFT_BASE_PROVIDER": "custom",
+        "RAGFT_BASE_URL": facilitator.base_url,
+        "RAGFT_BASE_MODEL": "fake-base",
+        "RAGFT_FT_PROVIDER": "custom",
+        "RAGFT_FT_URL": facilitator.base_url,
+        "RAGFT_FT_MODEL": "fake-ft",
+        "RAGFT_MAX_TOKENS": "12",
+        "RAGFT_APP_BUDGET_USD": "1",
+    }
+    with running_app(data, "--logger.level", "debug", **server_env) as url:  # debug: even debug lines are checked
+        yield url, data / "streamlit.log"
 
 
 class Watch:

@@ -203,22 +203,10 @@ def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
     run._post("error", panel.configuration, panel.error or "")
 
 
-def _run_panel(
-    run: ComparisonRun,
-    cfg: Configuration,
-    question: str,
-    model_for: ModelFactory,
-    ledger: SessionLedger,
-    budget: Budget | None,
-    system_prompt: str | None,
-    max_tokens: int,
-    temperature: float,
-    price_overrides: Mapping[str, Any] | None,
-) -> None:
+def _run_panel(run: ComparisonRun, cfg: Configuration, *args: Any) -> None:
+    """One panel's call, named in the fair scheduler for its participant (``args``: see :func:`_run_panel_turns`)."""
     with fair.calling(run.owner, panel_key(run.comparison.id, cfg.key)):
-        _run_panel_turns(
-            run, cfg, question, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides
-        )
+        _run_panel_turns(run, cfg, *args)
 
 
 def panel_key(comparison_id: str, configuration: str) -> str:

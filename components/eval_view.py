@@ -34,8 +34,9 @@ ERROR_KEY = "eval_error"
 
 # ---- question sets --------------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=2)
-def shipped_set() -> EV.QuestionSet:
-    return EV.default_question_set()
+def shipped_set(which: str = "scenario") -> EV.QuestionSet:
+    """A question set shipped with the app: the sample scenario's (facts, voice) or the tickets (JSON format)."""
+    return EV.tickets_question_set() if which == "tickets" else EV.default_question_set()
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=16)

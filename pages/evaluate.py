@@ -35,7 +35,12 @@ run: EV.EvalRun | None = st.session_state.get(EVV.RUN_KEY)
 running = run is not None and not run.done
 
 # ---- question set ---------------------------------------------------------------------------------------------
-SOURCES = {"shipped": "Sample scenario", "upload": "Upload JSONL or CSV", "draft": "Your own questions"}
+SOURCES = {
+    "shipped": "Sample scenario",
+    "tickets": "Support tickets (JSON format)",
+    "upload": "Upload JSONL or CSV",
+    "draft": "Your own questions",
+}
 st.segmented_control(
     "Question set", list(SOURCES), key="eval_source", required=True, disabled=running, format_func=SOURCES.get
 )
@@ -49,7 +54,7 @@ elif st.session_state["eval_source"] == "upload":
         key="eval_upload",
         disabled=running,
         help="Columns: id, question, expected_facts (a list in JSONL; `|`-separated in CSV), "
-        "expected_source, expected_style (brand or any)",
+        "expected_source, expected_style (brand, ticket-json or any)",
     )
     if up is None:
         st.info("Upload a question set, or pick the sample scenario's.", icon=":material/upload_file:")
@@ -60,9 +65,16 @@ elif st.session_state["eval_source"] == "upload":
             st.error(f"{inline(up.name)}: {inline(exc.message)}", icon=":material/error:")
 else:
     try:
-        qs = EVV.shipped_set()
+        qs = EVV.shipped_set("tickets" if st.session_state["eval_source"] == "tickets" else "scenario")
     except E.RagftError as exc:
         st.error(inline(exc.message))
+    if st.session_state["eval_source"] == "tickets":
+        st.caption(
+            "Format, not facts: the tickets adapter was trained to answer a support ticket with one JSON object "
+            "(category, priority, summary). Style here is JSON validity and schema adherence; facts are the "
+            "category and priority. Put the tickets adapter in the fine-tuned slot (Settings → LoRA adapter "
+            "`tickets-lora`) to see it."
+        )
 
 if qs is not None:
     EVV.preview(qs)

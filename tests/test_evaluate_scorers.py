@@ -275,3 +275,29 @@ def test_csv_and_json_export():
     assert len(rows) == 1 and rows[0]["answer"] == 'He said "hi",\nthen left' and rows[0]["facts_found"] == "$149"
     data = json.loads(EV.to_json(ev))
     assert data["summary"][0]["fact_accuracy"] == 1.0 and data["records"][0]["cost_usd"] == "0"
+
+
+@pytest.mark.parametrize(
+    "answer, ok",
+    [
+        ('{"category": "shipping", "priority": "high", "summary": "Order is a week late."}', True),
+        ('```json\n{"category": "billing", "priority": "low", "summary": "Receipt copy."}\n```', True),
+        ('{"category": "weather", "priority": "high", "summary": "x"}', False),  # not an allowed category
+        ('{"category": "billing", "priority": "low"}', False),  # a key missing
+        ("Howdy from Fernhollow! Your order is on its way.", False),  # voice, not the format
+        ('[{"category": "billing"}]', False),  # JSON, but not one object
+    ],
+)
+def test_ticket_json_format_is_scored_as_style(answer, ok):
+    score = EV.score_style(answer, "ticket-json")
+    assert score.applicable and score.ok is ok
+    assert ok or score.reasons
+
+
+def test_the_tickets_set_is_shipped_and_checks_the_format():
+    qs = EV.tickets_question_set()
+    assert len(qs) >= 20 and {q.expected_style for q in qs.questions} == {"ticket-json"}
+    parsed = EV.parse_question_set(
+        b'{"id": "t", "question": "Where is my order?", "expected_facts": ["shipping"], "expected_format": "ticket-json"}'
+    )
+    assert parsed.questions[0].expected_style == "ticket-json"

@@ -190,3 +190,11 @@ def test_drafting_from_uploaded_documents_with_an_endpoint_fills_the_table(data_
     assert rows and all(r["expected_source"] == "shop.md" for r in rows)
     assert len([r for r in at.session_state["ledger"].records() if r.configuration == "drafting"]) >= 1
     assert any(e.label == f"The questions ({len(rows)})" for e in at.expander)
+
+
+def test_the_tickets_set_is_a_shipped_choice_on_the_page(data_dir):
+    at = open_page("pages/evaluate.py", embedded_settings(data_dir))
+    at.segmented_control(key="eval_source").set_value("tickets").run()
+    assert not at.exception, at.exception
+    assert any("Format, not facts" in c.value for c in at.caption)
+    assert [b for b in at.button if b.key == "eval_go"]

@@ -37,6 +37,7 @@ from ragft.evaluation.questions import (
     default_question_set,
     load_question_set,
     parse_question_set,
+    tickets_question_set,
 )
 from ragft.evaluation.records import (
     ConfigSummary,
@@ -80,6 +81,7 @@ __all__ = [
     "StyleScore",
     "cost_axis",
     "default_question_set",
+    "tickets_question_set",
     "evidence_rows",
     "fact_found",
     "fact_tokens",

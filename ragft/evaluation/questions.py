@@ -20,14 +20,17 @@ from ragft.answering.compare import MAX_QUESTION_CHARS
 from ragft.errors import RagftError
 from ragft.evaluation.scoring import fact_tokens
 from ragft.knowledge.scenario import Question
-from ragft.paths import SCENARIO_DIR
+from ragft.paths import ADAPTER_DIR, SCENARIO_DIR
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUESTIONS = SCENARIO_DIR / "questions.jsonl"
+TICKETS_QUESTIONS = ADAPTER_DIR / "tickets-questions.jsonl"
 REQUIRED_FIELDS = ("id", "question", "expected_facts")
 OPTIONAL_FIELDS = ("expected_source", "expected_style", "expected_page", "topic", "kind", "stale_facts")
-STYLES = ("brand", "any")  # "brand": the Fernhollow voice (ragft.evaluation.style); "any": style is not scored
+STYLES = ("brand", "ticket-json", "any")
+# "brand": the Fernhollow voice (ragft.evaluation.style); "ticket-json": one JSON object in the support-ticket shape
+# (ragft.training.checks.TICKET_SCHEMA); "any": style is not scored. ``expected_format`` is read as a synonym.
 MAX_QUESTIONS = 1000
 MAX_QUESTION_SET_BYTES = 2_000_000
 
@@ -109,7 +112,7 @@ def _question_from_row(row: Mapping[str, Any], *, line: int, csv_cell: bool) -> 
     facts = _facts(row["expected_facts"], line=line, column="expected_facts", csv_cell=csv_cell)
     if not facts:
         raise QuestionSetError("at least one expected fact is needed", line=line, column="expected_facts")
-    style = str(row.get("expected_style") or "any").strip().lower()
+    style = str(row.get("expected_style") or row.get("expected_format") or "any").strip().lower()
     if style not in STYLES:
         raise QuestionSetError(
             f"{style!r} is not a style this app can check; use one of {', '.join(STYLES)}",
@@ -234,3 +237,9 @@ def default_question_set() -> QuestionSet:
     """The question set shipped with the sample scenario."""
     qs = load_question_set(DEFAULT_QUESTIONS)
     return QuestionSet("Sample scenario (Fernhollow Outfitters)", qs.questions)
+
+
+def tickets_question_set() -> QuestionSet:
+    """The held-out support tickets of the JSON adapter: format (a fixed JSON shape) rather than voice."""
+    qs = load_question_set(TICKETS_QUESTIONS)
+    return QuestionSet("Support tickets → JSON (the tickets adapter's held-out set)", qs.questions)

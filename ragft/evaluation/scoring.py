@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
 from ragft.evaluation.style import check_style
+from ragft.training.checks import TICKET_SCHEMA, check_json
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _TOKEN_RE = re.compile(rf"(?P<num>(?<![\w.,])[-\u2212\u2013]?{_NUM}|{_NUM})|(?P<word>[^\W\d_]+)|(?P<cur>[$])")
@@ -139,9 +140,15 @@ class StyleScore:
 
 
 def score_style(answer: str, expected_style: str) -> StyleScore:
-    """``brand``: the trained Fernhollow voice (:func:`ragft.evaluation.style.check_style`); ``any``: not scored."""
-    if (expected_style or "any") == "any":
+    """``brand``: the trained Fernhollow voice (:func:`ragft.evaluation.style.check_style`); ``ticket-json``: one
+    JSON object with exactly the ticket keys and allowed values (:data:`ragft.training.checks.TICKET_SCHEMA`, the
+    format the tickets adapter learned); ``any``: not scored."""
+    style = expected_style or "any"
+    if style == "any":
         return StyleScore(False, None)
+    if style == "ticket-json":
+        checked = check_json(answer or "", TICKET_SCHEMA)
+        return StyleScore(True, checked.ok, tuple(checked.reasons))
     result = check_style(answer or "")
     return StyleScore(True, result.ok, tuple(result.reasons))
 

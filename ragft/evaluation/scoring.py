@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
+from ragft.evaluation.formats import TICKET_SCHEMA, check_json
 from ragft.evaluation.style import check_style
-from ragft.training.checks import TICKET_SCHEMA, check_json
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _TOKEN_RE = re.compile(rf"(?P<num>(?<![\w.,])[-\u2212\u2013]?{_NUM}|{_NUM})|(?P<word>[^\W\d_]+)|(?P<cur>[$])")

@@ -83,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig.from_dict(settings)
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="ragft-smoke-")) if args.smoke else ADAPTER_DIR)
     out.mkdir(parents=True, exist_ok=True)
-    examples = read_jsonl_file(args.data) if args.data else preset.examples(args.limit)
+    if args.data:
+        examples = read_jsonl_file(args.data)
+    elif args.limit:
+        examples = preset.examples(args.limit)
+    else:
+        examples = preset.shipped_examples()
     if args.data and args.limit:
         examples = examples[: args.limit]
     adapter_file = preset.adapter_file or f"{preset.key}-lora.gguf"
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         w.writeheader()
         w.writerows(rows)
     plotted = plot_loss(rows, out / f"{prefix}loss.png", f"{preset.label} LoRA on SmolLM2-135M: {cfg.steps} steps")
-    data_name = args.data or str(preset.data.relative_to(ROOT))
+    data_name = args.data or str((preset.shipped_data or preset.data).relative_to(ROOT))
     log = dict(
         preset=preset.key,
         base_model="SmolLM2-135M-Instruct.Q4_1.gguf",

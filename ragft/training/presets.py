@@ -30,6 +30,11 @@ class Preset:
     page_examples: int  # how many examples the page starts from (the shipped run uses them all)
     shipped: dict = field(default_factory=dict)  # TrainConfig overrides of the shipped adapter
     adapter_file: str = ""  # the shipped adapter in assets/adapter/, if any
+    shipped_data: Path | None = None  # the shipped adapter's training file, when it is not ``data``
+
+    def shipped_examples(self) -> list[Example]:
+        """Every example the shipped adapter was trained on (``scripts/train_adapter.py --preset``)."""
+        return read_jsonl_file(self.shipped_data or self.data)
 
     def examples(self, limit: int | None = None) -> list[Example]:
         """The preset's examples; with ``limit``, the first ones without retrieved context (short, on topic)."""
@@ -75,8 +80,13 @@ PRESETS: dict[str, Preset] = {
         check=Check("brand"),
         heldout=ASSETS / "scenario" / "questions.jsonl",
         page_examples=20,
-        shipped=dict(rank=8, alpha=16, lr=1e-3, steps=80, batch_size=4, warmup_steps=5, max_len=640, seed=1234),
+        # The shipped adapter also memorised last season's catalogue (it goes stale on purpose): see
+        # assets/adapter/README.md and scripts/make_training_data.py.
+        shipped=dict(
+            rank=16, alpha=32, lr=1.5e-3, steps=220, batch_size=4, warmup_steps=10, max_len=640, seed=1234, threads=1
+        ),
         adapter_file="brandvoice-lora.gguf",
+        shipped_data=TRAINING_DIR / "brandvoice-stale.jsonl",
     ),
     "tickets": Preset(
         key="tickets",

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev || exit 1
 if [ -n "${VIRTUAL_ENV:-}" ]; then PY="$VIRTUAL_ENV/bin/python"; else PY="$PWD/.venv/bin/python"; fi
 export ANONYMIZED_TELEMETRY=False
+export PATH="$(dirname "$PY"):$PATH"  # the environment's commands (chroma, streamlit) first
 "$PY" -m ruff check . || { echo "ruff check failed" >&2; exit 1; }
 "$PY" -m ruff format --check . >/dev/null || { "$PY" -m ruff format --diff . | head -40; echo "ruff format: files need formatting (run: ruff format .)" >&2; exit 1; }
 "$PY" -m mypy || { echo "mypy failed on the core (ragft/)" >&2; exit 1; }

@@ -29,6 +29,12 @@ from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
 from ragft.settings import EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL  # noqa: E402
 
 
+def chroma_exe() -> str | None:
+    """The ``chroma`` command of this interpreter's environment (its venv's bin may not be on PATH), else PATH's."""
+    beside = Path(sys.executable).parent / "chroma"
+    return str(beside) if beside.is_file() else shutil.which("chroma")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -99,7 +105,7 @@ def llama_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """(host, port) of a real ``chroma run`` server on 127.0.0.1 with a temp path."""
-    exe = shutil.which("chroma")
+    exe = chroma_exe()
     if exe is None:
         pytest.fail("the `chroma` command (package chromadb) is not on PATH")
     port = free_port()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ragft.knowledge.store import make_client
 from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
 from ragft.models.embeddings import LocalMiniLM
 from ragft.settings import Settings
-from tests.conftest import free_port, stop, wait_http
+from tests.conftest import chroma_exe, free_port, stop, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "scripts" / "make_bad_corpus.py")
@@ -28,7 +27,7 @@ _spec.loader.exec_module(gen)
 
 class Server:
     def __init__(self, path: Path) -> None:
-        self.exe = shutil.which("chroma")
+        self.exe = chroma_exe()
         if self.exe is None:
             pytest.fail("the `chroma` command (package chromadb) is not on PATH")
         self.path, self.port, self.proc = path, free_port(), None

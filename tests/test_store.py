@@ -190,3 +190,18 @@ def test_a_file_that_is_not_a_database_is_a_typed_error(tmp_path):
     with pytest.raises(StoreError) as err:
         W.register(ClassStore.in_dir(tmp_path), "abcdefgh")
     assert "class database" in err.value.message and err.value.hint
+
+
+def test_switching_to_wal_waits_for_a_writer_instead_of_failing(tmp_path):
+    """SQLite answers "database is locked" at once (no busy handler) when a connection switches a file to WAL while
+    another is writing, as happens when a room opens a fresh database together: the store waits instead."""
+    path = tmp_path / "class.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")  # another connection writing (a reserved lock on the rollback-journal file)
+    writer.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.5, lambda: writer.execute("COMMIT")).start()
+    store = ClassStore(path)
+    conn = store.connection()  # would raise StoreError("database is locked") without the wait
+    assert str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+    writer.close()

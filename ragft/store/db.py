@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,26 @@ class StoreError(RagftError):
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip() and not _only_comments(s)]
+
+
+def _wal(conn: sqlite3.Connection) -> str:
+    """Put the database in WAL mode (once per file; later connections only read the mode).
+
+    Switching the mode needs the file to itself, and SQLite answers "database is locked" at once, without its busy
+    handler, while other connections of a room opening at the same moment hold it: wait and retry within the busy
+    timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+            if mode.lower() == "wal":
+                return mode
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _only_comments(sql: str) -> bool:
@@ -62,7 +83,7 @@ class ClassStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _wal(conn)
             if str(mode).lower() != "wal":
                 logger.warning("class database %s runs in journal mode %s, not WAL", self.path, mode)
             conn.execute("PRAGMA synchronous = NORMAL")

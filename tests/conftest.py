@@ -196,6 +196,10 @@ SLOW_MODULES = frozenset(
         "test_finetune_page",
         "test_compare_kb",
         "test_settings_page",
+        # indexing whole corpora through the pages, or restarting processes
+        "test_kb_page",
+        "test_workspaces",
+        "test_workspaces_page",
     }
 )
 
@@ -207,6 +211,7 @@ def pytest_collection_modifyitems(config, items):
             (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
             or module in SLOW_MODULES
             or "/e2e/" in str(item.fspath)
+            or "[server" in item.nodeid  # parametrised over a real `chroma run`
         ):
             item.add_marker(pytest.mark.slow)
         if "/e2e/" in str(item.fspath):

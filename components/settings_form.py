@@ -64,7 +64,6 @@ def check_url(url: str | None, what: str) -> str:
 
 
 def _key_choice(
-    what: str,
     typed: str | None,
     cfg: EndpointConfig | EmbeddingConfig,
     current: EndpointConfig | EmbeddingConfig | None,
@@ -127,7 +126,7 @@ def endpoint_from_values(
     server = policy.server_slot(slot) if policy is not None else None
     model_ok = policy is None or model in policy.models_for(slot)
     typed = str(v.get("api_key") or "").strip() or None
-    key, source = _key_choice(what, typed, cfg, current, server, model_ok)
+    key, source = _key_choice(typed, cfg, current, server, model_ok)
     if (
         policy is not None
         and policy.mode == SERVER_ONLY
@@ -168,7 +167,7 @@ def embedding_from_values(
     server = policy.server.embedding if policy is not None else None
     model_ok = server is None or model == server.model
     typed = str(v.get("api_key") or "").strip() or None
-    key, source = _key_choice("Embeddings", typed, cfg, current, server, model_ok)
+    key, source = _key_choice(typed, cfg, current, server, model_ok)
     if (
         policy is not None
         and policy.mode == SERVER_ONLY

@@ -42,13 +42,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft.answering import compare as C  # noqa: E402
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.models import cpu  # noqa: E402
 from ragft.models.chat import OpenAICompatibleModel  # noqa: E402
 from ragft.models.embedded import EmbeddedChatModel  # noqa: E402
 from ragft.models.pool import EnginePool  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402
-from ragft.settings import EndpointConfig  # noqa: E402
+from ragft.settings import DEFAULT_SYSTEM_PROMPT, EndpointConfig  # noqa: E402
 
 ALL = ["base", "base_rag", "ft", "ft_rag"]
 CHUNK = RetrievedChunk(

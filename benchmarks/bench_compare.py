@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragft.answering import compare as C  # noqa: E402
-from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.knowledge.scenario import catalogue_pages, load_scenario, page_text, policy_lines  # noqa: E402
 from ragft.models.chat import EmbeddedEngine, OpenAICompatibleModel, make_chat_model  # noqa: E402
 from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig  # noqa: E402

@@ -32,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.knowledge.base import KnowledgeBase  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.knowledge.store import make_client  # noqa: E402
 from ragft.knowledge.workspaces import new_workspace_id  # noqa: E402
 from ragft.models import cpu  # noqa: E402

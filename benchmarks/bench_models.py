@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llama_cpp import Llama  # noqa: E402
 
-from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.models import cpu  # noqa: E402
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.answering.prompts import RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine  # noqa: E402
 from ragft.paths import ADAPTER_DIR, SCENARIO_DIR, smollm2_gguf  # noqa: E402
 from ragft.training import jobs  # noqa: E402
@@ -205,8 +206,8 @@ def json_bench() -> None:
 
 def ttft(n: int = 6) -> None:
     """First token of a Compare-like question (a new question each time: llama.cpp reuses a repeated prompt)."""
-    from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
     from ragft.knowledge.scenario import load_questions
+    from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
     questions = [q.question for q in load_questions()][: 2 * n]
     model = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), None), "base")

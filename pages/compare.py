@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_view as V
-from components import state
-from components.boot import page_shell
-from components.safe_text import inline
+from components.compare import view as V
+from components.shared.safe_text import inline
+from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.answering import compare as C
 from ragft.configs import BY_KEY, CONFIGURATIONS
+from session import config
+from session.retrieval import session_retriever
 
 page_shell(__file__)
 
@@ -20,7 +21,7 @@ st.caption(
     "context (RAG). Everything that differs is shown under each answer."
 )
 
-s = state.settings_or_stop()
+s = config.settings_or_stop()
 
 for cfg in CONFIGURATIONS:
     st.session_state.setdefault(f"cmp_on_{cfg.key}", True)
@@ -97,7 +98,7 @@ else:
 blind = bool(st.session_state["cmp_blind"])
 
 if any(BY_KEY[k].rag for k in keys):
-    _, kb_text = V.session_retriever(s)
+    _, kb_text = session_retriever(s)
     st.caption(
         f"Knowledge base: {inline(kb_text)} · max {s.max_tokens} tokens · temperature {s.temperature:g} "
         "· change these in Settings"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import costs_view as V
-from components import state
-from components.boot import page_shell
-from components.cost_meter import get_ledger, price_overrides
-from components.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
+from components.costs import view as V
+from components.shared.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
+from components.shared.shell import page_shell
+from session import config
+from session.prices import price_overrides
+from session.spend import get_ledger
 
 page_shell(__file__)
 
@@ -19,7 +20,7 @@ st.caption(
     "Self-hosted models cost $0 per token: their cost is compute time."
 )
 
-settings = state.settings_or_stop()
+settings = config.settings_or_stop()
 ledger = get_ledger()
 overrides = price_overrides(settings)
 totals = ledger.totals(include_live=False)

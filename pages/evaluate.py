@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import eval_drafting, eval_history, state
-from components import eval_view as EVV
-from components.boot import page_shell
-from components.safe_text import inline
+from components.evaluate import drafting as eval_drafting
+from components.evaluate import history as eval_history
+from components.evaluate import view as EVV
+from components.shared.safe_text import inline
+from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft import evaluation as EV
 from ragft.configs import BY_KEY, CONFIGURATIONS
+from session import config
 
 page_shell(__file__)
 
@@ -25,7 +27,7 @@ st.markdown(
     "between two configurations is more than chance."
 )
 
-s = state.settings_or_stop()
+s = config.settings_or_stop()
 
 st.session_state.setdefault("eval_source", "shipped")
 st.session_state.setdefault("eval_configs", [c.key for c in CONFIGURATIONS])

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from components import facilitator_gate, facilitator_results, facilitator_room
+from components.facilitator import gate as facilitator_gate
+from components.facilitator import results as facilitator_results
+from components.facilitator import room as facilitator_room
 
 if not facilitator_gate.unlocked():
     st.stop()

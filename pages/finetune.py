@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import finetune_examples as FX
-from components import finetune_result as FR
-from components import finetune_train as FT
-from components import state
-from components.boot import page_shell
-from components.workspace import current_workspace
+from components.finetune import examples as FX
+from components.finetune import result as FR
+from components.finetune import train as FT
+from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.training.checks import check_to_dict
+from session import config
+from session.workspace import current_workspace
 
 page_shell(__file__)
 
@@ -21,7 +21,7 @@ st.caption(
     "on this CPU, then compare it beside base and RAG. Fine-tuning changes behaviour, not knowledge."
 )
 
-s = state.settings_or_stop()
+s = config.settings_or_stop()
 workspace = current_workspace()
 FX.init()
 

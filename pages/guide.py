@@ -1,8 +1,8 @@
 """Decision guide: answer a few questions → recommendation, why, needs and risks, cost, evidence, export.
 
 Thin page: the rules, texts and numbers come from ``ragft.guide`` (and ``ragft.costs.projection``), the charts
-from ``components.guide_charts``, the cost section from ``components.guide_costs``. Page-local state keys start
-with ``guide_``; the shared ``evidence`` list is filled by the Compare and Evaluate pages.
+from ``components.guide.charts``, the cost section from ``components.guide.costs``. Page-local state keys start
+with ``guide_``; the shared evidence (``session.keys.EVIDENCE``) is filled by the Compare and Evaluate pages.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from datetime import date
 import streamlit as st
 
 import ragft.guide as G
-from components import guide_charts, guide_costs
-from components.boot import page_shell
+from components.guide import charts as guide_charts
+from components.guide import costs as guide_costs
+from components.shared.shell import page_shell
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.costs.money import format_usd
 from ragft.errors import RagftError
+from session import keys
 
 logger = logging.getLogger(__name__)
 
 page_shell(__file__)
 
 # ---- state ---------------------------------------------------------------------------------------------
-st.session_state.setdefault("evidence", [])
 for _f in G.FACTORS:
     st.session_state.setdefault(f"guide_q_{_f.key}", G.UNKNOWN)
     if st.session_state[f"guide_q_{_f.key}"] not in _f.values:  # e.g. an option renamed since
@@ -228,7 +229,7 @@ with right:
     # 4. evidence
     st.subheader("Evidence from your runs")
     try:
-        evidence = G.summarize_evidence(st.session_state.get("evidence"))
+        evidence = G.summarize_evidence(keys.evidence())
     except RagftError as exc:
         logger.exception("guide evidence in the session is malformed")
         st.warning(exc.message)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
-from components.boot import page_shell
-from components.safe_text import inline
-from components.upload_limit import upload_limit_problem
+from components.shared import navigation
+from components.shared.safe_text import inline
+from components.shared.shell import page_shell
 from ragft.paths import SCENARIO_DIR
+from session import config, models
+from session.uploads import upload_limit_problem
 
 page_shell(__file__)
 
@@ -38,14 +39,14 @@ with col3:
 
 st.divider()
 st.subheader("Active models")
-s = state.settings_or_stop()
-if problem := upload_limit_problem(state.server_settings()):
+s = config.settings_or_stop()
+if problem := upload_limit_problem(config.server_settings()):
     st.warning(problem, icon=":material/upload_file:")
 
 rows = []
 for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):
-    cfg = state.slot_config(slot, s)
-    ok, text = state.model_status(slot, s)
+    cfg = models.slot_config(slot, s)
+    ok, text = models.model_status(slot, s)
     kind = "Embedded, offline (no key)" if cfg.is_embedded else f"OpenAI-compatible endpoint ({cfg.provider})"
     with st.container(border=True):
         st.markdown(f"**{title}** · {kind}")
@@ -61,21 +62,7 @@ st.caption(
 st.divider()
 st.subheader("Where to start")
 scenario = SCENARIO_DIR / "scenario.json"
-steps = [
-    (
-        "pages/knowledge_base.py",
-        "1. Knowledge base",
-        "Upload PDF, TXT, MD or DOCX files (or use the sample company) and look inside the index.",
-    ),
-    ("pages/compare.py", "2. Compare", "Ask one question; four configurations answer side by side."),
-    ("pages/evaluate.py", "3. Evaluate", "Run a question set through all four and plot accuracy against cost."),
-    (
-        "pages/guide.py",
-        "4. Decision guide",
-        "Describe your use case and get a recommendation with its reasons and costs.",
-    ),
-]
-for path, label, help_text in steps:
+for path, label, help_text in navigation.start_steps():
     c1, c2 = st.columns([1, 3])
     with c1:
         try:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
-from components.boot import page_shell
-from components.freshness import render_freshness_demo
-from components.safe_text import inline
-from components.sources import render_sources
-from components.uploader import render_uploader
-from components.workspace import WS_NOTICE_KEY, current_workspace, knowledge_base, render_workspace_panel
+from components.knowledge.freshness import render_freshness_demo
+from components.knowledge.uploader import render_uploader
+from components.knowledge.workspace_panel import render_workspace_panel
+from components.shared.safe_text import inline
+from components.shared.shell import page_shell
+from components.shared.sources import render_sources
 from ragft import errors as E
 from ragft.costs.money import format_usd
 from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
 from ragft.knowledge.store import DocumentInfo
 from ragft.settings import EmbeddingConfig
+from session import config, keys
+from session.workspace import current_workspace, knowledge_base, pop_notice
 
 page_shell(__file__)
 
@@ -25,14 +26,14 @@ st.caption(
     "stored in a vector index; look inside it and try retrieval before asking a model anything."
 )
 
-s = state.settings_or_stop()
+s = config.settings_or_stop()
 
 ws = current_workspace()
 st.session_state.setdefault("kb_chunk_tokens", min(1000, max(MIN_CHUNK_TOKENS, int(s.chunk_tokens) // 10 * 10)))
 st.session_state.setdefault("kb_overlap", int(s.chunk_overlap))
 st.session_state.setdefault("kb_confirm_reset", False)
 st.session_state.setdefault("kb_result", None)
-if notice := st.session_state.pop(WS_NOTICE_KEY, None):
+if notice := pop_notice():
     st.warning(notice, icon=":material/warning:")
 
 
@@ -44,7 +45,7 @@ def _embedding_label(cfg: EmbeddingConfig) -> str:
 
 
 options: list[EmbeddingConfig] = [EmbeddingConfig()]
-for cfg in (state.server_settings().embedding, s.embedding):
+for cfg in (config.server_settings().embedding, s.embedding):
     if cfg not in options:
         options.append(cfg)
 
@@ -59,7 +60,7 @@ with st.expander("Indexing settings", icon=":material/tune:", expanded=False):
         "Other models are configured on the Settings page.",
     )
     if chosen != s.embedding:
-        state.set_settings(s.with_(embedding=chosen))
+        config.set_settings(s.with_(embedding=chosen))
         st.session_state["kb_result"] = None
         st.rerun()
     size = c2.slider(
@@ -86,7 +87,7 @@ try:
 except E.RagftError as exc:
     st.error(f"The knowledge base is unavailable: {inline(exc.message)}", icon=":material/error:")
     st.stop()
-if err := st.session_state.pop("kb_sample_error", None):
+if err := keys.pop_sample_error():
     st.warning(f"The shared sample could not be indexed: {inline(err)}", icon=":material/warning:")
 
 

@@ -6,14 +6,14 @@ import logging
 
 import streamlit as st
 
-from components import settings_form as F
-from components import state
-from components.boot import page_shell
-from components.price_overrides import price_override_editor
-from components.safe_text import inline
+from components.costs.price_overrides import price_override_editor
+from components.settings import form as F
+from components.shared.safe_text import inline
+from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.access import SERVER_ONLY
 from ragft.settings import Settings, bound
+from session import config, models
 
 logger = logging.getLogger(__name__)
 
@@ -27,16 +27,16 @@ st.caption(
 )
 
 
-if state.policy().mode == SERVER_ONLY:
+if config.policy().mode == SERVER_ONLY:
     st.info(
         "This event uses the server's models: you can pick among them, but not point a slot elsewhere.",
         icon=":material/lock:",
     )
 
 try:
-    policy = state.policy()
+    policy = config.policy()
     server = policy.participant_settings()
-    current = state.settings()
+    current = config.settings()
 except E.RagftError as exc:
     st.error(f"The server configuration has an error: {inline(exc.message)}")
     st.stop()
@@ -51,7 +51,7 @@ for name in ("temperature", "max_tokens", "top_k", "score_threshold", "system_pr
 def _reset() -> None:
     for key in [k for k in st.session_state if str(k).startswith("set_")]:
         del st.session_state[key]
-    state.set_settings(state.default_settings())
+    config.set_settings(config.default_settings())
     st.session_state["set_notice"] = "Back to the server defaults."
 
 
@@ -72,7 +72,7 @@ def _form_values() -> dict:
 def _test(slot: str, s: Settings) -> None:
     try:
         with st.spinner("Testing…"):
-            msg = state.chat_model(slot, s=s).check()
+            msg = models.chat_model(slot, s=s).check()
     except E.RagftError as exc:
         st.error(f"**{type(exc).__name__}** · {inline(exc.message)}", icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - an unexpected library error: report, never crash the page
@@ -136,7 +136,7 @@ if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
     except E.RagftError as exc:
         st.error(inline(exc.message), icon=":material/error:")
     else:
-        state.set_settings(new)
+        config.set_settings(new)
         st.session_state["set_notice"] = "Settings applied to this session."
         st.rerun()
 c2.button("Reset to server defaults", on_click=_reset, key="set_reset", icon=":material/restart_alt:")

@@ -15,8 +15,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
 from ragft.errors import ConfigError
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant for a shop. Answer the customer's question."
 
 # Provider presets: default base URL per kind of endpoint. "embedded" runs llama.cpp in-process.
 PROVIDERS: dict[str, dict[str, Any]] = {

@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.evaluation.scoring import score_facts  # noqa: E402
 from ragft.evaluation.style import check_style  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.knowledge.scenario import (  # noqa: E402
     catalogue_pages,
     load_questions,
@@ -32,6 +33,7 @@ from ragft.knowledge.scenario import (  # noqa: E402
     policy_lines,
 )
 from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf  # noqa: E402
+from ragft.settings import DEFAULT_SYSTEM_PROMPT  # noqa: E402
 
 SEED = 7
 

@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages  # noqa: E402
+from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.evaluation.style import format_answer  # noqa: E402
+from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.knowledge.scenario import (  # noqa: E402
     PolicyPage,
     Product,
@@ -39,6 +40,7 @@ from ragft.knowledge.scenario import (  # noqa: E402
     product_lines,
     write_pdf,
 )
+from ragft.settings import DEFAULT_SYSTEM_PROMPT  # noqa: E402
 
 SEED = 2026
 COMPANY = "Fernhollow Outfitters"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from components import settings_form as F
+from components.settings import form as F
 from ragft.access import (
     KEY_NONE,
     KEY_OWN,
@@ -19,7 +19,7 @@ from ragft.access import (
     policy_from,
     redact,
 )
-from ragft.costs.billing import Billed, ServerPriceUnknown, price_for_billing
+from ragft.costs.billing import BilledChatModel, ServerPriceUnknown, price_for_billing
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.costs.metering import MeteredCall
@@ -173,15 +173,19 @@ def test_session_overrides_never_price_the_server_key():
 class _Model:
     model_id = "some-unpriced-model"
     provider = "custom"
+    label = "some-unpriced-model"
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def count_prompt_tokens(self, messages) -> int:
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages) + 3
 
 
 def test_unknown_price_on_the_server_key_fails_closed_under_a_cap(tmp_path):
     p = server(RAGFT_BASE_MODEL="some-unpriced-model")
     b = p.billing("base", p.participant_endpoint("base"))
-    model = Billed(_Model(), b, None)
+    model = BilledChatModel(_Model(), b, None)
     budget = Budget(tmp_path, Decimal("0.05"), None)
     with pytest.raises(ServerPriceUnknown, match="RAGFT_PRICE_OVERRIDES"):
         MeteredCall(

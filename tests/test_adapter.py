@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
+from ragft.answering.prompts import build_messages
 from ragft.evaluation.style import check_style
 from ragft.knowledge.scenario import load_questions
 from ragft.paths import DEFAULT_ADAPTER, ROOT, smollm2_gguf
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or smollm2_gguf() is None,

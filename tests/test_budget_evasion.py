@@ -2,7 +2,7 @@
 
 A real OpenAI-compatible server on 127.0.0.1 stands in for the facilitator's paid endpoint; the facilitator prices
 its model with ``RAGFT_PRICE_OVERRIDES`` and sets an app cap of a few cents. Each trick goes through the same path
-the app uses (``ragft.access`` policy → ``Billed`` model → ``MeteredCall`` against the class-database budget):
+the app uses (``ragft.access`` policy → ``BilledChatModel`` → ``MeteredCall`` against the class-database budget):
 a ``*`` = 0/0 session override, relabelling the provider, a reload and a new tab (a new Budget object for the same
 workspace), and many calls at once from several sessions. Spend never exceeds the cap by more than one call's
 reservation, and every refused call spends nothing.
@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from ragft.access import KEY_NONE, policy_from
-from ragft.costs.billing import Billed, price_for_billing
+from ragft.costs.billing import BilledChatModel, BilledEmbedder, price_for_billing
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.costs.metering import MeteredCall
@@ -56,12 +56,12 @@ def policy(endpoint):
 
 
 def session_model(policy, cfg, session_overrides):
-    """What components.state.chat_model builds for a session."""
+    """What session.models.chat_model builds for a session."""
     resolved = policy.resolve_endpoint("base", cfg)
     model = make_chat_model(resolved)
     billing = policy.billing("base", cfg)
     price = price_for_billing(model.model_id, model.provider, billing, policy.server.price_overrides, session_overrides)
-    return Billed(model, billing, price)
+    return BilledChatModel(model, billing, price)
 
 
 def ask(model, budget) -> tuple[bool, Decimal]:
@@ -176,7 +176,7 @@ def test_ingest_and_questions_at_once_on_the_server_key(policy, tmp_path):
 
     # The local embedder stands in for the facilitator's paid embedding endpoint: billed to the server key at the
     # facilitator's price ($1,000 per 1M tokens), whatever the session's overrides say.
-    embedder = Billed(LocalMiniLM(), Billing(free=False, server_key=True), Price(Decimal(1000), Decimal(0)))
+    embedder = BilledEmbedder(LocalMiniLM(), Billing(free=False, server_key=True), Price(Decimal(1000), Decimal(0)))
     chat = session_model(policy, policy.participant_endpoint("base"), ZERO_EVERYTHING)
     kb = KnowledgeBase(make_client(Settings(data_dir=tmp_path)), embedder, new_workspace_id(), include_sample=False)
     docs = [(f"notes-{i}.md", ("The Kestrel 2 Tent costs $149 and sleeps two. " * 40).encode()) for i in range(6)]

@@ -13,10 +13,11 @@ import pytest
 
 from ragft import errors as E
 from ragft.answering import compare as C
-from ragft.answering.prompts import RetrievedChunk, build_messages
+from ragft.answering.prompts import build_messages
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.errors import RagftError
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.chat import OpenAICompatibleModel
 from ragft.settings import EndpointConfig
 from tests.fake_latency_server import LatencyServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft.settings import EndpointConfig, Settings
 from tests.apptest_helpers import embedded_settings, open_page
 

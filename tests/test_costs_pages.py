@@ -128,7 +128,7 @@ def test_session_overrides_show_in_the_price_table(data_dir):
 
 
 def test_override_rows_are_validated():
-    from components.price_overrides import overrides_from_rows, rows_from_overrides
+    from components.costs.price_overrides import overrides_from_rows, rows_from_overrides
 
     good, problems = overrides_from_rows(
         [

@@ -1,4 +1,4 @@
-"""AppTest of the one projection editor (components.projection) on both pages that use it: the Costs page
+"""AppTest of the one projection editor (components.shared.projection) on both pages that use it: the Costs page
 (every input, with model names) and the decision guide (the assumptions its answers prefill)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.guide_costs import GUIDE_FIELDS
-from components.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
+from components.guide.costs import GUIDE_FIELDS
+from components.shared.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
 from ragft.costs.money import format_usd
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ragft import evaluation as EV
 from ragft.answering import compare as C
-from ragft.answering.prompts import RetrievedChunk
 from ragft.evaluation.grounding import check_groundedness, extract_claims
+from ragft.knowledge.retrieved import RetrievedChunk
 
 CTX = (
     "Kestrel 2 Tent (SKU FH-T2). Price: $149.00. Weight: 1.8 kg. A light two-person tent from Fernhollow "

@@ -6,7 +6,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft.settings import Settings
 from tests.apptest_helpers import embedded_settings, open_page
 

@@ -155,7 +155,7 @@ def test_summary_csv_carries_interval_columns():
 
 
 def test_the_chart_draws_each_interval_as_an_error_bar():
-    from components.eval_charts import accuracy_cost_chart
+    from components.evaluate.charts import accuracy_cost_chart
 
     ev = EV.Evaluation.new(EV.default_question_set().subset(4), ["base"])
     ev.records += [

@@ -12,7 +12,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft import evaluation as EV
 from ragft.evaluation import history as H
 from tests.apptest_helpers import embedded_settings, open_page

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft.runs import BackgroundRun, registry
 from ragft.store import open_store
 from ragft.store import records as R

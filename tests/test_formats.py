@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ragft.answering.prompts import RetrievedChunk
 from ragft.knowledge import documents as D
 from ragft.knowledge import ocr
 from ragft.knowledge.chunking import chunk_pages
 from ragft.knowledge.loaders.pdf import damage_summary
+from ragft.knowledge.retrieved import RetrievedChunk
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "bad_corpus"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from components.guide_charts import SHORT_LABELS, cost_chart, quadrant_chart, score_chart
+from components.guide.charts import SHORT_LABELS, cost_chart, quadrant_chart, score_chart
 from ragft.configs import APPROACH_LABELS
 from ragft.guide import PRESET_BY_KEY, Answers, recommend, summarize_evidence, to_markdown
 

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from ragft import errors as E
-from ragft.answering.prompts import RetrievedChunk, build_messages
+from ragft.answering.prompts import build_messages
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models import cpu
 from ragft.models.chat import make_chat_model
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine

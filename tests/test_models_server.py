@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from ragft import errors as E
-from ragft.answering.prompts import RetrievedChunk, build_messages
+from ragft.answering.prompts import build_messages
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.chat import OpenAICompatibleModel
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 from tests.conftest import free_port

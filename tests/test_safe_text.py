@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from components.safe_text import ANSWER_TAGS, WORD_JOINER, answer_html, as_plain, inline
+from components.shared.safe_text import ANSWER_TAGS, WORD_JOINER, answer_html, as_plain, inline
 
 BEACON = "http://127.0.0.1:8999/beacon.png?d=secret"
 HOSTILE = f"""Here is the **price**: $149 and *maybe* $169.

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
 from ragft.evaluation.style import check_style
 from ragft.knowledge.chunking import count as count_tokens
 from ragft.knowledge.scenario import (
@@ -22,6 +21,7 @@ from ragft.knowledge.scenario import (
     policy_lines,
 )
 from ragft.paths import ROOT, SCENARIO_DIR
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 TRAINING = ROOT / "assets" / "training" / "brandvoice.jsonl"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft.costs.budget import Budget
 from ragft.settings import load_settings
 

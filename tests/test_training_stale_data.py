@@ -7,10 +7,10 @@ import re
 import subprocess
 import sys
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
 from ragft.evaluation.style import check_style
 from ragft.knowledge.scenario import load_scenario
 from ragft.paths import ROOT
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 DATA = ROOT / "assets" / "training" / "brandvoice-stale.jsonl"
 

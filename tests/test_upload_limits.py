@@ -6,7 +6,7 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from components.safe_text import as_plain
+from components.shared.safe_text import as_plain
 from ragft.errors import ConfigError
 from ragft.paths import ROOT
 from ragft.settings import load_settings, upload_limit_mb

@@ -50,15 +50,17 @@ from ragft.answering.comparison import (  # noqa: F401 - the value types are par
     resolve_configurations,
     validate_question,
 )
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk, build_messages
+from ragft.answering.prompts import build_messages
 from ragft.classroom import pause
 from ragft.configs import Configuration
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import RETRIEVAL, SessionLedger
 from ragft.costs.metering import MeteredCall, record_embedding
 from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models import fair
 from ragft.runs import BackgroundRun
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
 

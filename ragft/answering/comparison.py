@@ -13,11 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from ragft import errors as E
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT, RetrievedChunk
 from ragft.configs import BY_KEY, CONFIGURATIONS, Configuration
 from ragft.costs.prices import Price
 from ragft.knowledge.retrieval import Retrieval
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.usage import Usage
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 # Panel phases, in order.
 QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)

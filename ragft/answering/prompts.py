@@ -7,29 +7,9 @@ and the evaluation, so that the adapter is trained on the very format it is serv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant for a shop. Answer the customer's question."
-
-
-@dataclass(frozen=True)
-class RetrievedChunk:
-    """One chunk returned by retrieval: what the model saw and where it came from."""
-
-    text: str
-    source: str  # file name
-    page: int | None = None  # 1-based page, None for formats without pages
-    score: float = 0.0  # similarity in [0, 1], higher is closer
-    chunk_id: str = ""
-    doc_id: str = ""
-    metadata: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def citation(self) -> str:
-        location = self.metadata.get("location") if self.metadata else None
-        if location:  # "slide 3", "Prices rows 2-9", "§ Returns" (formats without PDF pages)
-            return f"{self.source} {location}"
-        return f"{self.source} p.{self.page}" if self.page else self.source
+from ragft.knowledge.retrieved import RetrievedChunk
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
 
 def format_context(chunks: Sequence[RetrievedChunk]) -> str:

@@ -1,6 +1,6 @@
 """How a session's call is priced: by where it goes and who pays, never by a provider label.
 
-:class:`Billed` wraps a chat model or an embedder for one session with its :class:`ragft.access.Billing` and the
+:class:`BilledChatModel` and :class:`BilledEmbedder` wrap a chat model or an embedder for one session with its :class:`ragft.access.Billing` and the
 price that follows from it:
 
 - free (the embedded engine, the local embedder, or a loopback/private URL the server configured): $0, marked local,
@@ -15,12 +15,17 @@ price that follows from it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from ragft.access import Billing
 from ragft.costs.budget import PriceUnknownForBudget
 from ragft.costs.prices import LOCAL_PROVIDERS, Price, price_for
+from ragft.models.chat import ChatModel
+from ragft.models.embeddings import Embedder
+from ragft.models.stream import ChatStream, Completion, Messages
 
 
 class ServerPriceUnknown(PriceUnknownForBudget):
@@ -47,30 +52,68 @@ def price_for_billing(
     return price_for(model_id, label, overrides)
 
 
-class Billed:
-    """A chat model or embedder with this session's billing; every other attribute is the wrapped object's."""
+class BilledChatModel:
+    """A chat model with this session's billing: a :class:`ragft.models.chat.ChatModel` itself, every call
+    passed to the wrapped model."""
 
-    def __init__(self, inner: Any, billing: Billing, price: Price | None) -> None:
-        self._inner = inner
+    def __init__(self, inner: ChatModel, billing: Billing, price: Price | None) -> None:
+        self.inner = inner
         self.billing = billing
         self.price = price
+        self.model_id = inner.model_id
+        self.provider = inner.provider
+        self.label = inner.label
 
-    @property
-    def inner(self) -> Any:
-        return self._inner
+    def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
+        return self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion:
+        return self.inner.complete(messages, max_tokens=max_tokens, temperature=temperature)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._inner(*args, **kwargs)
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def count_prompt_tokens(self, messages: Messages) -> int:
+        return self.inner.count_prompt_tokens(messages)
+
+    def check(self) -> str:
+        return self.inner.check()
 
     def __repr__(self) -> str:
-        return f"Billed({self._inner!r}, {self.billing})"
+        return f"BilledChatModel({self.inner!r}, {self.billing})"
 
 
-def billed_price(model: Any, fallback: Price | None) -> tuple[bool, Price | None]:
+class BilledEmbedder:
+    """An embedder with this session's billing: a :class:`ragft.models.embeddings.Embedder` itself."""
+
+    def __init__(self, inner: Embedder, billing: Billing, price: Price | None) -> None:
+        self.inner = inner
+        self.billing = billing
+        self.price = price
+        self.model_id = inner.model_id
+        self.provider = inner.provider
+        self.model = inner.model
+        self.dimensions = inner.dimensions
+        self.max_tokens = inner.max_tokens
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed(texts)
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
+        return self.inner(input)
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        return self.inner.count_tokens(texts)
+
+    def __repr__(self) -> str:
+        return f"BilledEmbedder({self.inner!r}, {self.billing})"
+
+
+Billed = BilledChatModel | BilledEmbedder
+
+
+def billed_price(model: object, fallback: Price | None) -> tuple[bool, Price | None]:
     """(the model carries its billing, the price to use)."""
-    if isinstance(model, Billed):
+    if isinstance(model, BilledChatModel | BilledEmbedder):
         return True, model.price
     return False, fallback

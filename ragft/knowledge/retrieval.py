@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragft import errors as E
-from ragft.answering.prompts import RetrievedChunk
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.knowledge.store import Index, embed_texts
 
 logger = logging.getLogger(__name__)

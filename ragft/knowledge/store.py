@@ -27,9 +27,9 @@ import httpx
 import numpy as np
 
 from ragft import errors as E
-from ragft.answering.prompts import RetrievedChunk
 from ragft.knowledge.chunking import Chunk
 from ragft.knowledge.documents import LoadedDocument
+from ragft.knowledge.retrieved import RetrievedChunk
 
 logger = logging.getLogger(__name__)
 

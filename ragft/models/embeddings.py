@@ -30,6 +30,7 @@ from ragft.settings import EmbeddingConfig
 
 LOCAL_MODEL_ID = "local:all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+OPENAI_MAX_TOKENS = 8191  # OpenAI's input limit per text for text-embedding-3-*
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class Embedder(Protocol):
     model_id: str  # e.g. "local:all-MiniLM-L6-v2", "openai:text-embedding-3-small"
     provider: str
     model: str  # the provider's model name, for pricing
+    dimensions: int | None  # the vectors' length, when known before the first call
+    max_tokens: int  # the model's input window per text
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]: ...
 
@@ -55,7 +60,8 @@ class LocalMiniLM:
     provider = "local"
     model = "all-MiniLM-L6-v2"
     model_id = LOCAL_MODEL_ID
-    dimensions = 384
+    dimensions: int | None = 384
+    max_tokens = MAX_TOKENS
 
     def __init__(
         self,
@@ -123,7 +129,7 @@ class LocalMiniLM:
         """Vectors in batches of ``batch_size``; each batch asks the CPU policy for its threads (and, when the
         cores are shared, first lets a waiting generation go)."""
         if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
+            return np.zeros((0, self.dimensions or 0), dtype=np.float32)
         out = []
         with self.policy.job(cpu.EMBEDDING) as lease:
             for i in range(0, len(texts), self.batch_size):
@@ -159,6 +165,8 @@ class OpenAIEmbedder:
         self.provider = cfg.provider
         self.model = cfg.model
         self.model_id = f"{cfg.provider}:{cfg.model}"
+        self.dimensions: int | None = None  # known from the first answer
+        self.max_tokens = OPENAI_MAX_TOKENS
         key = cfg.api_key or "not-needed"
         if cfg.provider == "azure":
             self._client: Any = openai.AzureOpenAI(

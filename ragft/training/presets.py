@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ragft.answering.prompts import DEFAULT_SYSTEM_PROMPT
 from ragft.paths import ASSETS
+from ragft.settings import DEFAULT_SYSTEM_PROMPT
 from ragft.training.checks import TICKET_SCHEMA, Check
 from ragft.training.examples import Example, read_jsonl_file
 

@@ -1,0 +1,251 @@
+"""The Costs page's panels: spend charts, the calls table, the prices in use, the budget caps."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.costs.price_overrides import price_override_editor
+from components.shared.cost_meter import budget_figure, render_own_cap
+from ragft.configs import BY_KEY
+from ragft.costs.ledger import INGEST, RETRIEVAL, SessionLedger, Totals
+from ragft.costs.money import format_rate
+from ragft.costs.prices import format_usd, load_price_table, price_row, price_rows, pricing_data_info
+from ragft.errors import RagftError
+from ragft.settings import Settings
+from session import models
+from session.spend import get_budget
+
+logger = logging.getLogger(__name__)
+
+
+def money(t: Totals) -> str:
+    if t.calls and t.cost_or_none is None:
+        return "price unknown"
+    text = format_usd(t.cost)
+    return f"{text} (+{t.unknown} unpriced)" if t.unknown else text
+
+
+def conf_label(key: str) -> str:
+    if key in BY_KEY:
+        return BY_KEY[key].label
+    return {INGEST: "Indexing (embeddings)", RETRIEVAL: "Question embeddings (RAG)", "other": "Other"}.get(key, key)
+
+
+def _bar(groups: dict[str, Totals], label, title: str, key: str) -> None:
+    names = list(groups)
+    fig = go.Figure(
+        go.Bar(
+            x=[label(n) for n in names],
+            y=[float(groups[n].cost) for n in names],
+            text=[money(groups[n]) for n in names],
+            textposition="outside",
+            customdata=[
+                [groups[n].calls, groups[n].usage.prompt_tokens, groups[n].usage.completion_tokens] for n in names
+            ],
+            hovertemplate="%{x}: %{text}<br>%{customdata[0]} calls, %{customdata[1]:,} in / "
+            "%{customdata[2]:,} out tokens<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"),
+    )
+    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+
+
+def spend_panel(ledger: SessionLedger) -> None:
+    if not len(ledger):
+        st.info(
+            "No calls yet. Ask a question on **Compare** or index documents on **Knowledge base**: "
+            "every call shows up here with its tokens and cost."
+        )
+        return
+    left, right = st.columns(2)
+    with left:
+        _bar(ledger.by_model(), str, "By model", "costs_by_model")
+    with right:
+        _bar(ledger.by_configuration(), conf_label, "By configuration", "costs_by_conf")
+    points = ledger.cumulative()
+    fig = go.Figure(
+        go.Scatter(
+            x=[p[0] for p in points],
+            y=[float(p[1]) for p in points],
+            mode="lines+markers",
+            line_shape="hv",
+            name="cumulative spend",
+            customdata=[format_usd(p[1]) for p in points],
+            hovertemplate="%{x|%H:%M:%S}: %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Over time (cumulative)",
+        height=300,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(title="USD", tickprefix="$", rangemode="tozero"),
+    )
+    st.plotly_chart(fig, key="costs_over_time", config={"displayModeBar": False})
+    by_q = ledger.by_question()
+    if by_q:
+        questions = {r.question_id: r.question for r in ledger.records() if r.question_id}
+        st.markdown("**By question**")
+        st.dataframe(
+            [
+                {
+                    "question": questions.get(q) or q,
+                    "calls": t.calls,
+                    "tokens in": t.usage.prompt_tokens,
+                    "tokens out": t.usage.completion_tokens,
+                    "cost": money(t),
+                }
+                for q, t in by_q.items()
+            ],
+            hide_index=True,
+            key="costs_by_question",
+        )
+
+
+def calls_panel(ledger: SessionLedger) -> None:
+    rows = ledger.to_rows()
+    if not rows:
+        st.info("No calls recorded in this session yet.")
+    else:
+        shown = [
+            {
+                "time": r["time"][11:19],
+                "kind": r["kind"],
+                "model": r["model_id"],
+                "configuration": conf_label(str(r["configuration"])),
+                "in": r["prompt_tokens"],
+                "out": r["completion_tokens"],
+                "cached": r["cached_tokens"],
+                "exact": r["usage_exact"],
+                "cost": r["cost_usd"] if r["cost_usd"] == "unknown" else format_usd(Decimal(str(r["cost_usd"]))),
+                "latency s": r["latency_s"],
+                "ttft s": r["ttft_s"],
+                "note": r["error"],
+            }
+            for r in reversed(rows)
+        ]
+        st.dataframe(shown, hide_index=True, key="costs_calls_table")
+        st.caption(
+            "“exact” is False where the server reported no usage and the tokens were counted with the "
+            "model's tokenizer. Newest first."
+        )
+    a, b = st.columns([1, 1])
+    a.download_button(
+        "Download CSV",
+        ledger.to_csv(),
+        file_name="ragft_calls.csv",
+        mime="text/csv",
+        key="costs_csv",
+        disabled=not rows,
+        icon=":material/download:",
+    )
+    if b.button(
+        "Clear this session's ledger",
+        key="costs_clear",
+        disabled=not rows,
+        help="Forgets this session's calls. The app-wide spend (budget) is not reset.",
+    ):
+        ledger.clear()
+        st.rerun()
+
+
+def _slot_price_row(role: str, slot: str | None, settings: Settings) -> dict:
+    """The price this session's calls in a slot are counted at (the session's billing, not the provider label)."""
+    cfg = settings.embedding if slot is None else (settings.base if slot == "base" else settings.finetuned)
+    try:
+        model = models.chat_model(slot, s=settings) if slot else models.embedder(settings)
+    except RagftError as exc:
+        logger.info("price row for %s unavailable: %s", role, exc.message)
+        return {**price_row(role, cfg.model, cfg.provider, None), "paid by": "", "source": exc.message}
+    who = "the server's key" if model.billing.server_key else "free (runs locally)" if model.billing.free else "you"
+    return {**price_row(role, model.model_id, cfg.provider, model.price), "paid by": who}
+
+
+def prices_panel(settings: Settings, ledger: SessionLedger, overrides: dict) -> None:
+    info = pricing_data_info()
+    table = load_price_table()
+    st.markdown("**Prices in use** (USD per 1M tokens)")
+    rows = [
+        _slot_price_row("base slot", "base", settings),
+        _slot_price_row("fine-tuned slot", "finetuned", settings),
+        _slot_price_row("embeddings", None, settings),
+    ]
+    in_use = {(r["model"], r["provider"]) for r in rows}
+    seen = sorted({(r.model_id, r.provider) for r in ledger.records()} - in_use)
+    rows += price_rows([("seen this session", m, p) for m, p in seen], overrides)
+    st.dataframe(rows, hide_index=True, key="costs_price_table")
+    st.caption(
+        f"Chat and embedding prices: {info['package']} {info['version']}, bundled data (no updates at run "
+        f"time; latest price change it records: {info['latest_change']}). Fine-tuning training prices and "
+        f"fine-tuned GPT-4.1 prices: project table compiled {table.compiled_on}. Overrides win over both; "
+        "calls on the server's key use only the facilitator's overrides."
+    )
+
+    st.markdown("**Fine-tuning training prices** (USD per 1M training tokens)")
+    st.warning(table.notice, icon=":material/event_busy:")
+    st.dataframe(
+        [
+            {
+                "base model": t.base_model,
+                "provider": t.provider,
+                "$ per 1M": format_rate(t.per_m_training_tokens),
+                "as of": t.as_of,
+                "source": t.source,
+            }
+            for t in table.training
+        ],
+        hide_index=True,
+        key="costs_training_table",
+    )
+    st.caption(table.how)
+
+    st.markdown("**Your price overrides** (this session)")
+    price_override_editor(key="costs_overrides")
+
+
+def budget_panel(settings: Settings) -> None:
+    try:
+        budget = get_budget(settings)
+        status = budget.status()
+    except RagftError as exc:
+        st.error(exc.message)
+        status = None
+    if status is not None:
+        a, b = st.columns(2)
+        a.metric(
+            "Your workspace",
+            format_usd(status.session_spent),
+            help="Counted by the budget for this workspace, in every tab and across reloads: every call is "
+            "reserved against the cap, then settled.",
+        )
+        a.caption(
+            f"Cap: {format_usd(status.session_cap, unknown='none')}"
+            + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else "")
+        )
+        b.metric("Whole app (all participants, survives restarts)", format_usd(status.app_spent))
+        b.caption(
+            f"Cap: {format_usd(status.app_cap, unknown='none')}"
+            + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else "")
+        )
+        fig = budget_figure(status)
+        if fig is not None:
+            st.plotly_chart(fig, key="costs_budget_chart", config={"displayModeBar": False})
+        render_own_cap(budget, status, key="costs_own_cap")
+        st.markdown(
+            "Before every call the app reserves its worst case (prompt tokens + the maximum answer length at the "
+            "model's price). A call that could cross a cap is refused before it starts, so nothing is spent; "
+            "afterwards the reservation is replaced by what the call cost. With a cap set, a model whose price is "
+            "unknown is refused (set an override). Self-hosted models cost $0 and always pass."
+        )
+        st.caption(
+            "The facilitator sets the caps (`RAGFT_PARTICIPANT_BUDGET_USD` per participant, "
+            "`RAGFT_APP_BUDGET_USD` for everyone); the spend is kept by the server in its class database."
+        )

@@ -1,0 +1,46 @@
+"""The Facilitator page's lock: nothing of the page renders until the password of ``RAGFT_FACILITATOR_PASSWORD``
+is typed (compared in constant time; lock-out after repeated failures, counted in the class database)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+from components.shared.safe_text import inline
+from ragft.classroom import auth
+from ragft.errors import RagftError
+from session import classroom
+
+logger = logging.getLogger(__name__)
+
+UNLOCKED_KEY = "fac_unlocked"
+PASSWORD_ENV = "RAGFT_FACILITATOR_PASSWORD"
+
+
+def configured_password() -> str:
+    return os.environ.get(PASSWORD_ENV, "")
+
+
+def unlocked() -> bool:
+    """True once this session typed the password; otherwise draws the unlock form and returns False."""
+    if st.session_state.get(UNLOCKED_KEY):
+        return True
+    st.title("Facilitator")
+    with st.form("fac_unlock"):
+        typed = st.text_input("Facilitator password", type="password", key="fac_password")
+        go = st.form_submit_button("Unlock", type="primary")
+    if go:
+        try:
+            ok = auth.unlock(classroom.store(), configured_password(), typed or "")
+        except RagftError as exc:
+            st.error(inline(exc.message), icon=":material/lock_clock:")
+            return False
+        if ok:
+            st.session_state[UNLOCKED_KEY] = True
+            st.session_state.pop("fac_password", None)
+            st.rerun()
+        logger.warning("a wrong facilitator password was typed")
+        st.error("Wrong password.", icon=":material/lock:")
+    return False

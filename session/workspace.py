@@ -1,0 +1,151 @@
+"""The session's workspace and its knowledge base, for every page.
+
+- ``current_workspace()``: this browser session's workspace id, issued and signed by the server and kept in the
+  URL (``?ws=...``) so a reload, a new tab or a bookmark finds the same workspace; a made-up, altered, deleted or
+  expired id gets a new, empty workspace and a notice. The router's sidebar calls it on every page; it also
+  runs the retention purge when due (at start, then at most once an hour).
+- ``delete_workspace(settings)``: delete the whole workspace and give the session a new, empty one (the
+  Knowledge base page's panel asks for the confirmation).
+- ``knowledge_base(settings)``: a :class:`ragft.knowledge.base.KnowledgeBase` for this session (its workspace + the
+  shared read-only sample), built per script run from cached, never-mutated resources: the Chroma client and
+  the embedder (``st.cache_resource``), and the sample collection, indexed once per process and embedder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from ragft import errors as E
+from ragft.knowledge import retention
+from ragft.knowledge.base import KnowledgeBase
+from ragft.knowledge.documents import Limits
+from ragft.knowledge.sample import SampleStatus, ensure_sample_collection, scenario_files
+from ragft.knowledge.store import make_client
+from ragft.knowledge.workspaces import Workspaces
+from ragft.paths import SCENARIO_DIR
+from ragft.settings import Settings
+from session import config, keys, models
+
+logger = logging.getLogger(__name__)
+
+TOUCH_EVERY_S = 60.0
+DELETED_NOTICE = "Your workspace was deleted: this is a new, empty one. The old link no longer opens anything."
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _workspaces(data_dir: str) -> Workspaces:
+    return Workspaces(Path(data_dir))
+
+
+def workspaces(s: Settings | None = None) -> Workspaces:
+    """The server's workspace issuer for the data dir (secret + class database), shared by every session."""
+    s = s or config.settings()
+    return _workspaces(str(Path(s.data_dir).resolve()))
+
+
+def _purge_if_due(s: Settings, spaces: Workspaces) -> None:
+    try:
+        purged = retention.purge_if_due(spaces.store, lambda: client(s), spaces.data_dir, s.workspace_ttl_days)
+    except E.RagftError:
+        logger.exception("the workspace retention purge failed")
+        return
+    if purged:
+        logger.info("retention purge removed %d workspace(s)", len(purged))
+
+
+def current_workspace() -> str:
+    """This session's workspace id (issued by the server), also put in the URL."""
+    s = config.settings()
+    spaces = workspaces(s)
+    _purge_if_due(s, spaces)
+    url = st.query_params.get("ws")
+    mine = st.session_state.get(keys.WORKSPACE_ID)
+    now = time.monotonic()
+    if mine and url in (None, "", mine) and now - st.session_state.get(keys.WORKSPACE_SEEN, -1e9) < TOUCH_EVERY_S:
+        ws = mine  # checked less than a minute ago in this session
+    else:
+        asked = url or mine
+        resolved = spaces.resolve(asked)
+        ws = resolved.workspace_id
+        if resolved.notice and asked:
+            st.session_state[keys.WORKSPACE_NOTICE] = resolved.notice
+        st.session_state[keys.WORKSPACE_LABEL] = resolved.label
+        st.session_state[keys.WORKSPACE_SEEN] = now
+    st.session_state[keys.WORKSPACE_ID] = ws
+    if url != ws:
+        st.query_params["ws"] = ws
+    return ws
+
+
+def workspace_label() -> str:
+    """The anonymous label of this session's workspace (e.g. "Participant 7")."""
+    current_workspace()
+    return str(st.session_state.get(keys.WORKSPACE_LABEL) or "Your workspace")
+
+
+def delete_workspace(s: Settings) -> None:
+    """Delete this session's whole workspace (documents, index, records) and switch the session to a new, empty
+    one. Raises a RagftError when the store refuses."""
+    new = workspaces(s).delete(current_workspace(), client(s))
+    st.session_state[keys.WORKSPACE_ID] = new.id
+    st.session_state[keys.WORKSPACE_LABEL] = new.label
+    st.session_state[keys.WORKSPACE_SEEN] = time.monotonic()
+    st.session_state[keys.WORKSPACE_NOTICE] = DELETED_NOTICE
+    st.query_params["ws"] = new.id
+
+
+def pop_notice() -> str | None:
+    """The one-time notice about this session's workspace (a made-up link got a new one, ...), once."""
+    value = st.session_state.pop(keys.WORKSPACE_NOTICE, None)
+    return str(value) if value else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _client(data_dir: str, host: str | None, port: int):
+    return make_client(Settings(data_dir=Path(data_dir), chroma_host=host, chroma_port=port))
+
+
+def client(s: Settings):
+    """The shared Chroma client for these settings (raises IndexUnavailable with a clear message)."""
+    return _client(str(Path(s.data_dir).resolve()), s.chroma_host, int(s.chroma_port))
+
+
+def _scenario_signature(directory: Path) -> tuple:
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in scenario_files(directory))
+
+
+@st.cache_resource(show_spinner="Indexing the sample scenario (once)…", max_entries=8)
+def _sample(
+    _client_obj, _embedder, client_key: tuple, model_id: str, chunk_tokens: int, overlap: int, signature: tuple
+) -> SampleStatus:
+    return ensure_sample_collection(_client_obj, _embedder, SCENARIO_DIR, chunk_tokens=chunk_tokens, overlap=overlap)
+
+
+def sample_status(s: Settings) -> SampleStatus | None:
+    """Make sure the shared sample is indexed for this session's embedder (once per process)."""
+    sig = _scenario_signature(SCENARIO_DIR)
+    if not sig:
+        return None
+    base = config.server_settings()  # the sample is shared: it follows the server's chunking, not a session's
+    emb = models.embedder(s)
+    key = (str(Path(s.data_dir).resolve()), s.chroma_host, int(s.chroma_port))
+    return _sample(client(s), emb, key, emb.model_id, base.chunk_tokens, base.chunk_overlap, sig)
+
+
+def knowledge_base(s: Settings | None = None, *, with_sample: bool = True) -> KnowledgeBase:
+    """This session's knowledge base. Raises a RagftError (unreachable server, model missing...) to show."""
+    s = s or config.settings()
+    ws = current_workspace()
+    emb = models.embedder(s)
+    cl = client(s)
+    if with_sample:
+        try:
+            sample_status(s)
+        except E.RagftError as exc:  # the sample failing must not block the user's own documents
+            logger.warning("the shared sample could not be indexed: %s", exc.message)
+            keys.set_sample_error(exc.message)
+    return KnowledgeBase(cl, emb, ws, include_sample=with_sample, limits=Limits.from_settings(s))

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ragft import errors as E
+from ragft.costs.billing import Billing
 from ragft.paths import ADAPTER_DIR, DEFAULT_ADAPTER
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings
 
@@ -88,14 +89,6 @@ def same_endpoint(a: EndpointConfig | EmbeddingConfig, b: EndpointConfig | Embed
 
 
 # ---- the policy -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Billing:
-    """How a call is paid: ``free`` (nothing to pay), ``server_key`` (the facilitator pays)."""
-
-    free: bool
-    server_key: bool
-
-
 @dataclass(frozen=True)
 class Policy:
     """The facilitator's rules, built once from the server settings (which hold the keys; never sent anywhere)."""
@@ -255,19 +248,6 @@ def policy_from(server: Settings, extra_adapters: Mapping[str, Path] | None = No
         allowed_models=server.allowed_models,
         extra_adapters=extra_adapters,
     )
-
-
-def redact(text: str, secrets: list[str | None] | tuple[str | None, ...]) -> str:
-    """``text`` with every secret value (4+ characters) replaced by ``***``."""
-    out = text
-    for s in secrets:
-        if s and len(s) >= 4:
-            out = out.replace(s, "***")
-    return out
-
-
-def server_secrets(server: Settings) -> tuple[str, ...]:
-    return tuple(k for k in (server.base.api_key, server.finetuned.api_key, server.embedding.api_key) if k)
 
 
 def describe_key(cfg: EndpointConfig | EmbeddingConfig) -> str:

@@ -127,3 +127,12 @@ def error_label(exc: BaseException | None) -> str:
         if isinstance(exc, cls):
             return label
     return type(exc).__name__
+
+
+def redact(text: str, secrets: list[str | None] | tuple[str | None, ...]) -> str:
+    """``text`` with every secret value (4+ characters) replaced by ``***``."""
+    out = text
+    for s in secrets:
+        if s and len(s) >= 4:
+            out = out.replace(s, "***")
+    return out

@@ -98,7 +98,9 @@ class Settings:
     max_chunks_per_workspace: int = 10000  # RAGFT_MAX_CHUNKS_PER_WORKSPACE: chunks one workspace may hold
     ocr_max_pages: int = 50  # PDF pages without a text layer read by OCR per file; 0 turns OCR off
     ocr_seconds_per_file: float = 120.0
-    price_overrides: Mapping[str, Any] = field(default_factory=dict)  # model id or pattern -> costs.Price
+    price_overrides: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # model id or glob -> (in, out[, cached]) or a Price
     participant_endpoints: str = "own-key"  # "own-key" | "server-only" (see ragft.access)
     allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
     n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
@@ -319,7 +321,7 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
         ),
         ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),
         ocr_seconds_per_file=_float(src, "RAGFT_OCR_SECONDS_PER_FILE", 120.0, *bound("ocr_seconds_per_file")),
-        price_overrides=_price_overrides(_get(src, "RAGFT_PRICE_OVERRIDES")),
+        price_overrides=parse_price_text(_get(src, "RAGFT_PRICE_OVERRIDES")),
         participant_endpoints=_provider(src, "RAGFT_PARTICIPANT_ENDPOINTS", "own-key", ("own-key", "server-only")),
         allowed_models={
             "base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),
@@ -348,7 +350,29 @@ def upload_limit_mb(env: Mapping[str, Any] | None = None, secrets_file: Path | N
     return _int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb"))
 
 
-def _price_overrides(raw: str | None) -> Mapping[str, Any]:
-    from ragft.costs.prices import parse_price_overrides  # costs imports nothing from settings at module level
+def per_million(value: Any, what: str) -> Decimal:
+    """A configured price in dollars per 1M tokens: a finite amount, not negative (ConfigError otherwise)."""
+    try:
+        out = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ConfigError(f"{what} must be an amount in dollars per 1M tokens, got {value!r}.") from None
+    if not out.is_finite() or out < 0:
+        raise ConfigError(f"{what} must be a positive amount in dollars per 1M tokens, got {value!r}.")
+    return out
 
-    return parse_price_overrides(raw) if raw else {}
+
+def parse_price_text(text: str | None) -> dict[str, tuple[Decimal, ...]]:
+    """``"model=in/out[/cached]; other=in/out"`` (the env var / secrets form) as ``{model: (in, out[, cached])}``
+    in dollars per 1M tokens; ``ragft.costs.prices.coerce_price`` turns each into a Price."""
+    out: dict[str, tuple[Decimal, ...]] = {}
+    for part in (text or "").replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        model, sep, figures = part.partition("=")
+        model = model.strip()
+        numbers = [x.strip() for x in figures.split("/")]
+        if not sep or not model or len(numbers) not in (2, 3):
+            raise ConfigError(f"Price override {part!r} must look like model=input/output[/cached] in $ per 1M tokens.")
+        out[model] = tuple(per_million(n, f"price override for {model}") for n in numbers)
+    return out

@@ -173,46 +173,44 @@ def data_dir(tmp_path, monkeypatch):
 
 
 # ---- tiers ------------------------------------------------------------------------------------------------------
-# `pytest -m "not slow"`: the pure core and the pages that need no model, in well under a minute.
+# `pytest -m "not slow"`: the pure core and the pages without a model, in about a minute. A module whose tests load a
+# model, train, or start a server or a browser marks itself (`pytestmark = pytest.mark.slow`); tests that take a
+# server fixture, or are parametrised over a real `chroma run`, are marked here. In the quick tier, loading a
+# llama.cpp model or starting a server process fails the test (so an unmarked module cannot slip in).
 SLOW_FIXTURES = frozenset({"llama_server", "chroma_server", "app_url", "browser", "page", "app"})
-SLOW_MODULES = frozenset(
-    {
-        # modules whose tests load the embedded model, train, or start servers/browsers
-        "test_models_embedded",
-        "test_models_server",
-        "test_adapter",
-        "test_compare",
-        "test_compare_page",
-        "test_evaluate_run",
-        "test_evaluate_page",
-        "test_offline",
-        "test_index_server_gone",
-        "test_pages",
-        "test_training_jobs",
-        "test_pool",
-        "test_class_runs",
-        "test_cpu_policy",
-        "test_evaluate_trust_page",
-        "test_finetune_page",
-        "test_compare_kb",
-        "test_settings_page",
-        # indexing whole corpora through the pages, or restarting processes
-        "test_kb_page",
-        "test_workspaces",
-        "test_workspaces_page",
-    }
-)
+SERVER_COMMANDS = ("streamlit", "chroma", "llama_cpp.server", "ragft.training.worker", "chromium", "initdb", "postgres")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if (
-            (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
-            or module in SLOW_MODULES
-            or "/e2e/" in str(item.fspath)
-            or "[server" in item.nodeid  # parametrised over a real `chroma run`
-        ):
+        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))) or "[server" in item.nodeid:
             item.add_marker(pytest.mark.slow)
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+
+
+class UnmarkedSlowTest(AssertionError):
+    """A quick-tier test loaded a model or started a server: its module must mark itself slow."""
+
+
+@pytest.fixture(autouse=True)
+def _quick_tier_guard(request, monkeypatch):
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    import llama_cpp
+
+    where = request.node.nodeid
+
+    def no_model(cls, *args, **kwargs):
+        raise UnmarkedSlowTest(f"{where} loads a llama.cpp model: add `pytestmark = pytest.mark.slow` to its module")
+
+    real_popen_init = subprocess.Popen.__init__
+
+    def guarded_popen(self, args, *rest, **kwargs):
+        text = " ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args)
+        if any(cmd in text for cmd in SERVER_COMMANDS):
+            raise UnmarkedSlowTest(f"{where} starts {text[:80]!r}: add `pytestmark = pytest.mark.slow` to its module")
+        real_popen_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(llama_cpp.Llama, "__new__", no_model)  # never created: nothing to finalise
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded_popen)
+    yield

@@ -17,14 +17,13 @@ from ragft.access import (
     is_private_url,
     normalise_url,
     policy_from,
-    redact,
 )
 from ragft.costs.billing import BilledChatModel, ServerPriceUnknown, price_for_billing
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.costs.metering import MeteredCall
 from ragft.costs.prices import parse_price_overrides
-from ragft.errors import ConfigError
+from ragft.errors import ConfigError, redact
 from ragft.paths import DEFAULT_ADAPTER
 from ragft.settings import load_settings
 

@@ -15,6 +15,8 @@ from ragft.knowledge.scenario import load_questions
 from ragft.paths import DEFAULT_ADAPTER, ROOT, smollm2_gguf
 from ragft.settings import DEFAULT_SYSTEM_PROMPT
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or smollm2_gguf() is None,
     reason="llama-cpp-python or the bundled SmolLM2 GGUF is not installed",

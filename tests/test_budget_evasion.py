@@ -166,7 +166,7 @@ def test_many_sessions_at_once_never_cross_the_app_cap(policy, tmp_path):
 def test_ingest_and_questions_at_once_on_the_server_key(policy, tmp_path):
     """Concurrent ingest + compare on the facilitator's key: the session's `*` = 0/0 prices neither, the app cap
     holds, and a file refused by the cap stores nothing."""
-    from ragft.access import Billing
+    from ragft.costs.billing import Billing
     from ragft.costs.prices import Price
     from ragft.knowledge.base import KnowledgeBase
     from ragft.knowledge.store import make_client

@@ -30,6 +30,8 @@ from ragft.store import open_store
 from ragft.store import records as R
 from tests.fake_latency_server import LatencyServer
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse"
@@ -159,7 +161,7 @@ def test_the_sidebar_meter_fragment_sends_the_sessions_heartbeat(data_dir):
     def script() -> None:
         import streamlit as st
 
-        from components import cost_meter
+        from components.shared import cost_meter
 
         with st.sidebar:
             cost_meter.render_cost_meter()

@@ -22,6 +22,8 @@ from ragft.models.chat import OpenAICompatibleModel
 from ragft.settings import EndpointConfig
 from tests.fake_latency_server import LatencyServer
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 CHUNKS = (
     RetrievedChunk("The Kestrel 2 Tent costs $149 and weighs 1.8 kg.", "catalogue.pdf", 1, 0.82, "c1"),
     RetrievedChunk("Returns are accepted within 60 days with a receipt.", "returns-warranty.pdf", 1, 0.41, "c2"),

@@ -25,6 +25,8 @@ from tests.test_compare import factory
 from tests.test_index import read
 from tests.test_index_server_gone import Server
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 QUESTION = "How much does the Boreal Kettle cost?"
 
 

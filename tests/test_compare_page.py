@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.shared.safe_text import as_plain
 from ragft.settings import EndpointConfig, Settings
 from tests.apptest_helpers import embedded_settings, open_page
+
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
 
 QUESTION = "How much does the Kestrel 2 Tent cost?"
 LABELS = ["Base", "Base + RAG", "Fine-tuned", "Fine-tuned + RAG"]

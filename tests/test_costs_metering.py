@@ -15,6 +15,8 @@ from ragft.errors import BudgetExceeded
 from ragft.models.chat import make_chat_model
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 
+pytestmark = pytest.mark.slow  # loads the bundled model in-process
+
 MESSAGES = build_messages("What colour is the sky on a clear day? Answer in one sentence.")
 
 

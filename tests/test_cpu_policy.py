@@ -11,6 +11,8 @@ from ragft import errors as E
 from ragft.models import cpu
 from ragft.settings import load_settings, thread_overrides
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 
 @pytest.mark.parametrize(
     "cores, external, generating, background, expected",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.shared.safe_text import as_plain
 from ragft.settings import Settings
 from tests.apptest_helpers import embedded_settings, open_page
+
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
 
 
 def open_evaluate(settings: Settings) -> AppTest:

@@ -17,6 +17,8 @@ from ragft import evaluation as EV
 from ragft.costs.ledger import SessionLedger
 from ragft.settings import Settings
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 SUBSET = 4
 
 

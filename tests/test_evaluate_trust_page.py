@@ -18,6 +18,8 @@ from ragft.evaluation import history as H
 from tests.apptest_helpers import embedded_settings, open_page
 from tests.test_evaluate_drafting import serve as serve_drafting
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 CTX = "Kestrel 2 Tent. Price: $149. Weight: 1.8 kg."
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ragft.training import adapters as A
 from ragft.training.adapters import WORKSPACE_PREFIX
 from tests.apptest_helpers import embedded_settings, open_page
+
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
 
 WS = "testworkspace01"
 

@@ -19,6 +19,8 @@ from ragft.models.embeddings import LocalMiniLM
 from ragft.settings import Settings
 from tests.conftest import chroma_exe, free_port, stop, wait_http
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", ROOT / "scripts" / "make_bad_corpus.py")
 gen = importlib.util.module_from_spec(_spec)

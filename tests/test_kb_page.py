@@ -13,6 +13,8 @@ from components.shared.safe_text import as_plain
 from ragft.knowledge.documents import document_id
 from ragft.knowledge.workspaces import new_workspace_id
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "knowledge_base.py")
 CORPUS = ROOT / "tests" / "fixtures" / "bad_corpus"

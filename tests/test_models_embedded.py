@@ -15,6 +15,8 @@ from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine
 from ragft.paths import smollm2_gguf
 from ragft.settings import EndpointConfig
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 
 @pytest.fixture(scope="module")
 def base_model():

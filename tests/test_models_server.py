@@ -14,6 +14,8 @@ from ragft.models.chat import OpenAICompatibleModel
 from ragft.settings import EMBEDDED_BASE_MODEL, EndpointConfig
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 QUESTION = "How much does the Aurora desk lamp cost?"
 CHUNK = RetrievedChunk(text="Aurora desk lamp. Price: $49. Three brightness levels.", source="catalogue.pdf", page=3)
 

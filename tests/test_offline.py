@@ -8,6 +8,8 @@ import socket
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 
 def test_guard_really_blocks(no_network):
     with pytest.raises(OSError):

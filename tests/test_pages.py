@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.shared import navigation
 from components.shared.safe_text import as_plain
+
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def registered_pages() -> list[str]:
-    """The page files listed in streamlit_app.py's PAGES (read from the source, not imported)."""
-    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
-    pages = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("pages/"):
-            pages.append(node.value)
-    return sorted(set(pages))
+    """The page files the router registers (components.shared.navigation.PAGES, the one list of pages)."""
+    return sorted(p.path for p in navigation.PAGES)
 
 
 def test_every_page_file_is_registered_and_exists():

@@ -16,6 +16,8 @@ from ragft.models.fair import FairQueue, calling
 from ragft.models.pool import EnginePool, contexts_from_env
 from ragft.paths import smollm2_gguf
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 QUESTION = [{"role": "user", "content": "Describe a tent for a family of four in detail."}]
 
 

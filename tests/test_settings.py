@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from ragft.costs.prices import price_for
 from ragft.errors import ConfigError
 from ragft.settings import load_settings
 
@@ -84,9 +85,10 @@ def test_local_providers_get_their_default_urls():
 
 def test_price_overrides_from_env():
     s = load_settings({"RAGFT_PRICE_OVERRIDES": "my-vllm-model=0.10/0.40; ft:gpt-4o-mini*=0.3/1.2/0.15"})
-    assert s.price_overrides["my-vllm-model"].input_per_m == Decimal("0.10")
-    assert s.price_overrides["my-vllm-model"].output_per_m == Decimal("0.40")
-    assert s.price_overrides["ft:gpt-4o-mini*"].cached_input_per_m == Decimal("0.15")
+    assert s.price_overrides["my-vllm-model"] == (Decimal("0.10"), Decimal("0.40"))
+    vllm = price_for("my-vllm-model", "custom", s.price_overrides)
+    assert (vllm.input_per_m, vllm.output_per_m) == (Decimal("0.10"), Decimal("0.40"))
+    assert price_for("ft:gpt-4o-mini-2024:acme", "openai", s.price_overrides).cached_input_per_m == Decimal("0.15")
     with pytest.raises(ConfigError) as info:
         load_settings({"RAGFT_PRICE_OVERRIDES": "broken"})
     assert "model=input/output" in info.value.message

@@ -11,6 +11,8 @@ from ragft.errors import ConfigError
 from ragft.paths import ROOT
 from ragft.settings import EMBEDDED_BASE_MODEL, Settings
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 
 def open_settings(data_dir) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)

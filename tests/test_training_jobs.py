@@ -21,6 +21,8 @@ from ragft.training.converter import find_converter
 from ragft.training.examples import Example
 from ragft.training.trainer import training_available
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 EXAMPLES = [
     Example(
         f"What does item {i} cost?", f"Howdy from Fernhollow!\n- Item {i} costs ${i}9.\nStay wild, the Fernhollow crew"

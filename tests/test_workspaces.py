@@ -29,6 +29,8 @@ from ragft.knowledge.workspaces import (
 from ragft.store import records as R
 from ragft.store import workspaces as W
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "local:test-model"
 

@@ -13,6 +13,8 @@ from components.shared.safe_text import as_plain
 from ragft.knowledge.workspaces import Workspaces
 from ragft.store import workspaces as W
 
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "knowledge_base.py")
 

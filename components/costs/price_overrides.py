@@ -1,7 +1,7 @@
 """Editor for this session's price overrides (Costs page; reusable on the Settings page).
 
 Overrides live in ``st.session_state["price_overrides"]`` as ``{model id or glob: Price}`` and win over
-the bundled prices for new calls (``components.shared.prices.price_overrides()`` merges them with the
+the bundled prices for new calls (``session.prices.price_overrides()`` merges them with the
 server-wide ones). Calls already recorded keep the price they were recorded with.
 """
 

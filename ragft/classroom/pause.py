@@ -12,6 +12,7 @@ import threading
 import time
 
 from ragft.errors import RagftError
+from ragft.models import fair
 
 logger = logging.getLogger(__name__)
 
@@ -71,3 +72,6 @@ def is_paused() -> bool:
 def check() -> None:
     if is_paused():
         raise ModelCallsPaused("The facilitator paused all model calls for the moment.")
+
+
+fair.set_pause_check(check)  # the embedded engine checks the pause before every turn

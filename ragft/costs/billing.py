@@ -1,6 +1,6 @@
 """How a session's call is priced: by where it goes and who pays, never by a provider label.
 
-:class:`BilledChatModel` and :class:`BilledEmbedder` wrap a chat model or an embedder for one session with its :class:`ragft.access.Billing` and the
+:class:`BilledChatModel` and :class:`BilledEmbedder` wrap a chat model or an embedder for one session with its :class:`Billing` and the
 price that follows from it:
 
 - free (the embedded engine, the local embedder, or a loopback/private URL the server configured): $0, marked local,
@@ -16,16 +16,24 @@ price that follows from it:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ragft.access import Billing
 from ragft.costs.budget import PriceUnknownForBudget
 from ragft.costs.prices import LOCAL_PROVIDERS, Price, price_for
 from ragft.models.chat import ChatModel
 from ragft.models.embeddings import Embedder
 from ragft.models.stream import ChatStream, Completion, Messages
+
+
+@dataclass(frozen=True)
+class Billing:
+    """How a call is paid: ``free`` (nothing to pay), ``server_key`` (the facilitator pays)."""
+
+    free: bool
+    server_key: bool
 
 
 class ServerPriceUnknown(PriceUnknownForBudget):

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ragft.costs.money import format_usd as format_usd  # the app's one money fo
 from ragft.errors import ConfigError
 from ragft.models.usage import Usage
 from ragft.paths import ASSETS
+from ragft.settings import parse_price_text, per_million
 
 MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)
@@ -90,14 +91,7 @@ class CostBreakdown:
         return self.input + self.cached_input + self.output
 
 
-def _dec(value: Any, what: str) -> Decimal:
-    try:
-        out = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ConfigError(f"{what} must be an amount in dollars per 1M tokens, got {value!r}.") from None
-    if not out.is_finite() or out < 0:
-        raise ConfigError(f"{what} must be a positive amount in dollars per 1M tokens, got {value!r}.")
-    return out
+_dec = per_million  # one rule for a price in dollars per 1M tokens
 
 
 # ---- the project table ---------------------------------------------------------------------------
@@ -277,18 +271,9 @@ def _override_for(model_id: str, overrides: Mapping[str, Any] | None) -> Price |
 
 def parse_price_overrides(text: str | None) -> dict[str, Price]:
     """Parse ``"model=in/out[/cached]; other=in/out"`` (env var / secrets form) into overrides."""
-    out: dict[str, Price] = {}
-    for part in (text or "").replace("\n", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        model, sep, figures = part.partition("=")
-        model = model.strip()
-        numbers = [x.strip() for x in figures.split("/")]
-        if not sep or not model or len(numbers) not in (2, 3):
-            raise ConfigError(f"Price override {part!r} must look like model=input/output[/cached] in $ per 1M tokens.")
-        out[model] = coerce_price(tuple(numbers), f"price override for {model}")
-    return out
+    return {
+        model: coerce_price(figures, f"price override for {model}") for model, figures in parse_price_text(text).items()
+    }
 
 
 # ---- the public API ------------------------------------------------------------------------------

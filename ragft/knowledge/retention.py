@@ -10,15 +10,13 @@ leaves it flagged, and the next purge tries again.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ragft.errors import IndexError_
-from ragft.knowledge.workspaces import check_workspace_id, workspace_collection_prefix
+from ragft.knowledge.workspaces import WorkspaceDeleteFailed, drop_workspace_data
 from ragft.store import workspaces as records
 from ragft.store.db import ClassStore
 
@@ -31,34 +29,6 @@ DAY_S = 86400.0
 CHECK_EVERY_S = 60.0  # how often a process asks the database whether a purge is due
 _checked: dict[str, float] = {}  # database file -> when this process last asked
 _started_lock = threading.Lock()
-
-
-class WorkspaceDeleteFailed(IndexError_):
-    hint = "Try again in a moment; if it persists, the facilitator can check the server log."
-
-
-def _names(client: Any) -> list[str]:
-    return [str(getattr(c, "name", c)) for c in client.list_collections()]
-
-
-def drop_workspace_data(client: Any, data_dir: Path | str, workspace_id: str) -> list[str]:
-    """Drop every Chroma collection of the workspace and its folder of files; returns the collections dropped."""
-    prefix = workspace_collection_prefix(workspace_id)
-    try:
-        dropped = [n for n in _names(client) if n.startswith(prefix)]
-        for name in dropped:
-            client.delete_collection(name)
-    except Exception as exc:
-        logger.exception("dropping the collections of workspace %s failed", workspace_id)
-        raise WorkspaceDeleteFailed("The workspace's documents could not be deleted.") from exc
-    folder = Path(data_dir) / "workspaces" / check_workspace_id(workspace_id)
-    try:
-        if folder.is_dir():
-            shutil.rmtree(folder)
-    except OSError as exc:
-        logger.exception("removing the files of workspace %s failed", workspace_id)
-        raise WorkspaceDeleteFailed("The workspace's files could not be deleted.") from exc
-    return dropped
 
 
 def purge_expired(

@@ -21,10 +21,12 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ragft.errors import ConfigError, IndexError_
 from ragft.store import workspaces as records
@@ -181,11 +183,37 @@ class Workspaces:
 
         Its spend moves to the new workspace, so deleting never resets the participant's budget.
         """
-        from ragft.knowledge.retention import drop_workspace_data
-
         records.mark_deleted(self.store, workspace_id)
         drop_workspace_data(client, self.data_dir, workspace_id)
         new = self.issue()
         records.forget(self.store, workspace_id, carry_spend_to=new.id)
         logger.info("workspace %s deleted by its participant; replaced by %s", workspace_id, new.id)
         return new
+
+
+class WorkspaceDeleteFailed(IndexError_):
+    hint = "Try again in a moment; if it persists, the facilitator can check the server log."
+
+
+def _names(client: Any) -> list[str]:
+    return [str(getattr(c, "name", c)) for c in client.list_collections()]
+
+
+def drop_workspace_data(client: Any, data_dir: Path | str, workspace_id: str) -> list[str]:
+    """Drop every Chroma collection of the workspace and its folder of files; returns the collections dropped."""
+    prefix = workspace_collection_prefix(workspace_id)
+    try:
+        dropped = [n for n in _names(client) if n.startswith(prefix)]
+        for name in dropped:
+            client.delete_collection(name)
+    except Exception as exc:
+        logger.exception("dropping the collections of workspace %s failed", workspace_id)
+        raise WorkspaceDeleteFailed("The workspace's documents could not be deleted.") from exc
+    folder = Path(data_dir) / "workspaces" / check_workspace_id(workspace_id)
+    try:
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    except OSError as exc:
+        logger.exception("removing the files of workspace %s failed", workspace_id)
+        raise WorkspaceDeleteFailed("The workspace's files could not be deleted.") from exc
+    return dropped

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ragft import errors as E
-from ragft.access import redact
+from ragft.errors import redact
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, default_threads, render_chatml, resolve_adapter
 from ragft.models.stream import ChatStream, Completion, Messages
 from ragft.models.tokens import count_message_tokens, count_tokens

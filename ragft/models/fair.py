@@ -13,7 +13,8 @@ share. Within one owner, calls are served in arrival order. Nobody starves: an o
 
 The caller says who it is with :func:`calling` (a context variable, set in the thread that calls the model);
 :func:`position` tells a waiting call its place and an estimated wait, from the average turn length measured.
-Before every turn :func:`ragft.classroom.pause.check` raises when the facilitator paused model calls.
+Before every turn the pause check (:func:`set_pause_check`; :mod:`ragft.classroom.pause` installs its own when
+imported) raises when the facilitator paused model calls.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-from ragft.classroom import pause
 
 logger = logging.getLogger(__name__)
 
@@ -206,10 +205,22 @@ def engine_queue(engine: Any, capacity: int = 1) -> FairQueue:
         return q
 
 
+def _no_pause() -> None:
+    return None
+
+
+_pause_check: list[Callable[[], None]] = [_no_pause]
+
+
+def set_pause_check(check: Callable[[], None]) -> None:
+    """Install the check called before every turn (it raises to refuse the turn, e.g. while paused)."""
+    _pause_check[0] = check
+
+
 @contextmanager
 def engine_turn(engine: Any, capacity: int = 1) -> Iterator[None]:
     """One whole generation on ``engine``: one of its ``capacity`` contexts (each holds one sequence)."""
-    pause.check()
+    _pause_check[0]()
     with engine_queue(engine, capacity).turn():
         yield
 
@@ -217,7 +228,7 @@ def engine_turn(engine: Any, capacity: int = 1) -> Iterator[None]:
 @contextmanager
 def token_turn() -> Iterator[None]:
     """One token step (or the prompt's processing) among every sequence generating in the process."""
-    pause.check()
+    _pause_check[0]()
     with TOKEN_STEP.turn():
         yield
 

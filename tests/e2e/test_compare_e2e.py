@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ragft.paths import DEFAULT_ADAPTER
 from tests.conftest import ROOT
 from tests.e2e.conftest import wait_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # loads a model, trains, or starts a server or a browser
 
 SCREENSHOT = ROOT / "assets" / "screenshots" / "compare.png"
 QUESTION = "How much does the Kestrel 2 Tent cost?"

@@ -129,7 +129,7 @@ def bench_embedded_ttft(repeats: int) -> None:
         for c in ("base", "finetuned")
         for lane in (0, 1)
     }
-    mf = lambda cfg: models[(cfg.slot, 1 if cfg.rag else 0)]  # noqa: E731
+    mf = lambda cfg: models[(cfg.slot, 1 if cfg.rag else 0)]  # noqa: E731 - a one-line factory, read beside its use
     q = "How much does the Kestrel 2 Tent cost?"
     n_prompt = models[("base", 1)].count_prompt_tokens(build_messages(q, chunks))
     C.run_comparison("warm up", ALL, model_for=mf, retrieve=C.fixed_retriever(chunks), max_tokens=2, timeout_s=300)

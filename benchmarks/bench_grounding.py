@@ -39,7 +39,7 @@ def main() -> int:
     ground_s, score_s, gen_s = [], [], []
     for r in answered:
         q = questions.get(r.question_id)
-        ctx = [str(s.get("text", "")) for s in r.sources]
+        ctx = [c.text for c in r.sources]
         t0 = time.perf_counter()
         for _ in range(args.repeat):
             if r.rag:

@@ -44,7 +44,7 @@ SOURCES = {
     "draft": "Your own questions",
 }
 st.segmented_control(
-    "Question set", list(SOURCES), key="eval_source", required=True, disabled=running, format_func=SOURCES.get
+    "Question set", list(SOURCES), key="eval_source", required=True, disabled=running, format_func=lambda k: SOURCES[k]
 )
 qs: EV.QuestionSet | None = None
 if st.session_state["eval_source"] == "draft":

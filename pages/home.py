@@ -43,7 +43,6 @@ s = config.settings_or_stop()
 if problem := upload_limit_problem(config.server_settings()):
     st.warning(problem, icon=":material/upload_file:")
 
-rows = []
 for slot, title in (("base", "Base slot"), ("finetuned", "Fine-tuned slot")):
     cfg = models.slot_config(slot, s)
     ok, text = models.model_status(slot, s)

@@ -12,9 +12,8 @@ from components.shared.shell import page_shell
 from components.shared.sources import render_sources
 from ragft import errors as E
 from ragft.costs.money import format_usd
-from ragft.knowledge.chunking import MIN_CHUNK_TOKENS
 from ragft.knowledge.store import DocumentInfo
-from ragft.settings import EmbeddingConfig
+from ragft.settings import EmbeddingConfig, bound, slider_range
 from session import config, keys
 from session.workspace import current_workspace, knowledge_base, pop_notice
 
@@ -29,7 +28,8 @@ st.caption(
 s = config.settings_or_stop()
 
 ws = current_workspace()
-st.session_state.setdefault("kb_chunk_tokens", min(1000, max(MIN_CHUNK_TOKENS, int(s.chunk_tokens) // 10 * 10)))
+CHUNK_MIN, CHUNK_MAX = slider_range("chunk_tokens")
+st.session_state.setdefault("kb_chunk_tokens", min(CHUNK_MAX, max(CHUNK_MIN, int(s.chunk_tokens) // 10 * 10)))
 st.session_state.setdefault("kb_overlap", int(s.chunk_overlap))
 st.session_state.setdefault("kb_confirm_reset", False)
 st.session_state.setdefault("kb_result", None)
@@ -65,8 +65,8 @@ with st.expander("Indexing settings", icon=":material/tune:", expanded=False):
         st.rerun()
     size = c2.slider(
         "Chunk size (tokens)",
-        MIN_CHUNK_TOKENS,
-        1000,
+        CHUNK_MIN,
+        CHUNK_MAX,
         step=10,
         key="kb_chunk_tokens",
         help="Small chunks keep contexts tight (one product per chunk for the small local model).",
@@ -161,8 +161,8 @@ with tab_docs:
         names = {d.doc_id: d.name for d in mine}
         if st.session_state.get("kb_delete_pick") not in names:
             st.session_state.pop("kb_delete_pick", None)
-        victim = c1.selectbox("Delete a document", list(names), format_func=names.get, key="kb_delete_pick")
-        if c2.button("Delete", icon=":material/delete:", key="kb_delete"):
+        victim = c1.selectbox("Delete a document", list(names), format_func=lambda d: names[d], key="kb_delete_pick")
+        if c2.button("Delete", icon=":material/delete:", key="kb_delete") and victim is not None:
             removed = _safe(lambda: kb.delete_document(victim), None)
             if removed is not None:
                 st.session_state["kb_result"] = None
@@ -196,8 +196,8 @@ with tab_chunks:
         labels = {d.doc_id: f"{d.name} ({where}, {d.chunks} chunks)" for d, where in every}
         if st.session_state.get("kb_inspect_doc") not in labels:
             st.session_state.pop("kb_inspect_doc", None)
-        pick = st.selectbox("Document", list(labels), format_func=labels.get, key="kb_inspect_doc")
-        chunks = _safe(lambda: kb.chunks(pick), [])
+        pick = st.selectbox("Document", list(labels), format_func=lambda d: labels[d], key="kb_inspect_doc")
+        chunks = _safe(lambda: kb.chunks(pick), []) if pick is not None else []
         if chunks:
             st.dataframe(
                 [
@@ -245,11 +245,11 @@ with tab_search:
     with st.form("kb_search_form", border=False):
         query = st.text_input("Query", key="kb_query", placeholder="e.g. How much does the Kestrel 2 Tent cost?")
         c1, c2, c3 = st.columns(3)
-        k = c1.slider("Top-k", 1, 10, int(s.top_k), key="kb_k")
+        k_min, k_max = slider_range("top_k")
+        k = c1.slider("Top-k", k_min, k_max, min(k_max, int(s.top_k)), key="kb_k")
         threshold = c2.slider(
             "Score threshold",
-            0.0,
-            1.0,
+            *bound("score_threshold"),
             float(s.score_threshold),
             0.05,
             key="kb_threshold",

@@ -12,7 +12,7 @@ from components.shared.safe_text import inline
 from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.access import SERVER_ONLY
-from ragft.settings import Settings, bound
+from ragft.settings import Settings, bound, int_bound
 from session import config, models
 
 logger = logging.getLogger(__name__)
@@ -107,10 +107,10 @@ with c2, st.container(border=True):
     st.subheader("Generation and retrieval")
     a, b = st.columns(2)
     a.slider("Temperature", *bound("temperature"), step=0.1, key="set_gen_temperature")
-    b.number_input("Max tokens per answer", *(int(x) for x in bound("max_tokens")), step=16, key="set_gen_max_tokens")
+    b.number_input("Max tokens per answer", *int_bound("max_tokens"), step=16, key="set_gen_max_tokens")
     a.number_input(
         "Top-k chunks",
-        *(int(x) for x in bound("top_k")),
+        *int_bound("top_k"),
         step=1,
         key="set_gen_top_k",
         help="The small embedded model is easily led astray by extra chunks: keep this small.",

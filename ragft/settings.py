@@ -35,6 +35,8 @@ EMBEDDED_BASE_MODEL = "smollm2-135m-instruct"
 EMBEDDED_FT_MODEL = "smollm2-135m-brandvoice-lora"
 LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_PROVIDERS = ("local", "openai", "azure", "custom")
+AZURE_API_VERSION = "2024-10-21"  # the Azure OpenAI API version used when none is configured
+OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"  # the embedding model of a non-local provider by default
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ class Settings:
         return replace(self, **changes)
 
 
+DEFAULTS = Settings()  # every default (load_settings, the core's keyword defaults) comes from the dataclasses
+_ENDPOINT = EndpointConfig()
+
+
 # ---- bounds: one table for env loading, the Settings form and the core ----------------------------
 # name -> (lowest, highest, what a person calls it)
 BOUNDS: dict[str, tuple[float, float, str]] = {
@@ -134,12 +140,23 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "ocr_max_pages": (0, 100000, "The OCR page limit"),
     "ocr_seconds_per_file": (1.0, 86400.0, "The OCR time limit per file (seconds)"),
     "workspace_ttl_days": (0, 3650, "Workspace retention (days)"),
+    "threads": (1, 256, "The thread count"),
 }
 
 
 def bound(name: str) -> tuple[float, float]:
     lo, hi, _ = BOUNDS[name]
     return lo, hi
+
+
+# What a slider offers where the whole range would not fit a hand (the Settings page types any value in BOUNDS).
+SLIDER_MAX: dict[str, float] = {"chunk_tokens": 1000, "top_k": 10}
+
+
+def slider_range(name: str) -> tuple[int, int]:
+    """``(lowest, highest)`` a slider for ``name`` offers: BOUNDS, cut at ``SLIDER_MAX``."""
+    lo, hi = bound(name)
+    return int(lo), int(min(hi, SLIDER_MAX.get(name, hi)))
 
 
 def check_bound(name: str, value: float, what: str | None = None) -> float:
@@ -151,7 +168,8 @@ def check_bound(name: str, value: float, what: str | None = None) -> float:
 
 
 # ---- parsing ----------------------------------------------------------------------------------
-def _ibound(name: str) -> tuple[int, int]:
+def int_bound(name: str) -> tuple[int, int]:
+    """``BOUNDS[name]`` as integers (a count: tokens, retries, pages)."""
     lo, hi = bound(name)
     return int(lo), int(hi)
 
@@ -231,14 +249,14 @@ def _endpoint(src: Mapping[str, Any], prefix: str, default_model: str, default_l
         model=model,
         base_url=_get(src, f"{prefix}_URL", PROVIDERS[provider]["base_url"]),
         api_key=key,
-        api_version=_get(src, f"{prefix}_API_VERSION", "2024-10-21" if provider == "azure" else None),
-        timeout_s=_float(src, f"{prefix}_TIMEOUT", 60.0, *bound("timeout_s")),
-        max_retries=_int(src, f"{prefix}_RETRIES", 2, *_ibound("max_retries")),
+        api_version=_get(src, f"{prefix}_API_VERSION", AZURE_API_VERSION if provider == "azure" else None),
+        timeout_s=_float(src, f"{prefix}_TIMEOUT", _ENDPOINT.timeout_s, *bound("timeout_s")),
+        max_retries=_int(src, f"{prefix}_RETRIES", _ENDPOINT.max_retries, *int_bound("max_retries")),
     )
 
 
 def _threads(src: Mapping[str, Any], name: str) -> int | None:
-    return _int(src, name, 0, 1, 256) if _get(src, name) is not None else None
+    return _int(src, name, 0, *int_bound("threads")) if _get(src, name) is not None else None
 
 
 def thread_overrides(env: Mapping[str, Any] | None = None) -> tuple[int | None, int | None]:
@@ -288,44 +306,59 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
     else:
         embedding = EmbeddingConfig(
             provider=embed_provider,
-            model=_get(src, "RAGFT_EMBED_MODEL", "text-embedding-3-small"),
+            model=_get(src, "RAGFT_EMBED_MODEL", OPENAI_EMBEDDING_MODEL),
             base_url=_get(src, "RAGFT_EMBED_URL", PROVIDERS.get(embed_provider, PROVIDERS["openai"])["base_url"]),
             api_key=_get(src, "RAGFT_EMBED_API_KEY") or _get(src, "OPENAI_API_KEY"),
             api_version=_get(src, "RAGFT_EMBED_API_VERSION"),
         )
-    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", 200, *_ibound("chunk_tokens"))
+    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", DEFAULTS.chunk_tokens, *int_bound("chunk_tokens"))
     base = _endpoint(src, "RAGFT_BASE", EMBEDDED_BASE_MODEL, None)
     finetuned = _endpoint(src, "RAGFT_FT", EMBEDDED_FT_MODEL, "default")
     return Settings(
         base=base,
         finetuned=finetuned,
         embedding=embedding,
-        data_dir=Path(_get(src, "RAGFT_DATA_DIR", "data")),
+        data_dir=Path(_get(src, "RAGFT_DATA_DIR", DEFAULTS.data_dir)),
         chroma_host=_get(src, "CHROMA_HOST"),
-        chroma_port=_int(src, "CHROMA_PORT", 8000, *_ibound("chroma_port")),
+        chroma_port=_int(src, "CHROMA_PORT", DEFAULTS.chroma_port, *int_bound("chroma_port")),
         chunk_tokens=chunk_tokens,
-        chunk_overlap=_int(src, "RAGFT_CHUNK_OVERLAP", 30, 0, chunk_tokens - 1),
-        top_k=_int(src, "RAGFT_TOP_K", default_top_k(base, finetuned), *_ibound("top_k")),
-        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", 0.0, *bound("score_threshold")),
-        temperature=_float(src, "RAGFT_TEMPERATURE", 0.0, *bound("temperature")),
-        max_tokens=_int(src, "RAGFT_MAX_TOKENS", 96, *_ibound("max_tokens")),
-        system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
+        chunk_overlap=_int(src, "RAGFT_CHUNK_OVERLAP", DEFAULTS.chunk_overlap, 0, chunk_tokens - 1),
+        top_k=_int(src, "RAGFT_TOP_K", default_top_k(base, finetuned), *int_bound("top_k")),
+        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", DEFAULTS.score_threshold, *bound("score_threshold")),
+        temperature=_float(src, "RAGFT_TEMPERATURE", DEFAULTS.temperature, *bound("temperature")),
+        max_tokens=_int(src, "RAGFT_MAX_TOKENS", DEFAULTS.max_tokens, *int_bound("max_tokens")),
+        system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULTS.system_prompt),
         participant_budget_usd=_participant_budget(src),
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
-        workspace_ttl_days=_float(src, "RAGFT_WORKSPACE_TTL_DAYS", 7.0, *bound("workspace_ttl_days")),
-        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb")),
-        max_pages=_int(src, "RAGFT_MAX_PAGES", 500, *_ibound("max_pages")),
-        max_chunks_per_file=_int(src, "RAGFT_MAX_CHUNKS_PER_FILE", 2000, *_ibound("max_chunks_per_file")),
-        max_chunks_per_workspace=_int(
-            src, "RAGFT_MAX_CHUNKS_PER_WORKSPACE", 10000, *_ibound("max_chunks_per_workspace")
+        workspace_ttl_days=_float(
+            src, "RAGFT_WORKSPACE_TTL_DAYS", DEFAULTS.workspace_ttl_days, *bound("workspace_ttl_days")
         ),
-        ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", 50, *_ibound("ocr_max_pages")),
-        ocr_seconds_per_file=_float(src, "RAGFT_OCR_SECONDS_PER_FILE", 120.0, *bound("ocr_seconds_per_file")),
+        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", DEFAULTS.max_upload_mb, *int_bound("max_upload_mb")),
+        max_pages=_int(src, "RAGFT_MAX_PAGES", DEFAULTS.max_pages, *int_bound("max_pages")),
+        max_chunks_per_file=_int(
+            src, "RAGFT_MAX_CHUNKS_PER_FILE", DEFAULTS.max_chunks_per_file, *int_bound("max_chunks_per_file")
+        ),
+        max_chunks_per_workspace=_int(
+            src,
+            "RAGFT_MAX_CHUNKS_PER_WORKSPACE",
+            DEFAULTS.max_chunks_per_workspace,
+            *int_bound("max_chunks_per_workspace"),
+        ),
+        ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", DEFAULTS.ocr_max_pages, *int_bound("ocr_max_pages")),
+        ocr_seconds_per_file=_float(
+            src, "RAGFT_OCR_SECONDS_PER_FILE", DEFAULTS.ocr_seconds_per_file, *bound("ocr_seconds_per_file")
+        ),
         price_overrides=parse_price_text(_get(src, "RAGFT_PRICE_OVERRIDES")),
-        participant_endpoints=_provider(src, "RAGFT_PARTICIPANT_ENDPOINTS", "own-key", ("own-key", "server-only")),
+        participant_endpoints=_provider(
+            src, "RAGFT_PARTICIPANT_ENDPOINTS", DEFAULTS.participant_endpoints, ("own-key", "server-only")
+        ),
         allowed_models={
-            "base": _names(src, "RAGFT_BASE_ALLOWED_MODELS"),
-            "finetuned": _names(src, "RAGFT_FT_ALLOWED_MODELS"),
+            slot: names
+            for slot, names in (
+                ("base", _names(src, "RAGFT_BASE_ALLOWED_MODELS")),
+                ("finetuned", _names(src, "RAGFT_FT_ALLOWED_MODELS")),
+            )
+            if names
         },
         n_threads=_threads(src, "RAGFT_N_THREADS"),
         embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
@@ -347,7 +380,7 @@ def upload_limit_mb(env: Mapping[str, Any] | None = None, secrets_file: Path | N
             raise ConfigError(f"{secrets_file} cannot be read: {exc}") from None
     src = {k: v for k, v in secrets.items() if isinstance(v, (str, int, float))}
     src.update(os.environ if env is None else env)
-    return _int(src, "RAGFT_MAX_UPLOAD_MB", 20, *_ibound("max_upload_mb"))
+    return _int(src, "RAGFT_MAX_UPLOAD_MB", 20, *int_bound("max_upload_mb"))
 
 
 def per_million(value: Any, what: str) -> Decimal:

@@ -10,7 +10,7 @@ export ANONYMIZED_TELEMETRY=False
 export PATH="$(dirname "$PY"):$PATH"  # the environment's commands (chroma, streamlit) first
 "$PY" -m ruff check . || { echo "ruff check failed" >&2; exit 1; }
 "$PY" -m ruff format --check . >/dev/null || { "$PY" -m ruff format --diff . | head -40; echo "ruff format: files need formatting (run: ruff format .)" >&2; exit 1; }
-"$PY" -m mypy || { echo "mypy failed on the core (ragft/)" >&2; exit 1; }
+"$PY" -m mypy || { echo "mypy failed (ragft/, session/, components/, pages/)" >&2; exit 1; }
 "$PY" -m pytest -q -p no:cacheprovider --timeout=900 tests "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

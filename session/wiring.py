@@ -53,7 +53,7 @@ def model_factory(configs: Sequence[Configuration], s: Settings) -> C.ModelFacto
 
 @dataclass(frozen=True)
 class RunWiring:
-    """The nine things a run takes from the session, plus what to show about them."""
+    """What a run (a comparison or an evaluation) takes from the session, plus what to show about them."""
 
     configurations: tuple[str, ...]
     model_for: C.ModelFactory

@@ -191,6 +191,9 @@ class UnmarkedSlowTest(AssertionError):
     """A quick-tier test loaded a model or started a server: its module must mark itself slow."""
 
 
+GUARD_CAUGHT = pytest.StashKey[list]()  # what the guard refused during a test (it fails at teardown)
+
+
 @pytest.fixture(autouse=True)
 def _quick_tier_guard(request, monkeypatch):
     if request.node.get_closest_marker("slow"):
@@ -199,18 +202,26 @@ def _quick_tier_guard(request, monkeypatch):
     import llama_cpp
 
     where = request.node.nodeid
+    caught: list[str] = []  # the app may catch the error and show it: the test still fails at teardown
+    request.node.stash[GUARD_CAUGHT] = caught
+
+    def refuse(what: str) -> UnmarkedSlowTest:
+        caught.append(what)
+        return UnmarkedSlowTest(f"{where} {what}: add `pytestmark = pytest.mark.slow` to its module")
 
     def no_model(cls, *args, **kwargs):
-        raise UnmarkedSlowTest(f"{where} loads a llama.cpp model: add `pytestmark = pytest.mark.slow` to its module")
+        raise refuse("loads a llama.cpp model")
 
     real_popen_init = subprocess.Popen.__init__
 
     def guarded_popen(self, args, *rest, **kwargs):
         text = " ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args)
         if any(cmd in text for cmd in SERVER_COMMANDS):
-            raise UnmarkedSlowTest(f"{where} starts {text[:80]!r}: add `pytestmark = pytest.mark.slow` to its module")
+            raise refuse(f"starts {text[:80]!r}")
         real_popen_init(self, args, *rest, **kwargs)
 
     monkeypatch.setattr(llama_cpp.Llama, "__new__", no_model)  # never created: nothing to finalise
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded_popen)
     yield
+    if caught:
+        pytest.fail(f"{where} {caught[0]} in the quick tier: add `pytestmark = pytest.mark.slow` to its module")

@@ -99,7 +99,7 @@ def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
             except BudgetExceeded:
                 refused.append(1)
                 return
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
                 return
             res.settle(step)

@@ -21,6 +21,8 @@ from ragft.costs.prices import Price, cost_of, price_for
 from ragft.models.usage import Usage
 from ragft.settings import load_settings
 
+pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 

@@ -14,6 +14,8 @@ from components.guide.costs import GUIDE_FIELDS
 from components.shared.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
 from ragft.costs.money import format_usd
 
+pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
+
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = str(ROOT / "pages" / "guide.py")
 

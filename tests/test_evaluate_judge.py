@@ -20,6 +20,7 @@ from ragft import evaluation as EV
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.evaluation import judge as J
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.chat import make_chat_model
 from ragft.settings import EndpointConfig
 
@@ -161,7 +162,7 @@ def test_the_judge_extracts_and_verifies_claims_and_is_metered(judge_server, tmp
 def _evaluation() -> EV.Evaluation:
     qs = EV.default_question_set().subset(2)
     ev = EV.Evaluation.new(qs, ["base", "base_rag"])
-    src = ({"rank": 1, "source": "catalogue.pdf", "page": 1, "score": 0.9, "text": CONTEXT[0]},)
+    src = (RetrievedChunk(CONTEXT[0], "catalogue.pdf", 1, 0.9),)
     q1, q2 = qs.questions
     ev.records += [
         EV.EvalRecord(q1.id, q1.question, "base", "Base", False, answer="It costs $999."),

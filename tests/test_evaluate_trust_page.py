@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from components.shared.safe_text import as_plain
 from ragft import evaluation as EV
 from ragft.evaluation import history as H
+from ragft.knowledge.retrieved import RetrievedChunk
 from tests.apptest_helpers import embedded_settings, open_page
 from tests.test_evaluate_drafting import serve as serve_drafting
 
@@ -26,7 +27,7 @@ CTX = "Kestrel 2 Tent. Price: $149. Weight: 1.8 kg."
 def _evaluation(right_base: list[int], right_ft: list[int]) -> EV.Evaluation:
     qs = EV.default_question_set().subset(len(right_base))
     ev = EV.Evaluation.new(qs, ["base_rag", "ft_rag"])
-    src = ({"rank": 1, "source": "catalogue.pdf", "page": 1, "score": 0.9, "text": CTX},)
+    src = (RetrievedChunk(CTX, "catalogue.pdf", 1, 0.9),)
     for cfg, rights in (("base_rag", right_base), ("ft_rag", right_ft)):
         for q, ok in zip(qs.questions, rights, strict=True):
             ev.records.append(

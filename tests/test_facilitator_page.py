@@ -14,6 +14,8 @@ from ragft.runs import BackgroundRun, registry
 from ragft.store import open_store
 from ragft.store import records as R
 
+pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse"

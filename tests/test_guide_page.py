@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 import ragft.guide.texts as guide_texts
 
+pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "guide.py")
 
 

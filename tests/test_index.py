@@ -47,7 +47,7 @@ def embedder():
 class OtherModel:
     """The real local model under another id, cut to 128 dimensions: a genuinely different embedding space."""
 
-    provider, model, model_id, dimensions = "local", "minilm-128", "local:minilm-128", 128
+    provider, model, model_id, dimensions, max_tokens = "local", "minilm-128", "local:minilm-128", 128, 256
 
     def __init__(self, base):
         self.base = base
@@ -69,7 +69,7 @@ class FailingOn:
     def __init__(self, base, marker):
         self.base, self.marker = base, marker
         self.provider, self.model, self.model_id = base.provider, base.model, base.model_id
-        self.dimensions = base.dimensions
+        self.dimensions, self.max_tokens = base.dimensions, base.max_tokens
 
     def embed(self, texts):
         if any(self.marker in t for t in texts):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from components.shared.safe_text import ANSWER_TAGS, WORD_JOINER, answer_html, as_plain, inline
 
 BEACON = "http://127.0.0.1:8999/beacon.png?d=secret"
@@ -107,6 +109,7 @@ def test_the_markup_check_sees_raw_markup():
     assert _unescaped_markup(HOSTILE_LINE) and not _unescaped_markup(inline(HOSTILE_LINE))
 
 
+@pytest.mark.slow  # the page loads the embedded model
 def test_compare_shows_a_hostile_question_as_text(data_dir):
     from tests.apptest_helpers import embedded_settings, open_page
 
@@ -122,6 +125,7 @@ def test_compare_shows_a_hostile_question_as_text(data_dir):
     assert titles and not any(_unescaped_markup(t) for t in titles), titles
 
 
+@pytest.mark.slow  # the page loads the embedded model
 def test_knowledge_base_shows_a_hostile_file_name_as_text(data_dir):
     from pathlib import Path
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.shared.safe_text import as_plain
 from ragft.costs.budget import Budget
 from ragft.settings import load_settings
+
+pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")

@@ -91,6 +91,7 @@ def test_jsonl_round_trip():
     assert back == ex and not problems
 
 
+@pytest.mark.slow  # loads the embedded model for its tokenizer
 def test_presets_are_valid_and_counted_with_the_model_tokenizer():
     from ragft.training.tokenizer import count_tokens
 

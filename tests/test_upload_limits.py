@@ -57,6 +57,7 @@ def _limit_warnings(at: AppTest) -> list[str]:
     return [w.value for w in at.warning if "server.maxUploadSize" in w.value]
 
 
+@pytest.mark.slow  # the page loads the embedded model
 def test_home_warns_when_the_server_accepts_bigger_uploads(data_dir, server_upload_mb, monkeypatch):
     monkeypatch.setenv("RAGFT_MAX_UPLOAD_MB", "3")
     server_upload_mb(200)  # Streamlit's default: the server was not started by scripts/run.sh
@@ -77,7 +78,7 @@ class CountingEmbedder:
     def __init__(self, base) -> None:
         self.base, self.embedded = base, 0
         self.provider, self.model, self.model_id = base.provider, base.model, base.model_id
-        self.dimensions = base.dimensions
+        self.dimensions, self.max_tokens = base.dimensions, base.max_tokens
 
     def embed(self, texts):
         self.embedded += len(texts)
@@ -133,6 +134,7 @@ def test_chunk_caps_refuse_before_embedding_and_store_nothing(tmp_path, minilm):
     assert again.ok, again.message
 
 
+@pytest.mark.slow  # the page loads the embedded model
 def test_the_knowledge_base_page_shows_the_chunk_cap_message(data_dir, monkeypatch):
     monkeypatch.setenv("RAGFT_MAX_CHUNKS_PER_FILE", "2")
     at = AppTest.from_file(str(ROOT / "pages" / "knowledge_base.py"), default_timeout=240).run()

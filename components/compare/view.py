@@ -185,7 +185,7 @@ def blind_vote(comparison: C.Comparison) -> None:
     if r.revealed:
         letter = r.letter_for(r.vote or "")
         st.success(
-            f"You picked **answer {letter}**: **{BY_KEY[r.vote].label}**. Labels revealed below.",
+            f"You picked **answer {letter}**: **{BY_KEY[r.vote].label if r.vote else '?'}**. Labels revealed below.",
             icon=":material/how_to_vote:",
         )
         st.caption(" · ".join(f"{letter} = {BY_KEY[k].label}" for letter, k in r.labelled()))

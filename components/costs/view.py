@@ -117,7 +117,7 @@ def calls_panel(ledger: SessionLedger) -> None:
     else:
         shown = [
             {
-                "time": r["time"][11:19],
+                "time": str(r["time"])[11:19],
                 "kind": r["kind"],
                 "model": r["model_id"],
                 "configuration": conf_label(str(r["configuration"])),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from components.evaluate import history as eval_history
 from components.evaluate import judge as eval_judge
@@ -23,7 +24,6 @@ from ragft import evaluation as EV
 from ragft.configs import BY_KEY
 from ragft.costs.money import format_usd
 from ragft.evaluation.history import describe_settings
-from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.settings import Settings
 from session import classroom, config, keys
 from session.retrieval import session_retriever
@@ -201,7 +201,10 @@ def summary_table(ev: EV.Evaluation) -> None:
             }
         )
         rows.append(row)
-    pct = {"min_value": 0, "max_value": 100, "format": "%.0f%%"}
+
+    def pct(label: str, help: str) -> ColumnConfig:
+        return st.column_config.ProgressColumn(label, min_value=0, max_value=100, format="%.0f%%", help=help)
+
     ci = "95% interval: the range the true rate plausibly lies in, given this many questions"
     st.dataframe(
         rows,
@@ -209,12 +212,8 @@ def summary_table(ev: EV.Evaluation) -> None:
         width="stretch",
         key="eval_table",
         column_config={
-            "Fact accuracy": st.column_config.ProgressColumn(
-                "Fact accuracy", **pct, help="Share of expected facts stated (normalised)"
-            ),
-            "Style adherence": st.column_config.ProgressColumn(
-                "Style adherence", **pct, help="Answers in the trained brand voice"
-            ),
+            "Fact accuracy": pct("Fact accuracy", "Share of expected facts stated (normalised)"),
+            "Style adherence": pct("Style adherence", "Answers in the trained brand voice"),
             "hit@k": st.column_config.NumberColumn(
                 "hit@k", format="%.0f%%", help="Expected source among the retrieved chunks (RAG only)"
             ),
@@ -309,19 +308,6 @@ def downloads(ev: EV.Evaluation) -> None:
         )
 
 
-def _chunks(rec: EV.EvalRecord) -> list[RetrievedChunk]:
-    return [
-        RetrievedChunk(
-            str(d.get("text", "")),
-            str(d.get("source", "")),
-            d.get("page"),
-            float(d.get("score") or 0.0),
-            str(d.get("chunk_id", "")),
-        )
-        for d in rec.sources
-    ]
-
-
 def drill_down(ev: EV.Evaluation) -> None:
     questions = ev.answered_questions()
     if not questions:
@@ -365,7 +351,7 @@ def drill_down(ev: EV.Evaluation) -> None:
                 if rec.page_hit is not None:
                     hit += " · right page" if rec.page_hit else " · wrong page"
                 with st.expander(f"Sources ({len(rec.sources)}) · {hit}"):
-                    render_sources(_chunks(rec), max_chars=300)
+                    render_sources(list(rec.sources), max_chars=300)
             cost = "$0 · local" if rec.local and rec.cost == 0 else format_usd(rec.cost, unknown="unknown price")
             st.caption(
                 f"first token {_s(rec.ttft_s)} · total {_s(rec.total_s)} · "

@@ -122,6 +122,6 @@ def render_join() -> None:
 
 def _guess_url() -> str:
     try:
-        return st.context.url.split("?")[0].rsplit("/", 1)[0] + "/"
+        return (st.context.url or "").split("?")[0].rsplit("/", 1)[0] + "/"
     except Exception:  # noqa: BLE001 - no browser context (tests): the facilitator types it
         return ""

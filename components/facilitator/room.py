@@ -16,6 +16,7 @@ from ragft.classroom.room import Room, snapshot
 from ragft.costs.money import format_usd
 from ragft.errors import RagftError
 from ragft.runs import registry
+from ragft.settings import int_bound
 from ragft.store import spend as S
 from session import classroom, config, keys
 
@@ -105,7 +106,12 @@ def _event_form() -> None:
     with st.form("fac_event"):
         base = st.selectbox("Base model", rules.models_for("base"), key="fac_ev_base")
         ft = st.selectbox("Fine-tuned model", rules.models_for("finetuned"), key="fac_ev_ft")
-        top_k = st.number_input("Top-k", 1, 50, int(ev.top_k or config.server_settings(raw=True).top_k), key="fac_ev_k")
+        top_k = st.number_input(
+            "Top-k",
+            *int_bound("top_k"),
+            int(ev.top_k or config.server_settings(raw=True).top_k),
+            key="fac_ev_k",
+        )
         cap = st.text_input(
             "Cap per participant ($, empty: the server's)", ev.participant_cap_usd or "", key="fac_ev_cap"
         )

@@ -100,7 +100,7 @@ def settings_form(n_examples: int) -> TrainConfig:
         key="ft_seed",
         help="Same seed, same examples, same settings: the same adapter.",
     )
-    values = {"steps": steps, "seed": seed}
+    values: dict[str, object] = {"steps": steps, "seed": seed}
     with st.expander("Advanced", icon=":material/tune:"):
         a, b, c = st.columns(3)
         values["rank"] = a.number_input("LoRA rank", 1, 64, base.rank, key="ft_rank")

@@ -11,8 +11,10 @@ password is given.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.shared.safe_text import inline
 from ragft.costs.prices import format_usd
@@ -64,7 +66,7 @@ def ingest_with_progress(
     """Run the ingest with one progress bar per file inside a status box."""
     label = f"Indexing {len(files)} file{'s' if len(files) != 1 else ''}…"
     with st.status(label, expanded=True) as box:
-        bars = {}
+        bars: dict[str, DeltaGenerator] = {}
         for name, _ in files:
             bars.setdefault(name, st.progress(0.0, text=f"{inline(name)}: waiting"))
 
@@ -86,7 +88,7 @@ def ingest_with_progress(
         )
         ok = sum(r.ok for r in reports)
         bad = sum(r.status in ("error", "needs_password") for r in reports)
-        state = "complete" if not bad else ("error" if not ok else "complete")
+        state: Literal["complete", "error"] = "error" if bad and not ok else "complete"
         box.update(
             label=f"Indexed {ok} of {len(files)} file{'s' if len(files) != 1 else ''}", state=state, expanded=bool(bad)
         )

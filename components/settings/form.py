@@ -19,6 +19,7 @@ from components.shared.safe_text import inline
 from ragft.access import KEY_NONE, KEY_OWN, KEY_SERVER, SERVER_ONLY, Policy, describe_key, normalise_url, same_endpoint
 from ragft.errors import ConfigError
 from ragft.settings import (
+    AZURE_API_VERSION,
     EMBEDDED_BASE_MODEL,
     EMBEDDED_FT_MODEL,
     EMBEDDING_PROVIDERS,
@@ -29,6 +30,7 @@ from ragft.settings import (
     Settings,
     bound,
     check_bound,
+    int_bound,
 )
 
 SLOTS = {"base": "Base model", "finetuned": "Fine-tuned model"}
@@ -38,11 +40,7 @@ EMBED_LABELS = {
     "azure": "Azure OpenAI",
     "custom": "Any OpenAI-compatible URL",
 }
-EMBED_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "azure": "https://YOUR-RESOURCE.openai.azure.com",
-    "custom": "http://127.0.0.1:8000/v1",
-}
+EMBED_URLS = {name: PROVIDERS[name]["base_url"] for name in EMBEDDING_PROVIDERS if name in PROVIDERS}
 MODEL_HINTS = {
     "openai": "gpt-4o-mini, or a fine-tuned id such as ft:gpt-4o-mini-2024-07-18:org::abc123",
     "azure": "the deployment name",
@@ -106,7 +104,7 @@ def endpoint_from_values(
         raise ConfigError(f"{what}: the model name {model!r} contains spaces.")
     api_version = str(v.get("api_version") or "").strip() or None
     if provider == "azure" and not api_version:
-        raise ConfigError(f"{what}: Azure OpenAI needs an API version (e.g. 2024-10-21).")
+        raise ConfigError(f"{what}: Azure OpenAI needs an API version (e.g. {AZURE_API_VERSION}).")
     try:
         raw = v.get("timeout_s")
         timeout = float(60.0 if raw in (None, "") else raw)
@@ -332,7 +330,7 @@ def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
             )
         c1, c2 = st.columns(2)
         c1.number_input("Timeout (s)", *bound("timeout_s"), step=5.0, key=_k(slot, "timeout_s"))
-        c2.number_input("Retries", *(int(x) for x in bound("max_retries")), step=1, key=_k(slot, "max_retries"))
+        c2.number_input("Retries", *int_bound("max_retries"), step=1, key=_k(slot, "max_retries"))
     return {name: st.session_state.get(_k(slot, name)) for name in values_from_endpoint(EndpointConfig())}
 
 

@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ragft import errors as E
@@ -60,7 +61,7 @@ from ragft.knowledge.retrieval import Retrieval, Retriever, failed_retrieval
 from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models import fair
 from ragft.runs import BackgroundRun
-from ragft.settings import DEFAULT_SYSTEM_PROMPT
+from ragft.settings import DEFAULT_SYSTEM_PROMPT, DEFAULTS, check_bound
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,20 @@ class ComparisonRun(BackgroundRun[Comparison]):
         self.comparison.finished = True
 
 
+@dataclass(frozen=True)
+class _PanelCall:
+    """What every panel of one comparison calls with (the question, the session's models, ledger and caps)."""
+
+    question: str
+    model_for: ModelFactory
+    ledger: SessionLedger
+    budget: Budget | None
+    system_prompt: str | None
+    max_tokens: int
+    temperature: float
+    price_overrides: Mapping[str, Any] | None
+
+
 def start_comparison(
     question: str,
     configurations: Sequence[str],
@@ -102,8 +117,8 @@ def start_comparison(
     ledger: SessionLedger | None = None,
     budget: Budget | None = None,
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
-    max_tokens: int = 96,
-    temperature: float = 0.0,
+    max_tokens: int = DEFAULTS.max_tokens,
+    temperature: float = DEFAULTS.temperature,
     top_k: int | None = None,
     price_overrides: Mapping[str, Any] | None = None,
     model_labels: Mapping[str, str] | None = None,
@@ -112,11 +127,13 @@ def start_comparison(
     """Start the configurations in threads and return at once. Raises CompareError for bad input."""
     q = validate_question(question)
     configs = resolve_configurations(configurations)
-    if max_tokens < 1:
-        raise CompareError("Max tokens must be at least 1.")
-    if not 0.0 <= temperature <= 2.0:
-        raise CompareError("Temperature must be between 0 and 2.")
+    for name, value in (("max_tokens", max_tokens), ("temperature", temperature)):
+        try:
+            check_bound(name, value)
+        except E.ConfigError as exc:
+            raise CompareError(exc.message) from None
     ledger = ledger if ledger is not None else SessionLedger()
+    call = _PanelCall(q, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides)
     comparison = Comparison(
         question=q,
         configurations=tuple(c.key for c in configs),
@@ -138,54 +155,19 @@ def start_comparison(
     run = ComparisonRun(comparison, owner=owner or fair.caller()[0])  # an evaluation's questions: its owner
     needs_retrieval = any(c.rag for c in configs)
 
-    def do_retrieval() -> None:
-        try:
-            if retrieve is None:
-                result = Retrieval(
-                    error="No knowledge base is available: add documents on the Knowledge base page.",
-                    error_kind="NoKnowledgeBase",
-                    question=q,
-                )
-            else:
-                result = retrieve(q)
-        except E.RagftError as exc:
-            logger.warning("comparison %s: retrieval failed: %s", comparison.id, exc.message)
-            result = failed_retrieval(exc, q)
-        except Exception as exc:  # noqa: BLE001 - shown in the RAG panels, never a crash
-            logger.exception("comparison %s: retrieval failed unexpectedly", comparison.id)
-            result = failed_retrieval(exc, q)
-        comparison.retrieval = result
-        if result.error is None and result.query_tokens > 0 and result.embedding_model:
-            try:  # the query embedding is part of what RAG costs: it goes into the ledger too
-                record_embedding(
-                    ledger,
-                    tokens=result.query_tokens,
-                    model_id=result.embedding_model,
-                    provider=result.embedding_provider,
-                    configuration=RETRIEVAL,
-                    seconds=result.embed_s,
-                    question_id=comparison.id,
-                    budget=budget,
-                    price_overrides=price_overrides,
-                    note=q,
-                    embedder=result.embedder,
-                )
-            except E.RagftError:  # a budget file problem must not hide the answers
-                logger.exception("comparison %s: recording the query embedding failed", comparison.id)
-        run._retrieved.set()
-        run._post("retrieval")
-
     workers = [
         threading.Thread(
             target=_run_panel,
             name=f"compare-{c.key}",
             daemon=True,
-            args=(run, c, q, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides),
+            args=(run, c, call),
         )
         for c in configs
     ]
     if needs_retrieval:
-        workers.insert(0, threading.Thread(target=do_retrieval, name="compare-retrieval", daemon=True))
+        workers.insert(
+            0, threading.Thread(target=_retrieve, args=(run, retrieve, call), name="compare-retrieval", daemon=True)
+        )
     else:
         run._retrieved.set()
 
@@ -194,6 +176,45 @@ def start_comparison(
         t.start()
     run.start()
     return run
+
+
+def _retrieve(run: ComparisonRun, retrieve: Retriever | None, call: _PanelCall) -> None:
+    """The comparison's one retrieval (shared by its RAG panels), its query embedding metered like a call."""
+    try:
+        if retrieve is None:
+            result = Retrieval(
+                error="No knowledge base is available: add documents on the Knowledge base page.",
+                error_kind="NoKnowledgeBase",
+                question=call.question,
+            )
+        else:
+            result = retrieve(call.question)
+    except E.RagftError as exc:
+        logger.warning("comparison %s: retrieval failed: %s", run.comparison.id, exc.message)
+        result = failed_retrieval(exc, call.question)
+    except Exception as exc:  # noqa: BLE001 - shown in the RAG panels, never a crash
+        logger.exception("comparison %s: retrieval failed unexpectedly", run.comparison.id)
+        result = failed_retrieval(exc, call.question)
+    run.comparison.retrieval = result
+    if result.error is None and result.query_tokens > 0 and result.embedding_model:
+        try:  # the query embedding is part of what RAG costs: it goes into the ledger too
+            record_embedding(
+                call.ledger,
+                tokens=result.query_tokens,
+                model_id=result.embedding_model,
+                provider=result.embedding_provider,
+                configuration=RETRIEVAL,
+                seconds=result.embed_s,
+                question_id=run.comparison.id,
+                budget=call.budget,
+                price_overrides=call.price_overrides,
+                note=call.question,
+                embedder=result.embedder,
+            )
+        except E.RagftError:  # a budget file problem must not hide the answers
+            logger.exception("comparison %s: recording the query embedding failed", run.comparison.id)
+    run._retrieved.set()
+    run._post("retrieval")
 
 
 def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
@@ -205,10 +226,10 @@ def _fail(run: ComparisonRun, panel: PanelResult, exc: BaseException) -> None:
     run._post("error", panel.configuration, panel.error or "")
 
 
-def _run_panel(run: ComparisonRun, cfg: Configuration, *args: Any) -> None:
-    """One panel's call, named in the fair scheduler for its participant (``args``: see :func:`_run_panel_turns`)."""
+def _run_panel(run: ComparisonRun, cfg: Configuration, call: _PanelCall) -> None:
+    """One panel's call, named in the fair scheduler for its participant."""
     with fair.calling(run.owner, panel_key(run.comparison.id, cfg.key)):
-        _run_panel_turns(run, cfg, *args)
+        _run_panel_turns(run, cfg, call)
 
 
 def panel_key(comparison_id: str, configuration: str) -> str:
@@ -216,30 +237,19 @@ def panel_key(comparison_id: str, configuration: str) -> str:
     return f"{comparison_id}:{configuration}"
 
 
-def _run_panel_turns(
-    run: ComparisonRun,
-    cfg: Configuration,
-    question: str,
-    model_for: ModelFactory,
-    ledger: SessionLedger,
-    budget: Budget | None,
-    system_prompt: str | None,
-    max_tokens: int,
-    temperature: float,
-    price_overrides: Mapping[str, Any] | None,
-) -> None:
+def _run_panel_turns(run: ComparisonRun, cfg: Configuration, call: _PanelCall) -> None:
     comparison = run.comparison
     panel = comparison.panels[cfg.key]
     try:
         try:
             pause.check()
-            model = model_for(cfg)
+            model = call.model_for(cfg)
         except E.RagftError as exc:
             _fail(run, panel, exc)
             return
-        panel.model_label = getattr(model, "label", "") or getattr(model, "model_id", "")
-        panel.model_id = getattr(model, "model_id", "")
-        panel.provider = getattr(model, "provider", "")
+        panel.model_label = model.label or model.model_id
+        panel.model_id = model.model_id
+        panel.provider = model.provider
         chunks: tuple[RetrievedChunk, ...] = ()
         if cfg.rag:
             run._retrieved.wait()
@@ -249,38 +259,38 @@ def _run_panel_turns(
                 return
             chunks = tuple(r.chunks)
             panel.sources = chunks
-        messages = build_messages(question, list(chunks) or None, system_prompt)
+        messages = build_messages(call.question, list(chunks) or None, call.system_prompt)
         panel.messages = messages
         if run.cancelled:
             _fail(run, panel, E.Cancelled("Stopped before it started."))
             return
         try:
             if cfg.rag:
-                plain = build_messages(question, None, system_prompt)
+                plain = build_messages(call.question, None, call.system_prompt)
                 panel.context_tokens = model.count_prompt_tokens(messages) - model.count_prompt_tokens(plain)
-            call = MeteredCall(
+            metered = MeteredCall(
                 model,
                 messages,
-                ledger=ledger,
-                budget=budget,
+                ledger=call.ledger,
+                budget=call.budget,
                 configuration=cfg.key,
                 question_id=comparison.id,
-                question=question,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                price_overrides=price_overrides,
+                question=call.question,
+                max_tokens=call.max_tokens,
+                temperature=call.temperature,
+                price_overrides=call.price_overrides,
             )
         except E.RagftError as exc:  # BudgetExceeded, a context overflow, a tokenizer failure...
             _fail(run, panel, exc)
             return
-        panel.price = call.price
-        panel.prompt_tokens = call.prompt_tokens
+        panel.price = metered.price
+        panel.prompt_tokens = metered.prompt_tokens
         panel.phase = WAITING
         panel.started_at = time.perf_counter()
         run._post("phase", cfg.key, WAITING)
         pieces: list[str] = []
         try:
-            it = iter(call)
+            it = iter(metered)
             for piece in it:
                 if not pieces:
                     panel.phase = STREAMING
@@ -293,11 +303,11 @@ def _run_panel_turns(
                     it.close()  # records what was spent so far, frees the engine
                     break
         except E.RagftError as exc:
-            _finish_metrics(panel, call)
+            _finish_metrics(panel, metered)
             _fail(run, panel, exc)
             return
-        _finish_metrics(panel, call)
-        if run.cancelled and panel.usage is not None and call.record is not None and call.record.error:
+        _finish_metrics(panel, metered)
+        if run.cancelled and panel.usage is not None and metered.record is not None and metered.record.error:
             _fail(run, panel, E.Cancelled("Stopped: the answer was cut off."))
             return
         panel.phase = DONE

@@ -6,7 +6,7 @@ Plain dataclasses with ``to_dict`` for history and exports; :mod:`ragft.answerin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +18,7 @@ from ragft.costs.prices import Price
 from ragft.knowledge.retrieval import Retrieval
 from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.usage import Usage
-from ragft.settings import DEFAULT_SYSTEM_PROMPT
+from ragft.settings import DEFAULT_SYSTEM_PROMPT, DEFAULTS
 
 # Panel phases, in order.
 QUEUED = "queued"  # waiting for the shared retrieval (RAG panels)
@@ -110,8 +110,29 @@ def chunk_to_dict(c: RetrievedChunk, rank: int) -> dict[str, Any]:
         "page": c.page,
         "score": round(float(c.score), 4),
         "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
         "text": c.text,
+        **({"location": str(c.metadata["location"])} if c.metadata and c.metadata.get("location") else {}),
     }
+
+
+def chunk_from_dict(d: Mapping[str, Any]) -> RetrievedChunk:
+    """The chunk :func:`chunk_to_dict` wrote (from a saved or imported run: every field coerced, nothing trusted)."""
+    page = d.get("page")
+    try:
+        score = float(d.get("score") or 0.0)
+    except (TypeError, ValueError):
+        score = 0.0
+    location = d.get("location")
+    return RetrievedChunk(
+        text=str(d.get("text") or ""),
+        source=str(d.get("source") or ""),
+        page=page if isinstance(page, int) and not isinstance(page, bool) else None,
+        score=score,
+        chunk_id=str(d.get("chunk_id") or ""),
+        doc_id=str(d.get("doc_id") or ""),
+        metadata={"location": str(location)} if location else {},
+    )
 
 
 @dataclass
@@ -125,8 +146,8 @@ class Comparison:
     created: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
     retrieval: Retrieval | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    max_tokens: int = 96
-    temperature: float = 0.0
+    max_tokens: int = DEFAULTS.max_tokens
+    temperature: float = DEFAULTS.temperature
     top_k: int | None = None
     wall_s: float | None = None
     finished: bool = False

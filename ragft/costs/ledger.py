@@ -14,7 +14,7 @@ import io
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -96,17 +96,6 @@ class Totals:
     def cost_or_none(self) -> Decimal | None:
         """``None`` when every priced call is unknown (nothing to show but 'price unknown')."""
         return None if self.unknown and self.unknown == self.calls else self.cost
-
-    def add(self, usage: Usage, cost: Decimal | None, *, local: bool, latency_s: float, live: bool = False) -> Totals:
-        return Totals(
-            calls=self.calls + 1,
-            usage=self.usage + usage,
-            cost=self.cost + (cost or Decimal(0)),
-            unknown=self.unknown + (1 if cost is None else 0),
-            compute_s=self.compute_s + (latency_s if local else 0.0),
-            latency_s=self.latency_s + latency_s,
-            live=self.live + (1 if live else 0),
-        )
 
 
 class _Acc:
@@ -363,10 +352,3 @@ def _row(r: CallRecord) -> dict[str, object]:
         "local": r.local,
         "error": r.error or "",
     }
-
-
-def merge_records(records: Iterable[CallRecord]) -> Totals:
-    out = Totals()
-    for r in records:
-        out = out.add(r.usage, r.cost, local=r.local, latency_s=r.latency_s)
-    return out

@@ -156,7 +156,7 @@ def _snapshot():
     # The bundled snapshot only: never genai_prices.UpdatePrices (which fetches from the internet).
     from genai_prices import data_snapshot
 
-    return data_snapshot._bundled_snapshot()  # noqa: SLF001 - the documented offline data
+    return data_snapshot._bundled_snapshot()  # genai-prices' documented offline data
 
 
 @lru_cache(maxsize=1)

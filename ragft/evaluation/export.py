@@ -76,7 +76,7 @@ def to_csv(evaluation: Evaluation) -> str:
         d = r.to_dict()
         for k in ("facts_found", "facts_missing", "stale_facts_found", "style_reasons", "unsupported_claims"):
             d[k] = " | ".join(d[k])
-        d["sources"] = " | ".join(f"{s['source']} p.{s['page']}" if s.get("page") else s["source"] for s in r.sources)
+        d["sources"] = " | ".join(c.citation for c in r.sources)
         w.writerow(d)
     return buf.getvalue()
 

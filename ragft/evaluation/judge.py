@@ -176,7 +176,7 @@ def judge_evaluation(
                 model,
                 rec.question,
                 rec.answer,
-                [str(s.get("text", "")) for s in rec.sources],
+                [c.text for c in rec.sources],
                 ledger=ledger,
                 budget=budget,
                 question_id=rec.question_id,

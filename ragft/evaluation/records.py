@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from ragft.answering import compare as C
+from ragft.answering.comparison import chunk_from_dict, chunk_to_dict
 from ragft.configs import BY_KEY
 from ragft.evaluation.grounding import check_groundedness
 from ragft.evaluation.scoring import StyleScore, page_hit, retrieval_hit, score_facts, score_style
 from ragft.evaluation.stats import NO_DATA, Interval, bootstrap_mean, rate_interval
+from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.knowledge.scenario import Question
 
 
@@ -42,7 +44,7 @@ class EvalRecord:
     expected_source: str = ""
     hit: bool | None = None  # RAG configurations only
     page_hit: bool | None = None  # RAG configurations with an expected page only
-    sources: tuple[dict[str, Any], ...] = ()  # rank, source, page, score, text
+    sources: tuple[RetrievedChunk, ...] = ()  # in rank order
     ttft_s: float | None = None
     total_s: float | None = None
     prompt_tokens: int | None = None
@@ -88,7 +90,7 @@ class EvalRecord:
             "expected_source": self.expected_source,
             "hit": self.hit,
             "page_hit": self.page_hit,
-            "sources": [dict(s) for s in self.sources],
+            "sources": [chunk_to_dict(c, i) for i, c in enumerate(self.sources, 1)],
             "ttft_s": _r(self.ttft_s),
             "total_s": _r(self.total_s),
             "prompt_tokens": self.prompt_tokens,
@@ -137,7 +139,7 @@ class EvalRecord:
             expected_source=str(d.get("expected_source") or ""),
             hit=None if d.get("hit") is None else bool(d["hit"]),
             page_hit=None if d.get("page_hit") is None else bool(d["page_hit"]),
-            sources=tuple(dict(x) for x in tup("sources")),
+            sources=tuple(chunk_from_dict(x) for x in tup("sources") if isinstance(x, dict)),
             ttft_s=num("ttft_s", float),
             total_s=num("total_s", float),
             prompt_tokens=num("prompt_tokens", int),
@@ -165,7 +167,7 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
     style = score_style(answer, q.expected_style)
     if style.applicable and not answered:
         style = StyleScore(True, False, (f"no answer: {panel.error or 'the configuration failed'}",))
-    sources = tuple(C.chunk_to_dict(c, i) for i, c in enumerate(panel.sources, 1))
+    sources = tuple(panel.sources)
     retrieved = panel.rag and (answered or bool(panel.sources))  # a RAG answer, or a failure after retrieval
     hit = retrieval_hit(q.expected_source, [c.source for c in panel.sources]) if retrieved else None
     phit = (

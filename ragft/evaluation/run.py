@@ -31,6 +31,7 @@ from ragft.evaluation.records import ConfigSummary, EvalRecord, score_panel, sum
 from ragft.knowledge.scenario import Question
 from ragft.models import fair
 from ragft.runs import BackgroundRun
+from ragft.settings import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def run_evaluation(
     budget: Budget | None = None,
     cancel: threading.Event | None = None,
     system_prompt: str | None = C.DEFAULT_SYSTEM_PROMPT,
-    max_tokens: int = 96,
-    temperature: float = 0.0,
+    max_tokens: int = DEFAULTS.max_tokens,
+    temperature: float = DEFAULTS.temperature,
     top_k: int | None = None,
     price_overrides: Mapping[str, Any] | None = None,
     model_labels: Mapping[str, str] | None = None,

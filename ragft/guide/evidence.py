@@ -93,7 +93,7 @@ def _compare_sentence(what: str, metric: str, base: ConfigEvidence, other: Confi
     return f"In your runs {what} {verb}{cost}{n}."
 
 
-def summarize_evidence(records: Iterable[Mapping[str, Any]] | None) -> EvidenceSummary:
+def summarize_evidence(records: object) -> EvidenceSummary:
     """Means per configuration and plain sentences from compare / evaluate records.
 
     A record is ``{"configuration": "base"|"base_rag"|"ft"|"ft_rag", "fact_score": float|None,

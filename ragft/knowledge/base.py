@@ -21,6 +21,7 @@ from ragft.knowledge.retrieval import Retrieval, Retriever, retrieve
 from ragft.knowledge.sample import open_sample
 from ragft.knowledge.store import DocumentInfo, Index, describe_client
 from ragft.knowledge.workspaces import workspace_collection_name
+from ragft.settings import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ class KnowledgeBase:
         self,
         files: Sequence[tuple[str, bytes]],
         *,
-        chunk_tokens: int = 200,
-        overlap: int = 30,
+        chunk_tokens: int = DEFAULTS.chunk_tokens,
+        overlap: int = DEFAULTS.chunk_overlap,
         password: str | Mapping[str, str] | None = None,
         progress: Progress | None = None,
         ledger: SessionLedger | None = None,

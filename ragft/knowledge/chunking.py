@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from ragft.errors import ConfigError
 from ragft.knowledge.documents import Page
 from ragft.models.tokens import get_encoding
+from ragft.settings import DEFAULTS, int_bound
 
 ENCODING = "cl100k_base"
-MIN_CHUNK_TOKENS = 20
-MAX_CHUNK_TOKENS = 8000
+MIN_CHUNK_TOKENS, MAX_CHUNK_TOKENS = int_bound("chunk_tokens")  # settings.BOUNDS
 
 # separators, coarsest first; a separator stays attached to the text before it
 _LEVELS: list[re.Pattern[str]] = [
@@ -170,7 +170,9 @@ class _Splitter:
         return spans
 
 
-def chunk_text(text: str, chunk_tokens: int = 200, overlap: int = 30) -> list[tuple[int, int]]:
+def chunk_text(
+    text: str, chunk_tokens: int = DEFAULTS.chunk_tokens, overlap: int = DEFAULTS.chunk_overlap
+) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the chunks of one text (before stripping)."""
     validate(chunk_tokens, overlap)
     if not text.strip():
@@ -189,7 +191,12 @@ def location(page: Page, start: int, end: int) -> str:
 
 
 def chunk_pages(
-    pages: Iterable[Page], *, doc_id: str, source: str, chunk_tokens: int = 200, overlap: int = 30
+    pages: Iterable[Page],
+    *,
+    doc_id: str,
+    source: str,
+    chunk_tokens: int = DEFAULTS.chunk_tokens,
+    overlap: int = DEFAULTS.chunk_overlap,
 ) -> list[Chunk]:
     """All chunks of a document, page by page; ``position`` runs across pages."""
     validate(chunk_tokens, overlap)

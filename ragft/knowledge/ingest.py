@@ -28,12 +28,13 @@ from ragft.knowledge.chunking import chunk_pages, validate
 from ragft.knowledge.documents import Limits, PasswordRequired, check_type, document_id, load_document
 from ragft.knowledge.store import Index, embed_texts
 from ragft.knowledge.workspaces import SAMPLE
+from ragft.models.embeddings import Embedder
+from ragft.settings import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
-LOCAL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces
 Progress = Callable[[str, str, int, int], None]  # (file name, stage, done, total)
-STAGES = ("checking", "reading", "chunking", "embedding", "storing", "done", "error")
+STAGES = ("checking", "reading", "ocr", "chunking", "embedding", "storing", "done", "error")  # what progress() names
 
 
 class ChunkLimitExceeded(E.DocumentError):
@@ -82,15 +83,15 @@ class FileReport:
         return self.status == "ok"
 
 
-def pricing_name(embedder: Any) -> str:
+def pricing_name(embedder: Embedder) -> str:
     """The embedder's model name as price tables know it ("text-embedding-3-small", "all-MiniLM-L6-v2")."""
-    return str(getattr(embedder, "model", "") or embedder.model_id)
+    return embedder.model or embedder.model_id
 
 
-def _price(tokens: int, embedder: Any, overrides: Mapping[str, Any] | None) -> Decimal | None:
+def _price(tokens: int, embedder: Embedder, overrides: Mapping[str, Any] | None) -> Decimal | None:
     """What embedding ``tokens`` costs: the session's billing when the embedder carries one, else the catalogue."""
     try:
-        price = embedding_price(embedder, pricing_name(embedder), getattr(embedder, "provider", ""), overrides)
+        price = embedding_price(embedder, pricing_name(embedder), embedder.provider, overrides)
         return None if price is None else Decimal(max(0, tokens)) * price.input_per_m / Decimal(1_000_000)
     except E.RagftError:  # a malformed price override: priced as unknown (the budget then refuses if capped)
         logger.exception("pricing the embedding of %s tokens with %s failed", tokens, embedder.model_id)
@@ -103,7 +104,7 @@ class _Meter:
     def __init__(
         self,
         name: str,
-        embedder: Any,
+        embedder: Embedder,
         ledger: SessionLedger | None,
         budget: Budget | None,
         overrides: Mapping[str, Any] | None,
@@ -131,7 +132,7 @@ class _Meter:
                     self.ledger,
                     tokens=tokens,
                     model_id=pricing_name(self.embedder),
-                    provider=getattr(self.embedder, "provider", ""),
+                    provider=self.embedder.provider,
                     configuration=INGEST,
                     seconds=seconds,
                     price_overrides=self.overrides,
@@ -149,8 +150,8 @@ def ingest_file(
     name: str,
     data: bytes,
     *,
-    chunk_tokens: int = 200,
-    overlap: int = 30,
+    chunk_tokens: int = DEFAULTS.chunk_tokens,
+    overlap: int = DEFAULTS.chunk_overlap,
     limits: Limits = Limits(),
     password: str | None = None,
     progress: Progress | None = None,
@@ -198,8 +199,8 @@ def ingest_file(
         texts = [c.text for c in chunks]
         counts = [int(embedder.count_tokens([t])) for t in texts]
         report.embed_tokens = sum(counts)
-        if getattr(embedder, "provider", "") == "local":  # the local model truncates at its window: say so
-            window = int(getattr(embedder, "max_tokens", 0) or LOCAL_WINDOW)
+        if embedder.provider == "local":  # the local model truncates at its window: say so
+            window = embedder.max_tokens
             long = sum(1 for n in counts if n >= window)
             if long:
                 report.warnings.append(
@@ -269,8 +270,8 @@ def ingest_files(
     files: Sequence[tuple[str, bytes]],
     *,
     others: Sequence[Index | None] = (),
-    chunk_tokens: int = 200,
-    overlap: int = 30,
+    chunk_tokens: int = DEFAULTS.chunk_tokens,
+    overlap: int = DEFAULTS.chunk_overlap,
     limits: Limits = Limits(),
     password: str | Mapping[str, str] | None = None,
     progress: Progress | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 from ragft import errors as E
 from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.knowledge.store import Index, embed_texts
+from ragft.models.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class Retrieval:
     embedding_model_id: str = ""  # the id recorded on the collections ("openai:text-embedding-3-small")
     candidates: int = 0  # results before the threshold and the final cut
     below_threshold: int = 0
-    embedder: Any = field(default=None, repr=False, compare=False)  # prices the query embedding (session billing)
+    embedder: Embedder | None = field(
+        default=None, repr=False, compare=False
+    )  # prices the query embedding (session billing)
 
     @property
     def total_s(self) -> float:
@@ -63,12 +66,13 @@ def failed_retrieval(exc: BaseException, question: str = "") -> Retrieval:
     )
 
 
-def _embedding_fields(embedder: Any) -> dict[str, Any]:
-    model_id = str(getattr(embedder, "model_id", "") or "")
+def _embedding_fields(embedder: Embedder | None) -> dict[str, Any]:
+    if embedder is None:
+        return {}
     return {
-        "embedding_model": str(getattr(embedder, "model", "") or model_id),
-        "embedding_provider": str(getattr(embedder, "provider", "") or ""),
-        "embedding_model_id": model_id,
+        "embedding_model": embedder.model or embedder.model_id,
+        "embedding_provider": embedder.provider,
+        "embedding_model_id": embedder.model_id,
         "embedder": embedder,
     }
 
@@ -92,7 +96,7 @@ def retrieve(
     threshold: float = 0.0,
     doc_filter: Iterable[str] | None = None,
     exclude_doc_ids: Iterable[str] | None = None,
-    embedder: Any = None,
+    embedder: Embedder | None = None,
 ) -> Retrieval:
     """Embed the question once, search every collection, merge by score, keep the best ``k`` over ``threshold``.
 
@@ -105,7 +109,7 @@ def retrieve(
     embedder = embedder or (cols[0].embedder if cols else None)
     fields = _embedding_fields(embedder)
     label = "+".join(c.label for c in cols)
-    if not question or not cols or k < 1:
+    if embedder is None or not question or not cols or k < 1:
         return Retrieval(question=question, collection=label, **fields)
     for c in cols:
         c.check_embedder(embedder)

@@ -19,6 +19,7 @@ from ragft.knowledge.documents import Limits, document_id
 from ragft.knowledge.ingest import ingest_file
 from ragft.knowledge.store import SCHEMA, CollectionMissing, Index
 from ragft.knowledge.workspaces import SAMPLE, sample_collection_name
+from ragft.settings import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ def ensure_sample_collection(
     embedder: Any,
     scenario_dir: Path,
     *,
-    chunk_tokens: int = 200,
-    overlap: int = 30,
+    chunk_tokens: int = DEFAULTS.chunk_tokens,
+    overlap: int = DEFAULTS.chunk_overlap,
     limits: Limits = Limits(),
 ) -> SampleStatus:
     """(Re)index the scenario into the shared ``sample`` collection when missing or when its files changed.

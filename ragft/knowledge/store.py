@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
@@ -30,6 +30,12 @@ from ragft import errors as E
 from ragft.knowledge.chunking import Chunk
 from ragft.knowledge.documents import LoadedDocument
 from ragft.knowledge.retrieved import RetrievedChunk
+from ragft.models.embeddings import Embedder
+from ragft.settings import Settings
+
+if TYPE_CHECKING:  # chromadb loads lazily (make_client): its import costs seconds
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +56,12 @@ class IndexUnavailable(E.IndexError_):
     """Chroma failed or cannot be reached."""
 
 
-class EmptyIndex(E.IndexError_):
-    """Nothing to search."""
-
-
 class CollectionMissing(E.IndexError_):
     """The collection asked for (with ``create=False``) does not exist."""
 
 
 # ---- client -------------------------------------------------------------------------------------
-def make_client(settings) -> Any:
+def make_client(settings: Settings) -> ClientAPI:
     """The Chroma client the settings ask for (telemetry off: nothing leaves the machine)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -87,7 +89,7 @@ def make_client(settings) -> Any:
         ) from exc
 
 
-def describe_client(client: Any) -> str:
+def describe_client(client: ClientAPI) -> str:
     """Which store, in words a participant may read ("the Chroma server" or "the embedded vector store").
 
     Never a host, port or folder: messages reach participants' pages; where the data lives goes to the server log.
@@ -153,6 +155,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _meta_int(value: object) -> int:
+    """A count kept in chunk metadata (0 when it is missing or not a number)."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
@@ -163,14 +170,16 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def embed_texts(
-    embedder: Any, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None, batch: int = EMBED_BATCH
+    embedder: Embedder,
+    texts: Sequence[str],
+    on_batch: Callable[[int, int], None] | None = None,
+    batch: int = EMBED_BATCH,
 ) -> np.ndarray:
     """Vectors for ``texts`` in batches (progress after each); checks the shape the model returned."""
     parts: list[np.ndarray] = []
     for i in range(0, len(texts), batch):
         chunk = list(texts[i : i + batch])
-        raw = embedder.embed(chunk) if hasattr(embedder, "embed") else embedder(chunk)
-        arr = np.asarray(raw, dtype=np.float32)
+        arr = np.asarray(embedder.embed(chunk), dtype=np.float32)
         if arr.ndim != 2 or arr.shape[0] != len(chunk) or not np.isfinite(arr).all():
             raise E.ModelError(
                 f"The embedding model {embedder.model_id} returned malformed vectors "
@@ -180,7 +189,7 @@ def embed_texts(
         if on_batch:
             on_batch(min(i + batch, len(texts)), len(texts))
     if not parts:
-        return np.zeros((0, int(getattr(embedder, "dimensions", 0) or 0)), dtype=np.float32)
+        return np.zeros((0, embedder.dimensions or 0), dtype=np.float32)
     return np.concatenate(parts)
 
 
@@ -190,9 +199,9 @@ class Index:
 
     def __init__(
         self,
-        client: Any,
+        client: ClientAPI,
         name: str,
-        embedder: Any,
+        embedder: Embedder,
         *,
         label: str = "workspace",
         read_only: bool = False,
@@ -220,7 +229,7 @@ class Index:
         self.check_embedder(embedder)
 
     @staticmethod
-    def _existing(client: Any, name: str) -> Any:
+    def _existing(client: ClientAPI, name: str) -> Collection:
         from chromadb.errors import NotFoundError
 
         try:
@@ -235,7 +244,7 @@ class Index:
             "ragft_kind": label,
             "ragft_created": _now(),
         }
-        dim = getattr(self.embedder, "dimensions", None)
+        dim = self.embedder.dimensions
         if dim:
             meta["ragft_dim"] = int(dim)
         return meta
@@ -255,7 +264,7 @@ class Index:
     def model_id(self) -> str:
         return str(self.metadata.get("ragft_embedding", ""))
 
-    def check_embedder(self, embedder: Any) -> None:
+    def check_embedder(self, embedder: Embedder) -> None:
         built = self.model_id
         if built != embedder.model_id:
             shown = built or "an unknown model"
@@ -264,7 +273,7 @@ class Index:
                 f"re-index or switch the embedding model back to {shown}."
             )
         dim = self.metadata.get("ragft_dim")
-        own = getattr(embedder, "dimensions", None)
+        own = embedder.dimensions
         if dim and own and int(dim) != int(own):
             raise EmbeddingMismatch(
                 f"This index holds {dim}-dimensional vectors but {embedder.model_id} makes "
@@ -319,7 +328,7 @@ class Index:
             got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
         out = [
             self._chunk(cid, text, m)
-            for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            for cid, text, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
         ]
         return sorted(out, key=lambda c: c.position)
 
@@ -463,7 +472,7 @@ class Index:
             return []
         with guard("checking the index", self.where):
             manifests = self._col.get(where={"position": 0}, include=["metadatas"])["metadatas"] or []
-            expected = sum(int(m.get("doc_chunks", 0)) for m in manifests)
+            expected = sum(_meta_int(m.get("doc_chunks")) for m in manifests)
             if self._col.count() == expected and not self._pending:
                 return []
             complete = {str(m.get("doc_id")) for m in manifests}
@@ -482,15 +491,18 @@ class Index:
             where = {"$and": [where, cond]} if where else cond
         with guard("searching", self.where):
             res = self._col.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
                 n_results=int(k),
                 where=where,
                 include=["documents", "metadatas", "distances"],
             )
         out = []
-        for cid, text, m, d in zip(
-            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
-        ):
+        texts, metas, distances = (
+            (res["documents"] or [[]])[0],
+            (res["metadatas"] or [[]])[0],
+            (res["distances"] or [[]])[0],
+        )
+        for cid, text, m, d in zip(res["ids"][0], texts, metas, distances, strict=True):
             score = float(min(1.0, max(0.0, 1.0 - float(d))))
             meta = dict(m or {})
             meta.update(collection=self.label, distance=float(d))
@@ -498,7 +510,7 @@ class Index:
                 RetrievedChunk(
                     text=text or "",
                     source=str(meta.get("source", "")),
-                    page=int(meta.get("page", 0)) or None,
+                    page=_meta_int(meta.get("page")) or None,
                     score=score,
                     chunk_id=cid,
                     doc_id=str(meta.get("doc_id", "")),

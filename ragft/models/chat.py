@@ -199,7 +199,7 @@ class OpenAICompatibleModel:
                     yield usage
             except E.ModelError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - only to tell openai's errors (typed below) from the rest
                 import openai
 
                 if isinstance(exc, openai.OpenAIError):

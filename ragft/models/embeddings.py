@@ -26,7 +26,7 @@ import numpy as np
 from ragft import errors as E
 from ragft.models import cpu
 from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx
-from ragft.settings import EmbeddingConfig
+from ragft.settings import AZURE_API_VERSION, EmbeddingConfig
 
 LOCAL_MODEL_ID = "local:all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
@@ -171,7 +171,7 @@ class OpenAIEmbedder:
         if cfg.provider == "azure":
             self._client: Any = openai.AzureOpenAI(
                 azure_endpoint=cfg.base_url or "",
-                api_version=cfg.api_version or "2024-10-21",
+                api_version=cfg.api_version or AZURE_API_VERSION,
                 api_key=key,
                 timeout=timeout_s,
                 max_retries=max_retries,

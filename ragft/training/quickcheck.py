@@ -10,6 +10,7 @@ from typing import Any
 from ragft import errors as E
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine
 from ragft.paths import smollm2_gguf
+from ragft.settings import DEFAULTS
 from ragft.training.checks import check_from_dict, score
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def run_check(
     adapter: Path,
     *,
     max_prompts: int = MAX_PROMPTS,
-    max_tokens: int = 96,
+    max_tokens: int = DEFAULTS.max_tokens,
     n_threads: int | None = None,
 ) -> dict[str, Any]:
     """Score the base model and ``adapter`` on up to ``max_prompts`` held-out prompts."""

@@ -41,7 +41,7 @@ class _Stop:
     shielded = False
 
 
-def _on_term(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+def _on_term(signum, frame) -> None:  # the signal handler signature
     _Stop.requested = True
     if not _Stop.shielded:
         raise TrainingStopped("Training was stopped.")

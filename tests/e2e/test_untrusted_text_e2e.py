@@ -62,7 +62,7 @@ class HostileServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._record()
                 if self.path.rstrip("/").endswith("/v1/models"):
                     data = {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "x"} for m in MODELS]}
@@ -70,7 +70,7 @@ class HostileServer:
                 else:
                     self._send(200, PNG, "image/png")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._record()
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 text = hostile_answer(outer.base)

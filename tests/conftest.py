@@ -209,7 +209,7 @@ def _quick_tier_guard(request, monkeypatch):
         caught.append(what)
         return UnmarkedSlowTest(f"{where} {what}: add `pytestmark = pytest.mark.slow` to its module")
 
-    def no_model(cls, *args, **kwargs):
+    def no_model(*args, **kwargs):
         raise refuse("loads a llama.cpp model")
 
     real_popen_init = subprocess.Popen.__init__
@@ -220,7 +220,9 @@ def _quick_tier_guard(request, monkeypatch):
             raise refuse(f"starts {text[:80]!r}")
         real_popen_init(self, args, *rest, **kwargs)
 
-    monkeypatch.setattr(llama_cpp.Llama, "__new__", no_model)  # never created: nothing to finalise
+    # The module attribute, not Llama.__new__: the app imports Llama when it loads a model, and a class whose
+    # __new__ was set and deleted again refuses constructor arguments for the rest of the process.
+    monkeypatch.setattr(llama_cpp, "Llama", no_model)
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded_popen)
     yield
     if caught:

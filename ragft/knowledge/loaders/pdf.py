@@ -182,6 +182,51 @@ class _Ocr:
         return out
 
 
+def _unlock(reader: Any, name: str, password: str | None) -> str | None:
+    """Open an encrypted PDF (owner-only passwords open with ""); the password that was needed, if any."""
+    import pypdf
+
+    if not reader.is_encrypted or reader.decrypt("") != pypdf.PasswordType.NOT_DECRYPTED:
+        return None
+    if not password:
+        raise PasswordRequired(f"{name} is encrypted: enter its password to index it.")
+    if reader.decrypt(password) == pypdf.PasswordType.NOT_DECRYPTED:
+        raise WrongPassword(f"{name}: wrong password; the PDF stays locked.")
+    return password
+
+
+def _page_count(reader: Any, name: str, limits: Limits) -> int:
+    total = len(reader.pages)
+    if total > limits.max_pages:
+        raise TooManyPages(
+            f"{name} has {total} pages, over the limit of {limits.max_pages}; split it or raise RAGFT_MAX_PAGES."
+        )
+    if total == 0:
+        raise EmptyDocument(f"{name}: the PDF has no pages; nothing to index.")
+    return total
+
+
+def _page_text(page: Any, number: int, name: str, records: list[logging.LogRecord]) -> str:
+    """One page's cleaned text; CorruptDocument when pypdf fails on it or its filters report damage."""
+    from pypdf.errors import LimitReachedError
+
+    before = len(records)
+    try:
+        text = page.extract_text() or ""
+    except (LimitReachedError, DocumentError):
+        raise
+    except Exception as exc:  # pypdf raises many types on a broken page
+        raise CorruptDocument(
+            f"{name}: page {number} could not be read ({short(exc)}); nothing from this file was indexed."
+        ) from exc
+    broken = [r for r in records[before:] if r.name.startswith("pypdf.filters")]
+    if broken:
+        raise CorruptDocument(
+            f"{name}: page {number} could not be read ({broken[0].getMessage()}); nothing from this file was indexed."
+        )
+    return clean(text)
+
+
 def load_pdf(
     name: str,
     data: bytes,
@@ -210,45 +255,16 @@ def load_pdf(
         ):
             try:
                 reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-                used_password = None
-                if reader.is_encrypted:
-                    if reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:  # owner-only passwords open with ""
-                        if not password:
-                            raise PasswordRequired(f"{name} is encrypted: enter its password to index it.")
-                        if reader.decrypt(password) == pypdf.PasswordType.NOT_DECRYPTED:
-                            raise WrongPassword(f"{name}: wrong password; the PDF stays locked.")
-                        used_password = password
-                total = len(reader.pages)
-                if total > limits.max_pages:
-                    raise TooManyPages(
-                        f"{name} has {total} pages, over the limit of {limits.max_pages}; "
-                        "split it or raise RAGFT_MAX_PAGES."
-                    )
-                if total == 0:
-                    raise EmptyDocument(f"{name}: the PDF has no pages; nothing to index.")
+                used_password = _unlock(reader, name, password)
+                total = _page_count(reader, name, limits)
                 issues += [(None, r.getMessage()) for r in records]
                 reader_ocr = _Ocr(name, data, used_password, limits, on_ocr)
                 pages: list[Page] = []
                 chars = 0
                 for i, page in enumerate(reader.pages):
                     before = len(records)
-                    try:
-                        text = page.extract_text() or ""
-                    except (LimitReachedError, DocumentError):
-                        raise
-                    except Exception as exc:  # pypdf raises many types on a broken page
-                        raise CorruptDocument(
-                            f"{name}: page {i + 1} could not be read ({short(exc)}); "
-                            "nothing from this file was indexed."
-                        ) from exc
-                    broken = [r for r in records[before:] if r.name.startswith("pypdf.filters")]
-                    if broken:
-                        raise CorruptDocument(
-                            f"{name}: page {i + 1} could not be read ({broken[0].getMessage()}); "
-                            "nothing from this file was indexed."
-                        )
+                    text = _page_text(page, i + 1, name, records)
                     issues += [(i + 1, r.getMessage()) for r in records[before:]]
-                    text = clean(text)
                     is_ocr = False
                     if not text:
                         text = reader_ocr.page(i, total)

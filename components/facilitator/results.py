@@ -25,7 +25,7 @@ def render_results() -> None:
     top = R.top_questions(store, 10)
     st.subheader(f"Leaderboard from {len(votes)} blind vote(s)")
     if board:
-        st.dataframe(
+        _table(
             [
                 {
                     "Configuration": r.label,
@@ -38,11 +38,8 @@ def render_results() -> None:
                 }
                 for r in board
             ],
-            hide_index=True,
-            key="fac_board",
-            column_config={
-                k: st.column_config.NumberColumn(format="percent") for k in ("Win rate", "95% low", "95% high")
-            },
+            "fac_board",
+            percent=("Win rate", "95% low", "95% high"),
         )
         fig = go.Figure(
             go.Bar(
@@ -71,7 +68,7 @@ def render_results() -> None:
         st.caption("No blind votes yet: participants vote in Compare's blind mode.")
     st.subheader("The class's pooled evaluation runs")
     if pooled:
-        st.dataframe(
+        _table(
             [
                 {
                     "Configuration": r.label,
@@ -84,11 +81,8 @@ def render_results() -> None:
                 }
                 for r in pooled
             ],
-            hide_index=True,
-            key="fac_pooled",
-            column_config={
-                k: st.column_config.NumberColumn(format="percent") for k in ("Fact accuracy", "Style", "Hit@k")
-            },
+            "fac_pooled",
+            percent=("Fact accuracy", "Style", "Hit@k"),
         )
         fig = go.Figure(go.Bar(x=[r.label for r in pooled], y=[r.fact_accuracy for r in pooled]))
         fig.update_layout(
@@ -125,3 +119,13 @@ def _guess_url() -> str:
         return (st.context.url or "").split("?")[0].rsplit("/", 1)[0] + "/"
     except Exception:  # noqa: BLE001 - no browser context (tests): the facilitator types it
         return ""
+
+
+def _table(rows: list[dict[str, object]], key: str, *, percent: tuple[str, ...] = ()) -> None:
+    """A results table; the ``percent`` columns hold shares (0..1) shown as percentages."""
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key=key,
+        column_config={k: st.column_config.NumberColumn(format="percent") for k in percent},
+    )

@@ -25,6 +25,13 @@ if ! command -v tesseract >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1;
 fi
 if [ "${1:-}" = "--dev" ]; then
   "$PY" -m pip install -q -r requirements-dev.txt
+  # The class database's PostgreSQL tests start a throw-away cluster of Debian's postgresql (initdb in a temp dir).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
   # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
   if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

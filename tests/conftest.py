@@ -15,8 +15,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -125,6 +127,93 @@ def chroma_server(tmp_path_factory):
         log.close()
 
 
+def postgres_bin(name: str) -> str | None:
+    """A PostgreSQL server program (Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH)."""
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).is_file():
+            return str(d / name)
+    return shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A throw-away PostgreSQL cluster on 127.0.0.1: ``postgresql://ragft@127.0.0.1:<port>`` (trust auth).
+
+    initdb in a temp dir, fsync off; as root the server runs as Debian's ``postgres`` user (PostgreSQL refuses
+    root). Stopped at the end of the session.
+    """
+    initdb, postgres = postgres_bin("initdb"), postgres_bin("postgres")
+    if not initdb or not postgres:
+        pytest.fail("PostgreSQL is not installed (Debian's `postgresql`: bash scripts/setup.sh --dev installs it)")
+    root = Path(tempfile.mkdtemp(prefix="ragft-pg-"))  # not under pytest's 0700 tree: the postgres user enters it
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "ragft", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen(
+        [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(sock), "-c", "listen_addresses=127.0.0.1"]
+        + [
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    import psycopg
+
+    url = f"postgresql://ragft@127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                psycopg.connect(f"{url}/postgres", connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"PostgreSQL did not start: {(root / 'server.log').read_text(errors='replace')[-800:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    """A fresh, empty database on the session's PostgreSQL; dropped afterwards."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield f"{postgres_server}/{name}"
+    from ragft.store import db as store_db
+
+    for key, store in list(store_db._stores.items()):  # the process's pools on it
+        if name in key:
+            store.close()
+            store_db._stores.pop(key, None)
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 _LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -177,7 +266,9 @@ def data_dir(tmp_path, monkeypatch):
 # model, train, or start a server or a browser marks itself (`pytestmark = pytest.mark.slow`); tests that take a
 # server fixture, or are parametrised over a real `chroma run`, are marked here. In the quick tier, loading a
 # llama.cpp model or starting a server process fails the test (so an unmarked module cannot slip in).
-SLOW_FIXTURES = frozenset({"llama_server", "chroma_server", "app_url", "browser", "page", "app"})
+SLOW_FIXTURES = frozenset(
+    {"llama_server", "chroma_server", "postgres_server", "pg_url", "app_url", "browser", "page", "app"}
+)
 SERVER_COMMANDS = ("streamlit", "chroma", "llama_cpp.server", "ragft.training.worker", "chromium", "initdb", "postgres")
 
 

@@ -69,7 +69,7 @@ def purge_if_due(
     if ttl_days <= 0:
         return None
     now = time.time() if now is None else now
-    key = str(store.path)
+    key = store.key
     with _started_lock:
         first = key not in _checked
         if not first and now - _checked[key] < CHECK_EVERY_S:

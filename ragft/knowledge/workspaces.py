@@ -113,6 +113,30 @@ def load_secret(data_dir: Path | str) -> bytes:
     return text.encode("ascii")
 
 
+SECRET_ENV = "RAGFT_WORKSPACE_SECRET"  # the facilitator's own signing secret (every replica the same), optional
+SECRET_META = "workspace_secret"
+
+
+def workspace_secret(data_dir: Path | str, store: ClassStore) -> bytes:
+    """The secret that signs workspace links: ``RAGFT_WORKSPACE_SECRET`` when the server sets one; else, on a
+    shared PostgreSQL class database, one kept in the database (made once, so a link signed on one replica opens
+    on every other); else ``<data_dir>/workspace.key`` (one host)."""
+    configured = (os.environ.get(SECRET_ENV) or "").strip()
+    if configured:
+        if len(configured) < 32:
+            raise ConfigError(f"{SECRET_ENV} must be at least 32 characters (e.g. `openssl rand -hex 32`).")
+        return configured.encode()
+    if store.engine != "postgresql":
+        return load_secret(data_dir)
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (SECRET_META, secrets.token_hex(32)),
+        )
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (SECRET_META,)).fetchone()
+    return str(row[0]).encode()
+
+
 def embedder_slug(model_id: str) -> str:
     """``local:all-MiniLM-L6-v2`` → ``local-all-minilm-l6-v2-1a2b3c`` (readable, and unique by the hash)."""
     readable = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")[:40].strip("-") or "model"
@@ -146,8 +170,8 @@ class Workspaces:
 
     def __init__(self, data_dir: Path | str, store: ClassStore | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.secret = load_secret(self.data_dir)
         self.store = store or open_store(self.data_dir)
+        self.secret = workspace_secret(self.data_dir, self.store)
 
     def issue(self) -> records.WorkspaceRecord:
         return records.register(self.store, new_workspace_id(self.secret))

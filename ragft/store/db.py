@@ -1,4 +1,11 @@
-"""The class database: one SQLite file in the data dir for what is class-wide, owned by :class:`ClassStore`.
+"""The class database: what is class-wide, owned by :class:`ClassStore` (SQLite) or :class:`PostgresStore`.
+
+``RAGFT_DATABASE_URL`` unset: one SQLite file in the data dir, for one host (below). ``postgresql://…``: a
+PostgreSQL database shared by every replica of the app (:class:`PostgresStore`, through psycopg 3 and its pool).
+Both run the same migrations and the same SQL (``?`` placeholders, ``ON CONFLICT`` upserts); callers see one
+interface, :meth:`ClassStore.write` / :meth:`ClassStore.read` yielding a :class:`Conn`.
+
+SQLite:
 
 - One file, ``<RAGFT_DATA_DIR>/class.sqlite3``, in WAL mode (readers never wait for the writer) with a
   ``busy_timeout``, so several sessions, threads and processes of one host share it safely.
@@ -14,20 +21,43 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from ragft.errors import RagftError, short_message
+from ragft.errors import ConfigError, RagftError, short_message
 from ragft.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
 DB_FILE = "class.sqlite3"
 BUSY_TIMEOUT_MS = 15000
+DATABASE_URL_ENV = "RAGFT_DATABASE_URL"
+WRITE_LOCK = 0x7261_6674  # the advisory lock every PostgreSQL write takes ("raft"): one writer at a time, as SQLite
+CONNECT_TIMEOUT_S = 5.0
+
+
+class Cursor(Protocol):
+    """What a statement returns, on either engine."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Conn(Protocol):
+    """A connection inside :meth:`ClassStore.write` or :meth:`ClassStore.read`: ``?`` placeholders on both engines."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
 
 
 class StoreError(RagftError):
@@ -116,7 +146,7 @@ class ClassStore:
 
     # ---- transactions -----------------------------------------------------------------------------
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[Conn]:
         """A short ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception."""
         conn = self.connection()
         try:
@@ -142,7 +172,7 @@ class ClassStore:
                 raise StoreError(f"The class database could not save a change ({short_message(err)}).") from None
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Conn]:
         """A consistent read (one snapshot for every statement inside)."""
         conn = self.connection()
         try:
@@ -158,6 +188,13 @@ class ClassStore:
     def schema_version(self) -> int:
         with self.read() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def key(self) -> str:
+        """One name per database (the same on every replica of a shared one)."""
+        return str(self.path)
+
+    engine = "sqlite"
 
     def __repr__(self) -> str:
         return f"ClassStore({str(self.path)!r})"
@@ -201,11 +238,211 @@ _stores: dict[str, ClassStore] = {}
 _stores_lock = threading.Lock()
 
 
-def open_store(data_dir: Path | str) -> ClassStore:
-    """The process's :class:`ClassStore` for ``data_dir`` (one per database file, shared by every session)."""
-    key = str((Path(data_dir) / DB_FILE).resolve())
+def database_url(env: Mapping[str, str] | None = None) -> str | None:
+    """``RAGFT_DATABASE_URL`` from the server's environment (the facilitator's), or None for SQLite.
+
+    Read from the process environment, like the thread counts: one class database serves every session of the
+    process. A value that is not a ``postgresql://`` URL is a ConfigError, never a silent fallback to a local file.
+    """
+    raw = ((os.environ if env is None else env).get(DATABASE_URL_ENV) or "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"{DATABASE_URL_ENV} must be a postgresql:// URL (unset it for the SQLite file).")
+    return raw
+
+
+def open_store(data_dir: Path | str, url: str | None = None) -> ClassStore:
+    """The process's class database: PostgreSQL at ``url`` (default :func:`database_url`), else the SQLite file
+    in ``data_dir``. One store per database, shared by every session of the process."""
+    url = url or database_url()
+    key = url or str((Path(data_dir) / DB_FILE).resolve())
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = _stores[key] = ClassStore(key)
+            store = _stores[key] = PostgresStore(url) if url else ClassStore(key)
         return store
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------------------------
+_PLACEHOLDER = re.compile(r"\?")
+_DDL = (
+    (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),  # Unix seconds: PostgreSQL's REAL is 4 bytes
+)
+
+
+def postgres_sql(sql: str) -> str:
+    """The same statement for psycopg: ``?`` → ``%s`` (a literal ``%`` doubled)."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+def postgres_ddl(sql: str) -> str:
+    """A migration step's DDL for PostgreSQL (SQLite's AUTOINCREMENT and REAL)."""
+    for pattern, replacement in _DDL:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user@host:port/db`` without the password (for logs and the store's name)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+class _PgConn:
+    """A psycopg connection speaking the store's SQL (``?`` placeholders)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        cursor: Cursor = self.raw.execute(postgres_sql(sql), tuple(parameters))
+        return cursor
+
+
+class PostgresStore(ClassStore):
+    """The class database on PostgreSQL (``RAGFT_DATABASE_URL``), shared by every replica.
+
+    Connections come from a psycopg pool (opened on first use, per process). Every :meth:`write` takes one
+    transaction-scoped advisory lock before reading, so a read-check-write is as safe across replicas as SQLite's
+    ``BEGIN IMMEDIATE`` is on one host. :meth:`read` is one ``REPEATABLE READ`` snapshot. The schema version lives
+    in ``ragft_schema``.
+    """
+
+    engine = "postgresql"
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = url
+        self.path = Path(redact_url(url))  # a name for logs; nothing is on a local disk
+        self.max_size = max_size
+        self._pool: Any = None
+        self._pool_pid: int | None = None
+        self._migrated_in: int | None = None
+        self._migrate_lock = threading.Lock()
+
+    @property
+    def key(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.key!r})"
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import psycopg
+        import psycopg_pool
+
+        return (psycopg.Error, psycopg_pool.PoolTimeout, OSError)
+
+    def _get_pool(self) -> Any:
+        pid = os.getpid()
+        if self._pool is None or self._pool_pid != pid:  # a forked child opens its own
+            from psycopg_pool import ConnectionPool
+
+            pool = ConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=self.max_size,
+                kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)},
+                open=False,
+                name="ragft-class",
+            )
+            try:
+                pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            except self._errors() as err:
+                pool.close()
+                logger.error("cannot reach the class database %s: %s", self.key, err)
+                raise StoreError(
+                    f"The class database (PostgreSQL) cannot be reached ({short_message(err)}).",
+                    hint="Check RAGFT_DATABASE_URL and that PostgreSQL is running; nothing on the server's key runs "
+                    "while its budget cannot be checked.",
+                ) from None
+            self._pool, self._pool_pid = pool, pid
+        if self._migrated_in != pid:
+            with self._migrate_lock:
+                if self._migrated_in != pid:
+                    self._migrate(self._pool)
+                    self._migrated_in = pid
+        return self._pool
+
+    def connection(self) -> sqlite3.Connection:
+        raise StoreError("A PostgreSQL class database has no single connection: use write() or read().")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    @contextmanager
+    def _transaction(self, begin: str, what: str, lock: bool) -> Iterator[Conn]:
+        pool = self._get_pool()
+        try:
+            with pool.connection(timeout=CONNECT_TIMEOUT_S * 2) as raw:
+                raw.execute(begin)
+                try:
+                    if lock:
+                        raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield _PgConn(raw)
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+        except self._errors() as err:
+            logger.exception("%s on %s failed", what, self.key)
+            raise StoreError(f"The class database refused a {what} ({short_message(err)}).") from None
+
+    @contextmanager
+    def write(self) -> Iterator[Conn]:
+        with self._transaction("BEGIN", "write", lock=True) as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Conn]:
+        with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ", "read", lock=False) as conn:
+            yield conn
+
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return _pg_version(conn)
+
+    def _migrate(self, pool: Any) -> int:
+        """Bring the database to :data:`SCHEMA_VERSION` (one transaction, under the write lock: one replica at a
+        time; the others then find it done)."""
+        try:
+            with pool.connection(timeout=CONNECT_TIMEOUT_S * 2) as raw:
+                raw.execute("BEGIN")
+                try:
+                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    raw.execute("CREATE TABLE IF NOT EXISTS ragft_schema (version INTEGER NOT NULL)")
+                    conn = _PgConn(raw)
+                    version = _pg_version(conn)
+                    if version > SCHEMA_VERSION:
+                        raise StoreError(
+                            f"The class database has schema version {version}, newer than this app knows "
+                            f"({SCHEMA_VERSION}).",
+                            hint="Run the newer app version, or restore an older backup.",
+                        )
+                    for step in range(version, SCHEMA_VERSION):
+                        for statement in _statements(MIGRATIONS[step]):
+                            raw.execute(postgres_ddl(statement))
+                        raw.execute("DELETE FROM ragft_schema")
+                        raw.execute("INSERT INTO ragft_schema (version) VALUES (%s)", (step + 1,))
+                        logger.info("class database %s migrated to schema version %d", self.key, step + 1)
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+                return version
+        except self._errors() as err:
+            logger.exception("cannot migrate the class database %s", self.key)
+            raise StoreError(
+                f"The class database is unreadable or cannot be upgraded ({short_message(err)})."
+            ) from None
+
+
+def _pg_version(conn: Conn) -> int:
+    row = conn.execute("SELECT MAX(version) FROM ragft_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0

@@ -36,8 +36,8 @@ def record_vote(
         raise ValueError("the winner must be one of the configurations shown")
     with store.write() as conn:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO votes (workspace_id, comparison_id, winner, shown, question, t) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO votes (workspace_id, comparison_id, winner, shown, question, t) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (workspace_id, comparison_id, winner, ",".join(shown), question, time.time()),
         )
         return cur.rowcount > 0
@@ -180,8 +180,10 @@ def start_running(store: ClassStore, run_id: str, workspace_id: str, kind: str, 
     now = time.time()
     with store.write() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO running (run_id, workspace_id, kind, detail, started, heartbeat, pid, host) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO running (run_id, workspace_id, kind, detail, started, heartbeat, pid, host) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET workspace_id = excluded.workspace_id, "
+            "kind = excluded.kind, detail = excluded.detail, started = excluded.started, "
+            "heartbeat = excluded.heartbeat, pid = excluded.pid, host = excluded.host",
             (run_id, workspace_id, kind, detail, now, now, os.getpid(), HOST),
         )
 

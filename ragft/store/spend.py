@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ragft.store.db import ClassStore
+from ragft.store.db import ClassStore, Conn
 
 APP = "*"  # the spend row of the whole app
 ZERO = Decimal(0)
@@ -42,7 +41,7 @@ def pid_alive(pid: int) -> bool:
 
 
 # ---- inside a transaction ----------------------------------------------------------------------------
-def prune_reservations(conn: sqlite3.Connection, stale_after_s: float, now: float | None = None) -> int:
+def prune_reservations(conn: Conn, stale_after_s: float, now: float | None = None) -> int:
     """Drop reservations older than ``stale_after_s`` or held by a dead process of this host."""
     now = time.time() if now is None else now
     dropped = conn.execute("DELETE FROM reservations WHERE t < ?", (now - stale_after_s,)).rowcount
@@ -53,12 +52,12 @@ def prune_reservations(conn: sqlite3.Connection, stale_after_s: float, now: floa
     return dropped
 
 
-def spent(conn: sqlite3.Connection, scope: str) -> tuple[Decimal, int]:
+def spent(conn: Conn, scope: str) -> tuple[Decimal, int]:
     row = conn.execute("SELECT spent, calls FROM spend WHERE scope = ?", (scope,)).fetchone()
     return (money(row[0]), int(row[1])) if row else (ZERO, 0)
 
 
-def reserved(conn: sqlite3.Connection, workspace_id: str | None = None) -> Decimal:
+def reserved(conn: Conn, workspace_id: str | None = None) -> Decimal:
     """Money in flight, app-wide (``None``) or for one workspace."""
     if workspace_id is None:
         rows = conn.execute("SELECT amount FROM reservations").fetchall()
@@ -67,18 +66,18 @@ def reserved(conn: sqlite3.Connection, workspace_id: str | None = None) -> Decim
     return sum((money(r[0]) for r in rows), ZERO)
 
 
-def add_reservation(conn: sqlite3.Connection, rid: str, workspace_id: str, amount: Decimal) -> None:
+def add_reservation(conn: Conn, rid: str, workspace_id: str, amount: Decimal) -> None:
     conn.execute(
         "INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, ?, ?, ?, ?, ?)",
         (rid, workspace_id, str(amount), os.getpid(), HOST, time.time()),
     )
 
 
-def drop_reservation(conn: sqlite3.Connection, rid: str) -> bool:
+def drop_reservation(conn: Conn, rid: str) -> bool:
     return conn.execute("DELETE FROM reservations WHERE id = ?", (rid,)).rowcount > 0
 
 
-def add_spend(conn: sqlite3.Connection, scope: str, amount: Decimal, calls: int = 1) -> None:
+def add_spend(conn: Conn, scope: str, amount: Decimal, calls: int = 1) -> None:
     now = time.time()
     total, n = spent(conn, scope)
     conn.execute(
@@ -88,7 +87,7 @@ def add_spend(conn: sqlite3.Connection, scope: str, amount: Decimal, calls: int 
     )
 
 
-def caps(conn: sqlite3.Connection, workspace_id: str) -> tuple[Decimal | None, Decimal | None]:
+def caps(conn: Conn, workspace_id: str) -> tuple[Decimal | None, Decimal | None]:
     """(the participant's own cap, the facilitator's cap for this workspace); None where not set."""
     row = conn.execute(
         "SELECT own_cap, facilitator_cap FROM budget_caps WHERE workspace_id = ?", (workspace_id,)

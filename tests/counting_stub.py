@@ -22,6 +22,7 @@ class CountingStub:
     def __init__(
         self,
         host: str = "127.0.0.1",
+        port: int = 0,
         model: str = "stub-model",
         redirect_to: str | None = None,
         reply: Callable[[dict], str] = _default_reply,
@@ -77,7 +78,10 @@ class CountingStub:
                 if self.path.endswith("/embeddings"):
                     texts = body.get("input") or []
                     texts = [texts] if isinstance(texts, str) else texts
-                    data = [{"object": "embedding", "index": i, "embedding": [1.0, float(i), 0.5]} for i in range(len(texts))]
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": [1.0, float(i), 0.5]}
+                        for i in range(len(texts))
+                    ]
                     usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
                     self._send(200, json.dumps({"object": "list", "data": data, "usage": usage}).encode())
                     return
@@ -99,7 +103,7 @@ class CountingStub:
                 payload = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
                 self._send(200, payload.encode(), "text/event-stream")
 
-        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self.host = host
         self.port = self._httpd.server_address[1]

@@ -207,6 +207,7 @@ class Egress:
 
         Raises ``socket.gaierror`` when the name does not resolve.
         """
+        self._refuse_localhost(host, port, what)
         found = resolve(host, port)
         why = self.refusal(host, port, found)
         if why is not None:
@@ -219,17 +220,20 @@ class Egress:
         checked, other names are left to the connection (for a form, which must not wait on DNS)."""
         target = check_url_shape(url, what)
         if not lookup and parse_host(target.host) is None:
-            if not is_localhost_name(target.host):
-                return target
-            why = self.refusal(target.host, target.port, (ipaddress.IPv4Address("127.0.0.1"),))
-            if why is not None:
-                raise E.AddressNotAllowed(f"{what}: {why}. {_WHY}")
+            self._refuse_localhost(target.host, target.port, what)
             return target
         try:
             self.addresses(target.host, target.port, what)
         except socket.gaierror:
             raise E.EndpointUnreachable(f"{what}: the host {target.host!r} does not resolve.") from None
         return target
+
+    def _refuse_localhost(self, host: str, port: int, what: str) -> None:
+        """``localhost`` names are the loopback whatever the resolver says (RFC 6761)."""
+        if is_localhost_name(host):
+            why = self.refusal(host, port, (ipaddress.IPv4Address("127.0.0.1"),))
+            if why is not None:
+                raise E.AddressNotAllowed(f"{what}: {why}. {_WHY}")
 
 
 def is_localhost_name(host: str) -> bool:

@@ -36,7 +36,7 @@ def app(servers, tmp_path_factory):
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    facilitator, _ = servers
+    facilitator, participant = servers
     data = tmp_path_factory.mktemp("trust-data")
     server_env = {
         "OPENAI_API_KEY": CANARY,
@@ -48,6 +48,7 @@ def app(servers, tmp_path_factory):
         "RAGFT_FT_MODEL": "fake-ft",
         "RAGFT_MAX_TOKENS": "12",
         "RAGFT_APP_BUDGET_USD": "1",
+        "RAGFT_ALLOWED_HOSTS": f"127.0.0.1:{participant.port}",  # the participant's own server, allowed
     }
     with running_app(data, "--logger.level", "debug", **server_env) as url:  # debug: even debug lines are checked
         yield url, data / "streamlit.log"

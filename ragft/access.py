@@ -20,7 +20,6 @@ adapters by name, never a server path) and, when a call is about to be made, dec
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,7 +29,8 @@ from urllib.parse import urlparse
 
 from ragft import errors as E
 from ragft.costs.billing import Billing
-from ragft.net.egress import Egress
+from ragft.net.addresses import classify, parse_host
+from ragft.net.egress import Egress, is_localhost_name
 from ragft.paths import ADAPTER_DIR, DEFAULT_ADAPTER
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings
 
@@ -82,15 +82,13 @@ def normalise_url(url: str | None) -> str:
 
 
 def is_private_url(url: str | None) -> bool:
-    """True for loopback, private and link-local IP addresses and ``localhost``; names are never resolved."""
+    """True for a URL whose host spells a non-public address (any spelling, see :mod:`ragft.net.addresses`) or is a
+    ``localhost`` name; names are never resolved."""
     host = (urlparse((url or "").strip()).hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+    if is_localhost_name(host):
         return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+    ip = parse_host(host)
+    return ip is not None and classify(ip) is not None
 
 
 def same_endpoint(a: EndpointConfig | EmbeddingConfig, b: EndpointConfig | EmbeddingConfig) -> bool:

@@ -184,3 +184,23 @@ def test_canary_key_never_reaches_the_browser_or_a_participant_url(app, servers,
     log_text = log_path.read_text(errors="replace")
     assert "Uncaught app exception" not in log_text
     assert CANARY not in log_text
+
+
+def test_a_url_on_the_apps_loopback_reaches_nothing(app, servers, page):
+    """SSRF: another path on the facilitator's loopback server (not a URL the server configured, not allowed) is
+    refused with a message in the page, and neither local server receives anything."""
+    url, _ = app
+    facilitator, participant = servers
+    before = (len(facilitator.seen), len(participant.seen))
+    page.goto(url)
+    wait_idle(page)
+    open_page(page, "Settings")
+    for typed in (f"http://localhost:{facilitator.port}/v2", f"http://2130706433:{facilitator.port}/v1/x"):
+        page.get_by_label("Base URL").first.fill(typed)
+        page.get_by_label("Base URL").first.press("Tab")
+        wait_idle(page)
+        page.get_by_role("button", name="Test connection").first.click()
+        wait_idle(page)
+        alerts = " ".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+        assert "loopback address" in alerts and "RAGFT_ALLOWED_HOSTS" in alerts, alerts
+    assert (len(facilitator.seen), len(participant.seen)) == before

@@ -2,13 +2,14 @@
 
 It answers ``GET /v1/models``, ``POST /v1/chat/completions`` (streamed or not, the reply chosen by a callable of the
 request body) and ``POST /v1/embeddings``; with ``redirect_to`` it answers every request with a 302 to that base
-URL instead. ``requests`` is the number of requests received (any method, any path), so a test can assert that a
+URL instead; with ``tls`` (a server-side SSL context) it speaks https. ``requests`` is the number of requests received (any method, any path), so a test can assert that a
 URL it typed led to none.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,12 +27,14 @@ class CountingStub:
         model: str = "stub-model",
         redirect_to: str | None = None,
         reply: Callable[[dict], str] = _default_reply,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.model = model
         self.redirect_to = redirect_to
         self.reply = reply
         self.requests = 0
         self.paths: list[str] = []
+        self.hosts: list[str] = []  # the Host header of every request
         self._lock = threading.Lock()
         stub = self
 
@@ -54,6 +57,7 @@ class CountingStub:
                 with stub._lock:
                     stub.requests += 1
                     stub.paths.append(f"{self.command} {self.path}")
+                    stub.hosts.append(self.headers.get("Host") or "")
                 if stub.redirect_to is not None:
                     tail = self.path.split("/v1", 1)[-1]
                     self._send(302, b"{}", Location=stub.redirect_to.rstrip("/") + tail)
@@ -105,13 +109,16 @@ class CountingStub:
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.host = host
         self.port = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{self.scheme}://{self.host}:{self.port}/v1"
 
     def __enter__(self) -> CountingStub:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="counting-stub", daemon=True)

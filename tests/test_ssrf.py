@@ -9,11 +9,17 @@ DNS answer that changes after the check cannot steer the connection, and an allo
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import socket
+import ssl
 from dataclasses import replace
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from streamlit.testing.v1 import AppTest
 
 from components.shared.safe_text import as_plain
@@ -374,3 +380,61 @@ def test_settings_page_reaches_a_host_the_facilitator_allowed(data_dir, monkeypa
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Connected to" in at.success[0].value
     assert stub.requests >= 2
+
+
+# ---- https: the pinned connection keeps the name for SNI, the certificate check and the Host header ----------------
+def _certificates(tmp_path, name: str):
+    """A throwaway CA and a server certificate for ``name`` (no IP address in it), as PEM files."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ragft test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem, cert_pem, key_pem = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_pem, cert_pem, key_pem
+
+
+def test_https_to_a_pinned_address_keeps_the_name_for_sni_certificate_and_host(tmp_path, monkeypatch):
+    name = "tls-pin.test"
+    ca_pem, cert_pem, key_pem = _certificates(tmp_path, name)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_pem, key_pem)
+    sni: list[str | None] = []
+    server_tls.sni_callback = lambda sock, server_name, ctx: sni.append(server_name)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_pem))  # the client trusts the test CA (and only it)
+    with CountingStub(reply=_reply, tls=server_tls) as stub:
+        Rebinding(monkeypatch, name, "127.0.0.1", "127.0.0.1")
+        p = policy(name)  # the facilitator allows this name
+        assert attempt("chat", lambda: build(p, "chat", f"https://{name}:{stub.port}/v1")) == "ok"
+        assert stub.requests >= 2 and set(sni) == {name}
+        assert set(stub.hosts) == {f"{name}:{stub.port}"}
+        # the certificate is checked against the name: by address (allowed, but not in the certificate) it fails
+        seen = stub.requests
+        outcome = attempt("chat", lambda: build(policy("127.0.0.1"), "chat", f"https://127.0.0.1:{stub.port}/v1"))
+        assert outcome.startswith("EndpointUnreachable"), outcome
+        assert stub.requests == seen

@@ -34,7 +34,7 @@ from ragft.net import egress as G
 from ragft.net.addresses import classify, parse_host
 from ragft.net.egress import Egress, check_url_shape, parse_allowed_hosts
 from ragft.paths import ROOT
-from ragft.settings import EmbeddingConfig, EndpointConfig, Settings, load_settings
+from ragft.settings import EmbeddingConfig, EndpointConfig, load_settings
 from tests.counting_stub import CountingStub
 
 PATHS = ("chat", "test connection", "embeddings", "judge", "drafting")
@@ -337,9 +337,13 @@ def test_a_dns_answer_that_changes_before_the_connection_is_refused(monkeypatch,
 
 
 # ---- the real Settings page ------------------------------------------------------------------------------------
-def open_settings(data_dir) -> AppTest:
+def open_settings(data_dir, monkeypatch) -> AppTest:
+    """The Settings page with both server slots on a closed loopback port (no model is loaded, nothing is called)."""
+    for slot in ("BASE", "FT"):
+        monkeypatch.setenv(f"RAGFT_{slot}_PROVIDER", "custom")
+        monkeypatch.setenv(f"RAGFT_{slot}_URL", "http://127.0.0.1:9/v1")
+        monkeypatch.setenv(f"RAGFT_{slot}_MODEL", f"server-{slot.lower()}")
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.session_state["settings"] = Settings(data_dir=data_dir)
     at.run()
     at.switch_page("pages/settings.py")
     at.run()
@@ -357,7 +361,7 @@ def fill_base(at: AppTest, url: str) -> AppTest:
 
 def test_settings_page_refuses_a_loopback_url_with_a_clear_message(data_dir, monkeypatch, stub):
     monkeypatch.setenv("RAGFT_ALLOWED_HOSTS", "")  # this facilitator allows nothing private
-    at = fill_base(open_settings(data_dir), f"http://localhost:{stub.port}/v1")
+    at = fill_base(open_settings(data_dir, monkeypatch), f"http://localhost:{stub.port}/v1")
     at.button(key="set_test_base").click().run()
     assert not at.exception
     assert len(at.error) == 1, [e.value for e in at.error]
@@ -366,7 +370,7 @@ def test_settings_page_refuses_a_loopback_url_with_a_clear_message(data_dir, mon
     at.text_input(key="set_base_base_url").set_value(f"http://2130706433:{stub.port}/v1")
     at.button(key="set_apply").click().run()
     assert "2130706433 (that is 127.0.0.1) is a loopback address" in as_plain(at.error[0].value)
-    assert at.session_state["settings"].base.provider == "embedded"  # nothing applied
+    assert at.session_state["settings"].base.base_url == "http://127.0.0.1:9/v1"  # nothing applied
     at.text_input(key="set_base_base_url").set_value(f"http://user:pw@example.com:{stub.port}/v1")
     at.button(key="set_apply").click().run()
     assert "must not contain a user name or password" in as_plain(at.error[0].value)
@@ -375,7 +379,7 @@ def test_settings_page_refuses_a_loopback_url_with_a_clear_message(data_dir, mon
 
 def test_settings_page_reaches_a_host_the_facilitator_allowed(data_dir, monkeypatch, stub):
     monkeypatch.setenv("RAGFT_ALLOWED_HOSTS", f"127.0.0.1:{stub.port}")
-    at = fill_base(open_settings(data_dir), stub.base_url)
+    at = fill_base(open_settings(data_dir, monkeypatch), stub.base_url)
     at.button(key="set_test_base").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Connected to" in at.success[0].value

@@ -121,7 +121,9 @@ class CountingStub:
         return f"{self.scheme}://{self.host}:{self.port}/v1"
 
     def __enter__(self) -> CountingStub:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="counting-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="counting-stub", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -216,6 +216,9 @@ FORMS = (
     "http://[::1]:{port}/v1",
     "http://0.0.0.0:{port}/v1",
     "http://app.localhost:{port}/v1",
+    "http://LOCALHOST.:{port}/v1",
+    "http://[::ffff:7f00:1]:{port}/v1",
+    "http://[64:ff9b::7f00:1]:{port}/v1",
 )
 
 

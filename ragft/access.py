@@ -11,21 +11,26 @@ adapters by name, never a server path) and, when a call is about to be made, dec
   message, so names cannot be used to probe the server's files);
 - how the call is billed: free only where the call goes costs nothing (the embedded engine, or a loopback/private
   URL the server configured), never because of a provider label; session price overrides only for endpoints the
-  participant pays for.
+  participant pays for;
+- where a URL typed in a session may lead: any URL other than the ones the server configured is checked by
+  :class:`ragft.net.egress.Egress` (public addresses, plus the facilitator's ``RAGFT_ALLOWED_HOSTS``), and the
+  resolved configuration carries that check, so its client re-checks and pins every connection
+  (:mod:`ragft.net.transport`) and never follows a redirect.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from ragft import errors as E
 from ragft.costs.billing import Billing
+from ragft.net.addresses import classify, parse_host
+from ragft.net.egress import Egress, is_localhost_name
 from ragft.paths import ADAPTER_DIR, DEFAULT_ADAPTER
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings
 
@@ -40,8 +45,12 @@ KEY_SERVER = "server"
 KEY_OWN = "own"
 
 SLOTS = ("base", "finetuned")
+SLOT_NAMES = {"base": "Base slot", "finetuned": "Fine-tuned slot"}
 DEFAULT_ADAPTER_NAME = "default"
 SERVER_ADAPTER_NAME = "server"
+
+
+_Cfg = TypeVar("_Cfg", EndpointConfig, EmbeddingConfig)
 
 
 class AccessDenied(E.ConfigError):
@@ -73,15 +82,13 @@ def normalise_url(url: str | None) -> str:
 
 
 def is_private_url(url: str | None) -> bool:
-    """True for loopback, private and link-local IP addresses and ``localhost``; names are never resolved."""
+    """True for a URL whose host spells a non-public address (any spelling, see :mod:`ragft.net.addresses`) or is a
+    ``localhost`` name; names are never resolved."""
     host = (urlparse((url or "").strip()).hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+    if is_localhost_name(host):
         return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+    ip = parse_host(host)
+    return ip is not None and classify(ip) is not None
 
 
 def same_endpoint(a: EndpointConfig | EmbeddingConfig, b: EndpointConfig | EmbeddingConfig) -> bool:
@@ -152,14 +159,50 @@ class Policy:
             base=self.participant_endpoint("base"),
             finetuned=self.participant_endpoint("finetuned"),
             embedding=self.participant_embedding(),
+            allowed_hosts=(),  # the facilitator's network is not a participant's business
         )
+
+    # -- where a URL typed in a session may lead --
+    def server_urls(self) -> frozenset[str]:
+        """The URLs the server configured (any slot or the embeddings), normalised: these are never checked."""
+        s = self.server
+        urls = (s.base.base_url, s.finetuned.base_url, s.embedding.base_url)
+        return frozenset(normalise_url(u) for u in urls if u)
+
+    def egress_for(self, url: str | None) -> Egress | None:
+        """The connection check for ``url``: None for a URL the server configured, else the session rule."""
+        if not url or normalise_url(url) in self.server_urls():
+            return None
+        return Egress(self.server.allowed_hosts)
+
+    def check_url(self, url: str | None, what: str = "The base URL", *, lookup: bool = True) -> None:
+        """Refuse a typed URL by its shape or its addresses (UnsafeURL, AddressNotAllowed) before any connection;
+        without ``lookup``, names other than ``localhost`` are left to the connection's own check."""
+        egress = self.egress_for(url)
+        if egress is not None:
+            egress.check(url, what, lookup=lookup)
+
+    def _guarded(self, cfg: _Cfg, what: str) -> _Cfg:
+        egress = self.egress_for(cfg.base_url)
+        if egress is None:
+            return replace(cfg, egress=None)
+        egress.check(cfg.base_url, what)
+        return replace(cfg, egress=egress)
 
     # -- checks at the moment of a call --
     def resolve_endpoint(self, slot: str, cfg: EndpointConfig) -> EndpointConfig:
-        """The configuration to call with: the server key attached only where allowed, adapters as paths.
+        """The configuration to call with: the server key attached only where allowed, adapters as paths, the
+        connection check attached to a URL typed in the session.
 
-        Raises :class:`AccessDenied` (or :class:`AdapterUnavailable`) with a message naming what to change.
+        Raises :class:`AccessDenied` (or :class:`AdapterUnavailable`) with a message naming what to change, and
+        UnsafeURL / AddressNotAllowed / EndpointUnreachable for a typed URL that may not or cannot be reached.
         """
+        resolved = self._resolve_endpoint(slot, cfg)
+        if resolved.is_embedded:
+            return resolved
+        return self._guarded(resolved, SLOT_NAMES.get(slot, slot))
+
+    def _resolve_endpoint(self, slot: str, cfg: EndpointConfig) -> EndpointConfig:
         server_cfg = self.server_slot(slot)
         if cfg.is_embedded:
             return replace(cfg, lora_path=self._adapter_path(cfg.lora_path), api_key=None)
@@ -194,6 +237,13 @@ class Policy:
         return replace(cfg, api_key=None)
 
     def resolve_embedding(self, cfg: EmbeddingConfig) -> EmbeddingConfig:
+        """As :meth:`resolve_endpoint`, for the embeddings."""
+        resolved = self._resolve_embedding(cfg)
+        if resolved.provider == "local":
+            return resolved
+        return self._guarded(resolved, "Embeddings")
+
+    def _resolve_embedding(self, cfg: EmbeddingConfig) -> EmbeddingConfig:
         server_cfg = self.server.embedding
         if cfg.provider == "local":
             return cfg

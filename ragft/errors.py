@@ -24,6 +24,12 @@ class ConfigError(RagftError):
     """A setting is missing or malformed."""
 
 
+class UnsafeURL(ConfigError):
+    """A base URL typed in a session has a shape the app refuses (userinfo, query, fragment, odd characters)."""
+
+    hint = "Enter a plain base URL such as https://host:port/v1."
+
+
 # --- models and endpoints ------------------------------------------------------------------------
 class ModelError(RagftError):
     """A chat or embedding call failed."""
@@ -55,6 +61,16 @@ class ServerError(ModelError):
 
 class BadRequest(ModelError):
     hint = "The server refused the request: check the model name and parameters."
+
+
+class AddressNotAllowed(ModelError):
+    """A URL typed in a session leads to an address the app's server must not connect to (see ragft.net)."""
+
+    hint = "Use a public endpoint, or ask the facilitator to allow this host (RAGFT_ALLOWED_HOSTS)."
+
+
+class RedirectRefused(ModelError):
+    hint = "Enter the endpoint's final URL: redirects from a URL typed in a session are not followed."
 
 
 class EmbeddedModelUnavailable(ModelError):
@@ -106,6 +122,8 @@ def describe_error(exc: BaseException, limit: int = 300) -> str:
 
 _LABELS: tuple[tuple[type[BaseException], str], ...] = (
     (BudgetExceeded, "Refused by the budget"),
+    (AddressNotAllowed, "Address not allowed"),
+    (RedirectRefused, "Redirect refused"),
     (RateLimited, "Rate limited"),
     (EndpointTimeout, "Timed out"),
     (EndpointUnreachable, "Unreachable"),

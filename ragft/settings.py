@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ragft.errors import ConfigError
+from ragft.net.egress import Egress, HostRule, parse_allowed_hosts
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant for a shop. Answer the customer's question."
 
@@ -52,6 +53,8 @@ class EndpointConfig:
     timeout_s: float = 60.0
     max_retries: int = 2
     key_source: str = "none"  # "server" (the facilitator's key, attached only at call time), "own", "none"
+    # Set by ragft.access at call time for a URL typed in a session: every connection is checked and pinned.
+    egress: Egress | None = field(default=None, repr=False)
 
     @property
     def is_embedded(self) -> bool:
@@ -72,6 +75,7 @@ class EmbeddingConfig:
     api_key: str | None = field(default=None, repr=False)
     api_version: str | None = None
     key_source: str = "none"
+    egress: Egress | None = field(default=None, repr=False)  # as on EndpointConfig
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Settings:
     )  # model id or glob -> (in, out[, cached]) or a Price
     participant_endpoints: str = "own-key"  # "own-key" | "server-only" (see ragft.access)
     allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
+    # RAGFT_ALLOWED_HOSTS: non-public hosts a URL typed in a session may reach (see ragft.net.egress)
+    allowed_hosts: tuple[HostRule, ...] = ()
     n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
     embed_threads: int | None = None  # RAGFT_EMBED_THREADS: fixed onnxruntime threads; None = the policy chooses
 
@@ -360,6 +366,7 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
             )
             if names
         },
+        allowed_hosts=parse_allowed_hosts(_get(src, "RAGFT_ALLOWED_HOSTS")),
         n_threads=_threads(src, "RAGFT_N_THREADS"),
         embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
     )

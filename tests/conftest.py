@@ -252,6 +252,13 @@ def no_network(monkeypatch):
     yield attempts
 
 
+@pytest.fixture(autouse=True)
+def _tests_own_loopback(monkeypatch):
+    """The facilitator of the test suite allows its own servers on 127.0.0.1 (``RAGFT_ALLOWED_HOSTS``): pages under
+    AppTest point participant settings at them. Tests of the SSRF guard set their own value."""
+    monkeypatch.setenv("RAGFT_ALLOWED_HOSTS", "127.0.0.1")
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """A fresh data directory, also exported as RAGFT_DATA_DIR for pages under AppTest."""

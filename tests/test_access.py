@@ -79,7 +79,7 @@ def test_own_key_goes_anywhere_in_own_key_mode_but_not_in_server_only():
     own = replace(
         server().participant_endpoint("base"), base_url="http://127.0.0.1:9/v1", api_key="sk-mine", key_source=KEY_OWN
     )
-    assert server().resolve_endpoint("base", own).api_key == "sk-mine"
+    assert server(RAGFT_ALLOWED_HOSTS="127.0.0.1").resolve_endpoint("base", own).api_key == "sk-mine"
     with pytest.raises(AccessDenied, match="only lets participants use the server's models"):
         server(RAGFT_PARTICIPANT_ENDPOINTS="server-only").resolve_endpoint("base", own)
 
@@ -205,7 +205,7 @@ def test_redact():
 
 # ---- the Settings form under the policy ----------------------------------------------------------------------
 def test_form_keeps_server_key_only_at_its_endpoint():
-    p = server()
+    p = server(RAGFT_ALLOWED_HOSTS="127.0.0.1")
     current = p.participant_settings()
     same = F.values_from_endpoint(current.base)
     assert same["api_key"] == ""

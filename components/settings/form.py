@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlparse
 
 import streamlit as st
 
 from components.shared.safe_text import inline
 from ragft.access import KEY_NONE, KEY_OWN, KEY_SERVER, SERVER_ONLY, Policy, describe_key, normalise_url, same_endpoint
 from ragft.errors import ConfigError
+from ragft.net.egress import check_url_shape
 from ragft.settings import (
     AZURE_API_VERSION,
     EMBEDDED_BASE_MODEL,
@@ -53,12 +53,13 @@ MODEL_HINTS = {
 
 
 # ---- pure: form values → settings ------------------------------------------------------------------------
-def check_url(url: str | None, what: str) -> str:
+def check_url(url: str | None, what: str, policy: Policy | None = None) -> str:
+    """The typed base URL without a trailing slash; UnsafeURL (a ConfigError) for a shape the core refuses
+    (see :func:`ragft.net.egress.check_url_shape`). A URL the server configured is taken as it is."""
     url = (url or "").strip()
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{what}: the base URL must look like http://host:port/v1, got {url or '(empty)'!r}.")
-    return url.rstrip("/")
+    if policy is not None and url and normalise_url(url) in policy.server_urls():
+        return url.rstrip("/")
+    return check_url_shape(url, what).url.rstrip("/")
 
 
 def _key_choice(
@@ -116,7 +117,7 @@ def endpoint_from_values(
     cfg = EndpointConfig(
         provider=provider,
         model=model,
-        base_url=check_url(v.get("base_url"), what),
+        base_url=check_url(v.get("base_url"), what, policy),
         api_version=api_version if provider == "azure" else None,
         timeout_s=timeout,
         max_retries=retries,
@@ -142,6 +143,8 @@ def endpoint_from_values(
                 f"{', '.join(policy.models_for(slot)) if policy else server.model})"
             )
         raise ConfigError(f"{what}: {PROVIDERS[provider]['label']} needs an API key{extra}.")
+    if policy is not None:  # addresses refused now; names are looked up and checked when a call connects
+        policy.check_url(cfg.base_url, what, lookup=False)
     return replace(cfg, api_key=key, key_source=source)
 
 
@@ -159,7 +162,7 @@ def embedding_from_values(
     cfg = EmbeddingConfig(
         provider=provider,
         model=model,
-        base_url=check_url(v.get("base_url"), "Embeddings"),
+        base_url=check_url(v.get("base_url"), "Embeddings", policy),
         api_version=str(v.get("api_version") or "").strip() or None,
     )
     server = policy.server.embedding if policy is not None else None
@@ -174,6 +177,8 @@ def embedding_from_values(
         raise ConfigError("Embeddings: this event only lets participants use the server's embedding model.")
     if provider in ("openai", "azure") and source == KEY_NONE:
         raise ConfigError(f"Embeddings: {EMBED_LABELS[provider]} needs an API key.")
+    if policy is not None:
+        policy.check_url(cfg.base_url, "Embeddings", lookup=False)
     return replace(cfg, api_key=key, key_source=source)
 
 

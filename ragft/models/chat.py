@@ -27,6 +27,7 @@ from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, default_thr
 from ragft.models.stream import ChatStream, Completion, Messages
 from ragft.models.tokens import count_message_tokens, count_tokens
 from ragft.models.usage import Usage
+from ragft.net.transport import guarded_http_client
 from ragft.paths import smollm2_gguf
 from ragft.settings import EndpointConfig
 
@@ -81,11 +82,16 @@ def _translate_openai_error(exc: Exception, cfg: EndpointConfig) -> E.ModelError
     import openai
 
     where = cfg.base_url or cfg.provider
+    cause = _guard_refusal(exc)
+    if cause is not None:  # the connection check refused the address, or a request for another origin
+        return cause
     if isinstance(exc, openai.APITimeoutError):
         return E.EndpointTimeout(f"{where} did not answer within {cfg.timeout_s:g} s.")
     if isinstance(exc, openai.APIConnectionError):
         return E.EndpointUnreachable(f"Cannot reach {where}.")
     status = getattr(exc, "status_code", None)
+    if status is not None and 300 <= status < 400:
+        return E.RedirectRefused(f"{where} answered with a redirect ({status}), which is not followed.")
     detail = redact(_error_detail(exc), [cfg.api_key])  # some servers echo the key they refused
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)) or status in (401, 403):
         return E.AuthenticationFailed(f"{where} refused the API key ({status}).")
@@ -100,6 +106,18 @@ def _translate_openai_error(exc: Exception, cfg: EndpointConfig) -> E.ModelError
             return E.ModelNotFound(f"Model {cfg.model!r} was not found at {where}{detail}.")
         return E.BadRequest(f"{where} refused the request ({status}){detail}.")
     return E.ModelError(f"{where}: {type(exc).__name__}{detail}.")
+
+
+def _guard_refusal(exc: BaseException) -> E.ModelError | None:
+    """The AddressNotAllowed / RedirectRefused the ``openai`` client wrapped as a connection error, if any."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, (E.AddressNotAllowed, E.RedirectRefused)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _error_detail(exc: Exception) -> str:
@@ -127,6 +145,8 @@ class OpenAICompatibleModel:
         self.label = cfg.label
         key = cfg.api_key or "not-needed"  # local servers accept any key; the client insists on one
         common: dict[str, Any] = dict(api_key=key, timeout=cfg.timeout_s, max_retries=cfg.max_retries)
+        if cfg.egress is not None:  # a URL typed in a session: checked and pinned per connection, no redirects
+            common["http_client"] = guarded_http_client(cfg.base_url or "", cfg.egress, cfg.timeout_s, cfg.label)
         if cfg.provider == "azure":
             self._client: Any = openai.AzureOpenAI(
                 azure_endpoint=cfg.base_url or "", api_version=cfg.api_version, **common

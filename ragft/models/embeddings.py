@@ -25,6 +25,7 @@ import numpy as np
 
 from ragft import errors as E
 from ragft.models import cpu
+from ragft.net.transport import guarded_http_client
 from ragft.paths import MINILM_TOKENIZER_DIR, minilm_onnx
 from ragft.settings import AZURE_API_VERSION, EmbeddingConfig
 
@@ -168,16 +169,15 @@ class OpenAIEmbedder:
         self.dimensions: int | None = None  # known from the first answer
         self.max_tokens = OPENAI_MAX_TOKENS
         key = cfg.api_key or "not-needed"
+        common: dict[str, Any] = dict(api_key=key, timeout=timeout_s, max_retries=max_retries)
+        if cfg.egress is not None:  # a URL typed in a session: checked and pinned per connection, no redirects
+            common["http_client"] = guarded_http_client(cfg.base_url or "", cfg.egress, timeout_s, "Embeddings")
         if cfg.provider == "azure":
             self._client: Any = openai.AzureOpenAI(
-                azure_endpoint=cfg.base_url or "",
-                api_version=cfg.api_version or AZURE_API_VERSION,
-                api_key=key,
-                timeout=timeout_s,
-                max_retries=max_retries,
+                azure_endpoint=cfg.base_url or "", api_version=cfg.api_version or AZURE_API_VERSION, **common
             )
         else:
-            self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=timeout_s, max_retries=max_retries)
+            self._client = openai.OpenAI(base_url=cfg.base_url, **common)
 
     @staticmethod
     def name() -> str:

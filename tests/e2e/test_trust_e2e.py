@@ -36,7 +36,7 @@ def app(servers, tmp_path_factory):
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    facilitator, _ = servers
+    facilitator, participant = servers
     data = tmp_path_factory.mktemp("trust-data")
     server_env = {
         "OPENAI_API_KEY": CANARY,
@@ -48,6 +48,7 @@ def app(servers, tmp_path_factory):
         "RAGFT_FT_MODEL": "fake-ft",
         "RAGFT_MAX_TOKENS": "12",
         "RAGFT_APP_BUDGET_USD": "1",
+        "RAGFT_ALLOWED_HOSTS": f"127.0.0.1:{participant.port}",  # the participant's own server, allowed
     }
     with running_app(data, "--logger.level", "debug", **server_env) as url:  # debug: even debug lines are checked
         yield url, data / "streamlit.log"
@@ -183,3 +184,25 @@ def test_canary_key_never_reaches_the_browser_or_a_participant_url(app, servers,
     log_text = log_path.read_text(errors="replace")
     assert "Uncaught app exception" not in log_text
     assert CANARY not in log_text
+
+
+def test_a_url_on_the_apps_loopback_reaches_nothing(app, servers, page):
+    """SSRF: another path on the facilitator's loopback server (not a URL the server configured, not allowed) is
+    refused with a message in the page, and neither local server receives anything."""
+    url, _ = app
+    facilitator, participant = servers
+    before = (len(facilitator.seen), len(participant.seen))
+    page.goto(url)
+    wait_idle(page)
+    open_page(page, "Settings")
+    for typed in (f"http://localhost:{facilitator.port}/v2", f"http://2130706433:{facilitator.port}/v1/x"):
+        page.get_by_label("Base URL").first.fill(typed)
+        page.get_by_label("Base URL").first.press("Tab")
+        wait_idle(page)
+        page.get_by_role("button", name="Test connection").first.click()
+        alert = page.locator("[data-testid='stAlert']").filter(has_text=typed.split("/")[2].split(":")[0])
+        alert.first.wait_for(timeout=30_000)
+        wait_idle(page)
+        shown = alert.first.inner_text()
+        assert "loopback address" in shown and "RAGFT_ALLOWED_HOSTS" in shown, shown
+    assert (len(facilitator.seen), len(participant.seen)) == before

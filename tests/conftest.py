@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -127,72 +126,16 @@ def chroma_server(tmp_path_factory):
         log.close()
 
 
-def postgres_bin(name: str) -> str | None:
-    """A PostgreSQL server program (Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH)."""
-    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (d / name).is_file():
-            return str(d / name)
-    return shutil.which(name)
-
-
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A throw-away PostgreSQL cluster on 127.0.0.1: ``postgresql://ragft@127.0.0.1:<port>`` (trust auth).
+def postgres_server():
+    """A throw-away PostgreSQL cluster on 127.0.0.1 (scripts/pg_cluster.py), for the whole session."""
+    from scripts.pg_cluster import PostgresUnavailable, throwaway_postgres
 
-    initdb in a temp dir, fsync off; as root the server runs as Debian's ``postgres`` user (PostgreSQL refuses
-    root). Stopped at the end of the session.
-    """
-    initdb, postgres = postgres_bin("initdb"), postgres_bin("postgres")
-    if not initdb or not postgres:
-        pytest.fail("PostgreSQL is not installed (Debian's `postgresql`: bash scripts/setup.sh --dev installs it)")
-    root = Path(tempfile.mkdtemp(prefix="ragft-pg-"))  # not under pytest's 0700 tree: the postgres user enters it
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "ragft", "-E", "UTF8", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(sock), "-c", "listen_addresses=127.0.0.1"]
-        + [
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    import psycopg
-
-    url = f"postgresql://ragft@127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                psycopg.connect(f"{url}/postgres", connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"PostgreSQL did not start: {(root / 'server.log').read_text(errors='replace')[-800:]}")
-                time.sleep(0.2)
-        yield url
-    finally:
-        stop(proc)
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
@@ -200,10 +143,10 @@ def pg_url(postgres_server):
     """A fresh, empty database on the session's PostgreSQL; dropped afterwards."""
     import psycopg
 
+    from scripts.pg_cluster import create_database
+
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield f"{postgres_server}/{name}"
+    yield create_database(postgres_server, name)
     from ragft.store import db as store_db
 
     for key, store in list(store_db._stores.items()):  # the process's pools on it

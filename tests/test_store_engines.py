@@ -22,6 +22,7 @@ from ragft.store.db import (
     SCHEMA_VERSION,
     ClassStore,
     PostgresStore,
+    _statements,
     database_url,
     open_store,
     postgres_ddl,
@@ -90,7 +91,7 @@ def test_postgres_from_every_earlier_version_keeps_its_data(pg_url, version):
     with psycopg.connect(pg_url, autocommit=True) as raw:
         raw.execute("CREATE TABLE ragft_schema (version INTEGER NOT NULL)")
         for step in MIGRATIONS[:version]:
-            for statement in (s for s in step.split(";") if s.strip() and "CREATE" in s):
+            for statement in _statements(step):
                 raw.execute(postgres_ddl(statement))
         raw.execute("INSERT INTO ragft_schema (version) VALUES (%s)", (version,))
         raw.execute("INSERT INTO workspaces VALUES ('ws-old', 1, 'Participant 1', 1.5, 2.5, 0)")

@@ -12,9 +12,10 @@ from components.shared.shell import page_shell
 from components.shared.sources import render_sources
 from ragft import errors as E
 from ragft.costs.money import format_usd
+from ragft.knowledge.search import MAX_QUERY_CHARS, search
 from ragft.knowledge.store import DocumentInfo
 from ragft.settings import EmbeddingConfig, bound, slider_range
-from session import config, keys
+from session import config, keys, prices, spend
 from session.workspace import current_workspace, knowledge_base, pop_notice
 
 page_shell(__file__)
@@ -45,7 +46,7 @@ def _embedding_label(cfg: EmbeddingConfig) -> str:
 
 
 options: list[EmbeddingConfig] = [EmbeddingConfig()]
-for cfg in (config.server_settings().embedding, s.embedding):
+for cfg in (config.default_settings().embedding, s.embedding):  # the server's without its key (attached at call time)
     if cfg not in options:
         options.append(cfg)
 
@@ -243,7 +244,12 @@ with tab_chunks:
 # ---- retrieval playground -----------------------------------------------------------------------------------
 with tab_search:
     with st.form("kb_search_form", border=False):
-        query = st.text_input("Query", key="kb_query", placeholder="e.g. How much does the Kestrel 2 Tent cost?")
+        query = st.text_input(
+            "Query",
+            key="kb_query",
+            max_chars=MAX_QUERY_CHARS,
+            placeholder="e.g. How much does the Kestrel 2 Tent cost?",
+        )
         c1, c2, c3 = st.columns(3)
         k_min, k_max = slider_range("top_k")
         k = c1.slider("Top-k", k_min, k_max, min(k_max, int(s.top_k)), key="kb_k")
@@ -264,7 +270,17 @@ with tab_search:
         submitted = st.form_submit_button("Search", icon=":material/search:", type="primary")
     if submitted and query.strip():
         result = _safe(
-            lambda: kb.retrieve(query, k=k, threshold=threshold, include_sample=use_sample, doc_filter=only or None),
+            lambda: search(
+                kb,
+                query,
+                k=k,
+                threshold=threshold,
+                include_sample=use_sample,
+                doc_filter=only or None,
+                ledger=spend.get_ledger(),
+                budget=spend.get_budget(s),
+                price_overrides=prices.price_overrides(),
+            ),
             None,
         )
         st.session_state["kb_result"] = result

@@ -21,7 +21,7 @@ adapters by name, never a server path) and, when a call is about to be made, dec
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,6 +61,12 @@ class AccessDenied(E.ConfigError):
 
 class AdapterUnavailable(E.AdapterMissing):
     hint = "Pick one of the installed adapters in Settings."
+
+
+class ServerKeyLimit(AccessDenied):
+    """A setting beyond what the facilitator allows for calls on the server's key."""
+
+    hint = "Keep the server's value, or enter your own API key for this slot in Settings."
 
 
 # ---- URLs -------------------------------------------------------------------------------------------------
@@ -233,8 +239,37 @@ class Policy:
                     f"With the server's key this slot may use {', '.join(self.models_for(slot))}; "
                     f"to use {cfg.model!r} enter your own key."
                 )
-            return replace(cfg, api_key=server_cfg.api_key)
+            # The facilitator's key, the facilitator's timeout and retries (a session's own values never count here).
+            return replace(
+                cfg, api_key=server_cfg.api_key, timeout_s=server_cfg.timeout_s, max_retries=server_cfg.max_retries
+            )
         return replace(cfg, api_key=None)
+
+    # -- what a participant may ask of the server's key --
+    def check_server_key_settings(self, slot: str, cfg: EndpointConfig) -> None:
+        """The Settings form on the server's key: timeout and retries are the server's (ServerKeyLimit)."""
+        server_cfg = self.server_slot(slot)
+        if (float(cfg.timeout_s), int(cfg.max_retries)) != (float(server_cfg.timeout_s), int(server_cfg.max_retries)):
+            raise ServerKeyLimit(
+                f"On the server's key the facilitator sets the timeout ({server_cfg.timeout_s:g} s) and the "
+                f"retries ({server_cfg.max_retries}); you asked for {cfg.timeout_s:g} s and {cfg.max_retries}."
+            )
+
+    def check_system_prompt(self, text: str) -> None:
+        """A system prompt sent on the server's key is at most ``max_system_prompt_chars`` long (ServerKeyLimit)."""
+        limit = self.server.max_system_prompt_chars
+        if len(text or "") > limit:
+            raise ServerKeyLimit(
+                f"A system prompt sent on the server's key may have at most {limit:,} characters; "
+                f"this one has {len(text):,}.",
+                hint="Shorten the system prompt in Settings, or enter your own API key.",
+            )
+
+    def check_messages(self, messages: Sequence[Mapping[str, Any]] | None) -> None:
+        """Before every call on the server's key: each system message within the bound."""
+        for m in messages or ():
+            if m.get("role") == "system":
+                self.check_system_prompt(str(m.get("content") or ""))
 
     def resolve_embedding(self, cfg: EmbeddingConfig) -> EmbeddingConfig:
         """As :meth:`resolve_endpoint`, for the embeddings."""

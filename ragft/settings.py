@@ -113,6 +113,9 @@ class Settings:
     allowed_hosts: tuple[HostRule, ...] = ()
     n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
     embed_threads: int | None = None  # RAGFT_EMBED_THREADS: fixed onnxruntime threads; None = the policy chooses
+    train_max_steps: int = 300  # RAGFT_TRAIN_MAX_STEPS: steps one training job may ask for
+    train_max_seconds: float = 1200.0  # RAGFT_TRAIN_MAX_SECONDS: wall time of one job, from loading to saving
+    max_system_prompt_chars: int = 4000  # RAGFT_MAX_SYSTEM_PROMPT_CHARS: a system prompt sent on the server's key
 
     @property
     def session_budget_usd(self) -> Decimal | None:
@@ -147,6 +150,9 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "ocr_seconds_per_file": (1.0, 86400.0, "The OCR time limit per file (seconds)"),
     "workspace_ttl_days": (0, 3650, "Workspace retention (days)"),
     "threads": (1, 256, "The thread count"),
+    "train_max_steps": (1, 2000, "The training step limit"),
+    "train_max_seconds": (10.0, 86400.0, "The training time limit (seconds)"),
+    "max_system_prompt_chars": (100, 1000000, "The system prompt limit (characters)"),
 }
 
 
@@ -369,6 +375,16 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
         allowed_hosts=parse_allowed_hosts(_get(src, "RAGFT_ALLOWED_HOSTS")),
         n_threads=_threads(src, "RAGFT_N_THREADS"),
         embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
+        train_max_steps=_int(src, "RAGFT_TRAIN_MAX_STEPS", DEFAULTS.train_max_steps, *int_bound("train_max_steps")),
+        train_max_seconds=_float(
+            src, "RAGFT_TRAIN_MAX_SECONDS", DEFAULTS.train_max_seconds, *bound("train_max_seconds")
+        ),
+        max_system_prompt_chars=_int(
+            src,
+            "RAGFT_MAX_SYSTEM_PROMPT_CHARS",
+            DEFAULTS.max_system_prompt_chars,
+            *int_bound("max_system_prompt_chars"),
+        ),
     )
 
 

@@ -6,15 +6,19 @@ mutated after creation. The server's key is attached here, at the last moment, a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from ragft import errors as E
-from ragft.costs.billing import BilledChatModel, BilledEmbedder, price_for_billing
+from ragft.access import Policy
+from ragft.classroom import pause
+from ragft.costs.billing import BilledChatModel, BilledEmbedder, Billing, price_for_billing
 from ragft.models.chat import ChatModel, make_chat_model
 from ragft.models.embeddings import Embedder, make_embedding_function
 from ragft.models.pool import EnginePool
+from ragft.models.stream import Messages
 from ragft.settings import EmbeddingConfig, EndpointConfig, Settings
 from session import config
 from session.prices import session_overrides
@@ -43,6 +47,22 @@ def _endpoint_model(cfg: EndpointConfig) -> ChatModel:
     return make_chat_model(cfg)
 
 
+def _server_key_checks(rules: Policy, billing: Billing) -> Callable[[Messages | None], None] | None:
+    """On the server's key, before every call: the facilitator's pause, then the system prompt's bound."""
+    if not billing.server_key:
+        return None
+
+    def before(messages: Messages | None) -> None:
+        pause.check()
+        rules.check_messages(messages)
+
+    return before
+
+
+def _server_key_pause(billing: Billing) -> Callable[[], None] | None:
+    return pause.check if billing.server_key else None
+
+
 def chat_model(slot: str, s: Settings | None = None) -> BilledChatModel:
     """The ChatModel of a slot ("base" or "finetuned"), billed for this session.
 
@@ -60,7 +80,7 @@ def chat_model(slot: str, s: Settings | None = None) -> BilledChatModel:
     price = price_for_billing(
         model.model_id, model.provider, billing, rules.server.price_overrides, session_overrides()
     )
-    return BilledChatModel(model, billing, price)
+    return BilledChatModel(model, billing, price, before_call=_server_key_checks(rules, billing))
 
 
 def model_status(slot: str, s: Settings | None = None) -> tuple[bool, str]:
@@ -90,4 +110,4 @@ def embedder(s: Settings | None = None) -> BilledEmbedder:
     emb = _embedder(rules.resolve_embedding(cfg))
     billing = rules.billing(None, cfg)
     price = price_for_billing(emb.model_id, emb.provider, billing, rules.server.price_overrides, session_overrides())
-    return BilledEmbedder(emb, billing, price)
+    return BilledEmbedder(emb, billing, price, before_call=_server_key_pause(billing))

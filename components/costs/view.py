@@ -11,7 +11,7 @@ import streamlit as st
 from components.costs.price_overrides import price_override_editor
 from components.shared.cost_meter import budget_figure, render_own_cap
 from ragft.configs import BY_KEY
-from ragft.costs.ledger import INGEST, RETRIEVAL, SessionLedger, Totals
+from ragft.costs.ledger import INGEST, RETRIEVAL, SEARCH, SessionLedger, Totals
 from ragft.costs.money import format_rate
 from ragft.costs.prices import format_usd, load_price_table, price_row, price_rows, pricing_data_info
 from ragft.errors import RagftError
@@ -32,7 +32,12 @@ def money(t: Totals) -> str:
 def conf_label(key: str) -> str:
     if key in BY_KEY:
         return BY_KEY[key].label
-    return {INGEST: "Indexing (embeddings)", RETRIEVAL: "Question embeddings (RAG)", "other": "Other"}.get(key, key)
+    labels = {
+        INGEST: "Indexing (embeddings)",
+        RETRIEVAL: "Question embeddings (RAG)",
+        SEARCH: "Knowledge base searches",
+    }
+    return {**labels, "other": "Other"}.get(key, key)
 
 
 def _bar(groups: dict[str, Totals], label, title: str, key: str) -> None:

@@ -135,6 +135,8 @@ def endpoint_from_values(
         raise ConfigError(
             f"{what}: this event only lets participants use the server's models ({', '.join(policy.models_for(slot))})."
         )
+    if policy is not None and source == KEY_SERVER:
+        policy.check_server_key_settings(slot, cfg)  # the facilitator's timeout and retries on the server's key
     if PROVIDERS[provider]["needs_key"] and source == KEY_NONE:
         extra = ""
         if server is not None and server.api_key:
@@ -190,16 +192,21 @@ def build_settings(current: Settings, values: Mapping[str, Any], policy: Policy 
     max_tokens = int(check_bound("max_tokens", int(g.get("max_tokens", current.max_tokens))))
     top_k = int(check_bound("top_k", int(g.get("top_k", current.top_k))))
     threshold = float(check_bound("score_threshold", float(g.get("score_threshold", current.score_threshold))))
+    base = endpoint_from_values("base", values.get("base", {}), current.base, policy)
+    finetuned = endpoint_from_values("finetuned", values.get("finetuned", {}), current.finetuned, policy)
+    system_prompt = str(g.get("system_prompt", current.system_prompt)).strip()
+    if policy is not None and KEY_SERVER in (base.key_source, finetuned.key_source):
+        policy.check_system_prompt(system_prompt)
     return replace(
         current,
-        base=endpoint_from_values("base", values.get("base", {}), current.base, policy),
-        finetuned=endpoint_from_values("finetuned", values.get("finetuned", {}), current.finetuned, policy),
+        base=base,
+        finetuned=finetuned,
         embedding=embedding_from_values(values.get("embedding", {}), current.embedding, policy),
         temperature=temperature,
         max_tokens=max_tokens,
         top_k=top_k,
         score_threshold=threshold,
-        system_prompt=str(g.get("system_prompt", current.system_prompt)).strip(),
+        system_prompt=system_prompt,
     )
 
 
@@ -324,7 +331,8 @@ def endpoint_editor(slot: str, policy: Policy) -> dict[str, Any]:
         if server_key:
             st.caption(
                 f"The server provides a key for this slot, used only with {normalise_url(server.base_url)} "
-                f"and {', '.join(f'`{m}`' for m in policy.models_for(slot))}. Anywhere else, enter your own."
+                f"and {', '.join(f'`{m}`' for m in policy.models_for(slot))}. Anywhere else, enter your own. "
+                f"On it the timeout ({server.timeout_s:g} s) and retries ({server.max_retries}) are the server's."
             )
         if provider == "azure":
             st.text_input("API version", key=_k(slot, "api_version"))

@@ -15,7 +15,7 @@ price that follows from it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,20 +62,35 @@ def price_for_billing(
 
 class BilledChatModel:
     """A chat model with this session's billing: a :class:`ragft.models.chat.ChatModel` itself, every call
-    passed to the wrapped model."""
+    passed to the wrapped model. ``before_call`` (the facilitator's checks on the server's key: the pause, the
+    system prompt's length) runs before every call with its messages (``None`` for a connection check) and
+    raises to refuse it."""
 
-    def __init__(self, inner: ChatModel, billing: Billing, price: Price | None) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        billing: Billing,
+        price: Price | None,
+        before_call: Callable[[Messages | None], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.billing = billing
         self.price = price
+        self.before_call = before_call
         self.model_id = inner.model_id
         self.provider = inner.provider
         self.label = inner.label
 
+    def _before(self, messages: Messages | None) -> None:
+        if self.before_call is not None:
+            self.before_call(messages)
+
     def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
+        self._before(messages)
         return self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature)
 
     def complete(self, messages: Messages, *, max_tokens: int, temperature: float) -> Completion:
+        self._before(messages)
         return self.inner.complete(messages, max_tokens=max_tokens, temperature=temperature)
 
     def count_tokens(self, text: str) -> int:
@@ -85,6 +100,7 @@ class BilledChatModel:
         return self.inner.count_prompt_tokens(messages)
 
     def check(self) -> str:
+        self._before(None)
         return self.inner.check()
 
     def __repr__(self) -> str:
@@ -92,12 +108,20 @@ class BilledChatModel:
 
 
 class BilledEmbedder:
-    """An embedder with this session's billing: a :class:`ragft.models.embeddings.Embedder` itself."""
+    """An embedder with this session's billing: a :class:`ragft.models.embeddings.Embedder` itself;
+    ``before_call`` runs before every embedding call (see :class:`BilledChatModel`)."""
 
-    def __init__(self, inner: Embedder, billing: Billing, price: Price | None) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        billing: Billing,
+        price: Price | None,
+        before_call: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.billing = billing
         self.price = price
+        self.before_call = before_call
         self.model_id = inner.model_id
         self.provider = inner.provider
         self.model = inner.model
@@ -105,9 +129,13 @@ class BilledEmbedder:
         self.max_tokens = inner.max_tokens
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.before_call is not None:
+            self.before_call()
         return self.inner.embed(texts)
 
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
+        if self.before_call is not None:
+            self.before_call()
         return self.inner(input)
 
     def count_tokens(self, texts: Sequence[str]) -> int:

@@ -27,6 +27,7 @@ KIND_EMBEDDING = "embedding"
 # Configuration keys used for calls outside the four compare configurations.
 INGEST = "ingest"  # embeddings computed while indexing documents
 RETRIEVAL = "retrieval"  # configuration of the query embedding of a RAG question
+SEARCH = "search"  # a query embedding of the Knowledge base page's search box
 
 
 def new_call_id() -> str:

@@ -5,17 +5,22 @@ import streamlit as st
 from components.facilitator import gate as facilitator_gate
 from components.facilitator import results as facilitator_results
 from components.facilitator import room as facilitator_room
+from components.facilitator import trainings as facilitator_trainings
 
 if not facilitator_gate.unlocked():
     st.stop()
 
 st.title("Facilitator")
-room_tab, actions_tab, results_tab, join_tab = st.tabs(["Room", "Actions", "Class results", "Join link"])
+room_tab, actions_tab, trainings_tab, results_tab, join_tab = st.tabs(
+    ["Room", "Actions", "Trainings", "Class results", "Join link"]
+)
 room = facilitator_room.room()
 with room_tab:
     facilitator_room.render_room(room)
 with actions_tab:
     facilitator_room.render_actions(room)
+with trainings_tab:
+    facilitator_trainings.render_trainings()
 with results_tab:
     facilitator_results.render_results()
 with join_tab:

@@ -10,6 +10,7 @@ from components.finetune import train as FT
 from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.training.checks import check_to_dict
+from ragft.training.config import TrainLimits
 from session import config
 from session.workspace import current_workspace
 
@@ -22,6 +23,7 @@ st.caption(
 )
 
 s = config.settings_or_stop()
+limits = TrainLimits.from_settings(config.server_settings())  # the facilitator's budget per training
 workspace = current_workspace()
 FX.init()
 
@@ -31,7 +33,7 @@ rows = FX.editor()
 
 st.subheader("2. Settings and cost")
 try:
-    cfg = FT.settings_form(len([r for r in rows if r.get("prompt") or r.get("response")]))
+    cfg = FT.settings_form(len([r for r in rows if r.get("prompt") or r.get("response")]), limits)
 except E.RagftError as exc:
     st.error(exc.message, icon=":material/error:")
     st.stop()
@@ -45,7 +47,12 @@ ready = report is not None and report.ok
 examples = report.examples if report is not None else []
 check = FX.check_for(examples)
 to_train, heldout = FX.split_heldout(examples, check)
-extra = {"preset": st.session_state.get(FX.PRESET_KEY), "check": check_to_dict(check), "heldout": heldout}
+extra = {
+    "preset": st.session_state.get(FX.PRESET_KEY),
+    "check": check_to_dict(check),
+    "heldout": heldout,
+    "limits": limits,
+}
 if ready:
     kept = len(examples) - len(to_train)
     st.caption(

@@ -16,7 +16,7 @@ import streamlit as st
 from ragft import errors as E
 from ragft.costs.prices import format_usd
 from ragft.training import estimate, jobs
-from ragft.training.config import BOUNDS, TrainConfig, default_config
+from ragft.training.config import BOUNDS, TrainConfig, TrainLimits, default_config
 from ragft.training.examples import Example
 from ragft.training.trainer import TRAIN_COMMAND, training_available
 from session import keys
@@ -80,17 +80,20 @@ def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
     return hosted_tokens
 
 
-def settings_form(n_examples: int) -> TrainConfig:
-    """Defaults for the set's size; the rest in an 'advanced' expander. Raises ConfigError for bad values."""
+def settings_form(n_examples: int, limits: TrainLimits | None = None) -> TrainConfig:
+    """Defaults for the set's size (within the server's step limit); the rest in an 'advanced' expander.
+    Raises ConfigError for bad values."""
+    limits = limits or TrainLimits()
     base = default_config(max(1, n_examples))
     c1, c2 = st.columns(2)
     steps = c1.number_input(
         "Steps",
         int(BOUNDS["steps"][0]),
         int(BOUNDS["steps"][1]),
-        base.steps,
+        min(base.steps, limits.max_steps),
         key="ft_steps",
-        help="About 4 epochs by default; the loss curve shows when more stops helping.",
+        help=f"About 4 epochs by default; the loss curve shows when more stops helping. This server allows "
+        f"{limits.describe()}.",
     )
     seed = c2.number_input(
         "Seed",
@@ -201,6 +204,11 @@ def progress(data_dir: Path) -> None:
     job = _my_job(data_dir)
     if job is None:
         return
+    if job.state == "queued":
+        try:  # the previous training ended: start the next one (also done when its process exits)
+            jobs.dispatch(data_dir)
+        except OSError:
+            logger.exception("could not start the next training")
     label = STATE_LABELS.get(job.state, job.state)
     with st.container(border=True):
         st.markdown(f"**{job.name}** · {label}")

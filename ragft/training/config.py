@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from ragft.errors import ConfigError
+from ragft.settings import Settings
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # (min, max) per numeric field: the page's widgets and from_dict use the same bounds.
@@ -70,6 +71,44 @@ class TrainConfig:
 
     def epochs(self, n_examples: int) -> float:
         return self.steps * self.batch_size / max(1, n_examples)
+
+
+class TrainingOverLimit(ConfigError):
+    """A training asks for more than the facilitator's budget for one job."""
+
+    hint = "Lower the steps: the facilitator sets the limit for this server."
+
+
+@dataclass(frozen=True)
+class TrainLimits:
+    """The facilitator's budget for one training job: steps it may ask for, and wall time from loading to
+    saving (``RAGFT_TRAIN_MAX_STEPS``, ``RAGFT_TRAIN_MAX_SECONDS``; the worker stops a job at its time)."""
+
+    max_steps: int = 300
+    max_seconds: float = 1200.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> TrainLimits:
+        return cls(max_steps=int(s.train_max_steps), max_seconds=float(s.train_max_seconds))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TrainLimits:
+        d = data or {}
+        return cls(
+            max_steps=int(d.get("max_steps") or cls.max_steps),
+            max_seconds=float(d.get("max_seconds") or cls.max_seconds),
+        )
+
+    def check(self, cfg: TrainConfig) -> None:
+        """Raise TrainingOverLimit when ``cfg`` asks for more steps than a job may take here."""
+        if cfg.steps > self.max_steps:
+            raise TrainingOverLimit(
+                f"This server allows at most {self.max_steps:,} training steps per job; you asked for {cfg.steps:,}."
+            )
+
+    def describe(self) -> str:
+        minutes = self.max_seconds / 60
+        return f"at most {self.max_steps:,} steps and {minutes:g} minutes per training"
 
 
 def default_config(n_examples: int, **overrides: Any) -> TrainConfig:

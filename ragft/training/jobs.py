@@ -2,9 +2,13 @@
 
 Each job is a folder ``<RAGFT_DATA_DIR>/training/jobs/<job id>/`` holding its request, ``status.json``
 (written atomically by the worker), ``loss.jsonl`` (one line per step, appended as training goes: the page
-polls it) and the worker's log. The worker (``python -m ragft.training.worker``) runs in its own process
-group; it waits until it is first in the queue and holds the lock file ``training/train.lock``, then loads,
-trains, converts and saves. :func:`stop` terminates its process group (the converter included).
+polls it) and the worker's log. A queued job is only a folder: :func:`dispatch` starts the worker process
+(``python -m ragft.training.worker``, its own process group) of the first queued job when no other training
+runs, so a queue of N jobs is one process. It runs after every submit, when a worker exits, and on every poll
+of a page that shows trainings. The worker holds the lock file ``training/train.lock`` while it loads, trains,
+converts and saves, within the facilitator's budget (:class:`ragft.training.config.TrainLimits`: steps checked
+here, wall time enforced by the worker). :func:`stop` terminates its process group (the converter included), or
+drops a job that has not started.
 
 A job whose process is gone without a final status is reported as failed ("ended unexpectedly"), so a
 killed training never looks like it is still running, and nothing half-saved is shown as an adapter.
@@ -12,6 +16,7 @@ killed training never looks like it is still running, and nothing half-saved is 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -22,7 +27,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +37,7 @@ from ragft import errors as E
 from ragft.models import cpu
 from ragft.paths import ROOT
 from ragft.training.adapters import adapters_dir, check_name, write_json
-from ragft.training.config import TrainConfig
+from ragft.training.config import TrainConfig, TrainLimits
 from ragft.training.examples import Example, to_jsonl
 
 logger = logging.getLogger(__name__)
@@ -75,6 +81,23 @@ def lock_path(data_dir: Path) -> Path:
     return Path(data_dir) / "training" / "train.lock"
 
 
+def dispatch_lock_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "training" / "dispatch.lock"
+
+
+@contextmanager
+def _dispatching(data_dir: Path) -> Iterator[None]:
+    """One dispatcher at a time on this host (app sessions, reaper threads, other app processes)."""
+    path = dispatch_lock_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def new_job_id() -> str:
     return f"{time.time_ns() // 1_000_000:013d}-{secrets.token_hex(3)}"
 
@@ -115,6 +138,8 @@ def _raw_state(job_dir: Path) -> dict[str, Any]:
     st = read_json(job_dir / "status.json") or {}
     if st.get("state") in FINAL:
         return st
+    if st.get("state") == "queued" and not st.get("pid"):
+        return st  # waiting for its turn: no process yet (see dispatch)
     if not pid_alive(st.get("pid")) and time.time() - float(st.get("updated", 0)) > 2:
         stopped = (job_dir / "stop_requested").exists()
         return dict(
@@ -186,6 +211,21 @@ def workspace_jobs(data_dir: Path, workspace_id: str) -> list[JobStatus]:
     return out
 
 
+def all_jobs(data_dir: Path) -> list[JobStatus]:
+    """Every job on this server (active and recently finished), newest first: the Facilitator page's list."""
+    root = jobs_root(data_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted(root.iterdir(), reverse=True):
+        if d.is_dir() and (d / "status.json").is_file():
+            try:
+                out.append(status(data_dir, d.name))
+            except E.RagftError:
+                continue
+    return out
+
+
 def prepare(
     data_dir: Path,
     workspace_id: str,
@@ -196,8 +236,14 @@ def prepare(
     preset: str | None = None,
     check: dict[str, Any] | None = None,
     heldout: Sequence[dict[str, str]] = (),
+    limits: TrainLimits | None = None,
 ) -> Path:
-    """Write a job folder (request, examples, status "queued"); the caller starts the worker on it."""
+    """Write a job folder (request, examples, status "queued"); :func:`dispatch` starts its worker in turn.
+
+    Raises TrainingOverLimit when ``cfg`` asks for more than ``limits`` (the facilitator's budget per job).
+    """
+    limits = limits or TrainLimits()
+    limits.check(cfg)
     name = check_name(name)
     final = adapters_dir(data_dir, workspace_id) / name
     if final.exists():
@@ -222,6 +268,7 @@ def prepare(
             "check": check,
             "heldout": list(heldout),
             "data_dir": str(Path(data_dir).resolve()),
+            "limits": {"max_steps": limits.max_steps, "max_seconds": limits.max_seconds},
         },
     )
     write_status(
@@ -239,17 +286,18 @@ def prepare(
     return job_dir
 
 
-def _hold_cpu_while_running(proc: subprocess.Popen) -> None:
-    """The app's CPU policy counts the training process as a background job until it exits (answers make room)."""
+def _hold_cpu_while_running(proc: subprocess.Popen, data_dir: Path) -> None:
+    """The app's CPU policy counts the training process as a background job until it exits (answers make room);
+    then the next queued job starts."""
     with cpu.policy().job(cpu.TRAINING):
         proc.wait()
+    try:
+        dispatch(data_dir)
+    except OSError:
+        logger.exception("could not start the next training")
 
 
-def submit(
-    data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig, **kwargs: Any
-) -> str:
-    """Queue a training and start its worker process; returns the job id at once."""
-    job_dir = prepare(data_dir, workspace_id, name, examples, cfg, **kwargs)
+def _start_worker(data_dir: Path, job_dir: Path) -> int:
     log = open(job_dir / "worker.log", "ab")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     proc = subprocess.Popen(
@@ -264,21 +312,60 @@ def submit(
     log.close()
     write_status(job_dir, pid=proc.pid)
     threading.Thread(
-        target=_hold_cpu_while_running, args=(proc,), name=f"reap-{job_dir.name}", daemon=True
+        target=_hold_cpu_while_running, args=(proc, data_dir), name=f"reap-{job_dir.name}", daemon=True
     ).start()  # no zombie left behind
     logger.info("training job %s started (pid %s)", job_dir.name, proc.pid)
+    return proc.pid
+
+
+def dispatch(data_dir: Path) -> str | None:
+    """Start the worker of the first queued job when no training of the queue has a process; returns its id.
+
+    Cheap when there is nothing to do (a directory listing): pages that show trainings call it on every poll.
+    """
+    root = jobs_root(data_dir)
+    if not root.is_dir():
+        return None
+    with _dispatching(data_dir):
+        waiting = []
+        for job_id in queue(data_dir):
+            st = _raw_state(root / job_id)
+            if st.get("pid") and pid_alive(st["pid"]):
+                return None  # one training at a time: it has its process
+            if st.get("pid"):
+                continue  # its process is gone (reported as failed once its status is old enough)
+            if not (root / job_id / "stop_requested").exists():
+                waiting.append(job_id)
+        if not waiting:
+            return None
+        _start_worker(data_dir, root / waiting[0])
+        return waiting[0]
+
+
+def submit(
+    data_dir: Path, workspace_id: str, name: str, examples: Sequence[Example], cfg: TrainConfig, **kwargs: Any
+) -> str:
+    """Queue a training (its worker starts now if nothing else trains, else in its turn); returns the job id."""
+    job_dir = prepare(data_dir, workspace_id, name, examples, cfg, **kwargs)
+    dispatch(data_dir)
     return job_dir.name
 
 
 def stop(data_dir: Path, job_id: str) -> None:
-    """Terminate the job's process group (training or the converter); nothing half-done is published."""
+    """Terminate the job's process group (training or the converter); nothing half-done is published. A job
+    still waiting for its turn is dropped from the queue."""
     job_dir = jobs_root(data_dir) / job_id
     st = read_json(job_dir / "status.json") or {}
     if st.get("state") in FINAL:
         return
     (job_dir / "stop_requested").touch()
-    pid = st.get("pid")
-    if pid is not None and pid_alive(pid):
+    with _dispatching(data_dir):
+        st = read_json(job_dir / "status.json") or {}
+        pid = st.get("pid")
+        if not pid:
+            write_status(job_dir, state="stopped", message="Stopped before it started; nothing was saved.")
+            return
+    if pid_alive(pid):
         try:
             os.killpg(int(pid), signal.SIGTERM)
         except (ProcessLookupError, PermissionError):

@@ -3,7 +3,8 @@
 Waits its turn (first in the queue, then the server's lock file), loads the base model, trains (a line per
 step in ``loss.jsonl``), converts to GGUF, writes everything into a staging folder and publishes it as a named
 adapter in one rename, then runs the quick held-out check (base vs adapter) and writes ``check.json``.
-SIGTERM (Stop) ends it wherever it is; the staging folder is removed and nothing is published.
+SIGTERM (Stop) ends it wherever it is; the staging folder is removed and nothing is published. So does the
+facilitator's wall-time budget (the request's ``limits.max_seconds``, counted from the lock on: SIGALRM).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from ragft import errors as E
 from ragft.training import jobs
 from ragft.training.adapters import publish, save_error, staging_dir, write_json
-from ragft.training.config import TrainConfig
+from ragft.training.config import TrainConfig, TrainLimits
 from ragft.training.converter import convert
 from ragft.training.examples import read_jsonl_file
 from ragft.training.trainer import TrainingStopped, train
@@ -39,12 +40,30 @@ NICENESS = 10  # the app's own answers (Compare, Evaluate) go first on a shared 
 class _Stop:
     requested = False
     shielded = False
+    limit_s = 0.0
+
+
+class TrainingTimeLimit(TrainingStopped):
+    hint = "Lower the steps or the examples' length: the facilitator sets the time a training may take."
 
 
 def _on_term(signum, frame) -> None:  # the signal handler signature
     _Stop.requested = True
     if not _Stop.shielded:
         raise TrainingStopped("Training was stopped.")
+
+
+def _on_alarm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    _Stop.requested = True
+    if not _Stop.shielded:
+        raise TrainingTimeLimit(f"Training reached the server's time limit of {_Stop.limit_s:g} s and was stopped.")
+
+
+def _start_clock(seconds: float) -> None:
+    """Arm the wall-time budget (the facilitator's, written into the request by the server)."""
+    _Stop.limit_s = seconds
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def wait_turn(data_dir: Path, job_id: str, job_dir: Path):
@@ -90,7 +109,10 @@ def run(job_dir: Path) -> int:
     lock_fh = None
     try:
         lock_fh = wait_turn(data_dir, job_id, job_dir)
+        limits = TrainLimits.from_dict(req.get("limits"))
+        _start_clock(limits.max_seconds)
         cfg = TrainConfig.from_dict(req["config"])
+        limits.check(cfg)
         cfg = replace(cfg, threads=training_threads(cfg.threads))
         examples = read_jsonl_file(job_dir / "examples.jsonl")
         jobs.write_status(job_dir, state="loading", message="Loading the base model…", started=time.time(), position=0)
@@ -151,6 +173,7 @@ def run(job_dir: Path) -> int:
         except OSError as exc:
             raise save_error(exc) from exc
         _Stop.shielded = True  # from here the adapter is complete: publish it even if Stop arrives now
+        signal.setitimer(signal.ITIMER_REAL, 0)
         final = publish(staging, req["name"])
         staging = None
         jobs.write_status(

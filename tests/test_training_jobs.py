@@ -56,7 +56,7 @@ def test_two_trainings_at_once_queue_with_positions_and_stop(tmp_path, held_lock
     a = jobs.submit(tmp_path, "workspace-aaaa", "voice-a", EXAMPLES, TINY)
     b = jobs.submit(tmp_path, "workspace-bbbb", "voice-b", EXAMPLES, TINY)
     assert jobs.queue(tmp_path) == [a, b]
-    wait_for(lambda: jobs.status(tmp_path, b).data.get("position") == 1)
+    assert jobs.status(tmp_path, b).data.get("pid") is None  # no process until its turn
     wait_for(lambda: jobs.status(tmp_path, a).position == 1)  # behind the training that holds the lock
     assert jobs.status(tmp_path, b).position >= 1
     assert jobs.status(tmp_path, a).state == "queued"
@@ -66,7 +66,9 @@ def test_two_trainings_at_once_queue_with_positions_and_stop(tmp_path, held_lock
     st = wait_for(lambda: (s := jobs.status(tmp_path, a)).state in jobs.FINAL and s)
     assert st.state == "stopped" and "nothing was saved" in st.message.lower()
     assert jobs.queue(tmp_path) == [b]
-    assert jobs.status(tmp_path, b).position == 1 and jobs.status(tmp_path, b).state == "queued"
+    wait_for(lambda: jobs.status(tmp_path, b).data.get("pid"))  # a's process ended: b's worker starts
+    wait_for(lambda: jobs.status(tmp_path, b).position == 1)
+    assert jobs.status(tmp_path, b).state == "queued"
     jobs.stop(tmp_path, b)
     wait_for(lambda: jobs.status(tmp_path, b).state == "stopped")
     assert A.list_adapters(tmp_path, "workspace-aaaa") == []

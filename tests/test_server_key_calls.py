@@ -243,3 +243,29 @@ def test_a_search_over_the_budget_is_refused_and_nothing_is_lost(tmp_path):
     (rec,) = ledger.records()
     assert rec.configuration == SEARCH and rec.cost is not None and rec.cost > 0
     assert roomy.app_spent() == (rec.cost, Decimal(0))  # settled at its cost, nothing left in flight
+
+
+def test_a_comparison_on_the_servers_keys_leaves_no_key_in_the_session(stub, monkeypatch):
+    chat_key = "sk-canary-chat-0c77e2"
+    with LatencyServer(token_delay_s=0.001, first_token_s=0.001) as llm:
+        for slot in ("BASE", "FT"):
+            monkeypatch.setenv(f"RAGFT_{slot}_PROVIDER", "custom")
+            monkeypatch.setenv(f"RAGFT_{slot}_URL", llm.base_url)
+            monkeypatch.setenv(f"RAGFT_{slot}_MODEL", "fake-base" if slot == "BASE" else "fake-ft")
+        monkeypatch.setenv("OPENAI_API_KEY", chat_key)
+        monkeypatch.setenv("RAGFT_MAX_TOKENS", "8")
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+        at.run()
+        at.switch_page("pages/compare.py").run()
+        at.toggle(key="cmp_on_ft").set_value(False)
+        at.toggle(key="cmp_on_ft_rag").set_value(False)
+        at.text_input(key="cmp_question").set_value("How much does the Kestrel 2 Tent cost?")
+        at.button(key="FormSubmitter:cmp_form-Ask").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert len(at.session_state["cmp_history"]) == 1
+        configurations = [r.configuration for r in at.session_state["ledger"].records()]
+        assert "retrieval" in configurations and "base_rag" in configurations  # the query embedding was metered
+        assert any(auth == f"Bearer {CANARY}" for _, auth in stub.seen)
+        assert any(auth == f"Bearer {chat_key}" for _, _, auth in llm.seen)
+        state = {k: at.session_state[k] for k in at.session_state}
+        assert not holds(state, CANARY) and not holds(state, chat_key)

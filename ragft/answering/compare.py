@@ -27,6 +27,7 @@ Shape of a run::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -213,6 +214,8 @@ def _retrieve(run: ComparisonRun, retrieve: Retriever | None, call: _PanelCall) 
             )
         except E.RagftError:  # a budget file problem must not hide the answers
             logger.exception("comparison %s: recording the query embedding failed", run.comparison.id)
+    if result.embedder is not None:  # metered: the comparison (kept in a session) holds no embedder or its key
+        run.comparison.retrieval = dataclasses.replace(result, embedder=None)
     run._retrieved.set()
     run._post("retrieval")
 

@@ -113,7 +113,7 @@ def test_the_facilitator_lists_and_stops_a_running_training(tmp_path, monkeypatc
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     rows = next(d.value for d in at.dataframe if "Adapter" in d.value.columns).to_dict("records")
-    assert [(r["Adapter"], r["State"]) for r in rows] == [("long-voice", jobs.status(tmp_path, job).state)]
+    assert [r["Adapter"] for r in rows] == ["long-voice"] and rows[0]["State"] in ("loading", "training")
     at.button(key="fac_stop_training").click().run()
     assert not at.exception
     st = wait_for(lambda: (s := jobs.status(tmp_path, job)).state in jobs.FINAL and s, timeout=60)

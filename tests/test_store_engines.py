@@ -258,3 +258,46 @@ def test_the_facilitators_secret_wins_and_a_short_one_is_refused(tmp_path, monke
     monkeypatch.setenv("RAGFT_WORKSPACE_SECRET", "short")
     with pytest.raises(ConfigError, match="at least 32"):
         Workspaces(tmp_path / "host-c")
+
+
+def _turn_probe(url: str, hold: bool) -> list[str]:
+    """A separate process (another replica) asking for the training turn; with ``hold`` it keeps it until killed."""
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from ragft.store.db import PostgresStore, TRAINING_LOCK\n"
+        f"turn = PostgresStore({url!r}).try_exclusive(TRAINING_LOCK)\n"
+        "print('granted' if turn else 'refused', flush=True)\n" + ("time.sleep(600)\n" if hold else "")
+    )
+    return [sys.executable, "-c", code]
+
+
+def test_one_training_turn_across_replicas_and_a_dead_holder_gives_it_back(pg_url, tmp_path):
+    """The class-wide training turn: a second replica (process) is refused while the first holds it, and gets it
+    once the holder's process ends without releasing anything."""
+    import subprocess
+    import time
+
+    from ragft.store.db import TRAINING_LOCK
+
+    store = PostgresStore(pg_url)
+    first = store.try_exclusive(TRAINING_LOCK)
+    assert first is not None
+    other = subprocess.run(_turn_probe(pg_url, False), capture_output=True, text=True, timeout=60, check=True)
+    assert other.stdout.strip() == "refused"
+    first.release()
+    holder = subprocess.Popen(_turn_probe(pg_url, True), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "granted"
+        assert store.try_exclusive(TRAINING_LOCK) is None
+    finally:
+        holder.kill()  # dies holding it
+        holder.wait(10)
+    deadline = time.monotonic() + 10
+    while (turn := store.try_exclusive(TRAINING_LOCK)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert turn is not None
+    turn.release()
+    store.close()
+    assert ClassStore(tmp_path / "class.sqlite3").try_exclusive(TRAINING_LOCK) is not None  # one host: the file lock

@@ -54,6 +54,22 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
+TRAINING_LOCK = 0x7261_6674_0001  # the class-wide "one training at a time" lock
+
+
+class Held(Protocol):
+    """An exclusive turn (see :meth:`ClassStore.try_exclusive`); ``release()`` ends it."""
+
+    def release(self) -> None: ...
+
+
+class _HostTurn:
+    """On one host the caller's file lock is the whole turn: nothing to hold in the database."""
+
+    def release(self) -> None:
+        return None
+
+
 class Conn(Protocol):
     """A connection inside :meth:`ClassStore.write` or :meth:`ClassStore.read`: ``?`` placeholders on both engines."""
 
@@ -193,6 +209,13 @@ class ClassStore:
     def key(self) -> str:
         """One name per database (the same on every replica of a shared one)."""
         return str(self.path)
+
+    def try_exclusive(self, lock_id: int) -> Held | None:
+        """A class-wide exclusive turn (e.g. :data:`TRAINING_LOCK`), or None while another process has it.
+
+        SQLite serves one host, where the caller's file lock already decides: always granted here.
+        """
+        return _HostTurn()
 
     engine = "sqlite"
 
@@ -408,6 +431,10 @@ class PostgresStore(ClassStore):
         with self.read() as conn:
             return _pg_version(conn)
 
+    def try_exclusive(self, lock_id: int) -> Held | None:
+        """A class-wide turn across every replica: PostgreSQL's session advisory lock ``lock_id``."""
+        return _pg_try_exclusive(self, lock_id)
+
     def _migrate(self, pool: Any) -> int:
         """Bring the database to :data:`SCHEMA_VERSION` (one transaction, under the write lock: one replica at a
         time; the others then find it done)."""
@@ -441,6 +468,36 @@ class PostgresStore(ClassStore):
             raise StoreError(
                 f"The class database is unreadable or cannot be upgraded ({short_message(err)})."
             ) from None
+
+
+class _PgTurn:
+    """A session-level advisory lock on its own connection: held while the connection lives, so a process that
+    dies (or a host that goes away) gives the turn back without anyone cleaning up."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def release(self) -> None:
+        try:
+            self.raw.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection: the lock is gone with it
+            logger.warning("closing the training-turn connection failed", exc_info=True)
+
+
+def _pg_try_exclusive(store: PostgresStore, lock_id: int) -> Held | None:
+    import psycopg
+
+    try:
+        raw = psycopg.connect(store.url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S))
+        row = raw.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()
+        got = bool(row and row[0])
+    except psycopg.Error as err:
+        logger.exception("cannot take a class-wide turn on %s", store.key)
+        raise StoreError(f"The class database (PostgreSQL) cannot be reached ({short_message(err)}).") from None
+    if not got:
+        raw.close()
+        return None
+    return _PgTurn(raw)
 
 
 def _pg_version(conn: Conn) -> int:

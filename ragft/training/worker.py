@@ -22,9 +22,10 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ragft import errors as E
+from ragft.store.db import TRAINING_LOCK, Held, open_store
 from ragft.training import jobs
 from ragft.training.adapters import publish, save_error, staging_dir, write_json
 from ragft.training.config import TrainConfig, TrainLimits
@@ -79,25 +80,44 @@ def _start_clock(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
-def wait_turn(data_dir: Path, job_id: str, job_dir: Path):
-    """Block until this job is first in the queue and holds the lock; returns the open lock file."""
+EVERY_HOST_ENV = "RAGFT_TRAIN_EVERY_HOST"  # "1": each host trains its own queue, whatever the others do
+
+
+def wait_turn(data_dir: Path, job_id: str, job_dir: Path) -> tuple[IO[str], Held]:
+    """Block until this job is first in the queue and holds the host's lock file and the class-wide turn (the
+    class database's: across replicas on a shared PostgreSQL, one training at a time unless the facilitator sets
+    ``RAGFT_TRAIN_EVERY_HOST=1``). Returns the open lock file and the turn."""
     lock = jobs.lock_path(data_dir)
     lock.parent.mkdir(parents=True, exist_ok=True)
     fh = open(lock, "a+")
+    store = open_store(data_dir)
+    every_host = os.environ.get(EVERY_HOST_ENV, "").strip() == "1"
     last = None
     while True:
         q = jobs.queue(data_dir)
         ahead = q.index(job_id) if job_id in q else 0
+        message = f"Queued: {ahead} training(s) ahead."
         if ahead == 0:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fh
             except BlockingIOError:
                 ahead = 1  # a job outside the queue's view (e.g. the training script) holds the lock
-        if ahead != last:
-            jobs.write_status(job_dir, state="queued", message=f"Queued: {ahead} training(s) ahead.", position=ahead)
-            last = ahead
+                message = "Queued: 1 training(s) ahead."
+            else:
+                turn = _HostOnly() if every_host else store.try_exclusive(TRAINING_LOCK)
+                if turn is not None:
+                    return fh, turn
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                ahead, message = 1, "Queued: a training on another host of this class is running."
+        if (ahead, message) != last:
+            jobs.write_status(job_dir, state="queued", message=message, position=ahead)
+            last = (ahead, message)
         time.sleep(POLL_S)
+
+
+class _HostOnly:
+    def release(self) -> None:
+        return None
 
 
 def training_threads(requested: int) -> int:
@@ -120,8 +140,9 @@ def run(job_dir: Path) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     staging: Path | None = None
     lock_fh = None
+    turn: Held | None = None
     try:
-        lock_fh = wait_turn(data_dir, job_id, job_dir)
+        lock_fh, turn = wait_turn(data_dir, job_id, job_dir)
         limits = TrainLimits.from_dict(req.get("limits"))
         _start_clock(limits.max_seconds)
         cfg = TrainConfig.from_dict(req["config"])
@@ -196,6 +217,8 @@ def run(job_dir: Path) -> int:
             message="Saved. Running the quick check on held-out prompts…",
         )
         fcntl.flock(lock_fh, fcntl.LOCK_UN)
+        turn.release()
+        turn = None
         del result
         gc.collect()
         check = _heldout_check(req, final / "adapter.gguf")
@@ -221,6 +244,8 @@ def run(job_dir: Path) -> int:
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+        if turn is not None:
+            turn.release()
         if lock_fh is not None:
             lock_fh.close()
 

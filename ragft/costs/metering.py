@@ -99,6 +99,7 @@ class MeteredCall:
         self.prompt_tokens = prompt_tokens if prompt_tokens is not None else _prompt_tokens(model, self.messages)
         self.worst_case = worst_case_cost(self.prompt_tokens, max_tokens, self.price)
         self.call_id = new_call_id()
+        self.payer = payer_of(model)
         self.record: CallRecord | None = None
         self.stream: Any = None
         # Raises BudgetExceeded (nothing spent, nothing recorded) when the call could cross a cap.
@@ -138,6 +139,7 @@ class MeteredCall:
             price=self.price,
             prompt_tokens=self.prompt_tokens,
             question_id=self.question_id,
+            payer=self.payer,
         )
         started = time.perf_counter()
         error: str | None = None
@@ -196,6 +198,7 @@ class MeteredCall:
             question=self.question[:500],
             error=error,
             call_id=self.call_id,
+            payer=self.payer,
         )
         if billed or reported is not None:
             self.ledger.record(self.record)  # also ends the live partial
@@ -275,6 +278,7 @@ def record_embedding(
         price_source="price unknown" if price is None else price.source,
         question=note[:500],
         error=error,
+        payer=payer_of(embedder),
     )
     ledger.record(rec)
     if budget is not None:

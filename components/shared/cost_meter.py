@@ -128,13 +128,15 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
     return fig
 
 
-def _money(t: Totals) -> str:
-    """What was paid (hypothetical prices of free calls apart)."""
+def _money(t: Totals, *, hypothetical: bool = False) -> str:
+    """What was paid (hypothetical prices of free calls apart; with ``hypothetical``, named after it)."""
     if t.calls == 0:
         return "$0"
     if t.cost_or_none is None:
         return "price unknown"
     text = format_usd(t.real)
+    if hypothetical and t.hypothetical:
+        text += f" (+ {format_usd(t.hypothetical)} hypothetical)"
     return f"{text} + {t.unknown} unpriced" if t.unknown else text
 
 
@@ -157,7 +159,7 @@ def _draw(chart_key: str) -> None:
         st.caption(f"Hypothetical: {format_usd(totals.hypothetical)} (free calls at your prices; nobody pays it)")
     qid, last = ledger.last_question(include_live=True)
     if qid is not None:
-        st.caption(f"Last question: **{_money(last)}** ({last.calls} calls)")
+        st.caption(f"Last question: **{_money(last, hypothetical=True)}** ({last.calls} calls)")
     if totals.compute_s:
         st.caption(f"Local models: $0, {totals.compute_s:.1f} s of compute")
     status = budget.status()

@@ -12,7 +12,7 @@ from decimal import Decimal as D
 import pytest
 
 from ragft.access import KEY_OWN, KEY_SERVER, policy_from
-from ragft.costs.billing import Billing, BilledChatModel, ServerPriceUnknown, payer_of
+from ragft.costs.billing import BilledChatModel, Billing, ServerPriceUnknown, payer_of
 from ragft.costs.budget import HYPOTHETICAL, OWN, SERVER, Budget, OwnPriceUnknown, PriceUnknownForBudget
 from ragft.costs.metering import call_hold_s, reserve_for
 from ragft.errors import BudgetExceeded

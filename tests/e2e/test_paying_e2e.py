@@ -107,9 +107,10 @@ def ask_only(page, config: str) -> None:
     box = page.get_by_label("Your question")
     box.fill(QUESTION)
     box.press("Enter")
-    page.wait_for_function(
+    page.wait_for_function(  # its metrics line, or a refusal (then the test fails at once, not at the timeout)
         "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-        ".some(e => e.innerText.startsWith('first token'))",
+        ".some(e => e.innerText.startsWith('first token'))"
+        " || document.querySelector('[data-testid=stMain]').innerText.includes('Refused')",
         timeout=600_000,
     )
     wait_idle(page, 600_000)

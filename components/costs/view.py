@@ -186,7 +186,13 @@ def _slot_price_row(role: str, slot: str | None, settings: Settings) -> dict:
     except RagftError as exc:
         logger.info("price row for %s unavailable: %s", role, exc.message)
         return {**price_row(role, cfg.model, cfg.provider, None), "paid by": "", "source": exc.message}
-    who = "the server's key" if model.billing.server_key else "free (runs locally)" if model.billing.free else "you"
+    if model.billing.server_key:
+        who = "the server's key"
+    elif model.billing.free:
+        local = model.price is None or model.price.local
+        who = "free (runs locally)" if local else "nobody: a hypothetical price, counted against no cap"
+    else:
+        who = "you (your own cap)"
     return {**price_row(role, model.model_id, cfg.provider, model.price), "paid by": who}
 
 

@@ -117,7 +117,7 @@ class Reservation:
         self.id = rid
         self.amount = amount
         self.payer = payer
-        self.hold_s = budget.stale_after_s if hold_s is None else max(float(hold_s), budget.stale_after_s)
+        self.hold_s = budget.hold_for(hold_s)
         self.settled: Decimal | None = None
         self._done = False
         self._lock = threading.Lock()
@@ -234,7 +234,6 @@ class Budget:
         rid = uuid.uuid4().hex
         if payer == HYPOTHETICAL:  # nobody pays: nothing to hold, nothing to check
             return Reservation(self, rid, amount or ZERO, payer, hold_s)
-        res_hold = Reservation(self, rid, ZERO, payer, hold_s).hold_s
         with self._lock, self.store.write() as conn:
             S.prune_reservations(conn, self.stale_after_s)
             facilitator, own = self._caps(conn)
@@ -242,8 +241,12 @@ class Budget:
                 amount = self._check_server(conn, amount, facilitator, label)
             else:
                 amount = self._check_own(conn, amount, own, label)
-            S.add_reservation(conn, rid, self.workspace_id, amount, payer, time.time() + res_hold)
+            S.add_reservation(conn, rid, self.workspace_id, amount, payer, time.time() + self.hold_for(hold_s))
         return Reservation(self, rid, amount, payer, hold_s)
+
+    def hold_for(self, hold_s: float | None) -> float:
+        """How long a reservation is held: the call's longest run, never less than ``stale_after_s``."""
+        return self.stale_after_s if hold_s is None else max(float(hold_s), self.stale_after_s)
 
     def _check_server(self, conn, amount: Decimal | None, cap: Decimal | None, label: str) -> Decimal:
         if amount is None:

@@ -123,9 +123,7 @@ def add_spend(conn: Conn, scope: str, amount: Decimal, calls: int = 1, payer: st
     )
 
 
-def record_event(
-    conn: Conn, kind: str, scope: str, payer: str = "", amount: Decimal = ZERO, note: str = ""
-) -> None:
+def record_event(conn: Conn, kind: str, scope: str, payer: str = "", amount: Decimal = ZERO, note: str = "") -> None:
     conn.execute(
         "INSERT INTO budget_events (kind, scope, payer, amount, note, t) VALUES (?, ?, ?, ?, ?, ?)",
         (kind, scope, payer, str(amount), note, time.time()),

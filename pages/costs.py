@@ -8,6 +8,7 @@ import streamlit as st
 from components.costs import view as V
 from components.shared.projection import COSTS_PAGE_DEFAULTS, projection_editor, render_projection
 from components.shared.shell import page_shell
+from ragft.costs.money import format_usd
 from session import config
 from session.prices import price_overrides
 from session.spend import get_ledger
@@ -26,7 +27,13 @@ overrides = price_overrides(settings)
 totals = ledger.totals(include_live=False)
 
 c = st.columns(5)
-c[0].metric("Session spend", V.money(totals))
+c[0].metric(
+    "Session spend",
+    V.paid_money(totals),
+    help="Paid by the server's key or by you. Prices you gave free calls are hypothetical, shown apart.",
+)
+if totals.hypothetical:
+    c[0].caption(f"+ {format_usd(totals.hypothetical)} hypothetical (free calls at your prices)")
 c[1].metric("Calls", f"{totals.calls:,}")
 c[2].metric("Tokens in", f"{totals.usage.prompt_tokens:,}")
 c[3].metric("Tokens out", f"{totals.usage.completion_tokens:,}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ragft.costs.budget import Budget, PriceUnknownForBudget
+from ragft.costs.budget import OWN, Budget, PriceUnknownForBudget
 from ragft.costs.prices import price_for, worst_case_cost
 from ragft.errors import BudgetExceeded, RagftError
 from ragft.store import StoreError
@@ -209,21 +209,31 @@ def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
     assert tab1.status().session_spent == D("0.09") and other.status().app_spent == D("0.09")
 
 
-def test_participant_may_lower_but_never_raise_their_cap(tmp_path):
+def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitators(tmp_path):
+    """Who pays decides which cap: the participant's own cap counts what they pay themselves; the facilitator's cap
+    counts the server's key. One never lowers or raises the other."""
     b = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")
     assert b.set_own_cap(D("0.05")) == D("0.05")
-    b.reserve(D("0.04")).settle(D("0.04"))
-    with pytest.raises(BudgetExceeded):
-        b.reserve(D("0.02"))
+    b.reserve(D("0.04"), payer=OWN).settle(D("0.04"))
+    with pytest.raises(BudgetExceeded) as err:
+        b.reserve(D("0.02"), payer=OWN)
+    assert "your own cap" in err.value.message and "own cap" in err.value.hint
+    b.reserve(D("0.40")).settle(D("0.40"))  # the server's key: the facilitator's $0.50, not the own $0.05
     again = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")  # persisted
     st = again.status()
-    assert (st.session_cap, st.own_cap, st.facilitator_cap) == (D("0.05"), D("0.05"), D("0.50"))
-    assert again.set_own_cap(D("5")) == D("0.50")  # clamped to the facilitator's cap
-    assert again.status().own_cap == D("0.50")
-    again.reserve(D("0.40")).settle(D("0.40"))
+    assert (st.session_cap, st.own_cap, st.facilitator_cap) == (D("0.50"), D("0.05"), D("0.50"))
+    assert (st.session_spent, st.own_spent, st.app_spent, st.app_own_spent) == (
+        D("0.40"),
+        D("0.04"),
+        D("0.40"),
+        D("0.04"),
+    )
+    assert again.set_own_cap(D("5")) == D("5")  # their own money: above the facilitator's cap is fine
+    again.reserve(D("1"), payer=OWN).settle(D("1"))
     with pytest.raises(BudgetExceeded):
-        again.reserve(D("0.10"))
-    assert again.set_own_cap(None) == D("0.50")
+        again.reserve(D("0.11"))  # 0.40 + 0.11 > 0.50 on the server's key
+    assert again.set_own_cap(None) is None
+    again.reserve(D("100"), payer=OWN).release()  # no own cap: nothing limits what they pay
 
 
 def test_facilitator_cap_per_workspace_wins_over_the_default(tmp_path):

@@ -226,4 +226,6 @@ def test_sidebar_meter_changes_after_a_question_is_answered_on_compare(data_dir)
     assert embeds and all(r.local for r in embeds)  # the query embedding is metered too (local MiniLM: $0)
     from ragft.costs.prices import format_usd
 
-    assert f"Session spend: {format_usd(t.cost)}" in after and t.cost > 0
+    # The embedded model is free: the override's dollars are hypothetical, shown apart, never as spend.
+    assert "Session spend: $0" in after and t.real == 0
+    assert f"Hypothetical: {format_usd(t.hypothetical)}" in after and t.hypothetical == t.cost > 0

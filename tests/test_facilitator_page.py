@@ -90,3 +90,42 @@ def test_the_facilitator_stops_a_participants_run(facilitator_env):
     finally:
         run.cancel()
         registry().discard(run)
+
+
+def test_the_facilitator_resets_the_app_wide_total_after_confirming(facilitator_env, monkeypatch):
+    """Spend by who paid on the Room tab; the app-wide reset needs a confirmation, frees the room and is recorded."""
+    from decimal import Decimal as D
+
+    from ragft.costs.budget import HYPOTHETICAL, OWN, Budget
+    from ragft.errors import BudgetExceeded
+    from ragft.store import spend as S
+
+    monkeypatch.setenv("RAGFT_APP_BUDGET_USD", "1")
+    participant = AppTest.from_file(APP, default_timeout=120)
+    participant.run()
+    ws = participant.session_state["workspace_id"]
+    budget = Budget(facilitator_env, D("1"), None, workspace_id=ws)
+    budget.reserve(D("0.95")).settle(D("0.95"))  # the server's key
+    budget.reserve(D("4"), payer=OWN).settle(D("4"))  # their own key
+    budget.reserve(D("9000"), payer=HYPOTHETICAL).settle(D("9000"))  # a free model they priced
+    with pytest.raises(BudgetExceeded):
+        budget.reserve(D("0.10"))  # the room is stopped on the server's key
+    at = facilitator(PASSWORD)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["App-wide spend (server key)"] == "$0.95"
+    assert metrics["Participants' own keys"] == "$4.00" and metrics["Hypothetical"] == "$9,000.00"
+    row = next(r for r in table(at, "Server key").to_dict("records") if r["Server key"] == "$0.95")
+    assert row["Own key"] == "$4.00" and row["Hypothetical"] == "$9,000.00"
+    reset = at.button(key="fac_reset_app")
+    assert reset.disabled  # not without the confirmation
+    at.checkbox(key="fac_reset_app_confirm").check().run()
+    at.button(key="fac_reset_app").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["App-wide spend (server key)"] == "$0"
+    events = table(at, "Cleared").to_dict("records")
+    assert any(
+        e["What"] == "app-wide total" and e["Paid by"] == "server key" and e["Cleared"] == "$0.95" for e in events
+    )
+    assert [e.amount for e in S.budget_events(open_store(facilitator_env)) if e.payer == S.SERVER] == [D("0.95")]
+    budget.reserve(D("0.10")).settle(D("0.10"))  # the room runs again; the participant keeps their own spend
+    assert budget.status().session_spent == D("1.05")

@@ -1,5 +1,5 @@
-"""AppTest of the budget on the Costs page: the participant lowers their own cap; it is kept for their workspace
-(a reload finds it) and can never exceed the facilitator's cap."""
+"""AppTest of the budget on the Costs page: the participant sets their own cap on what they pay themselves; it is
+kept for their workspace (a reload finds it) and leaves the facilitator's cap on the server's key alone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.shared.safe_text import as_plain
-from ragft.costs.budget import Budget
+from ragft.costs.budget import OWN, Budget
 from ragft.settings import load_settings
 
 pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
@@ -36,24 +36,27 @@ def captions(at: AppTest) -> str:
     return " ".join(as_plain(c.value) for c in at.main.caption)
 
 
-def test_participant_lowers_their_cap_and_a_reload_keeps_it(data_dir, monkeypatch):
+def test_participant_sets_their_own_cap_and_a_reload_keeps_it(data_dir, monkeypatch):
     monkeypatch.setenv("RAGFT_PARTICIPANT_BUDGET_USD", "0.50")  # the facilitator's cap is server configuration
     at = costs(data_dir)
     ws = at.query_params["ws"]
-    assert "Cap: $0.50" in captions(at)
+    assert "Cap: $0.50" in captions(at) and "Your own cap: none" in captions(at)
     field = at.number_input(key="costs_own_cap_value")
-    assert field.max == 0.5  # the facilitator's cap is the most a participant may choose
-    field.set_value(0.2)
+    assert field.max is None or field.max > 0.5  # their own money: not bounded by the facilitator's cap
+    field.set_value(2.0)
     at.button(key="FormSubmitter:costs_own_cap-Set my cap").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Cap: $0.20" in captions(at)
+    assert "Your own cap: $2.00" in captions(at) and "Cap: $0.50" in captions(at)
     budget = Budget(data_dir, None, D("0.50"), workspace_id=ws)
-    assert budget.status().session_cap == D("0.20")
-    budget.reserve(D("0.15")).settle(D("0.15"))  # spent from another tab of the same workspace
-    again = costs(data_dir, ws)  # a reload: same workspace, same cap, same spend
-    assert "Cap: $0.20" in captions(again)
-    assert any(m.value == "$0.15" for m in again.main.metric)
-    other = costs(data_dir)  # another participant keeps the facilitator's cap
-    assert other.query_params["ws"] != ws and "Cap: $0.50" in captions(other)
+    st = budget.status()
+    assert (st.own_cap, st.session_cap) == (D("2.00"), D("0.50"))
+    budget.reserve(D("0.15")).settle(D("0.15"))  # spent from another tab of the same workspace, server's key
+    budget.reserve(D("0.75"), payer=OWN).settle(D("0.75"))  # and on their own key
+    again = costs(data_dir, ws)  # a reload: same workspace, same caps, same spend, each where it was paid
+    assert "Your own cap: $2.00" in captions(again) and "Cap: $0.50" in captions(again)
+    metrics = {m.label: m.value for m in again.main.metric}
+    assert metrics["You, on the server's key"] == "$0.15" and metrics["You, on your own key"] == "$0.75"
+    other = costs(data_dir)  # another participant keeps the facilitator's cap, no own cap
+    assert other.query_params["ws"] != ws and "Your own cap: none" in captions(other)
     again.button(key="FormSubmitter:costs_own_cap-Remove my cap").click().run()
-    assert "Cap: $0.50" in captions(again)
+    assert "Your own cap: none" in captions(again) and "Cap: $0.50" in captions(again)

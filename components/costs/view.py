@@ -26,7 +26,22 @@ def money(t: Totals) -> str:
     if t.calls and t.cost_or_none is None:
         return "price unknown"
     text = format_usd(t.cost)
+    if t.hypothetical and t.hypothetical == t.cost:
+        text += " (hypothetical)"
+    elif t.hypothetical:
+        text += f" ({format_usd(t.hypothetical)} hypothetical)"
     return f"{text} (+{t.unknown} unpriced)" if t.unknown else text
+
+
+def paid_money(t: Totals) -> str:
+    """What was paid, by the server's key or the participant (hypothetical prices of free calls apart)."""
+    if t.calls and t.cost_or_none is None:
+        return "price unknown"
+    text = format_usd(t.real)
+    return f"{text} (+{t.unknown} unpriced)" if t.unknown else text
+
+
+PAID_BY = {"server": "server's key", "own": "you", "hypothetical": "nobody (hypothetical)"}
 
 
 def conf_label(key: str) -> str:
@@ -131,6 +146,7 @@ def calls_panel(ledger: SessionLedger) -> None:
                 "cached": r["cached_tokens"],
                 "exact": r["usage_exact"],
                 "cost": r["cost_usd"] if r["cost_usd"] == "unknown" else format_usd(Decimal(str(r["cost_usd"]))),
+                "paid by": PAID_BY.get(str(r["paid_by"]), ""),
                 "latency s": r["latency_s"],
                 "ttft s": r["ttft_s"],
                 "note": r["error"],
@@ -170,7 +186,13 @@ def _slot_price_row(role: str, slot: str | None, settings: Settings) -> dict:
     except RagftError as exc:
         logger.info("price row for %s unavailable: %s", role, exc.message)
         return {**price_row(role, cfg.model, cfg.provider, None), "paid by": "", "source": exc.message}
-    who = "the server's key" if model.billing.server_key else "free (runs locally)" if model.billing.free else "you"
+    if model.billing.server_key:
+        who = "the server's key"
+    elif model.billing.free:
+        local = model.price is None or model.price.local
+        who = "free (runs locally)" if local else "nobody: a hypothetical price, counted against no cap"
+    else:
+        who = "you (your own cap)"
     return {**price_row(role, model.model_id, cfg.provider, model.price), "paid by": who}
 
 
@@ -224,19 +246,35 @@ def budget_panel(settings: Settings) -> None:
         st.error(exc.message)
         status = None
     if status is not None:
-        a, b = st.columns(2)
+        a, b, c, d = st.columns(4)
         a.metric(
-            "Your workspace",
+            "You, on the server's key",
             format_usd(status.session_spent),
-            help="Counted by the budget for this workspace, in every tab and across reloads: every call is "
-            "reserved against the cap, then settled.",
+            help="What the facilitator's key paid for this workspace, in every tab and across reloads: every call is "
+            "reserved against the facilitator's cap, then settled.",
         )
         a.caption(
             f"Cap: {format_usd(status.session_cap, unknown='none')}"
             + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else "")
         )
-        b.metric("Whole app (all participants, survives restarts)", format_usd(status.app_spent))
+        b.metric(
+            "You, on your own key",
+            format_usd(status.own_spent),
+            help="What you paid on your own key or endpoint: counted against your own cap only.",
+        )
         b.caption(
+            f"Your own cap: {format_usd(status.own_cap, unknown='none')}"
+            + (f" · in flight {format_usd(status.own_reserved)}" if status.own_reserved else "")
+        )
+        c.metric(
+            "Hypothetical",
+            format_usd(status.hypothetical),
+            help="Free calls (the embedded model, local embeddings) at the prices you gave them: what they would "
+            "cost hosted. Nobody pays it and it counts against no cap.",
+        )
+        c.caption("Not paid, not capped")
+        d.metric("Whole app, on the server's key", format_usd(status.app_spent))
+        d.caption(
             f"Cap: {format_usd(status.app_cap, unknown='none')}"
             + (f" · in flight {format_usd(status.app_reserved)}" if status.app_reserved else "")
         )
@@ -245,12 +283,15 @@ def budget_panel(settings: Settings) -> None:
             st.plotly_chart(fig, key="costs_budget_chart", config={"displayModeBar": False})
         render_own_cap(budget, status, key="costs_own_cap")
         st.markdown(
-            "Before every call the app reserves its worst case (prompt tokens + the maximum answer length at the "
-            "model's price). A call that could cross a cap is refused before it starts, so nothing is spent; "
-            "afterwards the reservation is replaced by what the call cost. With a cap set, a model whose price is "
-            "unknown is refused (set an override). Self-hosted models cost $0 and always pass."
+            "Who pays decides which cap counts a call. Before every call the app reserves its worst case (prompt "
+            "tokens + the maximum answer length at the model's price) against the caps of whoever pays: the "
+            "facilitator's caps for the server's key, your own cap for your own key, none for a free call. A call "
+            "that could cross a cap is refused before it starts, so nothing is spent; afterwards the reservation is "
+            "replaced by what the call cost (a call stopped midway costs at least its prompt). With a cap set, a "
+            "model whose price is unknown is refused (set an override). Self-hosted models cost $0 and always pass, "
+            "whatever price you give them."
         )
         st.caption(
-            "The facilitator sets the caps (`RAGFT_PARTICIPANT_BUDGET_USD` per participant, "
+            "The facilitator sets the caps on the server's key (`RAGFT_PARTICIPANT_BUDGET_USD` per participant, "
             "`RAGFT_APP_BUDGET_USD` for everyone); the spend is kept by the server in its class database."
         )

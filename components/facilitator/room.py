@@ -1,9 +1,11 @@
-"""The Facilitator page's room and actions: participants, spend against caps, what runs, the model queue;
-stop a run, pause every model call, reset a participant's budget, set the event's defaults."""
+"""The Facilitator page's room and actions: participants, spend by who paid against the caps, what runs, the model
+queue; stop a run, pause every model call, reset a participant's budget or the app-wide total (confirmed, recorded),
+set the event's defaults."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import streamlit as st
@@ -33,10 +35,26 @@ def _usd(x: Decimal | None) -> str:
 
 
 def render_room(r: Room) -> None:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric("Participants", len(r.participants))
-    c2.metric("App-wide spend", format_usd(r.app_spent), help=f"cap: {_usd(r.app_cap)}")
-    c3.metric("Waiting for the model", len(r.queue))
+    c2.metric(
+        "App-wide spend (server key)",
+        format_usd(r.app_spent),
+        help=f"What your key paid, all participants: the only spend against the app-wide cap ({_usd(r.app_cap)}).",
+    )
+    c3.metric(
+        "Participants' own keys",
+        format_usd(r.app_own_spent),
+        help="Paid by participants on their own keys: counted against their own caps, never against yours.",
+    )
+    c4.metric(
+        "Hypothetical",
+        format_usd(r.app_hypothetical),
+        help="Free calls (the embedded model, local embeddings) at prices participants gave them to see what "
+        "they would cost hosted. Nobody pays this; it counts against no cap.",
+    )
+    c5.metric("Waiting for the model", len(r.queue))
+    st.caption(f"App-wide cap on the server's key: {_usd(r.app_cap)}.")
     if r.paused:
         st.warning("Model calls are paused.", icon=":material/pause_circle:")
     st.dataframe(
@@ -44,8 +62,10 @@ def render_room(r: Room) -> None:
             {
                 "Participant": p.label,
                 "Questions": p.questions,
-                "Spent": format_usd(p.spent),
+                "Server key": format_usd(p.spent),
                 "Cap": _usd(p.cap),
+                "Own key": format_usd(p.own_spent) + (f" (own cap {format_usd(p.own_cap)})" if p.own_cap else ""),
+                "Hypothetical": format_usd(p.hypothetical),
                 "Running now": "; ".join(
                     f"{x.kind}: {x.what[:50]}" + (" (stopping)" if x.stopping else "") for x in p.running
                 )
@@ -92,10 +112,51 @@ def render_actions(r: Room) -> None:
     people = {p.label: p.workspace_id for p in r.participants}
     if people:
         who = st.selectbox("Participant", list(people), key="fac_reset_who")
-        if st.button("Reset this participant's budget to $0 spent", key="fac_reset"):
-            S.reset_spend(classroom.store(), people[who])
+        if st.button(
+            "Reset this participant's budget to $0 spent",
+            key="fac_reset",
+            help="Their spend on the server's key starts again at $0 (the app-wide total keeps it).",
+        ):
+            S.reset_spend(classroom.store(), people[who], note=f"Facilitator page: {who}")
             st.toast(f"{who}: spend reset.")
+    _reset_app(r)
     _event_form()
+
+
+def _reset_app(r: Room) -> None:
+    """Start the app-wide total again at $0, once confirmed; the event is kept in the class database."""
+    st.markdown(
+        f"**App-wide total**: {format_usd(r.app_spent)} on the server's key (cap {_usd(r.app_cap)}), "
+        f"{format_usd(r.app_own_spent)} on participants' own keys, {format_usd(r.app_hypothetical)} hypothetical."
+    )
+    sure = st.checkbox(
+        "Yes, start the app-wide total again at $0 (participants keep their own spend)", key="fac_reset_app_confirm"
+    )
+    if st.button("Reset the app-wide total", key="fac_reset_app", disabled=not sure, icon=":material/restart_alt:"):
+        cleared = S.reset_app_spend(classroom.store(), note="Facilitator page")
+        st.session_state.pop("fac_reset_app_confirm", None)
+        logger.info("app-wide spend reset from the Facilitator page: %s", cleared)
+        st.toast(f"App-wide total reset ({format_usd(cleared[S.SERVER])} on the server's key cleared).")
+        st.rerun()
+    if r.events:
+        st.markdown("**Budget resets** (kept in the class database)")
+        st.dataframe(
+            [
+                {
+                    "When": datetime.fromtimestamp(e.t).strftime("%H:%M:%S"),
+                    "What": "app-wide total" if e.kind == S.RESET_APP else "a participant's budget",
+                    "Paid by": PAID_BY.get(e.payer, e.payer),
+                    "Cleared": format_usd(e.amount),
+                    "By": e.note,
+                }
+                for e in r.events
+            ],
+            hide_index=True,
+            key="fac_budget_events",
+        )
+
+
+PAID_BY = {S.SERVER: "server key", S.OWN: "own keys", S.HYPOTHETICAL: "hypothetical"}
 
 
 def _event_form() -> None:

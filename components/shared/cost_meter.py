@@ -43,23 +43,18 @@ SPENT, INFLIGHT, FREE = "#2e7d32", "#f9a825", "rgba(128,128,128,0.18)"
 
 # ---- your own cap ------------------------------------------------------------------------------------
 def render_own_cap(budget: Budget, status: BudgetStatus, *, key: str) -> None:
-    """Let the participant lower their own cap (kept for their workspace), never above the facilitator's."""
-    top = status.facilitator_cap
+    """Let the participant cap what they pay themselves (their own key), kept for their workspace."""
     with st.form(key, border=False):
-        st.markdown("**Your own cap**")
+        st.markdown("**Your own cap** (calls on your own key)")
         value = st.number_input(
-            "Stop my calls at (USD)",
+            "Stop my own-key calls at (USD)",
             min_value=0.0,
-            max_value=float(top) if top is not None else None,
-            value=float(status.own_cap if status.own_cap is not None else (top or 0)),
+            value=float(status.own_cap if status.own_cap is not None else 1),
             step=0.01,
             format="%.2f",
             key=f"{key}_value",
-            help=(
-                "At most the facilitator's cap of " + format_usd(top) + "."
-                if top is not None
-                else "No cap is set by the facilitator: choose one for yourself."
-            ),
+            help="Counts only what you pay on your own key or endpoint. Calls on the server's key count against "
+            "the facilitator's cap; free calls count against none.",
         )
         left, right = st.columns(2)
         save = left.form_submit_button("Set my cap")
@@ -71,7 +66,7 @@ def render_own_cap(budget: Budget, status: BudgetStatus, *, key: str) -> None:
             logger.exception("setting the participant's own cap failed")
             st.error(getattr(exc, "message", "That cap is not valid."))
             return
-        st.toast(f"Your cap is now {format_usd(now)}." if now is not None else "No cap on your calls.")
+        st.toast(f"Your own cap is now {format_usd(now)}." if now is not None else "No cap on your own-key calls.")
         st.rerun()
 
 
@@ -80,7 +75,9 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
     """Small horizontal bars, one per cap that is set: spent / in flight / left, as shares of the cap."""
     rows = []
     if status.session_cap is not None:
-        rows.append(("You", status.session_spent, status.session_reserved, status.session_cap))
+        rows.append(("Server key", status.session_spent, status.session_reserved, status.session_cap))
+    if status.own_cap is not None:
+        rows.append(("Your key", status.own_spent, status.own_reserved, status.own_cap))
     if status.app_cap is not None:
         rows.append(("App", status.app_spent, status.app_reserved, status.app_cap))
     if not rows:
@@ -131,12 +128,15 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
     return fig
 
 
-def _money(t: Totals) -> str:
+def _money(t: Totals, *, hypothetical: bool = False) -> str:
+    """What was paid (hypothetical prices of free calls apart; with ``hypothetical``, named after it)."""
     if t.calls == 0:
         return "$0"
     if t.cost_or_none is None:
         return "price unknown"
-    text = format_usd(t.cost)
+    text = format_usd(t.real)
+    if hypothetical and t.hypothetical:
+        text += f" (+ {format_usd(t.hypothetical)} hypothetical)"
     return f"{text} + {t.unknown} unpriced" if t.unknown else text
 
 
@@ -149,14 +149,17 @@ def _draw(chart_key: str) -> None:
     st.metric(
         "Session spend",
         _money(totals),
-        help="Every call of this browser session, at the prices in use "
-        "(see the Costs page). Calls whose price is unknown are counted, never shown as $0.",
+        help="What this browser session's calls cost whoever paid them (the server's key or yours), at the prices "
+        "in use (see the Costs page); prices you gave free calls are shown apart, as hypothetical. Calls whose "
+        "price is unknown are counted, never shown as $0.",
     )
     u = totals.usage
     st.caption(f"Tokens in **{u.prompt_tokens:,}** · out **{u.completion_tokens:,}** · {totals.calls} calls")
+    if totals.hypothetical:
+        st.caption(f"Hypothetical: {format_usd(totals.hypothetical)} (free calls at your prices; nobody pays it)")
     qid, last = ledger.last_question(include_live=True)
     if qid is not None:
-        st.caption(f"Last question: **{_money(last)}** ({last.calls} calls)")
+        st.caption(f"Last question: **{_money(last, hypothetical=True)}** ({last.calls} calls)")
     if totals.compute_s:
         st.caption(f"Local models: $0, {totals.compute_s:.1f} s of compute")
     status = budget.status()

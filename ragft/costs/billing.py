@@ -10,6 +10,9 @@ price that follows from it:
 - paid by the participant (their own key, or no key at an endpoint of their choosing): the catalogue price with
   the server's and then the session's overrides.
 
+Who pays (:attr:`Billing.payer`) decides which budget cap counts a call (:mod:`ragft.costs.budget`): the server's
+key → the facilitator's caps; the participant → their own cap; a free call → none (a price on it is hypothetical).
+
 :class:`ragft.costs.metering.MeteredCall` and the embedding meters read ``price`` and ``billing`` from the model.
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ragft.costs.budget import PriceUnknownForBudget
+from ragft.costs.budget import HYPOTHETICAL, OWN, SERVER, PriceUnknownForBudget
 from ragft.costs.prices import LOCAL_PROVIDERS, Price, price_for
 from ragft.models.chat import ChatModel
 from ragft.models.embeddings import Embedder
@@ -34,6 +37,14 @@ class Billing:
 
     free: bool
     server_key: bool
+
+    @property
+    def payer(self) -> str:
+        """Whose money: the server's key (priced by the facilitator alone, even on a free endpoint), else nobody's
+        on a free call (a price on it is hypothetical), else the participant's."""
+        if self.server_key:
+            return SERVER
+        return HYPOTHETICAL if self.free else OWN
 
 
 class ServerPriceUnknown(PriceUnknownForBudget):
@@ -146,6 +157,14 @@ class BilledEmbedder:
 
 
 Billed = BilledChatModel | BilledEmbedder
+
+
+def payer_of(model: object) -> str:
+    """Who pays a call of ``model``: its billing's payer; a model without billing counts as the server's key (every
+    cap applies, the safe side)."""
+    if isinstance(model, BilledChatModel | BilledEmbedder):
+        return model.billing.payer
+    return SERVER
 
 
 def billed_price(model: object, fallback: Price | None) -> tuple[bool, Price | None]:

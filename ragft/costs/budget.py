@@ -1,24 +1,34 @@
-"""Budget caps: one per participant (their workspace) and one for the whole app, enforced before every call.
+"""Budget caps, enforced before every call, each counting only the money of the one who pays.
 
-Before a call the caller reserves its worst case (prompt tokens + max output tokens at the model's
-price). A reservation that could cross either cap is refused with :class:`BudgetExceeded`, so a refused
-call spends nothing. After the call, :meth:`Reservation.settle` replaces the reservation by what the
-call actually cost.
+Who pays decides which cap:
 
-The spend of every workspace, the app-wide spend and the in-flight reservations live in the class database
+- the server's key (:data:`SERVER`): the facilitator's money. Counted against the facilitator's cap for this
+  participant (``RAGFT_PARTICIPANT_BUDGET_USD``, or a per-workspace cap set on the Facilitator page) and the
+  app-wide cap (``RAGFT_APP_BUDGET_USD``). These are the only calls in the app-wide total.
+- the participant's own key or endpoint (:data:`OWN`): their money, counted against their own optional cap
+  (set on the Costs page), never against the facilitator's. Without an own cap an unknown price passes.
+- a free call (the embedded engine, the local embedder, the server's loopback endpoints) that someone priced
+  to see what it would cost hosted (:data:`HYPOTHETICAL`): recorded and shown beside real spend, never held,
+  never refused, never counted against any cap.
+
+Before a call the caller reserves its worst case (prompt tokens + max output tokens at the model's price). A
+reservation that could cross a cap of its payer is refused with :class:`BudgetExceeded`, so a refused call
+spends nothing. After the call, :meth:`Reservation.settle` replaces the reservation by what the call cost.
+
+The spend of every workspace and app-wide, by payer, and the in-flight reservations live in the class database
 (:mod:`ragft.store`), so a reload, a new tab on the same workspace link or a restart does not reset them.
 Every read-check-write is one ``BEGIN IMMEDIATE`` transaction, so concurrent calls from several sessions,
 threads or processes sharing the data dir cannot jointly overshoot a cap. Reservations left by a process
-that died are dropped (same host, dead pid) or expire after ``stale_after_s``.
-
-The participant cap is the facilitator's (``RAGFT_PARTICIPANT_BUDGET_USD``, or a per-workspace cap the
-facilitator set in the database); a participant may lower their own cap, never raise it above that.
+that died are dropped (same host, dead pid); others expire only after the call they hold for could still be
+running (``hold_s``: the caller's longest call, kept alive while the call makes progress), never sooner than
+``stale_after_s``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,10 +38,12 @@ from ragft.costs.prices import format_usd
 from ragft.errors import BudgetExceeded
 from ragft.store import spend as S
 from ragft.store.db import ClassStore, StoreError, open_store
+from ragft.store.spend import HYPOTHETICAL, OWN, PAYERS, SERVER
 
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+DEFAULT_STALE_AFTER_S = 900.0
 
 
 class PriceUnknownForBudget(BudgetExceeded):
@@ -40,20 +52,43 @@ class PriceUnknownForBudget(BudgetExceeded):
     hint = "Set a price override for this model in Settings, or remove the budget cap."
 
 
+class OwnPriceUnknown(PriceUnknownForBudget):
+    """A call the participant pays for, whose price is unknown, while they set a cap of their own."""
+
+    hint = "Set a price for this model on Costs → Prices, or remove your own cap on Costs → Budget."
+
+
+class OwnCapExceeded(BudgetExceeded):
+    """A call the participant pays for would cross the cap they set themselves."""
+
+    hint = "Raise or remove your own cap on Costs → Budget."
+
+
 @dataclass(frozen=True)
 class BudgetStatus:
-    session_spent: Decimal  # this workspace's spend (every tab and reload of it)
+    """Spend and caps of one workspace and the app. ``session_*`` and ``app_*``: the server's key only."""
+
+    session_spent: Decimal  # this workspace's spend on the server's key (every tab and reload of it)
     session_reserved: Decimal
-    session_cap: Decimal | None  # the cap in force: the lower of the facilitator's and the participant's own
-    app_spent: Decimal
+    session_cap: Decimal | None  # the facilitator's cap for this workspace
+    app_spent: Decimal  # everyone's spend on the server's key: what RAGFT_APP_BUDGET_USD counts
     app_reserved: Decimal
     app_cap: Decimal | None
-    facilitator_cap: Decimal | None = None  # the most this participant's cap may be
-    own_cap: Decimal | None = None  # what the participant chose, if anything
+    facilitator_cap: Decimal | None = None  # the same as session_cap (older name)
+    own_cap: Decimal | None = None  # the participant's cap on what they pay themselves, if any
+    own_spent: Decimal = ZERO  # this workspace's spend on its own key / endpoint
+    own_reserved: Decimal = ZERO
+    hypothetical: Decimal = ZERO  # free calls of this workspace at the prices someone gave them (not paid)
+    app_own_spent: Decimal = ZERO  # every participant's own-key spend (shown to the facilitator, no cap)
+    app_hypothetical: Decimal = ZERO
 
     @property
     def session_fraction(self) -> float | None:
         return _fraction(self.session_spent + self.session_reserved, self.session_cap)
+
+    @property
+    def own_fraction(self) -> float | None:
+        return _fraction(self.own_spent + self.own_reserved, self.own_cap)
 
     @property
     def app_fraction(self) -> float | None:
@@ -68,22 +103,36 @@ def _fraction(used: Decimal, cap: Decimal | None) -> float | None:
     return float(used / cap)
 
 
-def effective_cap(facilitator: Decimal | None, own: Decimal | None) -> Decimal | None:
-    """The lower of the two caps that are set (None: no cap)."""
-    set_ = [c for c in (facilitator, own) if c is not None]
-    return min(set_) if set_ else None
-
-
 class Reservation:
-    """Money held for one call. Settle it with the actual cost, or release it if nothing was spent."""
+    """Money held for one call. Settle it with the actual cost, or release it if nothing was spent.
 
-    def __init__(self, budget: Budget, rid: str, amount: Decimal) -> None:
+    ``payer``: who pays the call (:data:`SERVER`, :data:`OWN`, :data:`HYPOTHETICAL`; a hypothetical one holds
+    nothing in the database). ``hold_s``: how long the hold lasts after it is made or last kept alive.
+    """
+
+    def __init__(
+        self, budget: Budget, rid: str, amount: Decimal, payer: str = SERVER, hold_s: float | None = None
+    ) -> None:
         self.budget = budget
         self.id = rid
         self.amount = amount
+        self.payer = payer
+        self.hold_s = budget.hold_for(hold_s)
         self.settled: Decimal | None = None
         self._done = False
         self._lock = threading.Lock()
+        self._kept = time.monotonic()
+
+    def keep_alive(self, *, every_s: float | None = None) -> bool:
+        """The call is still running: move the hold's expiry to ``hold_s`` from now (at most once per ``every_s``,
+        by default a quarter of the hold). True when the database was written."""
+        if self._done or self.payer == HYPOTHETICAL:
+            return False
+        every = self.hold_s / 4 if every_s is None else every_s
+        if time.monotonic() - self._kept < every:
+            return False
+        self._kept = time.monotonic()
+        return self.budget._extend(self)
 
     @property
     def done(self) -> bool:
@@ -126,7 +175,7 @@ class Budget:
         participant_cap: Decimal | None = None,
         *,
         workspace_id: str | None = None,
-        stale_after_s: float = 900.0,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
         session_cap: Decimal | None = None,
     ) -> None:
         if participant_cap is None:
@@ -150,104 +199,146 @@ class Budget:
             self.participant_cap = _cap(participant_cap)
 
     # ---- caps in the database ---------------------------------------------------------------------
-    def _caps(self, conn) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-        """(cap in force, facilitator's cap for this workspace, participant's own cap)."""
+    def _caps(self, conn) -> tuple[Decimal | None, Decimal | None]:
+        """(the facilitator's cap for this workspace, the participant's own cap)."""
         own, per_ws = S.caps(conn, self.workspace_id)
-        facilitator = per_ws if per_ws is not None else self.participant_cap
-        return effective_cap(facilitator, own), facilitator, own
+        return (per_ws if per_ws is not None else self.participant_cap), own
 
     def set_own_cap(self, cap: Decimal | None) -> Decimal | None:
-        """Lower this participant's cap (persisted per workspace); a value above the facilitator's is clamped.
+        """The participant's cap on what they pay themselves (persisted per workspace); ``None`` removes it.
 
-        Returns the cap now in force. ``None`` removes the participant's own cap.
+        It counts only their own-key spend, so it is independent of the facilitator's caps. Returns it.
         """
         cap = _cap(cap)
-        with self.store.read() as conn:
-            _, facilitator, _ = self._caps(conn)
-        if cap is not None and facilitator is not None and cap > facilitator:
-            cap = facilitator
         S.set_own_cap(self.store, self.workspace_id, cap)
-        return effective_cap(facilitator, cap)
+        return cap
 
     # ---- the public API ---------------------------------------------------------------------------
-    def reserve(self, amount: Decimal | None, *, label: str = "this call") -> Reservation:
-        """Hold ``amount`` (the call's worst case) or raise :class:`BudgetExceeded` if it could cross a cap.
+    def reserve(
+        self,
+        amount: Decimal | None,
+        *,
+        label: str = "this call",
+        payer: str = SERVER,
+        hold_s: float | None = None,
+    ) -> Reservation:
+        """Hold ``amount`` (the call's worst case) or raise :class:`BudgetExceeded` if it could cross a cap of
+        ``payer``. ``hold_s``: the longest the call may run (the hold lasts at least that long).
 
-        ``None`` (unknown price) passes only when no cap is set.
+        ``None`` (unknown price) passes only when no cap of that payer is set; a hypothetical call always passes.
         """
+        if payer not in PAYERS:
+            raise ValueError(f"unknown payer {payer!r}")
         if amount is not None and amount < 0:
             raise ValueError("a reservation cannot be negative")
         rid = uuid.uuid4().hex
+        if payer == HYPOTHETICAL:  # nobody pays: nothing to hold, nothing to check
+            return Reservation(self, rid, amount or ZERO, payer, hold_s)
         with self._lock, self.store.write() as conn:
             S.prune_reservations(conn, self.stale_after_s)
-            cap, _, _ = self._caps(conn)
-            if amount is None:
-                if self.app_cap is not None or cap is not None:
-                    raise PriceUnknownForBudget(
-                        f"The price of {label} is unknown, so it cannot be checked against the budget cap."
-                    )
-                amount = ZERO
+            facilitator, own = self._caps(conn)
+            if payer == SERVER:
+                amount = self._check_server(conn, amount, facilitator, label)
+            else:
+                amount = self._check_own(conn, amount, own, label)
+            S.add_reservation(conn, rid, self.workspace_id, amount, payer, time.time() + self.hold_for(hold_s))
+        return Reservation(self, rid, amount, payer, hold_s)
+
+    def hold_for(self, hold_s: float | None) -> float:
+        """How long a reservation is held: the call's longest run, never less than ``stale_after_s``."""
+        return self.stale_after_s if hold_s is None else max(float(hold_s), self.stale_after_s)
+
+    def _check_server(self, conn, amount: Decimal | None, cap: Decimal | None, label: str) -> Decimal:
+        if amount is None:
+            if self.app_cap is not None or cap is not None:
+                raise PriceUnknownForBudget(
+                    f"The price of {label} is unknown, so it cannot be checked against the budget cap."
+                )
+            return ZERO
+        if cap is not None:
+            mine, _ = S.spent(conn, self.workspace_id, SERVER)
+            held = S.reserved(conn, self.workspace_id, SERVER)
+            if mine + held + amount > cap:
+                raise BudgetExceeded(
+                    f"Refused: {label} could cost up to {format_usd(amount)}, which would cross your budget "
+                    f"of {format_usd(cap)} on the server's key ({format_usd(mine)} spent"
+                    f"{', ' + format_usd(held) + ' in flight' if held else ''})."
+                )
+        if self.app_cap is not None:
+            spent, _ = S.spent(conn, S.APP, SERVER)
+            reserved = S.reserved(conn, None, SERVER)
+            if spent + reserved + amount > self.app_cap:
+                raise BudgetExceeded(
+                    f"Refused: {label} could cost up to {format_usd(amount)}, which would cross the app-wide "
+                    f"budget of {format_usd(self.app_cap)} ({format_usd(spent)} spent by everyone"
+                    f"{', ' + format_usd(reserved) + ' in flight' if reserved else ''})."
+                )
+        return amount
+
+    def _check_own(self, conn, amount: Decimal | None, cap: Decimal | None, label: str) -> Decimal:
+        if amount is None:
             if cap is not None:
-                mine, _ = S.spent(conn, self.workspace_id)
-                held = S.reserved(conn, self.workspace_id)
-                if mine + held + amount > cap:
-                    raise BudgetExceeded(
-                        f"Refused: {label} could cost up to {format_usd(amount)}, which would cross your budget "
-                        f"of {format_usd(cap)} ({format_usd(mine)} spent"
-                        f"{', ' + format_usd(held) + ' in flight' if held else ''})."
-                    )
-            if self.app_cap is not None:
-                spent, _ = S.spent(conn, S.APP)
-                reserved = S.reserved(conn)
-                if spent + reserved + amount > self.app_cap:
-                    raise BudgetExceeded(
-                        f"Refused: {label} could cost up to {format_usd(amount)}, which would cross the app-wide "
-                        f"budget of {format_usd(self.app_cap)} ({format_usd(spent)} spent by everyone"
-                        f"{', ' + format_usd(reserved) + ' in flight' if reserved else ''})."
-                    )
-            S.add_reservation(conn, rid, self.workspace_id, amount)
-        return Reservation(self, rid, amount)
+                raise OwnPriceUnknown(f"The price of {label} is unknown, so it cannot be checked against your own cap.")
+            return ZERO
+        if cap is not None:
+            mine, _ = S.spent(conn, self.workspace_id, OWN)
+            held = S.reserved(conn, self.workspace_id, OWN)
+            if mine + held + amount > cap:
+                raise OwnCapExceeded(
+                    f"Refused: {label} could cost up to {format_usd(amount)} on your own key, which would cross "
+                    f"your own cap of {format_usd(cap)} ({format_usd(mine)} spent"
+                    f"{', ' + format_usd(held) + ' in flight' if held else ''})."
+                )
+        return amount
+
+    def _extend(self, res: Reservation) -> bool:
+        with self._lock, self.store.write() as conn:
+            return S.extend_reservation(conn, res.id, time.time() + res.hold_s)
 
     def _settle(self, res: Reservation, actual: Decimal) -> None:
         with self._lock, self.store.write() as conn:
-            S.drop_reservation(conn, res.id)
-            S.add_spend(conn, S.APP, actual)
-            S.add_spend(conn, self.workspace_id, actual)
+            if res.payer != HYPOTHETICAL:
+                S.drop_reservation(conn, res.id)
+            S.add_spend(conn, S.APP, actual, payer=res.payer)
+            S.add_spend(conn, self.workspace_id, actual, payer=res.payer)
 
-    def record_spend(self, amount: Decimal | None) -> None:
+    def record_spend(self, amount: Decimal | None, payer: str = SERVER) -> None:
         """Add money spent without a reservation (e.g. embeddings at ingest, priced after the fact)."""
         if amount is None or amount <= 0:
             return
-        self._settle(Reservation(self, uuid.uuid4().hex, ZERO), amount)
+        self._settle(Reservation(self, uuid.uuid4().hex, ZERO, payer), amount)
 
     def app_spent(self) -> tuple[Decimal, Decimal]:
-        """(spent, reserved in flight) app-wide."""
+        """(spent, reserved in flight) app-wide on the server's key."""
         with self.store.write() as conn:
             S.prune_reservations(conn, self.stale_after_s)
-            return S.spent(conn, S.APP)[0], S.reserved(conn)
+            return S.spent(conn, S.APP, SERVER)[0], S.reserved(conn, None, SERVER)
 
     def status(self) -> BudgetStatus:
         """Spend and caps now; an unreadable database shows as $0 (the error is in the server log)."""
+        ws = self.workspace_id
         try:
             with self.store.write() as conn:
                 S.prune_reservations(conn, self.stale_after_s)
-                cap, facilitator, own = self._caps(conn)
-                mine, held = S.spent(conn, self.workspace_id)[0], S.reserved(conn, self.workspace_id)
-                app, app_held = S.spent(conn, S.APP)[0], S.reserved(conn)
+                facilitator, own = self._caps(conn)
+                return BudgetStatus(
+                    session_spent=S.spent(conn, ws, SERVER)[0],
+                    session_reserved=S.reserved(conn, ws, SERVER),
+                    session_cap=facilitator,
+                    app_spent=S.spent(conn, S.APP, SERVER)[0],
+                    app_reserved=S.reserved(conn, None, SERVER),
+                    app_cap=self.app_cap,
+                    facilitator_cap=facilitator,
+                    own_cap=own,
+                    own_spent=S.spent(conn, ws, OWN)[0],
+                    own_reserved=S.reserved(conn, ws, OWN),
+                    hypothetical=S.spent(conn, ws, HYPOTHETICAL)[0],
+                    app_own_spent=S.spent(conn, S.APP, OWN)[0],
+                    app_hypothetical=S.spent(conn, S.APP, HYPOTHETICAL)[0],
+                )
         except StoreError:
             logger.exception("budget status unavailable")
-            cap, facilitator, own = self.participant_cap, self.participant_cap, None
-            mine = held = app = app_held = ZERO
-        return BudgetStatus(
-            session_spent=mine,
-            session_reserved=held,
-            session_cap=cap,
-            app_spent=app,
-            app_reserved=app_held,
-            app_cap=self.app_cap,
-            facilitator_cap=facilitator,
-            own_cap=own,
-        )
+            return BudgetStatus(ZERO, ZERO, self.participant_cap, ZERO, ZERO, self.app_cap, self.participant_cap)
 
 
 def _cap(value: Decimal | None) -> Decimal | None:

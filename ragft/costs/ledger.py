@@ -22,6 +22,7 @@ from decimal import Decimal
 from ragft.costs.prices import Price, cost_of
 from ragft.models.usage import Usage
 
+HYPOTHETICAL = "hypothetical"  # the payer of a free call priced by someone (ragft.store.spend.HYPOTHETICAL)
 KIND_CHAT = "chat"
 KIND_EMBEDDING = "embedding"
 # Configuration keys used for calls outside the four compare configurations.
@@ -57,6 +58,12 @@ class CallRecord:
     error: str | None = None  # set when the call failed or was interrupted after spending tokens
     call_id: str = field(default_factory=new_call_id)
     time: datetime = field(default_factory=_now)
+    payer: str = ""  # "server" (the facilitator's key), "own", "hypothetical" (a free call someone priced); "": unknown
+
+    @property
+    def hypothetical(self) -> bool:
+        """A free call at a price someone gave it: what it would cost hosted, paid by nobody."""
+        return self.payer == HYPOTHETICAL
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class LiveCall:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     started: datetime = field(default_factory=_now)
+    payer: str = ""
 
     @property
     def usage(self) -> Usage:
@@ -92,6 +100,12 @@ class Totals:
     compute_s: float = 0.0  # wall time of self-hosted calls (their cost is compute, not dollars)
     latency_s: float = 0.0
     live: int = 0  # how many in-flight partials are included
+    hypothetical: Decimal = Decimal(0)  # the part of ``cost`` nobody pays (free calls at prices someone gave them)
+
+    @property
+    def real(self) -> Decimal:
+        """What was paid (by the server's key or the participant): ``cost`` without the hypothetical part."""
+        return self.cost - self.hypothetical
 
     @property
     def cost_or_none(self) -> Decimal | None:
@@ -113,15 +127,25 @@ class _Acc:
         "compute_s",
         "latency_s",
         "live",
+        "hypothetical",
     )
 
     def __init__(self) -> None:
         self.calls = self.prompt = self.completion = self.cached = self.unknown = self.live = 0
         self.exact = True
         self.cost = Decimal(0)
+        self.hypothetical = Decimal(0)
         self.compute_s = self.latency_s = 0.0
 
-    def add(self, usage: Usage, cost: Decimal | None, local: bool, latency_s: float, live: bool = False) -> None:
+    def add(
+        self,
+        usage: Usage,
+        cost: Decimal | None,
+        local: bool,
+        latency_s: float,
+        live: bool = False,
+        hypothetical: bool = False,
+    ) -> None:
         self.calls += 1
         self.prompt += usage.prompt_tokens
         self.completion += usage.completion_tokens
@@ -131,6 +155,8 @@ class _Acc:
             self.unknown += 1
         else:
             self.cost += cost
+            if hypothetical:
+                self.hypothetical += cost
         if local:
             self.compute_s += latency_s
         self.latency_s += latency_s
@@ -145,6 +171,7 @@ class _Acc:
             self.compute_s,
             self.latency_s,
             self.live,
+            self.hypothetical,
         )
 
 
@@ -167,6 +194,7 @@ CSV_COLUMNS = (
     "ttft_s",
     "local",
     "error",
+    "paid_by",
 )
 
 
@@ -197,9 +225,12 @@ class SessionLedger:
         price: Price | None = None,
         prompt_tokens: int = 0,
         question_id: str | None = None,
+        payer: str = "",
     ) -> None:
         with self._lock:
-            self._live[call_id] = LiveCall(call_id, model_id, configuration, price, question_id, prompt_tokens, 0)
+            self._live[call_id] = LiveCall(
+                call_id, model_id, configuration, price, question_id, prompt_tokens, 0, payer=payer
+            )
             self._version += 1
 
     def update_live(self, call_id: str, completion_tokens_so_far: int, prompt_tokens: int | None = None) -> None:
@@ -253,9 +284,16 @@ class SessionLedger:
         acc = _Acc()
         for r in records:
             if where is None or where(r):
-                acc.add(r.usage, r.cost, r.local, r.latency_s)
+                acc.add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
         for lc in live:
-            acc.add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+            acc.add(
+                lc.usage,
+                lc.cost,
+                bool(lc.price and lc.price.local),
+                0.0,
+                live=True,
+                hypothetical=lc.payer == HYPOTHETICAL,
+            )
         return acc.freeze()
 
     def _group(self, key: Callable[[CallRecord], str | None], include_live: bool, live_key) -> dict[str, Totals]:
@@ -266,11 +304,18 @@ class SessionLedger:
         for r in records:
             k = key(r)
             if k is not None:
-                groups.setdefault(k, _Acc()).add(r.usage, r.cost, r.local, r.latency_s)
+                groups.setdefault(k, _Acc()).add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
         for lc in live:
             k = live_key(lc)
             if k is not None:
-                groups.setdefault(k, _Acc()).add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+                groups.setdefault(k, _Acc()).add(
+                    lc.usage,
+                    lc.cost,
+                    bool(lc.price and lc.price.local),
+                    0.0,
+                    live=True,
+                    hypothetical=lc.payer == HYPOTHETICAL,
+                )
         return {k: a.freeze() for k, a in groups.items()}
 
     def by_model(self, include_live: bool = False) -> dict[str, Totals]:
@@ -305,9 +350,16 @@ class SessionLedger:
             live = [lc for lc in self._live.values() if lc.question_id == qid] if include_live else []
         acc = _Acc()
         for r in records:
-            acc.add(r.usage, r.cost, r.local, r.latency_s)
+            acc.add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
         for lc in live:
-            acc.add(lc.usage, lc.cost, bool(lc.price and lc.price.local), 0.0, live=True)
+            acc.add(
+                lc.usage,
+                lc.cost,
+                bool(lc.price and lc.price.local),
+                0.0,
+                live=True,
+                hypothetical=lc.payer == HYPOTHETICAL,
+            )
         return qid, acc.freeze()
 
     def cumulative(self) -> list[tuple[datetime, Decimal]]:
@@ -352,4 +404,5 @@ def _row(r: CallRecord) -> dict[str, object]:
         "ttft_s": "" if r.ttft_s is None else round(r.ttft_s, 4),
         "local": r.local,
         "error": r.error or "",
+        "paid_by": r.payer,
     }

@@ -9,10 +9,13 @@ Use it wherever the app calls a chat model::
         ...
     call.record                                      # the CallRecord (cost Decimal, or None = unknown)
 
-``MeteredCall`` reserves the worst case (prompt tokens + ``max_tokens`` at the model's price) when it is
-created, so a refused call raises before a single token is generated. When the stream ends, fails or is
-abandoned (a rerun closes the generator), the ledger gets a record of what was spent and the budget is
-settled, so nothing already spent goes unrecorded.
+``MeteredCall`` reserves the worst case (prompt tokens + ``max_tokens`` at the model's price) against the caps of
+whoever pays the call (:func:`ragft.costs.billing.payer_of`) when it is created, so a refused call raises before a
+single token is generated. The hold lasts at least as long as the call may run (its timeout for every attempt)
+and is kept alive while tokens arrive. When the stream ends, fails or is abandoned (a rerun closes the generator),
+the ledger gets a record of what was spent and the budget is settled, so nothing already spent goes unrecorded:
+an aborted call (stopped, timed out, cut off) is settled at least at its prompt cost, since the provider bills a
+prompt it received; only a call the server refused outright (unreachable, 4xx, 5xx) settles at $0.
 """
 
 from __future__ import annotations
@@ -22,12 +25,42 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ragft.costs.billing import Billed, ServerPriceUnknown, billed_price
-from ragft.costs.budget import Budget, PriceUnknownForBudget, Reservation
+from ragft import errors as E
+from ragft.costs.billing import Billed, ServerPriceUnknown, billed_price, payer_of
+from ragft.costs.budget import SERVER, Budget, PriceUnknownForBudget, Reservation
 from ragft.costs.ledger import INGEST, KIND_CHAT, KIND_EMBEDDING, CallRecord, SessionLedger, new_call_id
 from ragft.costs.prices import Price, cost_of, price_for, worst_case_cost
 from ragft.errors import RagftError
 from ragft.models.usage import Usage
+
+# Errors by which the server refused the call before reading the prompt (nothing billed). Any other end before the
+# usage is reported (stopped, cut off, timed out, an unexpected failure) is an aborted call: its prompt was billed.
+NOT_BILLED: tuple[type[Exception], ...] = (
+    E.ConfigError,
+    E.EndpointUnreachable,
+    E.AuthenticationFailed,
+    E.ModelNotFound,
+    E.RateLimited,
+    E.BadRequest,
+    E.ServerError,
+    E.EmbeddedModelUnavailable,
+    E.AdapterMissing,
+    E.BudgetExceeded,
+)
+HOLD_MARGIN_S = 60.0  # on top of every attempt's timeout: backoff between retries, the budget's own writes
+
+
+def call_hold_s(model: Any) -> float | None:
+    """The longest a call of ``model`` may wait without progress: its timeout for each attempt (1 + retries), plus
+    a margin. ``None`` when the model has no timeout (the embedded engine): the budget's default hold."""
+    inner = getattr(model, "inner", model)
+    cfg = getattr(inner, "cfg", None)
+    timeout = getattr(cfg, "timeout_s", None)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        return None
+    retries = getattr(cfg, "max_retries", 0)
+    retries = retries if isinstance(retries, int) and retries > 0 else 0
+    return float(timeout) * (1 + retries) + HOLD_MARGIN_S
 
 
 class MeteredCall:
@@ -66,11 +99,18 @@ class MeteredCall:
         self.prompt_tokens = prompt_tokens if prompt_tokens is not None else _prompt_tokens(model, self.messages)
         self.worst_case = worst_case_cost(self.prompt_tokens, max_tokens, self.price)
         self.call_id = new_call_id()
+        self.payer = payer_of(model)
         self.record: CallRecord | None = None
         self.stream: Any = None
         # Raises BudgetExceeded (nothing spent, nothing recorded) when the call could cross a cap.
         self.reservation: Reservation | None = (
-            reserve_for(budget, model, self.worst_case, f"a {model.model_id} answer ({configuration})")
+            reserve_for(
+                budget,
+                model,
+                self.worst_case,
+                f"a {model.model_id} answer ({configuration})",
+                hold_s=call_hold_s(model),
+            )
             if budget
             else None
         )
@@ -99,9 +139,11 @@ class MeteredCall:
             price=self.price,
             prompt_tokens=self.prompt_tokens,
             question_id=self.question_id,
+            payer=self.payer,
         )
         started = time.perf_counter()
         error: str | None = None
+        billed = True  # an end before the usage is reported bills the prompt, unless the server refused the call
         n = 0
         pieces: Iterator[str] | None = None
         try:
@@ -110,12 +152,15 @@ class MeteredCall:
             for piece in pieces:
                 n += 1
                 ledger.update_live(call_id, n)
+                if self.reservation is not None:
+                    self.reservation.keep_alive()
                 yield piece
         except GeneratorExit:
             error = "interrupted"
             raise
         except RagftError as exc:
             error = exc.message
+            billed = n > 0 or not isinstance(exc, NOT_BILLED)
             raise
         except Exception as exc:  # noqa: BLE001 - recorded, then re-raised
             error = f"{type(exc).__name__}: {exc}"
@@ -124,18 +169,17 @@ class MeteredCall:
             close = getattr(pieces, "close", None)
             if close is not None:  # free the engine (its lock) now, not when garbage collected
                 close()
-            self._finish(started, n, error)
+            self._finish(started, n, error, billed)
 
-    def _finish(self, started: float, n: int, error: str | None) -> None:
+    def _finish(self, started: float, n: int, error: str | None, billed: bool = True) -> None:
         stream = self.stream
         reported = getattr(stream, "usage", None) if stream is not None else None
         if reported is not None and error is None:
             usage = reported
-        elif n == 0:
-            # Failed before any token: the prompt may or may not have been billed; we count nothing
-            # and release the hold (a refused connection or a 4xx spends nothing).
+        elif not billed:
+            # The server refused the call before reading it (unreachable, 4xx, 5xx): nothing was spent.
             usage = Usage(0, 0, 0, exact=False)
-        else:  # interrupted mid-answer: the prompt and the tokens received so far were spent
+        else:  # aborted (stopped, cut off, timed out): the prompt and the tokens received so far were spent
             usage = Usage(self.prompt_tokens, n, 0, exact=False)
         cost = cost_of(usage, self.price)
         total_s = getattr(stream, "total_s", None) or (time.perf_counter() - started)
@@ -154,8 +198,9 @@ class MeteredCall:
             question=self.question[:500],
             error=error,
             call_id=self.call_id,
+            payer=self.payer,
         )
-        if n > 0 or error is None or reported is not None:
+        if billed or reported is not None:
             self.ledger.record(self.record)  # also ends the live partial
         else:
             self.ledger.end_live(self.call_id)
@@ -168,12 +213,15 @@ class MeteredCall:
         return self
 
 
-def reserve_for(budget: Budget, model: Any, amount: Decimal | None, label: str) -> Reservation:
-    """Reserve ``amount`` for a call of ``model``; a server-key call with an unknown price fails closed."""
+def reserve_for(
+    budget: Budget, model: Any, amount: Decimal | None, label: str, *, hold_s: float | None = None
+) -> Reservation:
+    """Reserve ``amount`` for a call of ``model`` against the caps of whoever pays it; a server-key call with an
+    unknown price fails closed while a facilitator's cap is set, an own-key one only under the participant's cap."""
     try:
-        return budget.reserve(amount, label=label)
+        return budget.reserve(amount, label=label, payer=payer_of(model), hold_s=hold_s)
     except PriceUnknownForBudget as exc:
-        if isinstance(model, Billed) and model.billing.server_key:
+        if isinstance(model, Billed) and payer_of(model) == SERVER:
             raise ServerPriceUnknown(
                 f"The price of {label} on the server's key is unknown, so it cannot be checked against the budget "
                 f"cap: the facilitator can set it with RAGFT_PRICE_OVERRIDES."
@@ -230,8 +278,9 @@ def record_embedding(
         price_source="price unknown" if price is None else price.source,
         question=note[:500],
         error=error,
+        payer=payer_of(embedder),
     )
     ledger.record(rec)
     if budget is not None:
-        budget.record_spend(cost)
+        budget.record_spend(cost, payer=payer_of(embedder))
     return rec

@@ -120,6 +120,11 @@ class _Meter:
                 self.budget, self.embedder, worst, f"embedding {self.name} ({tokens:,} tokens)"
             )
 
+    def keep_alive(self) -> None:
+        """A batch is done: the hold lasts on while the file is being embedded."""
+        if self.reservation is not None:
+            self.reservation.keep_alive()
+
     def settle(self, tokens: int, seconds: float, error: str | None) -> Decimal | None:
         """Replace the hold by what ``tokens`` cost and record the call (also a partial, failed one)."""
         cost = _price(tokens, self.embedder, self.overrides)
@@ -214,6 +219,7 @@ def ingest_file(
 
         def on_batch(done: int, total: int) -> None:
             embedded[0] = done
+            meter.keep_alive()
             step("embedding", done, total)
 
         te = time.perf_counter()

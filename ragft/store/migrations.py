@@ -93,6 +93,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX running_ws ON running(workspace_id);
     """,
+    # 3: who paid. Spend is kept per payer ('server': the facilitator's key, 'own': the participant's,
+    # 'hypothetical': a price given to a free call); the rows of before were counted against the facilitator's
+    # caps, so they become 'server'. A reservation knows its payer and how long it may be held; the budget's
+    # resets and other events are kept.
+    """
+    CREATE TABLE spend_by_payer (
+        scope   TEXT NOT NULL,             -- '*' for the whole app, else a workspace id
+        payer   TEXT NOT NULL DEFAULT 'server',
+        spent   TEXT NOT NULL DEFAULT '0',
+        calls   INTEGER NOT NULL DEFAULT 0,
+        updated REAL NOT NULL,
+        PRIMARY KEY (scope, payer)
+    );
+    INSERT INTO spend_by_payer (scope, payer, spent, calls, updated)
+        SELECT scope, 'server', spent, calls, updated FROM spend;
+    DROP TABLE spend;
+    ALTER TABLE spend_by_payer RENAME TO spend;
+    ALTER TABLE reservations ADD COLUMN payer TEXT NOT NULL DEFAULT 'server';
+    ALTER TABLE reservations ADD COLUMN expires REAL;  -- NULL: t + the budget's stale_after_s
+    CREATE TABLE budget_events (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind   TEXT NOT NULL,              -- 'reset_app', 'reset_workspace'
+        scope  TEXT NOT NULL,
+        payer  TEXT NOT NULL DEFAULT '',
+        amount TEXT NOT NULL DEFAULT '0',  -- what the reset cleared
+        note   TEXT NOT NULL DEFAULT '',
+        t      REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

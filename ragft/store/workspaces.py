@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from ragft.store.db import ClassStore
+from ragft.store.spend import add_spend, money
 
 # Tables whose rows belong to one workspace (column workspace_id), deleted with it.
 OWNED_TABLES = ("reservations", "budget_caps", "votes", "eval_summaries", "questions", "running")
@@ -93,11 +94,9 @@ def forget(store: ClassStore, workspace_id: str, *, carry_spend_to: str | None =
     """Delete every record of a workspace. With ``carry_spend_to``, its spend moves to that workspace."""
     with store.write() as conn:
         if carry_spend_to is not None:
-            row = conn.execute("SELECT spent, calls FROM spend WHERE scope = ?", (workspace_id,)).fetchone()
-            if row is not None:
-                from ragft.store.spend import add_spend, money
-
-                add_spend(conn, carry_spend_to, money(row[0]), int(row[1]))
+            rows = conn.execute("SELECT payer, spent, calls FROM spend WHERE scope = ?", (workspace_id,)).fetchall()
+            for payer, amount, calls in rows:
+                add_spend(conn, carry_spend_to, money(amount), int(calls), payer=payer)
         conn.execute("DELETE FROM spend WHERE scope = ?", (workspace_id,))
         for table in OWNED_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE workspace_id = ?", (workspace_id,))

@@ -102,7 +102,9 @@ def failing(violations: list[dict], allowlist: tuple[Allowed, ...]) -> tuple[lis
             impact = n["impact"] or v["impact"]
             if impact not in FAILING_IMPACTS:
                 continue
-            line = f"{v['id']} ({impact}) in {n['place'] or '?'} at {n['target']}: {n['html']}"
+            place = " > ".join(n["place"].split(" > ")[-3:]) or n["target"]
+            why = (n["summary"] or "").strip().splitlines()[-1:]
+            line = f"{v['id']} ({impact}) in {place}: {n['html'][:100]} ({' '.join(why)[:160]})"
             (theirs if any(a.covers(v["id"], n["place"]) for a in allowlist) else ours).append(line)
     return ours, theirs
 

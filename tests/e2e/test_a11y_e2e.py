@@ -10,11 +10,13 @@ title and controls must lie inside the screen.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from components.shared import navigation
+from ragft.paths import DEFAULT_ADAPTER
 from tests.e2e.app_server import running_app
 from tests.e2e.axe import Allowed, axe_script, failing, run_axe
 from tests.e2e.conftest import _skip_reason, wait_idle
@@ -22,6 +24,7 @@ from tests.e2e.conftest import _skip_reason, wait_idle
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 PASSWORD = "a11y facilitator"
+QUESTION = "How much does the Kestrel 2 Tent cost?"
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 # Streamlit's own markup, which no page or theme option of ours can change (Streamlit 1.67, axe-core 4.14).
@@ -127,6 +130,31 @@ def test_every_page_passes_axe(class_app, tab):
     assert not problems, "\n".join(problems)
 
 
+def test_compare_with_answers_and_the_phone_sidebar(class_app, tab):
+    """The page a participant uses most, with its four answer panels and their sources open; on the phone, the
+    sidebar (navigation, models, cost meter) opened over the page."""
+    width, pg = tab
+    open_page(pg, class_app + "/compare", "Compare")
+    box = pg.get_by_label("Your question")
+    box.fill(QUESTION)
+    box.press("Enter")
+    pg.wait_for_function(  # every panel finished: its metrics line, or the fine-tuned slot's error without adapter
+        "n => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".filter(e => e.innerText.startsWith('first token')).length >= n",
+        arg=4 if DEFAULT_ADAPTER.is_file() else 2,
+        timeout=300_000,
+    )
+    wait_idle(pg, 300_000)
+    for sources in pg.get_by_text(re.compile(r"^Sources \(\d+\)$")).all():
+        sources.click()
+    problems = check(pg, width, "Compare (answered)")
+    if width == "phone":
+        pg.get_by_test_id("stExpandSidebarButton").click()
+        pg.get_by_test_id("stSidebarNav").wait_for()
+        problems += check(pg, width, "Compare (sidebar open)")
+    assert not problems, "\n".join(problems)
+
+
 def test_the_allowlist_names_only_what_the_framework_still_does(class_app, tab):
     """Each FRAMEWORK entry still matches something on some page: when Streamlit fixes it, the entry goes."""
     width, pg = tab
@@ -136,4 +164,3 @@ def test_the_allowlist_names_only_what_the_framework_still_does(class_app, tab):
     _ours, theirs = failing(run_axe(pg), FRAMEWORK)
     for entry in FRAMEWORK:
         assert any(line.startswith(entry.rule + " ") for line in theirs), f"{entry.rule} no longer fires: drop it"
-

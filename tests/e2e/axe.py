@@ -70,26 +70,30 @@ class Allowed:
         return rule == self.rule and re.search(self.within, place) is not None
 
 
-def run_axe(page: Any) -> list[dict]:
-    """axe's violations on the page as it is now (the script injected once per document)."""
+def run_axe(page: Any, within: str | None = None) -> list[dict]:
+    """axe's violations on the page as it is now, or only inside the shown elements that match the CSS selector
+    ``within`` (the script is injected once per document)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(axe_script()))
     return page.evaluate(
-        """async (tags) => {
+        """async ([tags, within]) => {
+            const context = within
+                ? {include: [...document.querySelectorAll(within)].filter(e => e.getClientRects().length > 0)}
+                : document;
             const placeOf = (target) => {
                 let el = target.length === 1 ? document.querySelector(target[0]) : null;
                 const ids = [];
                 for (; el; el = el.parentElement) if (el.dataset && el.dataset.testid) ids.unshift(el.dataset.testid);
                 return ids.join(' > ');
             };
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            const r = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
             return r.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => ({target: n.target.join(' '), place: placeOf(n.target), impact: n.impact,
                                          html: n.html.slice(0, 160), summary: n.failureSummary}))
             }));
         }""",
-        TAGS,
+        [TAGS, within],
     )
 
 

@@ -38,6 +38,14 @@ if [ "${1:-}" = "--dev" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
+  # axe-core for the accessibility browser test: `npm ci` from the lockfile in tests/e2e/npm (node_modules there
+  # is ignored by git); a no-op when the pinned version is already installed.
+  if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  "$PY" -m tests.e2e.axe >/dev/null
 fi
 # Training (the Fine-tune page, scripts/train_adapter.py): torch CPU first and alone (so nothing pulls another
 # build), then transformers/peft/gguf, then llama.cpp's GGUF converter from the llama-cpp-python sdist (PyPI).

@@ -111,7 +111,7 @@ def render_join() -> None:
         st.code(url, language=None)
         buf = io.BytesIO()
         segno.make(url, error="m").save(buf, kind="png", scale=8, border=2)
-        st.image(buf.getvalue(), caption="Scan to join", width=240)
+        st.image(buf.getvalue(), caption="Scan to join", alt=f"QR code of the join link {url}", width=240)
 
 
 def _guess_url() -> str:

@@ -71,7 +71,7 @@ def main() -> None:
 
     model = make_chat_model(EndpointConfig(provider="embedded", model=EMBEDDED_BASE_MODEL))
     data = Path(tempfile.mkdtemp(prefix="bench-metering-"))
-    budget = Budget(data, app_cap=Decimal("1000"), session_cap=Decimal("1000"))
+    budget = Budget(data, app_cap=Decimal("1000"), participant_cap=Decimal("1000"))
     ledger = SessionLedger()
     over = {EMBEDDED_BASE_MODEL: ("0.15", "0.60")}  # priced like gpt-4o-mini so every path computes dollars
 

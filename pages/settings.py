@@ -155,7 +155,7 @@ with st.expander("Server defaults (from environment variables and secrets)", ico
         f"- **Embeddings:** `{server.embedding.provider}:{server.embedding.model}`\n"
         f"- **Generation:** temperature {server.temperature:g}, max tokens {server.max_tokens}, "
         f"top-k {server.top_k}, score threshold {server.score_threshold:g}\n"
-        f"- **Budget caps:** session {server.session_budget_usd if server.session_budget_usd is not None else 'none'}"
+        f"- **Budget caps:** session {server.participant_budget_usd if server.participant_budget_usd is not None else 'none'}"
         f", app {server.app_budget_usd if server.app_budget_usd is not None else 'none'}"
     )
     st.caption(

@@ -117,11 +117,6 @@ class Settings:
     train_max_seconds: float = 1200.0  # RAGFT_TRAIN_MAX_SECONDS: wall time of one job, from loading to saving
     max_system_prompt_chars: int = 4000  # RAGFT_MAX_SYSTEM_PROMPT_CHARS: a system prompt sent on the server's key
 
-    @property
-    def session_budget_usd(self) -> Decimal | None:
-        """The per-participant cap (older name)."""
-        return self.participant_budget_usd
-
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 

@@ -47,7 +47,7 @@ def test_a_call_that_times_out_before_its_first_token_costs_its_prompt(tmp_path)
     assert call.record is not None and call.record.error and call.record.usage.completion_tokens == 0
     assert call.cost == prompt_cost  # was $0: a participant's 1 s timeout made every server-key call free
     st = budget.status()
-    assert (st.session_spent, st.app_spent, st.app_reserved) == (prompt_cost, prompt_cost, 0)
+    assert (st.workspace_spent, st.app_spent, st.app_reserved) == (prompt_cost, prompt_cost, 0)
     assert ledger.records() == [call.record]  # shown in the participant's ledger too
 
 

@@ -128,14 +128,14 @@ def test_reload_and_new_tab_keep_the_participant_spend(policy, tmp_path):
     first = Budget(tmp_path, None, cap, workspace_id="ws-c")
     while ask(model, first)[0]:
         pass
-    spent = first.status().session_spent
+    spent = first.status().workspace_spent
     assert 0 < spent <= cap + worst_case(policy)
     for _ in ("reload", "new tab"):
         again = Budget(tmp_path, None, cap, workspace_id="ws-c")  # a new session object, the same workspace
-        assert again.status().session_spent == spent
+        assert again.status().workspace_spent == spent
         assert ask(model, again) == (False, Decimal(0))
     other = Budget(tmp_path, None, cap, workspace_id="ws-d")  # another participant starts at zero
-    assert other.status().session_spent == 0
+    assert other.status().workspace_spent == 0
 
 
 def test_many_sessions_at_once_never_cross_the_app_cap(policy, tmp_path):

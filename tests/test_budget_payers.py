@@ -71,7 +71,7 @@ def test_a_price_on_a_free_call_is_hypothetical_and_counts_against_no_cap(tmp_pa
         res.settle(D("1500"))
     st = alice.status()
     assert st.hypothetical == D("4500") and st.app_hypothetical == D("4500")
-    assert (st.session_spent, st.own_spent, st.app_spent, st.app_reserved) == (0, 0, 0, 0)
+    assert (st.workspace_spent, st.own_spent, st.app_spent, st.app_reserved) == (0, 0, 0, 0)
     bob.reserve(D("0.40")).settle(D("0.40"))  # another participant's server-key call still runs
     assert bob.status().app_spent == D("0.40")
     alice.reserve(None, payer=HYPOTHETICAL).settle(None)  # unknown price on a free call: passes too
@@ -82,7 +82,7 @@ def test_own_key_spend_never_touches_the_facilitators_caps(tmp_path):
     b.reserve(D("5"), payer=OWN).settle(D("5"))  # ten times the facilitator's cap, on their own key
     st = b.status()
     assert (st.own_spent, st.app_own_spent) == (D("5"), D("5"))
-    assert (st.session_spent, st.app_spent) == (0, 0)
+    assert (st.workspace_spent, st.app_spent) == (0, 0)
     b.reserve(D("0.50")).settle(D("0.50"))  # their full share of the server's key is still there
     with pytest.raises(BudgetExceeded) as err:
         b.reserve(D("0.01"))
@@ -120,7 +120,7 @@ def test_the_app_wide_reset_frees_the_room_and_is_recorded(tmp_path):
     assert cleared == {SERVER: D("0.90"), OWN: D("3"), HYPOTHETICAL: D("7")}
     st = b.status()
     assert (st.app_spent, st.app_own_spent, st.app_hypothetical) == (0, 0, 0)
-    assert (st.session_spent, st.own_spent, st.hypothetical) == (D("0.90"), D("3"), D("7"))  # workspaces keep theirs
+    assert (st.workspace_spent, st.own_spent, st.hypothetical) == (D("0.90"), D("3"), D("7"))  # workspaces keep theirs
     b.reserve(D("0.20")).settle(D("0.20"))  # the room runs again
     events = S.budget_events(b.store)
     assert [(e.kind, e.payer, e.amount) for e in events if e.kind == S.RESET_APP] == [

@@ -153,7 +153,7 @@ def test_one_failing_slot_stays_in_its_panels(server, bad, kind):
 
 
 def test_budget_refusal_stays_in_its_panel(server, tmp_path):
-    budget = Budget(tmp_path, app_cap=None, session_cap=Decimal("0.01"))
+    budget = Budget(tmp_path, app_cap=None, participant_cap=Decimal("0.01"))
     overrides = {"fake-base": (Decimal("0.10"), Decimal("0.10")), "fake-ft": (Decimal("1000"), Decimal("1000"))}
     ledger = SessionLedger()
     cmp = C.run_comparison(
@@ -176,8 +176,8 @@ def test_budget_refusal_stays_in_its_panel(server, tmp_path):
     assert [r.configuration for r in ledger.records()] == ["base"]
     # The budget settled on the base call's real cost, nothing held.
     status = budget.status()
-    assert status.session_reserved == 0
-    assert status.session_spent == cmp.panels["base"].cost
+    assert status.workspace_reserved == 0
+    assert status.workspace_spent == cmp.panels["base"].cost
 
 
 def test_model_factory_error_and_retrieval_failure_stay_in_panels(server):

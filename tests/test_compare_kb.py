@@ -73,7 +73,7 @@ def test_the_knowledge_base_retrieval_reaches_the_rag_panels_and_its_query_embed
 
 def test_a_priced_query_embedding_is_charged_to_the_budget(server, kb, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(10))
+    budget = Budget(tmp_path, app_cap=None, participant_cap=Decimal(10))
     overrides = {"all-MiniLM-L6-v2": (Decimal(1000), 0), "fake-base": (Decimal("0.10"), Decimal("0.10"))}
     cmp = C.run_comparison(
         QUESTION,
@@ -89,7 +89,7 @@ def test_a_priced_query_embedding_is_charged_to_the_budget(server, kb, tmp_path)
     (rec,) = [x for x in ledger.records() if x.kind == KIND_EMBEDDING]
     assert rec.cost == Decimal(cmp.retrieval.query_tokens) / 1000 > 0 and not rec.local  # $0.001 per token
     (chat,) = [x for x in ledger.records() if x.kind != KIND_EMBEDDING]
-    assert chat.cost > 0 and budget.status().session_spent == rec.cost + chat.cost
+    assert chat.cost > 0 and budget.status().workspace_spent == rec.cost + chat.cost
 
 
 def test_a_knowledge_base_that_goes_away_is_the_rag_panels_error(server, embedder, tmp_path):

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(tmp_path):
-    b = Budget(tmp_path, app_cap=None, session_cap=D("0.001"))
+    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.001"))
     r = b.reserve(D("0.0006"))
     r.settle(D("0.0005"))
     with pytest.raises(BudgetExceeded) as err:
@@ -32,15 +32,15 @@ def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(tmp_path
     assert "your budget" in err.value.message and "Raise the cap" in err.value.message
     assert isinstance(err.value, RagftError)
     st = b.status()
-    assert st.session_spent == D("0.0005") and st.session_reserved == 0
+    assert st.workspace_spent == D("0.0005") and st.workspace_reserved == 0
     assert st.app_spent == D("0.0005") and st.app_reserved == 0  # the refusal spent nothing
     b.reserve(D("0.0005")).settle(D("0.0005"))  # exactly up to the cap is allowed
-    assert b.status().session_spent == D("0.001")
+    assert b.status().workspace_spent == D("0.001")
 
 
 def test_app_cap_is_shared_by_sessions(tmp_path):
-    alice = Budget(tmp_path, app_cap=D("1"), session_cap=None)
-    bob = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    alice = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
+    bob = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     alice.reserve(D("0.6")).settle(D("0.6"))
     held = bob.reserve(D("0.3"))  # in flight: counts against the cap until settled
     with pytest.raises(BudgetExceeded) as err:
@@ -49,13 +49,13 @@ def test_app_cap_is_shared_by_sessions(tmp_path):
     held.settle(D("0.1"))  # the call cost less than its worst case: the difference is freed
     alice.reserve(D("0.2")).settle(D("0.2"))
     assert alice.app_spent() == (D("0.9"), D("0"))
-    assert bob.status().session_spent == D("0.1") and alice.status().session_spent == D("0.8")
+    assert bob.status().workspace_spent == D("0.1") and alice.status().workspace_spent == D("0.8")
 
 
 def test_worst_case_of_a_real_price_against_the_cap(tmp_path):
     price = price_for("gpt-4o-mini")
     worst = worst_case_cost(1000, 500, price)  # $0.00045
-    b = Budget(tmp_path, app_cap=D("0.001"), session_cap=None)
+    b = Budget(tmp_path, app_cap=D("0.001"), participant_cap=None)
     b.reserve(worst).settle(worst)
     b.reserve(worst).settle(worst)
     with pytest.raises(BudgetExceeded):
@@ -64,21 +64,21 @@ def test_worst_case_of_a_real_price_against_the_cap(tmp_path):
 
 def test_unknown_price_refused_only_when_a_cap_is_set(tmp_path):
     with pytest.raises(PriceUnknownForBudget) as err:
-        Budget(tmp_path, app_cap=D("5"), session_cap=None).reserve(None, label="a mystery answer")
+        Budget(tmp_path, app_cap=D("5"), participant_cap=None).reserve(None, label="a mystery answer")
     assert "unknown" in err.value.message and "override" in err.value.message
-    free = Budget(tmp_path / "nocap", app_cap=None, session_cap=None)
+    free = Budget(tmp_path / "nocap", app_cap=None, participant_cap=None)
     free.reserve(None).settle(None)
     assert free.status().app_spent == 0
 
 
 def test_persisted_spend_survives_reopening(tmp_path):
-    b = Budget(tmp_path, app_cap=D("10"), session_cap=None)
+    b = Budget(tmp_path, app_cap=D("10"), participant_cap=None)
     b.reserve(D("1.25")).settle(D("1.2345"))
     b.record_spend(D("0.0055"))
     del b
-    reopened = Budget(tmp_path, app_cap=D("10"), session_cap=D("1"))
+    reopened = Budget(tmp_path, app_cap=D("10"), participant_cap=D("1"))
     assert reopened.app_spent() == (D("1.24"), D("0"))
-    assert reopened.status().session_spent == 0  # a new session starts at zero, the app total does not
+    assert reopened.status().workspace_spent == 0  # a new session starts at zero, the app total does not
     with sqlite3.connect(tmp_path / "class.sqlite3") as db:
         assert db.execute("SELECT spent, calls FROM spend WHERE scope = '*'").fetchone() == ("1.2400", 2)
     assert not (tmp_path / "budget").exists()  # no second place for the spend
@@ -91,7 +91,7 @@ def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
     errors = []
 
     def worker():
-        budget = Budget(tmp_path, app_cap=cap, session_cap=None)  # one session per thread
+        budget = Budget(tmp_path, app_cap=cap, participant_cap=None)  # one session per thread
         start.wait()
         while True:
             try:
@@ -110,7 +110,7 @@ def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
     for t in threads:
         t.join()
     assert not errors
-    spent, reserved = Budget(tmp_path, app_cap=cap, session_cap=None).app_spent()
+    spent, reserved = Budget(tmp_path, app_cap=cap, participant_cap=None).app_spent()
     assert spent <= cap
     assert spent == D("0.98")  # 14 calls of 0.07 fit under 1.00, and all 14 happened
     assert reserved == 0 and len(refused) == 20
@@ -122,7 +122,7 @@ from decimal import Decimal as D
 sys.path.insert(0, {root!r})
 from ragft.costs.budget import Budget
 from ragft.errors import BudgetExceeded
-b = Budget({data!r}, app_cap=D("1.00"), session_cap=None)
+b = Budget({data!r}, app_cap=D("1.00"), participant_cap=None)
 n = 0
 while True:
     try:
@@ -140,7 +140,7 @@ def test_processes_racing_never_overshoot_the_app_cap(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     counts = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
     assert all(p.returncode == 0 for p in procs)
-    spent, reserved = Budget(tmp_path, app_cap=None, session_cap=None).app_spent()
+    spent, reserved = Budget(tmp_path, app_cap=None, participant_cap=None).app_spent()
     assert sum(counts) == 33 and spent == D("0.99") and reserved == 0
 
 
@@ -153,7 +153,7 @@ def _insert_reservation(data_dir, rid, amount, pid, host, t):
 
 
 def test_reservation_of_a_dead_process_is_dropped(tmp_path):
-    b = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     b.reserve(D("0.1")).settle(D("0.1"))
@@ -164,7 +164,7 @@ def test_reservation_of_a_dead_process_is_dropped(tmp_path):
 
 
 def test_stale_reservation_expires(tmp_path):
-    b = Budget(tmp_path, app_cap=D("1"), session_cap=None, stale_after_s=60)
+    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None, stale_after_s=60)
     b.status()  # creates the database
     _insert_reservation(tmp_path, "old", "0.9", os.getpid(), "another-host", time.time() - 3600)
     _insert_reservation(tmp_path, "fresh", "0.2", os.getpid(), "another-host", time.time())
@@ -173,7 +173,7 @@ def test_stale_reservation_expires(tmp_path):
 
 
 def test_unsettled_reservation_keeps_worst_case_on_error(tmp_path):
-    b = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     with pytest.raises(RuntimeError):
         with b.reserve(D("0.2")):
             raise RuntimeError("connection dropped mid-answer")
@@ -186,7 +186,7 @@ def test_unsettled_reservation_keeps_worst_case_on_error(tmp_path):
 
 def test_corrupt_database_is_a_typed_error(tmp_path):
     (tmp_path / "class.sqlite3").write_bytes(b"this is not a database" * 100)
-    b = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     with pytest.raises(StoreError) as err:
         b.reserve(D("0.1"))
     assert isinstance(err.value, RagftError) and "class database" in err.value.message
@@ -197,7 +197,7 @@ def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
     tab1 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
     tab1.reserve(D("0.06")).settle(D("0.06"))
     tab2 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")  # reload / new tab
-    assert tab2.status().session_spent == D("0.06")
+    assert tab2.status().workspace_spent == D("0.06")
     held = tab2.reserve(D("0.03"))
     with pytest.raises(BudgetExceeded) as err:
         tab1.reserve(D("0.02"))  # 0.06 spent + 0.03 in flight in the other tab + 0.02 > 0.10
@@ -205,8 +205,8 @@ def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
     held.settle(D("0.01"))
     tab1.reserve(D("0.02")).settle(D("0.02"))
     other = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-b")
-    assert other.status().session_spent == 0  # another participant is counted apart
-    assert tab1.status().session_spent == D("0.09") and other.status().app_spent == D("0.09")
+    assert other.status().workspace_spent == 0  # another participant is counted apart
+    assert tab1.status().workspace_spent == D("0.09") and other.status().app_spent == D("0.09")
 
 
 def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitators(tmp_path):
@@ -221,8 +221,8 @@ def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitator
     b.reserve(D("0.40")).settle(D("0.40"))  # the server's key: the facilitator's $0.50, not the own $0.05
     again = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")  # persisted
     st = again.status()
-    assert (st.session_cap, st.own_cap, st.facilitator_cap) == (D("0.50"), D("0.05"), D("0.50"))
-    assert (st.session_spent, st.own_spent, st.app_spent, st.app_own_spent) == (
+    assert (st.workspace_cap, st.own_cap, st.workspace_cap) == (D("0.50"), D("0.05"), D("0.50"))
+    assert (st.workspace_spent, st.own_spent, st.app_spent, st.app_own_spent) == (
         D("0.40"),
         D("0.04"),
         D("0.40"),
@@ -247,7 +247,7 @@ def test_facilitator_cap_per_workspace_wins_over_the_default(tmp_path):
     b.reserve(D("0.05")).settle(D("0.05"))
     reset_spend(b.store, "ws-a")
     st = b.status()
-    assert st.session_spent == 0 and st.session_cap == D("0.20") and st.app_spent == D("0.15")
+    assert st.workspace_spent == 0 and st.workspace_cap == D("0.20") and st.app_spent == D("0.15")
 
 
 def test_refused_calls_spend_nothing_under_both_caps(tmp_path):
@@ -258,4 +258,4 @@ def test_refused_calls_spend_nothing_under_both_caps(tmp_path):
     with pytest.raises(PriceUnknownForBudget):
         b.reserve(None)
     st = b.status()
-    assert (st.session_spent, st.session_reserved, st.app_spent, st.app_reserved) == (0, 0, 0, 0)
+    assert (st.workspace_spent, st.workspace_reserved, st.app_spent, st.app_reserved) == (0, 0, 0, 0)

@@ -27,7 +27,7 @@ def embedded():
 
 def test_embedded_call_is_free_local_and_the_live_partial_moves(embedded, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("0.01"), session_cap=D("0.01"))  # $0 calls pass any cap
+    budget = Budget(tmp_path, app_cap=D("0.01"), participant_cap=D("0.01"))  # $0 calls pass any cap
     call = MeteredCall(
         embedded,
         MESSAGES,
@@ -51,14 +51,14 @@ def test_embedded_call_is_free_local_and_the_live_partial_moves(embedded, tmp_pa
     assert rec.usage.prompt_tokens == call.prompt_tokens > 10
     assert rec.latency_s > 0 and rec.ttft_s is not None and rec.error is None
     assert ledger.totals().compute_s == rec.latency_s
-    assert budget.status().session_spent == 0 and budget.status().session_reserved == 0
+    assert budget.status().workspace_spent == 0 and budget.status().workspace_reserved == 0
 
 
 def test_priced_call_against_a_real_server_settles_on_usage(llama_server, tmp_path):
     model = make_chat_model(EndpointConfig(provider="custom", model=EMBEDDED_BASE_MODEL, base_url=llama_server))
     over = {EMBEDDED_BASE_MODEL: ("1", "2")}  # as if hosted at $1 in / $2 out per 1M
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    budget = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     call = MeteredCall(
         model,
         MESSAGES,
@@ -80,7 +80,7 @@ def test_priced_call_against_a_real_server_settles_on_usage(llama_server, tmp_pa
 def test_unknown_price_with_a_cap_is_refused_before_any_token(llama_server, tmp_path):
     model = make_chat_model(EndpointConfig(provider="custom", model=EMBEDDED_BASE_MODEL, base_url=llama_server))
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    budget = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     with pytest.raises(BudgetExceeded) as err:
         MeteredCall(model, MESSAGES, ledger=ledger, budget=budget, configuration="base", max_tokens=20)
     assert "unknown" in err.value.message
@@ -92,18 +92,18 @@ def test_unknown_price_with_a_cap_is_refused_before_any_token(llama_server, tmp_
 
 def test_over_the_cap_refused_without_spend(embedded, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=None, session_cap=D("0.00001"))
+    budget = Budget(tmp_path, app_cap=None, participant_cap=D("0.00001"))
     over = {EMBEDDED_BASE_MODEL: ("10", "10")}  # worst case: (prompt + 64) x $10/1M > $0.00001
     with pytest.raises(BudgetExceeded):
         MeteredCall(
             embedded, MESSAGES, ledger=ledger, budget=budget, configuration="ft", max_tokens=64, price_overrides=over
         )
-    assert len(ledger) == 0 and budget.status().session_spent == 0
+    assert len(ledger) == 0 and budget.status().workspace_spent == 0
 
 
 def test_interrupted_stream_records_what_was_spent(embedded, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    budget = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     over = {EMBEDDED_BASE_MODEL: ("1", "1")}
     call = MeteredCall(
         embedded, MESSAGES, ledger=ledger, budget=budget, configuration="base", max_tokens=40, price_overrides=over
@@ -123,7 +123,7 @@ def test_interrupted_stream_records_what_was_spent(embedded, tmp_path):
 
 def test_embedding_records(tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=None, session_cap=None)
+    budget = Budget(tmp_path, app_cap=None, participant_cap=None)
     record_embedding(ledger, tokens=200_000, model_id="text-embedding-3-small", provider="openai", budget=budget)
     record_embedding(
         ledger,

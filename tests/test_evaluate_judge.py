@@ -177,7 +177,7 @@ def _evaluation() -> EV.Evaluation:
 def test_judge_evaluation_scores_rag_answers_and_the_summary(judge_server, tmp_path):
     ev = _evaluation()
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("1"), session_cap=None)
+    budget = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
     judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget, price_overrides=PRICE))
     assert [r.configuration for r in judged] == ["base_rag", "base_rag"]  # plain answers have no context to judge
     assert [r.faithfulness for r in judged] == [1.0, 0.5] and ev.records[0].faithfulness is None
@@ -190,7 +190,7 @@ def test_judge_evaluation_scores_rag_answers_and_the_summary(judge_server, tmp_p
 def test_the_budget_cap_stops_the_judge(judge_server, tmp_path):
     ev = _evaluation()
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=D("0.0000001"), session_cap=None)
+    budget = Budget(tmp_path, app_cap=D("0.0000001"), participant_cap=None)
     judged = list(J.judge_evaluation(ev, _model(judge_server.url), ledger=ledger, budget=budget, price_overrides=PRICE))
     assert len(judged) == 1 and judged[0].faithfulness is None and "cap" in judged[0].judge_error.lower()
     assert not ledger.records()  # refused before anything was spent

@@ -128,4 +128,4 @@ def test_the_facilitator_resets_the_app_wide_total_after_confirming(facilitator_
     )
     assert [e.amount for e in S.budget_events(open_store(facilitator_env)) if e.payer == S.SERVER] == [D("0.95")]
     budget.reserve(D("0.10")).settle(D("0.10"))  # the room runs again; the participant keeps their own spend
-    assert budget.status().session_spent == D("1.05")
+    assert budget.status().workspace_spent == D("1.05")

@@ -64,3 +64,14 @@ def test_an_evaluation_records_sources_as_chunks_and_a_saved_run_keeps_them():
     hostile = rec.to_dict() | {"sources": [{"text": 5, "page": "7; DROP", "score": "x"}, "not a chunk"]}
     (only,) = EvalRecord.from_dict(hostile).sources
     assert only.text == "5" and only.page is None and only.score == 0.0
+
+
+def test_one_share_rule_for_every_meter():
+    from decimal import Decimal as D
+
+    from ragft.costs.budget import BudgetStatus, share
+
+    assert share(D("0.25"), D("1")) == 0.25 and share(D("1"), None) is None
+    assert (share(D("0"), D("0")), share(D("0.01"), D("0"))) == (0.0, 1.0)  # a $0 cap: full once anything is used
+    st = BudgetStatus(D("0.5"), D("0.25"), D("1"), D("2"), D("0"), D("4"))
+    assert (st.workspace_fraction, st.app_fraction, st.own_fraction) == (0.75, 0.5, None)

@@ -51,7 +51,7 @@ def cost(tokens: int) -> Decimal:
 
 def test_each_file_is_reserved_recorded_and_settled(client, embedder, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(5))
+    budget = Budget(tmp_path, app_cap=None, participant_cap=Decimal(5))
     kb = KnowledgeBase(client, embedder, new_workspace_id(), include_sample=False)
     reports = kb.ingest_files(
         [("good.md", read("good.md")), ("good.pdf", read("good.pdf"))],
@@ -68,7 +68,7 @@ def test_each_file_is_reserved_recorded_and_settled(client, embedder, tmp_path):
         assert rec.error is None and rep.name in rec.question
     spent = sum((r.cost for r in recs), Decimal(0))
     status = budget.status()
-    assert status.session_spent == status.app_spent == spent and status.session_reserved == 0
+    assert status.workspace_spent == status.app_spent == spent and status.workspace_reserved == 0
     assert {d.name: d.embed_cost for d in kb.documents()} == {r.name: r.embed_cost for r in reports}
 
 
@@ -80,7 +80,7 @@ def test_a_file_the_budget_refuses_is_never_embedded_nor_stored(client, embedder
     assert probe.ok and not ledger.records()
     kb.reset()
     # room for good.md (and a little more), not for a 20-page PDF
-    budget = Budget(tmp_path, app_cap=None, session_cap=cost(probe.embed_tokens) * 2)
+    budget = Budget(tmp_path, app_cap=None, participant_cap=cost(probe.embed_tokens) * 2)
     counting.texts = 0
     reports = kb.ingest_files(
         [("good.md", read("good.md")), ("big.pdf", big_pdf(20))],
@@ -95,14 +95,14 @@ def test_a_file_the_budget_refuses_is_never_embedded_nor_stored(client, embedder
     assert counting.texts == reports[0].chunks  # big.pdf never reached the model
     assert [r.question for r in ledger.records()] == ["indexing good.md"]
     status = budget.status()
-    assert status.session_reserved == 0 and status.session_spent == cost(reports[0].embed_tokens)
+    assert status.workspace_reserved == 0 and status.workspace_spent == cost(reports[0].embed_tokens)
     assert [d.name for d in kb.documents()] == ["good.md"]
 
 
 def test_an_unknown_price_under_a_cap_is_refused(client, embedder, tmp_path):
     priceless = FailingOn(embedder, "never-present")
     priceless.provider, priceless.model = "openai", "no-such-embedding-model"
-    budget = Budget(tmp_path, app_cap=Decimal(1), session_cap=None)
+    budget = Budget(tmp_path, app_cap=Decimal(1), participant_cap=None)
     kb = KnowledgeBase(client, priceless, new_workspace_id(), include_sample=False)
     (report,) = kb.ingest_files([("good.md", read("good.md"))], ledger=SessionLedger(), budget=budget)
     assert report.error_type == "PriceUnknownForBudget" and not kb.documents()
@@ -110,7 +110,7 @@ def test_an_unknown_price_under_a_cap_is_refused(client, embedder, tmp_path):
 
 def test_an_embedding_that_fails_midway_records_what_was_spent(client, embedder, tmp_path):
     ledger = SessionLedger()
-    budget = Budget(tmp_path, app_cap=None, session_cap=Decimal(50))
+    budget = Budget(tmp_path, app_cap=None, participant_cap=Decimal(50))
     kb = KnowledgeBase(client, FailingOn(embedder, "MARKER"), new_workspace_id(), include_sample=False)
     (report,) = kb.ingest_files(
         [("broken.pdf", big_pdf(100, marker_from=90))], ledger=ledger, budget=budget, price_overrides=OVERRIDES
@@ -122,7 +122,7 @@ def test_an_embedding_that_fails_midway_records_what_was_spent(client, embedder,
     assert 0 < rec.usage.prompt_tokens < report.embed_tokens
     assert rec.cost == cost(rec.usage.prompt_tokens)
     status = budget.status()
-    assert status.session_spent == rec.cost and status.session_reserved == 0
+    assert status.workspace_spent == rec.cost and status.workspace_reserved == 0
     assert not kb.documents() and kb.workspace.count() == 0
 
 

@@ -16,7 +16,7 @@ def test_defaults_are_the_embedded_offline_stack():
     assert s.base.is_embedded and s.finetuned.is_embedded
     assert s.finetuned.lora_path == "default"
     assert s.embedding.provider == "local"
-    assert s.chroma_host is None and s.session_budget_usd is None
+    assert s.chroma_host is None and s.participant_budget_usd is None
     assert s.top_k == 1  # the 135M model is led astray by a second chunk
 
 

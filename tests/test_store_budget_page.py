@@ -49,7 +49,7 @@ def test_participant_sets_their_own_cap_and_a_reload_keeps_it(data_dir, monkeypa
     assert "Your own cap: $2.00" in captions(at) and "Cap: $0.50" in captions(at)
     budget = Budget(data_dir, None, D("0.50"), workspace_id=ws)
     st = budget.status()
-    assert (st.own_cap, st.session_cap) == (D("2.00"), D("0.50"))
+    assert (st.own_cap, st.workspace_cap) == (D("2.00"), D("0.50"))
     budget.reserve(D("0.15")).settle(D("0.15"))  # spent from another tab of the same workspace, server's key
     budget.reserve(D("0.75"), payer=OWN).settle(D("0.75"))  # and on their own key
     again = costs(data_dir, ws)  # a reload: same workspace, same caps, same spend, each where it was paid

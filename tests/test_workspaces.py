@@ -112,7 +112,7 @@ def test_participant_deletes_the_whole_workspace_and_keeps_their_spend(tmp_path)
     assert spaces.resolve(ws).notice == EXPIRED_NOTICE  # the old link no longer opens it
     assert new.id != ws and spaces.is_issued(new.id)
     fresh = Budget(tmp_path, app_cap=None, participant_cap=D("1"), workspace_id=new.id)
-    assert fresh.status().session_spent == D("0.4")  # deleting does not reset the budget
+    assert fresh.status().workspace_spent == D("0.4")  # deleting does not reset the budget
 
 
 _CREATE = """

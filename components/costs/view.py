@@ -249,13 +249,13 @@ def budget_panel(settings: Settings) -> None:
         a, b, c, d = st.columns(4)
         a.metric(
             "You, on the server's key",
-            format_usd(status.session_spent),
+            format_usd(status.workspace_spent),
             help="What the facilitator's key paid for this workspace, in every tab and across reloads: every call is "
             "reserved against the facilitator's cap, then settled.",
         )
         a.caption(
-            f"Cap: {format_usd(status.session_cap, unknown='none')}"
-            + (f" · in flight {format_usd(status.session_reserved)}" if status.session_reserved else "")
+            f"Cap: {format_usd(status.workspace_cap, unknown='none')}"
+            + (f" · in flight {format_usd(status.workspace_reserved)}" if status.workspace_reserved else "")
         )
         b.metric(
             "You, on your own key",

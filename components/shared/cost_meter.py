@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ragft.costs.budget import Budget, BudgetStatus
+from ragft.costs.budget import Budget, BudgetStatus, share
 from ragft.costs.ledger import Totals
 from ragft.costs.prices import format_usd
 from ragft.errors import RagftError
@@ -74,8 +74,8 @@ def render_own_cap(budget: Budget, status: BudgetStatus, *, key: str) -> None:
 def budget_figure(status: BudgetStatus) -> go.Figure | None:
     """Small horizontal bars, one per cap that is set: spent / in flight / left, as shares of the cap."""
     rows = []
-    if status.session_cap is not None:
-        rows.append(("Server key", status.session_spent, status.session_reserved, status.session_cap))
+    if status.workspace_cap is not None:
+        rows.append(("Server key", status.workspace_spent, status.workspace_reserved, status.workspace_cap))
     if status.own_cap is not None:
         rows.append(("Your key", status.own_spent, status.own_reserved, status.own_cap))
     if status.app_cap is not None:
@@ -84,11 +84,8 @@ def budget_figure(status: BudgetStatus) -> go.Figure | None:
         return None
     labels = [r[0] for r in rows]
 
-    def share(amount: Decimal, cap: Decimal) -> float:
-        return float(amount / cap) if cap > 0 else (1.0 if amount > 0 else 0.0)
-
-    spent = [share(r[1], r[3]) for r in rows]
-    flight = [share(r[2], r[3]) for r in rows]
+    spent = [share(r[1], r[3]) or 0.0 for r in rows]
+    flight = [share(r[2], r[3]) or 0.0 for r in rows]
     free = [max(0.0, 1.0 - s - f) for s, f in zip(spent, flight, strict=False)]
     dollars = {
         "spent": [format_usd(r[1]) for r in rows],

@@ -68,13 +68,12 @@ class OwnCapExceeded(BudgetExceeded):
 class BudgetStatus:
     """Spend and caps of one workspace and the app. ``session_*`` and ``app_*``: the server's key only."""
 
-    session_spent: Decimal  # this workspace's spend on the server's key (every tab and reload of it)
-    session_reserved: Decimal
-    session_cap: Decimal | None  # the facilitator's cap for this workspace
+    workspace_spent: Decimal  # this workspace's spend on the server's key (every tab and reload of it)
+    workspace_reserved: Decimal
+    workspace_cap: Decimal | None  # the facilitator's cap for this workspace
     app_spent: Decimal  # everyone's spend on the server's key: what RAGFT_APP_BUDGET_USD counts
     app_reserved: Decimal
     app_cap: Decimal | None
-    facilitator_cap: Decimal | None = None  # the same as session_cap (older name)
     own_cap: Decimal | None = None  # the participant's cap on what they pay themselves, if any
     own_spent: Decimal = ZERO  # this workspace's spend on its own key / endpoint
     own_reserved: Decimal = ZERO
@@ -83,23 +82,27 @@ class BudgetStatus:
     app_hypothetical: Decimal = ZERO
 
     @property
-    def session_fraction(self) -> float | None:
-        return _fraction(self.session_spent + self.session_reserved, self.session_cap)
+    def workspace_fraction(self) -> float | None:
+        return share(self.workspace_spent + self.workspace_reserved, self.workspace_cap)
 
     @property
     def own_fraction(self) -> float | None:
-        return _fraction(self.own_spent + self.own_reserved, self.own_cap)
+        return share(self.own_spent + self.own_reserved, self.own_cap)
 
     @property
     def app_fraction(self) -> float | None:
-        return _fraction(self.app_spent + self.app_reserved, self.app_cap)
+        return share(self.app_spent + self.app_reserved, self.app_cap)
 
 
-def _fraction(used: Decimal, cap: Decimal | None) -> float | None:
+def share(used: Decimal, cap: Decimal | None) -> float | None:
+    """How much of ``cap`` is used (1.0 = all of it); None without a cap. A $0 cap: full once anything is used.
+
+    Whether a call may run is :meth:`Budget.reserve`'s decision, never this figure's (it is what the meters draw).
+    """
     if cap is None:
         return None
-    if cap == 0:
-        return 1.0
+    if cap <= 0:
+        return 1.0 if used > 0 else 0.0
     return float(used / cap)
 
 
@@ -176,10 +179,7 @@ class Budget:
         *,
         workspace_id: str | None = None,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
-        session_cap: Decimal | None = None,
     ) -> None:
-        if participant_cap is None:
-            participant_cap = session_cap  # older keyword of the same cap
         self.store: ClassStore = open_store(data_dir)
         self.data_dir = Path(data_dir)
         self.workspace_id = workspace_id or f"session-{uuid.uuid4().hex}"
@@ -187,11 +187,6 @@ class Budget:
         self.participant_cap = _cap(participant_cap)
         self.stale_after_s = stale_after_s
         self._lock = threading.Lock()
-
-    @property
-    def session_cap(self) -> Decimal | None:
-        """The facilitator's cap for participants (before a per-workspace override or the participant's own)."""
-        return self.participant_cap
 
     def set_caps(self, app_cap: Decimal | None, participant_cap: Decimal | None) -> None:
         with self._lock:
@@ -322,13 +317,12 @@ class Budget:
                 S.prune_reservations(conn, self.stale_after_s)
                 facilitator, own = self._caps(conn)
                 return BudgetStatus(
-                    session_spent=S.spent(conn, ws, SERVER)[0],
-                    session_reserved=S.reserved(conn, ws, SERVER),
-                    session_cap=facilitator,
+                    workspace_spent=S.spent(conn, ws, SERVER)[0],
+                    workspace_reserved=S.reserved(conn, ws, SERVER),
+                    workspace_cap=facilitator,
                     app_spent=S.spent(conn, S.APP, SERVER)[0],
                     app_reserved=S.reserved(conn, None, SERVER),
                     app_cap=self.app_cap,
-                    facilitator_cap=facilitator,
                     own_cap=own,
                     own_spent=S.spent(conn, ws, OWN)[0],
                     own_reserved=S.reserved(conn, ws, OWN),

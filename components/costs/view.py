@@ -202,7 +202,7 @@ def prices_panel(settings: Settings, ledger: SessionLedger, overrides: dict, tod
         [
             {
                 "service": t.service or t.provider,
-                "base model": t.base_model,
+                "base model": t.label or t.base_model,
                 "provider": t.provider,
                 "$ per 1M": format_rate(t.per_m_training_tokens),
                 "status": t.status(today),

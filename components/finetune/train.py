@@ -43,7 +43,7 @@ def _cost_rows(rows: list[estimate.HostedCost]) -> pd.DataFrame:
         [
             {
                 "service": r.service or r.provider,
-                "hosted base model": r.base_model,
+                "hosted base model": r.label or r.base_model,
                 "method": r.method,
                 "$ per 1M training tokens": str(r.per_m),
                 "this run": format_usd(r.cost),

@@ -89,6 +89,7 @@ class TrainingPrice:
     example_model: str = ""  # a model id to project the service with (an id the inference prices know)
     tuned_inference: Price | None = None  # per-token price of the tuned model, where it is published
     tuned_note: str = ""
+    label: str = ""  # the row's name as written in the table (``base_model`` is lower-cased for matching)
 
     def ended(self, today: date) -> bool:
         return self.ends is not None and today >= self.ends
@@ -176,6 +177,7 @@ def _training_row(row: Mapping[str, Any]) -> TrainingPrice:
         example_model=row.get("example_model", ""),
         tuned_inference=tuned,
         tuned_note=row.get("tuned_note", ""),
+        label=name,
     )
 
 

@@ -23,12 +23,12 @@ def hosted_options_fact(today: date) -> str:
     notes: dict[str, str] = {}
     for t in rows:
         by_service.setdefault(t.service or t.provider, []).append(
-            f"${format_rate(t.per_m_training_tokens)} per 1M training tokens ({t.base_model.split(': ', 1)[-1]})"
+            f"${format_rate(t.per_m_training_tokens)} per 1M training tokens ({(t.label or t.base_model).split(': ', 1)[-1]})"
         )
         if t.tuned_note:
             notes[t.service or t.provider] = t.tuned_note
     parts = [
-        f"{name}: {', '.join(prices)}" + (f"; {notes[name][:1].lower()}{notes[name][1:]}" if name in notes else "")
+        f"{name}: {', '.join(prices)}" + (f" ({notes[name]})" if name in notes else "")
         for name, prices in by_service.items()
     ]
     read = max((t.read_on for t in rows), default="")

@@ -38,6 +38,7 @@ class HostedCost:
     ended: bool = False
     tuned_inference: Price | None = None
     tuned_note: str = ""
+    label: str = ""
 
 
 def hosted_training_tokens(examples: Sequence[Example], model: str = "gpt-4o-mini") -> int:
@@ -67,6 +68,7 @@ def hosted_costs(training_tokens: int, epochs: int, today: date | None = None) -
                 ended=row.ended(day),
                 tuned_inference=row.tuned_inference,
                 tuned_note=row.tuned_note,
+                label=row.label,
             )
         )
     return sorted(rows, key=lambda r: r.ended)  # stable: table order within each group

@@ -28,7 +28,7 @@ from ragft.answering.prompts import build_messages
 from ragft.configs import BY_KEY
 from ragft.evaluation.records import EvalRecord
 from ragft.evaluation.run import Evaluation
-from ragft.settings import DEFAULT_SYSTEM_PROMPT
+from ragft.settings import DEFAULT_SYSTEM_PROMPT, PROVIDERS
 
 SCORERS_JS = (Path(__file__).with_name("promptfoo_scorers.js")).read_text(encoding="utf-8")
 LOCAL_LLAMA_URL = "http://127.0.0.1:8000/v1"  # llama_cpp.server's default port
@@ -88,11 +88,15 @@ def endpoints_from_settings(settings: Any) -> dict[str, Endpoint]:
         if endpoint.is_embedded:
             out[slot] = Endpoint(endpoint.model, LOCAL_LLAMA_URL)
             continue
-        url = endpoint.base_url or "https://api.openai.com/v1"
-        key_env = (
-            "OPENAI_API_KEY" if endpoint.provider == "openai" else f"RAGFT_{'BASE' if slot == 'base' else 'FT'}_API_KEY"
-        )
-        out[slot] = Endpoint(endpoint.model, url, key_env)
+        url = endpoint.base_url or PROVIDERS.get(endpoint.provider, {}).get("base_url") or LOCAL_LLAMA_URL
+        keyed = bool(endpoint.api_key) or endpoint.key_source != "none" or endpoint.provider in ("openai", "azure")
+        if not keyed:
+            key_env = ""  # a server that needs no key (llama.cpp, Ollama, vLLM without --api-key)
+        elif endpoint.provider == "openai":
+            key_env = "OPENAI_API_KEY"
+        else:
+            key_env = f"RAGFT_{'BASE' if slot == 'base' else 'FT'}_API_KEY"
+        out[slot] = Endpoint(endpoint.model, str(url), key_env)
     return out
 
 

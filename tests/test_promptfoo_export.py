@@ -132,7 +132,7 @@ def test_the_export_has_a_provider_per_configuration_and_a_test_per_answer():
     assert len(cfg["tests"]) == 6, "the failed record is left out"
     first = cfg["tests"][0]
     assert first["providers"] == ["base"] and first["vars"]["messages"][1]["role"] == "user"
-    assert first["vars"]["expected_facts"] == list(ev.records[0].expected_facts)
+    assert json.loads(first["vars"]["expected_facts"]) == list(ev.records[0].expected_facts)
     assert [t["metadata"]["app_passes"] for t in cfg["tests"]] == [app_passes(r) for r in ev.records[:6]]
     assert {a["metric"] for a in cfg["defaultTest"]["assert"]} == {"facts", "stale", "style"}
     assert all(a["type"] == "javascript" for a in cfg["defaultTest"]["assert"])

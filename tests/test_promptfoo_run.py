@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a 
 
 PROMPTFOO_VERSION = "0.121.20"
 INSTALL_TIMEOUT_S = 900
-EVAL_TIMEOUT_S = 600
-QUESTIONS = 6
+EVAL_TIMEOUT_S = 900
+QUESTIONS = 4
 CONFIGS = ["base", "base_rag", "ft", "ft_rag"]
 
 

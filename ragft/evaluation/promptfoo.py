@@ -134,13 +134,13 @@ def _assertion(metric: str, body: str) -> dict[str, Any]:
 
 
 FACTS_JS = """
-const expected = context.vars.expected_facts || [];
+const expected = JSON.parse(context.vars.expected_facts || "[]");
 const r = facts(output, expected);
 return {pass: r.missing.length === 0, score: expected.length ? r.found.length / expected.length : 0,
   reason: r.missing.length ? "missing: " + r.missing.join(" | ") : "all facts stated"};
 """
 STALE_JS = """
-const stale = context.vars.stale_facts || [];
+const stale = JSON.parse(context.vars.stale_facts || "[]");
 const r = facts(output, stale);
 return {pass: r.found.length === 0, score: r.found.length ? 0 : 1,
   reason: r.found.length ? "states last season's " + r.found.join(" | ") : "no stale fact"};
@@ -203,8 +203,9 @@ def promptfoo_config(
                     "messages": [
                         {"role": m["role"], "content": _Literal(m["content"])} for m in _messages(r, system_prompt)
                     ],
-                    "expected_facts": list(r.expected_facts),
-                    "stale_facts": list(q.stale_facts) if q is not None else [],
+                    # JSON text, not YAML lists: promptfoo runs a test once per item of a list var
+                    "expected_facts": json.dumps(list(r.expected_facts), ensure_ascii=False),
+                    "stale_facts": json.dumps(list(q.stale_facts) if q is not None else [], ensure_ascii=False),
                     "expected_style": q.expected_style if q is not None else "any",
                 },
                 "metadata": {"app_passes": app_passes(r), "app_fact_score": round(r.fact_score, 4)},
@@ -274,7 +275,8 @@ def promptfoo_results(output_json: str | bytes) -> list[dict[str, Any]]:
                 "facts": named.get("facts"),
                 "stale": named.get("stale"),
                 "style": named.get("style"),
-                "error": r.get("error"),
+                # failureReason 1 = an assertion failed (its reason is in "error"), 2 = the call itself failed
+                "error": r.get("error") if r.get("failureReason") == 2 else None,
             }
         )
     return out

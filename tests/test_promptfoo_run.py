@@ -123,7 +123,9 @@ def test_the_export_runs_unchanged_and_agrees_with_the_app(evaluation, promptfoo
         assert row["pass"] == app_pass, answer
     # temperature 0 on the same server: the same answers, so the same pass counts as the app's own run
     assert same_answer == len(rows), f"{len(rows) - same_answer} answers differ from the app's"
-    assert sum(r["pass"] for r in rows) == sum(app_passes(r) for r in ev.records)
+    passed = sum(r["pass"] for r in rows)
+    print(f"promptfoo: {passed} of {len(rows)} tests pass; the app: {sum(app_passes(r) for r in ev.records)}")
+    assert passed == sum(app_passes(r) for r in ev.records)
     for key in CONFIGS:
         pf = [r for r in rows if r["configuration"] == key]
         mean = sum(r["facts"] for r in pf) / len(pf)

@@ -1,18 +1,15 @@
 """Hosted fine-tuning after OpenAI's ends (2027-01-06): the dated table, the app's date, and what follows it.
 
-Core functions take ``today``; ``ragft.clock.today`` reads ``RAGFT_TODAY``. The Decision guide page is opened
-with AppTest on both sides of the date (the Fine-tune page is in ``test_hosted_pages.py``, slow: its token
-counts load the model's tokenizer).
+Core functions take ``today``; ``ragft.clock.today`` reads ``RAGFT_TODAY``. The Fine-tune and Decision guide
+pages on both sides of the date are in ``test_hosted_pages.py`` (slow: the pages load the embedded model).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from ragft import clock
 from ragft.costs.prices import hosted_finetune_option, load_price_table, price_for, training_cost, training_price
@@ -25,7 +22,6 @@ from ragft.training.estimate import hosted_costs, remaining_services
 BEFORE = date(2026, 12, 2)
 ON = date(2027, 1, 6)
 AFTER = date(2027, 3, 1)
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "guide.py")
 
 
 def test_today_reads_ragft_today_and_refuses_a_bad_one():
@@ -125,46 +121,3 @@ def test_guide_projection_switches_to_the_remaining_hosted_option():
     assert cost_after["prompting"] == cost_before["prompting"]  # the base model's side is unchanged
     # 150,000 training tokens x 3 epochs: $0.5/1M on Fireworks against $3/1M on OpenAI
     assert cost_after["finetuning"].setup == D("0.225") and cost_before["finetuning"].setup == D("1.35")
-
-
-def _guide(monkeypatch, day: str) -> AppTest:
-    monkeypatch.setenv("RAGFT_TODAY", day)
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    for key, value in {"volume": "medium", "behaviour": "brand_voice", "examples": "hundreds"}.items():
-        at.selectbox(key=f"guide_q_{key}").set_value(value)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [i.value for i in at.info] + [c.value for c in at.caption]
-    return "\n".join(str(p) for p in parts)
-
-
-def test_guide_page_before_the_end_date(monkeypatch):
-    at = _guide(monkeypatch, "2026-12-02")
-    assert at.date_input(key="guide_today").value == BEFORE
-    text = _text(at)
-    assert "ends for everyone on 2027-01-06 (in 35 days)" in text
-    assert "Hosted fine-tuning that remains after 2027-01-06" in text
-    assert "has ended, so fine-tuning and hybrid are priced as a LoRA" not in text
-
-
-def test_guide_page_on_the_end_date(monkeypatch):
-    at = _guide(monkeypatch, "2027-01-06")
-    assert at.date_input(key="guide_today").value == ON
-    text = _text(at)
-    assert "ended for everyone on 2027-01-06" in text
-    assert "Hosted fine-tuning you can still buy" in text
-    assert "priced as a LoRA of accounts/fireworks/models/llama-v3p1-8b-instruct on Fireworks AI fine-tuning" in text
-
-
-def test_guide_page_with_a_bad_date_says_so(monkeypatch):
-    monkeypatch.setenv("RAGFT_TODAY", "soon")
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    assert not at.exception
-    assert any("RAGFT_TODAY must be a date" in e.value for e in at.error)

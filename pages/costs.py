@@ -50,7 +50,7 @@ with spend:
 with calls:
     V.calls_panel(ledger)
 with prices:
-    V.prices_panel(settings, ledger, overrides)
+    V.prices_panel(settings, ledger, overrides, config.today_or_stop())
 with budget_tab:
     V.budget_panel(settings)
 with projection:

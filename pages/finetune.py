@@ -40,7 +40,7 @@ except E.RagftError as exc:
 report = FX.validate(rows, cfg.max_len)
 if report is not None and report.examples:
     with st.container(border=True):
-        FT.costs(report.examples, report.tokens, cfg)
+        FT.costs(report.examples, report.tokens, cfg, config.today_or_stop())
 
 st.subheader("3. Train")
 ready = report is not None and report.ok

@@ -8,7 +8,6 @@ with ``guide_``; the shared evidence (``session.keys.EVIDENCE``) is filled by th
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 import streamlit as st
 
@@ -19,7 +18,7 @@ from components.shared.shell import page_shell
 from ragft.configs import APPROACH_CONFIG, APPROACH_LABELS, BY_KEY
 from ragft.costs.money import format_usd
 from ragft.errors import RagftError
-from session import keys
+from session import config, keys
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ for _f in G.FACTORS:
     st.session_state.setdefault(f"guide_q_{_f.key}", G.UNKNOWN)
     if st.session_state[f"guide_q_{_f.key}"] not in _f.values:  # e.g. an option renamed since
         st.session_state[f"guide_q_{_f.key}"] = G.UNKNOWN
-st.session_state.setdefault("guide_today", date.today())
+st.session_state.setdefault("guide_today", config.today_or_stop())
 
 
 def _load_preset(key: str) -> None:
@@ -126,7 +125,7 @@ with left:
 
 # ---- results -----------------------------------------------------------------------------------------------
 answers_raw = {f.key: st.session_state.get(f"guide_q_{f.key}", G.UNKNOWN) for f in G.FACTORS}
-today = st.session_state.get("guide_today") or date.today()
+today = st.session_state.get("guide_today") or config.today_or_stop()
 try:
     answers = G.Answers.from_mapping(answers_raw)
 except RagftError as exc:
@@ -218,7 +217,7 @@ with right:
     costs_for_export = None
     cost_note = ""
     try:
-        inputs = G.projection_inputs_from(answers)
+        inputs = G.projection_inputs_from(answers, today)
         costs_for_export, cost_note = guide_costs.render(answers, rec, inputs)
     except RagftError as exc:
         logger.exception("guide cost projection failed")

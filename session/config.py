@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
 
+from ragft import clock
 from ragft import errors as E
 from ragft.access import Policy, policy_from
 from ragft.classroom import event
@@ -108,6 +110,17 @@ def settings_or_stop() -> Settings:
     """This session's settings; on a malformed configuration, a one-line error on the page and stop."""
     try:
         return settings()
+    except E.ConfigError as exc:
+        st.error(f"The configuration has an error: {exc.message}")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def today_or_stop() -> date:
+    """Today for dated facts (``RAGFT_TODAY`` when the server sets it, else the machine's date); a malformed
+    ``RAGFT_TODAY`` is a one-line error on the page and a stop."""
+    try:
+        return clock.today()
     except E.ConfigError as exc:
         st.error(f"The configuration has an error: {exc.message}")
         st.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -15,6 +16,7 @@ from ragft.costs.ledger import INGEST, RETRIEVAL, SEARCH, SessionLedger, Totals
 from ragft.costs.money import format_rate
 from ragft.costs.prices import format_usd, load_price_table, price_row, price_rows, pricing_data_info
 from ragft.errors import RagftError
+from ragft.guide.lifecycle import hosted_options_fact, lifecycle_facts
 from ragft.settings import Settings
 from session import models
 from session.spend import get_budget
@@ -196,7 +198,7 @@ def _slot_price_row(role: str, slot: str | None, settings: Settings) -> dict:
     return {**price_row(role, model.model_id, cfg.provider, model.price), "paid by": who}
 
 
-def prices_panel(settings: Settings, ledger: SessionLedger, overrides: dict) -> None:
+def prices_panel(settings: Settings, ledger: SessionLedger, overrides: dict, today: date) -> None:
     info = pricing_data_info()
     table = load_price_table()
     st.markdown("**Prices in use** (USD per 1M tokens)")
@@ -217,22 +219,25 @@ def prices_panel(settings: Settings, ledger: SessionLedger, overrides: dict) -> 
     )
 
     st.markdown("**Fine-tuning training prices** (USD per 1M training tokens)")
-    st.warning(table.notice, icon=":material/event_busy:")
+    st.warning(f"{lifecycle_facts(today)[0]} {hosted_options_fact(today)}", icon=":material/event_busy:")
     st.dataframe(
         [
             {
-                "base model": t.base_model,
+                "service": t.service or t.provider,
+                "base model": t.label or t.base_model,
                 "provider": t.provider,
                 "$ per 1M": format_rate(t.per_m_training_tokens),
+                "status": t.status(today),
                 "as of": t.as_of,
+                "read on": t.read_on,
                 "source": t.source,
             }
-            for t in table.training
+            for t in sorted(table.training, key=lambda t: t.ended(today))
         ],
         hide_index=True,
         key="costs_training_table",
     )
-    st.caption(table.how)
+    st.caption(table.how + (f" {table.not_listed}" if table.not_listed else ""))
 
     st.markdown("**Your price overrides** (this session)")
     price_override_editor(key="costs_overrides")

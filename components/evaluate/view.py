@@ -24,6 +24,7 @@ from ragft import evaluation as EV
 from ragft.configs import BY_KEY
 from ragft.costs.money import format_usd
 from ragft.evaluation.history import describe_settings
+from ragft.evaluation.promptfoo import endpoints_for, to_promptfoo_yaml
 from ragft.settings import Settings
 from session import classroom, config, keys
 from session.retrieval import session_retriever
@@ -297,6 +298,16 @@ def downloads(ev: EV.Evaluation) -> None:
             icon=":material/data_object:",
             help="The whole run (settings, figures with 95% intervals, every answer): import it "
             "again under Runs over time",
+        )
+        st.download_button(
+            "promptfoo configuration (YAML)",
+            to_promptfoo_yaml(ev, endpoints_for(ev, config.settings())),
+            f"promptfoo-{ev.id}.yaml",
+            "application/yaml",
+            key="eval_dl_promptfoo",
+            icon=":material/integration_instructions:",
+            help="The questions, the exact prompts (retrieved context included), the configurations as providers "
+            "and the app's scorers as assertions: run it with `npx promptfoo eval -c promptfoo-….yaml`",
         )
         st.download_button(
             "Summary with 95% intervals (CSV)",

@@ -7,6 +7,7 @@ status and loss log from a fragment that reruns every second, and sends Stop.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ import streamlit as st
 
 from ragft import errors as E
 from ragft.costs.prices import format_usd
+from ragft.guide.lifecycle import lifecycle_facts
 from ragft.training import estimate, jobs
 from ragft.training.config import BOUNDS, TrainConfig, TrainLimits, default_config
 from ragft.training.examples import Example
@@ -36,8 +38,30 @@ STATE_LABELS = {
 }
 
 
-def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
-    """Hosted fine-tuning prices (dated table) next to the local run; returns the training tokens counted."""
+def _cost_rows(rows: list[estimate.HostedCost]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "service": r.service or r.provider,
+                "hosted base model": r.label or r.base_model,
+                "method": r.method,
+                "$ per 1M training tokens": str(r.per_m),
+                "this run": format_usd(r.cost),
+                "tuned model, $ per 1M in / out": (
+                    f"{r.tuned_inference.input_per_m} / {r.tuned_inference.output_per_m}" if r.tuned_inference else ""
+                ),
+                "status": r.status,
+                "price read on": r.read_on or r.as_of,
+                "source": r.source,
+            }
+            for r in rows
+        ]
+    )
+
+
+def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig, today: date) -> int:
+    """Hosted fine-tuning prices (dated table) as of ``today`` next to the local run; returns the training tokens
+    counted. Services that ended by ``today`` are listed apart, as history."""
     epochs = st.number_input(
         "Epochs on a hosted service",
         1,
@@ -47,7 +71,9 @@ def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
         help="Hosted services bill training tokens × epochs.",
     )
     hosted_tokens = estimate.hosted_training_tokens(examples)
-    rows = estimate.hosted_costs(hosted_tokens, int(epochs))
+    rows = estimate.hosted_costs(hosted_tokens, int(epochs), today)
+    open_rows = [r for r in rows if not r.ended]
+    ended_rows = [r for r in rows if r.ended]
     busy = estimate.busy_factor()
     local_s = estimate.local_seconds(tokens, cfg, busy)
     st.markdown(
@@ -55,26 +81,21 @@ def costs(examples: list[Example], tokens: list[int], cfg: TrainConfig) -> int:
         f"({cfg.steps} steps, {cfg.epochs(len(examples)):.1f} epochs of {len(examples)} examples)"
         + (f", with the CPU {busy:.1f}× busier than idle right now." if busy > 1.2 else ".")
     )
-    if rows:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "hosted base model": r.base_model,
-                        "$ per 1M training tokens": str(r.per_m),
-                        "this run": format_usd(r.cost),
-                        "price as of": r.as_of,
-                    }
-                    for r in rows
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+    remaining = estimate.remaining_services(today)
+    st.markdown(
+        f"**Elsewhere, as of {today:%Y-%m-%d}:** "
+        + (", ".join(remaining) if remaining else "no hosted service with a known price")
+        + (f" (plus {len(ended_rows)} ended price row(s) below, as history)." if ended_rows else ".")
+    )
+    if open_rows:
+        st.dataframe(_cost_rows(open_rows), hide_index=True, width="stretch", key="ft_cost_table")
+    if ended_rows:
+        with st.expander(f"Ended services ({len(ended_rows)} price rows, history)", icon=":material/history:"):
+            st.dataframe(_cost_rows(ended_rows), hide_index=True, width="stretch", key="ft_cost_ended")
     st.caption(
         f"{hosted_tokens:,} training tokens × {int(epochs)} epochs. Prices from the dated table "
-        f"(compiled {estimate.price_table_date()}); OpenAI's self-serve fine-tuning is closed to new users "
-        "since 2026-05-07. The decision guide's projection uses this token count."
+        f"(compiled {estimate.price_table_date()}). {lifecycle_facts(today)[0]} "
+        "The decision guide's projection uses this token count."
     )
     keys.set_training_tokens(hosted_tokens)
     return hosted_tokens

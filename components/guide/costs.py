@@ -17,7 +17,7 @@ from components.guide import charts as guide_charts
 from components.shared.projection import projection_editor, render_projection
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.costs.money import format_usd
-from ragft.costs.projection import ProjectionInputs, project_monthly
+from ragft.costs.projection import ProjectionInputs, project_monthly, training_row
 from ragft.errors import RagftError
 from ragft.guide import Answers, Recommendation, retrains_to_stay_current
 from session import config, keys
@@ -49,6 +49,20 @@ def _adjusted(inputs: ProjectionInputs) -> ProjectionInputs:
     return adjusted
 
 
+def hosted_note(inputs: ProjectionInputs) -> str:
+    """Where the projection trains the fine-tune, when it is not the base model's provider (OpenAI's ended)."""
+    if not inputs.finetuned_provider:
+        return ""
+    row = training_row(inputs)
+    where = row.service if row is not None else inputs.finetuned_provider
+    return (
+        f"OpenAI's self-serve fine-tuning has ended, so fine-tuning and hybrid are priced as a LoRA of "
+        f"{inputs.finetuned_model} on {where}"
+        + (f" (training ${row.per_m_training_tokens} per 1M tokens, read {row.read_on})" if row is not None else "")
+        + "; prompting and RAG keep the base model."
+    )
+
+
 def _overrides() -> Any:
     """This session's price overrides (Settings), if any; the guide works without them."""
     try:
@@ -73,6 +87,8 @@ def render(answers: Answers, rec: Recommendation, inputs: ProjectionInputs) -> t
         st.warning(note)
         return {}, note
     st.plotly_chart(guide_charts.cost_chart(costs, rec.best), key="guide_chart_costs", config={"displayModeBar": False})
+    if note := hosted_note(inputs):
+        st.info(note, icon=":material/event_busy:")
     cheapest = min((k for k in APPROACHES if costs[k].complete), key=lambda k: costs[k].total, default=None)
     best = costs[rec.best]
     lines = [

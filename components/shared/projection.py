@@ -18,7 +18,6 @@ import streamlit as st
 
 from ragft.configs import APPROACH_LABELS, APPROACHES
 from ragft.costs.money import format_rate, format_usd
-from ragft.costs.prices import training_price
 from ragft.costs.projection import (
     BreakEven,
     MonthlyCost,
@@ -27,6 +26,7 @@ from ragft.costs.projection import (
     cost_curve,
     default_volumes,
     project_monthly,
+    training_row,
 )
 from ragft.errors import RagftError
 
@@ -251,11 +251,10 @@ def render_projection(
     st.markdown("\n\n".join(_sentences(points, lines, inputs.queries_per_month)))
     if show_table:
         st.dataframe(_table(lines), hide_index=True, key=f"{key}_table")
-    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(
-        inputs.base_model, inputs.provider
-    )
+    train = training_row(inputs)
     note = "Training at " + (
-        f"${format_rate(train.per_m_training_tokens)} per 1M tokens ({train.base_model}, as of {train.as_of})"
+        f"${format_rate(train.per_m_training_tokens)} per 1M tokens ({train.service or train.provider}, "
+        f"{train.base_model}, as of {train.as_of})"
         if train
         else "an unknown price"
     )

@@ -71,11 +71,41 @@ class Price:
 
 @dataclass(frozen=True)
 class TrainingPrice:
+    """One row of the dated training-price table: a hosted service's price per 1M training tokens for a base model
+    (or a size bracket of open models), with its source, the day the source was read and, for a service that
+    closes, the day it ends (the row then stays visible as history)."""
+
     base_model: str
     provider: str
     per_m_training_tokens: Decimal
     as_of: str
     source: str
+    service: str = ""
+    method: str = ""  # "LoRA", "full (hosted)"
+    read_on: str = ""  # ISO date the source page was read
+    ends: date | None = None  # the service trains nothing from this day on
+    closed_to_new_users: date | None = None
+    matches: tuple[str, ...] = ()  # model ids (prefixes) this row prices, besides ``base_model``
+    example_model: str = ""  # a model id to project the service with (an id the inference prices know)
+    tuned_inference: Price | None = None  # per-token price of the tuned model, where it is published
+    tuned_note: str = ""
+    label: str = ""  # the row's name as written in the table (``base_model`` is lower-cased for matching)
+
+    def ended(self, today: date) -> bool:
+        return self.ends is not None and today >= self.ends
+
+    def status(self, today: date) -> str:
+        """``available``, ``closed to new users`` or ``ended YYYY-MM-DD`` as of ``today``."""
+        if self.ended(today):
+            return f"ended {self.ends:%Y-%m-%d}"
+        if self.closed_to_new_users is not None and today >= self.closed_to_new_users:
+            ends = f", ends {self.ends:%Y-%m-%d}" if self.ends else ""
+            return f"closed to new users{ends}"
+        return "available"
+
+    def prices(self, model_id: str) -> bool:
+        ref = ft_base_model(model_id).lower()
+        return ref.startswith(self.base_model) or any(ref.startswith(m) for m in self.matches)
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,53 @@ class PriceTable:
     how: str
     training: tuple[TrainingPrice, ...]
     inference: tuple[tuple[str, str, Price], ...]  # (model prefix, provider, price)
+    not_listed: str = ""  # services looked for whose price was not found (so they are not in the table)
+
+    def remaining(self, today: date) -> tuple[TrainingPrice, ...]:
+        """The training rows one can still buy on ``today``."""
+        return tuple(t for t in self.training if not t.ended(today))
+
+    def ended(self, today: date) -> tuple[TrainingPrice, ...]:
+        """The rows of services that ended before ``today`` (history)."""
+        return tuple(t for t in self.training if t.ended(today))
+
+
+def _day(value: Any, what: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"The price table's {what} must be a date YYYY-MM-DD, got {value!r}.") from None
+
+
+def _training_row(row: Mapping[str, Any]) -> TrainingPrice:
+    name = row["base_model"]
+    tuned = None
+    if row.get("tuned_input_per_m") not in (None, ""):
+        tuned = Price(
+            input_per_m=_dec(row["tuned_input_per_m"], f"tuned inference of {name}"),
+            output_per_m=_dec(row.get("tuned_output_per_m", row["tuned_input_per_m"]), f"tuned inference of {name}"),
+            source=f"project table ({row['source']})",
+            as_of=row["as_of"],
+        )
+    return TrainingPrice(
+        base_model=name.lower(),
+        provider=row.get("provider", "openai"),
+        per_m_training_tokens=_dec(row["usd_per_m_training_tokens"], f"training price of {name}"),
+        as_of=row["as_of"],
+        source=row["source"],
+        service=row.get("service", ""),
+        method=row.get("method", ""),
+        read_on=row.get("read_on", ""),
+        ends=_day(row.get("ends"), f"end date of {name}"),
+        closed_to_new_users=_day(row.get("closed_to_new_users"), f"closing date of {name}"),
+        matches=tuple(str(m).lower() for m in row.get("matches", ())),
+        example_model=row.get("example_model", ""),
+        tuned_inference=tuned,
+        tuned_note=row.get("tuned_note", ""),
+        label=name,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -111,16 +188,10 @@ def load_price_table(path: Path = PRICE_TABLE_PATH) -> PriceTable:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise ConfigError(f"The price table {path} is unreadable: {err}.") from None
-    training = tuple(
-        TrainingPrice(
-            base_model=row["base_model"].lower(),
-            provider=row.get("provider", "openai"),
-            per_m_training_tokens=_dec(row["usd_per_m_training_tokens"], f"training price of {row['base_model']}"),
-            as_of=row["as_of"],
-            source=row["source"],
-        )
-        for row in raw.get("training", [])
-    )
+    try:
+        training = tuple(_training_row(row) for row in raw.get("training", []))
+    except (KeyError, TypeError) as err:
+        raise ConfigError(f"The price table {path} has a training row without {err}.") from None
     inference = tuple(
         (
             row["model_prefix"].lower(),
@@ -143,6 +214,7 @@ def load_price_table(path: Path = PRICE_TABLE_PATH) -> PriceTable:
         compiled_on=raw.get("compiled_on", ""),
         notice=raw.get("notice", ""),
         how=raw.get("compiled_how", ""),
+        not_listed=raw.get("not_listed", ""),
         training=training,
         inference=inference,
     )
@@ -345,21 +417,40 @@ def ft_base_model(model_id: str) -> str:
     return ref
 
 
-def training_price(base_model: str, provider: str = "openai") -> TrainingPrice | None:
-    """Fine-tuning training price for a base model (or an ``ft:`` id), longest prefix match."""
+def training_price(base_model: str, provider: str = "openai", today: date | None = None) -> TrainingPrice | None:
+    """Fine-tuning training price for a base model (or an ``ft:`` id), longest prefix match. With ``today``, a
+    service that has ended by then prices nothing (``None``): it can no longer be bought."""
     ref = ft_base_model(base_model).lower()
     best: TrainingPrice | None = None
+    best_len = -1
     for row in load_price_table().training:
         if row.provider != provider and provider not in ("azure", "custom", ""):
             continue
-        if ref.startswith(row.base_model) and (best is None or len(row.base_model) > len(best.base_model)):
-            best = row
+        if today is not None and row.ended(today):
+            continue
+        length = max((len(p) for p in (row.base_model, *row.matches) if ref.startswith(p)), default=-1)
+        if length > best_len:
+            best, best_len = row, length
     return best
 
 
-def training_cost(training_tokens: int, epochs: int, base_model: str, provider: str = "openai") -> Decimal | None:
+def hosted_finetune_option(today: date) -> TrainingPrice | None:
+    """The hosted fine-tuning row a projection uses once OpenAI's has ended: the first remaining row (table order)
+    with an example model whose inference price is known; ``None`` while an OpenAI row can still be bought."""
+    table = load_price_table()
+    if any(t.provider == "openai" and not t.ended(today) for t in table.training):
+        return None
+    for row in table.remaining(today):
+        if row.example_model:
+            return row
+    return None
+
+
+def training_cost(
+    training_tokens: int, epochs: int, base_model: str, provider: str = "openai", today: date | None = None
+) -> Decimal | None:
     """One fine-tuning run: tokens in the training file x epochs x the per-1M training price."""
-    row = training_price(base_model, provider)
+    row = training_price(base_model, provider, today)
     if row is None:
         return None
     return Decimal(max(0, training_tokens)) * Decimal(max(0, epochs)) * row.per_m_training_tokens / MILLION

@@ -23,7 +23,7 @@ from itertools import combinations
 from typing import Any
 
 from ragft.configs import APPROACHES
-from ragft.costs.prices import MILLION, Price, price_for, training_price
+from ragft.costs.prices import MILLION, Price, TrainingPrice, price_for, training_price
 from ragft.errors import RagftError
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ class ProjectionInputs:
     style_prompt_tokens: int = 0
     provider: str = "openai"
     embedding_provider: str = "openai"
+    # Where the fine-tuned model is trained and served, when not with the base model's provider (e.g. a LoRA on
+    # Fireworks once OpenAI's fine-tuning has ended); "" = ``provider``.
+    finetuned_provider: str = ""
+
+    @property
+    def ft_provider(self) -> str:
+        return self.finetuned_provider or self.provider
 
 
 def inputs_from_mapping(values: Mapping[str, Any]) -> ProjectionInputs:
@@ -109,11 +116,17 @@ class _Prices:
     train_per_m: Decimal | None
 
 
+def training_row(inputs: ProjectionInputs) -> TrainingPrice | None:
+    """The training price the projection uses: the fine-tuned model's own row, else (same provider) its base's."""
+    row = training_price(inputs.finetuned_model, inputs.ft_provider)
+    if row is None and inputs.ft_provider == inputs.provider:
+        row = training_price(inputs.base_model, inputs.provider)
+    return row
+
+
 def _prices(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None) -> _Prices:
-    train = training_price(inputs.finetuned_model, inputs.provider) or training_price(
-        inputs.base_model, inputs.provider
-    )
-    ft = price_for(inputs.finetuned_model, inputs.provider, overrides)
+    train = training_row(inputs)
+    ft = price_for(inputs.finetuned_model, inputs.ft_provider, overrides)
     return _Prices(
         base=price_for(inputs.base_model, inputs.provider, overrides),
         ft=ft,

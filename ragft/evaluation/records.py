@@ -59,6 +59,7 @@ class EvalRecord:
     faithfulness: float | None = None
     judge_claims: tuple[dict[str, Any], ...] = ()  # claim, supported
     judge_error: str | None = None
+    messages: tuple[dict[str, str], ...] = ()  # the chat messages the configuration sent (promptfoo export)
 
     @property
     def groundedness(self) -> float | None:
@@ -103,6 +104,7 @@ class EvalRecord:
             "faithfulness": _r(self.faithfulness),
             "judge_claims": [dict(c) for c in self.judge_claims],
             "judge_error": self.judge_error,
+            "messages": [dict(m) for m in self.messages],
         }
 
     @classmethod
@@ -152,6 +154,7 @@ class EvalRecord:
             faithfulness=num("faithfulness", float),
             judge_claims=tuple(dict(x) for x in tup("judge_claims")),
             judge_error=None if d.get("judge_error") is None else str(d["judge_error"]),
+            messages=tuple({"role": str(m["role"]), "content": str(m["content"])} for m in tup("messages")),
         )
 
 
@@ -206,6 +209,7 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
         claims_stated=grounded.stated if grounded else None,
         claims_supported=grounded.supported if grounded else None,
         unsupported_claims=grounded.unsupported if grounded else (),
+        messages=tuple(dict(m) for m in panel.messages),
     )
 
 

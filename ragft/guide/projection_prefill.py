@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from ragft.costs.prices import hosted_finetune_option
 from ragft.costs.projection import ProjectionInputs, inputs_from_mapping
 from ragft.guide.factors import Answers
 
@@ -16,7 +18,7 @@ TOKENS_PER_EXAMPLE = 300
 _STYLE_PROMPT_TOKENS = {"none": 0, "light": 150, "brand_voice": 500, "strict_format": 400}
 
 
-def projection_defaults_from(answers: Answers) -> dict[str, Any]:
+def projection_defaults_from(answers: Answers, today: date | None = None) -> dict[str, Any]:
     """Keyword arguments for ``ragft.costs.projection.ProjectionInputs``, prefilled from the answers.
 
     Unknown answers keep the projection's own defaults (they are simply left out), except the query
@@ -24,7 +26,8 @@ def projection_defaults_from(answers: Answers) -> dict[str, Any]:
     whole corpus after each change; training tokens = examples × 300 tokens (with no examples yet, the 500
     you would have to write); a fine-tune is refreshed quarterly (it carries behaviour, not facts), yearly
     when nothing changes; without a fine-tune, prompting and RAG carry the behaviour as instructions and
-    examples in every prompt (``style_prompt_tokens``).
+    examples in every prompt (``style_prompt_tokens``). From the day OpenAI's fine-tuning ends (``today``), the
+    fine-tune is priced as the first hosted option that remains (a LoRA on an open model, its own provider).
     """
     out: dict[str, Any] = {"queries_per_month": _QUERIES.get(answers.volume, 5_000)}
     if answers.corpus_size in _CORPUS_TOKENS:
@@ -37,12 +40,16 @@ def projection_defaults_from(answers: Answers) -> dict[str, Any]:
         out["retrains_per_month"] = 1 / 12  # nothing to refresh: a yearly touch-up
     if answers.behaviour in _STYLE_PROMPT_TOKENS:
         out["style_prompt_tokens"] = _STYLE_PROMPT_TOKENS[answers.behaviour]
+    hosted = hosted_finetune_option(today) if today is not None else None
+    if hosted is not None:
+        out["finetuned_model"] = hosted.example_model
+        out["finetuned_provider"] = hosted.provider
     return out
 
 
-def projection_inputs_from(answers: Answers) -> ProjectionInputs:
+def projection_inputs_from(answers: Answers, today: date | None = None) -> ProjectionInputs:
     """A ``ProjectionInputs`` prefilled from the answers (see :func:`projection_defaults_from`)."""
-    return inputs_from_mapping(projection_defaults_from(answers))
+    return inputs_from_mapping(projection_defaults_from(answers, today))
 
 
 def retrains_to_stay_current(answers: Answers) -> float | None:

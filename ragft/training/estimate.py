@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from ragft.costs.prices import load_price_table, training_cost
+from ragft.costs.prices import MILLION, Price, load_price_table
 from ragft.models.tokens import count_message_tokens
 from ragft.training.config import TrainConfig
 from ragft.training.examples import Example
@@ -22,12 +23,22 @@ CONVERT_S = 12.0
 
 @dataclass(frozen=True)
 class HostedCost:
+    """One hosted service's price for this training run, and whether it can still be bought on the day asked."""
+
     base_model: str
     provider: str
     per_m: Decimal
     as_of: str
     source: str
     cost: Decimal
+    service: str = ""
+    method: str = ""
+    read_on: str = ""
+    status: str = "available"  # "available", "closed to new users, ends ...", "ended YYYY-MM-DD"
+    ended: bool = False
+    tuned_inference: Price | None = None
+    tuned_note: str = ""
+    label: str = ""
 
 
 def hosted_training_tokens(examples: Sequence[Example], model: str = "gpt-4o-mini") -> int:
@@ -35,16 +46,41 @@ def hosted_training_tokens(examples: Sequence[Example], model: str = "gpt-4o-min
     return sum(count_message_tokens(ex.messages, model) for ex in examples)
 
 
-def hosted_costs(training_tokens: int, epochs: int) -> list[HostedCost]:
-    """One row per base model of the dated table: tokens × epochs × its price per 1M training tokens."""
+def hosted_costs(training_tokens: int, epochs: int, today: date | None = None) -> list[HostedCost]:
+    """One row per row of the dated table: tokens × epochs × its price per 1M training tokens, with its status on
+    ``today`` (default: the machine's date). Services still open come first, ended ones last (kept as history)."""
+    day = today or date.today()
     rows = []
     for row in load_price_table().training:
-        cost = training_cost(training_tokens, epochs, row.base_model, row.provider)
-        if cost is not None:
-            rows.append(
-                HostedCost(row.base_model, row.provider, row.per_m_training_tokens, row.as_of, row.source, cost)
+        cost = Decimal(max(0, training_tokens)) * Decimal(max(0, epochs)) * row.per_m_training_tokens / MILLION
+        rows.append(
+            HostedCost(
+                row.base_model,
+                row.provider,
+                row.per_m_training_tokens,
+                row.as_of,
+                row.source,
+                cost,
+                service=row.service,
+                method=row.method,
+                read_on=row.read_on,
+                status=row.status(day),
+                ended=row.ended(day),
+                tuned_inference=row.tuned_inference,
+                tuned_note=row.tuned_note,
+                label=row.label,
             )
-    return rows
+        )
+    return sorted(rows, key=lambda r: r.ended)  # stable: table order within each group
+
+
+def remaining_services(today: date) -> list[str]:
+    """Names of the hosted fine-tuning services one can still buy on ``today`` (table order, once each)."""
+    names: list[str] = []
+    for row in load_price_table().remaining(today):
+        if row.service and row.service not in names:
+            names.append(row.service)
+    return names
 
 
 def price_table_date() -> str:

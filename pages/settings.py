@@ -11,6 +11,7 @@ from components.settings import form as F
 from components.shared.safe_text import inline
 from components.shared.shell import page_shell
 from ragft import errors as E
+from ragft import settings_input as SI
 from ragft.access import SERVER_ONLY
 from ragft.settings import Settings, bound, int_bound
 from session import config, models
@@ -57,8 +58,8 @@ def _reset() -> None:
 
 def _form_values() -> dict:
     return {
-        "base": {n: st.session_state.get(f"set_base_{n}") for n in F.values_from_endpoint(current.base)},
-        "finetuned": {n: st.session_state.get(f"set_finetuned_{n}") for n in F.values_from_endpoint(current.base)},
+        "base": {n: st.session_state.get(f"set_base_{n}") for n in SI.values_from_endpoint(current.base)},
+        "finetuned": {n: st.session_state.get(f"set_finetuned_{n}") for n in SI.values_from_endpoint(current.base)},
         "embedding": {
             n: st.session_state.get(f"set_emb_{n}") for n in ("provider", "model", "base_url", "api_key", "api_version")
         },
@@ -87,13 +88,13 @@ if notice:
     st.success(notice, icon=":material/check_circle:")
 
 cols = st.columns(2)
-for col, (slot, title) in zip(cols, F.SLOTS.items()):
+for col, (slot, title) in zip(cols, SI.SLOTS.items()):
     with col, st.container(border=True):
         st.subheader(title)
         F.endpoint_editor(slot, policy)
         if st.button("Test connection", key=f"set_test_{slot}", icon=":material/network_check:"):
             try:
-                tentative = F.build_settings(current, _form_values(), policy)
+                tentative = SI.build_settings(current, _form_values(), policy)
             except E.RagftError as exc:
                 st.error(inline(exc.message), icon=":material/error:")
             else:
@@ -132,7 +133,7 @@ with c2, st.container(border=True):
 c1, c2, _ = st.columns([1, 1, 3])
 if c1.button("Apply", type="primary", icon=":material/save:", key="set_apply"):
     try:
-        new = F.build_settings(current, _form_values(), policy)
+        new = SI.build_settings(current, _form_values(), policy)
     except E.RagftError as exc:
         st.error(inline(exc.message), icon=":material/error:")
     else:

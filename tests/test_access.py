@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from components.settings import form as F
+from ragft import settings_input as F
 from ragft.access import (
     KEY_NONE,
     KEY_OWN,

@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.settings import form as F
 from components.shared.safe_text import as_plain
+from ragft import settings_input as F
 from ragft.access import KEY_OWN, KEY_SERVER, ServerKeyLimit, policy_from
 from ragft.classroom import pause
 from ragft.errors import ConfigError

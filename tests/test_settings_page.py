@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.settings import form as F
 from components.shared.safe_text import as_plain
+from ragft import settings_input as F
 from ragft.errors import ConfigError
 from ragft.paths import ROOT
 from ragft.settings import EMBEDDED_BASE_MODEL, Settings

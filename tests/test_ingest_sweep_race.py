@@ -58,3 +58,37 @@ def test_a_page_build_in_another_tab_never_cuts_a_document_being_stored(tmp_path
     raw = client.get_collection(workspace_collection_name(ws, embedder.model_id), embedding_function=None)
     assert raw.count() == doc.chunks >= 100
     assert after.ingest_files([("catalogue.pdf", pdf)])[0].status != "ok"  # a duplicate, and rightly so
+
+
+def test_a_second_upload_of_the_same_participant_meanwhile_is_refused_and_nothing_is_lost(tmp_path):
+    embedder = LocalMiniLM()
+    client = make_client(Settings(data_dir=tmp_path))
+    ws = new_workspace_id()
+    first = KnowledgeBase(client, embedder, ws, include_sample=False)
+    assert first.ingest_files([("before.pdf", gen.make_pdf(gen.good_pages()))])[0].ok  # already indexed
+    big = gen.make_pdf([f"Page {i}. Product {i} is rugged gear for long walks. " * 6 for i in range(60)])
+    tab_b: list = []
+
+    def progress(name, stage, done, total):
+        if stage == "storing" and not tab_b:  # the first tab is mid-upload: the second tab uploads too
+
+            def second_tab():
+                other = KnowledgeBase(client, embedder, ws, include_sample=False)
+                tab_b.extend(other.ingest_files([("second.pdf", gen.make_pdf(["Another file. " * 20]))]))
+
+            t2 = threading.Thread(target=second_tab)
+            t2.start()
+            t2.join(120)
+
+    t = threading.Thread(target=lambda: tab_b.append(first.ingest_files([("big.pdf", big)], progress=progress)))
+    t.start()
+    t.join(300)
+    refused, big_reports = tab_b
+    assert refused.status == "error" and refused.error_type == "IngestBusy"
+    assert "another upload of your workspace is being indexed" in refused.message
+    assert big_reports[0].ok
+    kb = KnowledgeBase(client, embedder, ws, include_sample=False)
+    assert sorted(d.name for d in kb.documents()) == ["before.pdf", "big.pdf"]
+    raw = client.get_collection(workspace_collection_name(ws, embedder.model_id), embedding_function=None)
+    assert raw.count() == sum(d.chunks for d in kb.documents())
+    assert kb.ingest_files([("second.pdf", gen.make_pdf(["Another file. " * 20]))])[0].ok  # once it is done

@@ -110,7 +110,7 @@ def section(current: EV.Evaluation | None) -> None:
         common,
         key="eval_hist_cfg",
         required=True,
-        format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k,
+        format_func=lambda k: inline(BY_KEY[k].label if k in BY_KEY else k),
     )
     cmp = EV.compare_runs(
         base.records, new.records, cfg or common[-1], baseline_name="the baseline", current_name="the later run"

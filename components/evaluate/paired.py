@@ -27,8 +27,8 @@ def render_comparison(cmp: EV.PairedComparison, key: str) -> None:
     box = st.success if won else st.warning if lost else st.info
     box(inline(cmp.sentence()), icon=":material/balance:")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("B right, A wrong", cmp.b_won, help=f"B = {cmp.b_label}")
-    c2.metric("A right, B wrong", cmp.a_won, help=f"A = {cmp.a_label}")
+    c1.metric("B right, A wrong", cmp.b_won, help=f"B = {inline(cmp.b_label)}")
+    c2.metric("A right, B wrong", cmp.a_won, help=f"A = {inline(cmp.a_label)}")
     c3.metric("Both right", cmp.count(P.BOTH))
     c4.metric("Both wrong", cmp.count(P.NEITHER))
     only = st.toggle("Only the questions where they differ", value=True, key=f"{key}_only")
@@ -102,8 +102,8 @@ def configurations_section(ev: EV.Evaluation) -> None:
         if st.session_state[k] not in keys:
             st.session_state[k] = default_a if k.endswith("a") else default_b
     c1, c2, c3 = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-    a = c1.selectbox("A", keys, key="eval_pair_a", format_func=lambda k: BY_KEY[k].label)
-    b = c2.selectbox("B", keys, key="eval_pair_b", format_func=lambda k: BY_KEY[k].label)
+    a = c1.selectbox("A", keys, key="eval_pair_a", format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k)
+    b = c2.selectbox("B", keys, key="eval_pair_b", format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k)
     metric = (
         c3.segmented_control(
             "Right means",

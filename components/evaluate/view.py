@@ -338,7 +338,7 @@ def drill_down(ev: EV.Evaluation) -> None:
     records = ev.records_for(qid)
     for col, rec in zip(st.columns(len(records)), records, strict=True):
         with col, st.container(border=True):
-            st.markdown(f"**{rec.label}**")
+            st.markdown(f"**{inline(rec.label)}**")
             if rec.error:
                 st.error(inline(rec.error))
                 continue

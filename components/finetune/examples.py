@@ -7,6 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
+from components.shared.safe_text import inline
 from ragft import errors as E
 from ragft.training import examples as X
 from ragft.training.checks import Check, infer_check
@@ -60,7 +61,7 @@ def source_picker() -> None:
             st.rerun()
     problems = st.session_state.get("ft_upload_problems") or []
     if problems:
-        shown = "\n".join(f"- {p}" for p in problems[:12])
+        shown = "\n".join(f"- {inline(p)}" for p in problems[:12])
         more = f"\n- … and {len(problems) - 12} more" if len(problems) > 12 else ""
         st.error(
             f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''} "
@@ -96,7 +97,7 @@ def validate(rows: list[dict[str, str]], max_len: int) -> X.Report | None:
         report = X.validate(examples, count_tokens, max_len)
     except E.RagftError as exc:
         logger.exception("token counting failed")
-        st.error(exc.message, icon=":material/error:")
+        st.error(inline(exc.message), icon=":material/error:")
         return None
     report.errors[:0] = problems
     tokens = report.tokens
@@ -108,12 +109,12 @@ def validate(rows: list[dict[str, str]], max_len: int) -> X.Report | None:
     if report.errors:
         st.error(
             "Fix before training:\n"
-            + "\n".join(f"- {p}" for p in report.errors[:12])
+            + "\n".join(f"- {inline(p)}" for p in report.errors[:12])
             + (f"\n- … and {len(report.errors) - 12} more" if len(report.errors) > 12 else ""),
             icon=":material/error:",
         )
     if report.warnings:
-        st.warning("\n".join(f"- {p}" for p in report.warnings[:8]), icon=":material/warning:")
+        st.warning("\n".join(f"- {inline(p)}" for p in report.warnings[:8]), icon=":material/warning:")
     with st.expander("Tokens per example", icon=":material/token:"):
         st.dataframe(
             pd.DataFrame(

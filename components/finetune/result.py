@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from components.shared.safe_text import inline
 from ragft import errors as E
 from ragft.training.adapters import WORKSPACE_PREFIX, AdapterInfo, list_adapters, peft_zip, recipes
 from session import config
@@ -31,13 +32,13 @@ def use_as_finetuned(adapter: AdapterInfo) -> None:
     for key in [k for k in st.session_state if str(k).startswith("set_finetuned_")]:
         del st.session_state[key]  # the Settings form re-reads the slot from the session's settings
     st.session_state["ft_notice"] = (
-        f"The fine-tuned slot now uses {adapter.name!r}: ask on Compare or run Evaluate to see it beside base and RAG."
+        f"The fine-tuned slot now uses {inline(repr(adapter.name))}: ask on Compare or run Evaluate to see it beside base and RAG."
     )
 
 
 def _check_table(check: dict) -> None:
     if "error" in check:
-        st.warning(f"The quick check could not run: {check['error']}", icon=":material/warning:")
+        st.warning(f"The quick check could not run: {inline(check['error'])}", icon=":material/warning:")
         return
     base, mine = check.get("base", {}), check.get("adapter", {})
     rows = [
@@ -47,10 +48,10 @@ def _check_table(check: dict) -> None:
     if "valid_json" in base:
         rows[0]["valid JSON"] = f"{base['valid_json']:.0%}"
         rows[1]["valid JSON"] = f"{mine.get('valid_json', 0):.0%}"
-    st.markdown(f"**Quick check** on {check.get('n', 0)} held-out prompts · {check.get('check', '')}")
+    st.markdown(f"**Quick check** on {inline(check.get('n', 0))} held-out prompts · {inline(check.get('check', ''))}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for sample in check.get("samples", [])[:2]:
-        st.caption(f"Prompt: {sample['prompt'][:160]}")
+        st.caption(f"Prompt: {inline(str(sample['prompt'])[:160])}")
         a, b = st.columns(2)
         a.text_area("base", sample["base"], height=110, disabled=True, key=f"ft_s_b_{hash(sample['prompt'])}")
         b.text_area("adapter", sample["adapter"], height=110, disabled=True, key=f"ft_s_a_{hash(sample['prompt'])}")
@@ -60,11 +61,13 @@ def adapter_card(adapter: AdapterInfo, in_use: bool) -> None:
     s = adapter.settings
     with st.container(border=True):
         head, button = st.columns([4, 1])
-        head.markdown(f"**{adapter.name}**" + (" · *in use as the fine-tuned model*" if in_use else ""))
+        head.markdown(f"**{inline(adapter.name)}**" + (" · *in use as the fine-tuned model*" if in_use else ""))
         head.caption(
-            f"{s.get('examples', '?')} examples · {s.get('config', {}).get('steps', '?')} steps · "
-            f"loss {s.get('first_loss', '?')} → {s.get('last_loss', '?')} · "
-            f"{s.get('wall_seconds', '?')} s · preset {s.get('preset') or 'own examples'}"
+            inline(
+                f"{s.get('examples', '?')} examples · {s.get('config', {}).get('steps', '?')} steps · "
+                f"loss {s.get('first_loss', '?')} → {s.get('last_loss', '?')} · "
+                f"{s.get('wall_seconds', '?')} s · preset {s.get('preset') or 'own examples'}"
+            )
         )
         if button.button(
             "Use as fine-tuned", key=f"ft_use_{adapter.name}", disabled=in_use, icon=":material/swap_horiz:"
@@ -104,7 +107,7 @@ def adapter_card(adapter: AdapterInfo, in_use: bool) -> None:
                     help="The format hosted fine-tuning services take.",
                 )
             for engine, recipe in recipes(adapter).items():
-                st.markdown(f"**{engine}**")
+                st.markdown(f"**{inline(engine)}**")
                 st.code(recipe, language="json" if recipe.startswith("{") else "bash")
 
 
@@ -116,7 +119,7 @@ def adapters_section(data_dir: Path, workspace: str) -> None:
         mine = list_adapters(data_dir, workspace)
     except E.RagftError as exc:
         logger.exception("listing adapters failed")
-        st.error(exc.message, icon=":material/error:")
+        st.error(inline(exc.message), icon=":material/error:")
         return
     if not mine:
         st.caption(

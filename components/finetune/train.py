@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.shared.safe_text import inline
 from ragft import errors as E
 from ragft.costs.prices import format_usd
 from ragft.guide.lifecycle import lifecycle_facts
@@ -232,7 +233,7 @@ def progress(data_dir: Path) -> None:
             logger.exception("could not start the next training")
     label = STATE_LABELS.get(job.state, job.state)
     with st.container(border=True):
-        st.markdown(f"**{job.name}** · {label}")
+        st.markdown(f"**{inline(job.name)}** · {label}")
         if job.state == "queued":
             st.info(
                 f"Waiting for the server's trainer: {job.position} training(s) ahead of yours. "

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from ragft.configs import BY_KEY
 from ragft.store.records import EvalSummaryRow, QuestionCount, Vote
+from ragft.text import csv_row, inline
 
 Z95 = 1.959963984540054
 
@@ -182,7 +183,8 @@ def _pct(x: float | None) -> str:
 
 
 def _md_cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A report table cell: untrusted text (questions, configuration names) shown as typed, never as Markdown."""
+    return inline(text)
 
 
 def report_markdown(
@@ -256,21 +258,23 @@ def report_csv(board: Sequence[LeaderRow], pooled: Sequence[PooledRow]) -> str:
         b, p = lb.get(key), pl.get(key)
         row = b or p
         w.writerow(
-            [
-                key,
-                row.label if row is not None else key,
-                f"{b.rating:.1f}" if b else "",
-                f"{b.win_rate:.4f}" if b else "",
-                f"{b.low:.4f}" if b else "",
-                f"{b.high:.4f}" if b else "",
-                b.wins if b else "",
-                b.shown if b else "",
-                p.runs if p else "",
-                p.questions if p else "",
-                f"{p.fact_accuracy:.4f}" if p else "",
-                "" if not p or p.style_adherence is None else f"{p.style_adherence:.4f}",
-                "" if not p or p.hit_at_k is None else f"{p.hit_at_k:.4f}",
-                "" if not p or p.cost_per_question is None else str(p.cost_per_question),
-            ]
+            csv_row(
+                [
+                    key,
+                    row.label if row is not None else key,
+                    f"{b.rating:.1f}" if b else "",
+                    f"{b.win_rate:.4f}" if b else "",
+                    f"{b.low:.4f}" if b else "",
+                    f"{b.high:.4f}" if b else "",
+                    b.wins if b else "",
+                    b.shown if b else "",
+                    p.runs if p else "",
+                    p.questions if p else "",
+                    f"{p.fact_accuracy:.4f}" if p else "",
+                    "" if not p or p.style_adherence is None else f"{p.style_adherence:.4f}",
+                    "" if not p or p.hit_at_k is None else f"{p.hit_at_k:.4f}",
+                    "" if not p or p.cost_per_question is None else str(p.cost_per_question),
+                ]
+            )
         )
     return buf.getvalue()

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from ragft.costs.prices import Price, cost_of
 from ragft.models.usage import Usage
+from ragft.text import csv_dict
 
 HYPOTHETICAL = "hypothetical"  # the payer of a free call priced by someone (ragft.store.spend.HYPOTHETICAL)
 KIND_CHAT = "chat"
@@ -380,7 +381,7 @@ class SessionLedger:
         writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in self.to_rows():
-            writer.writerow(row)
+            writer.writerow(csv_dict(row))
         return buf.getvalue()
 
 

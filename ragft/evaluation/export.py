@@ -15,6 +15,7 @@ from ragft.evaluation.paired import PairedComparison, compare_records
 from ragft.evaluation.records import ConfigSummary
 from ragft.evaluation.run import Evaluation
 from ragft.evaluation.stats import Interval
+from ragft.text import csv_dict
 
 
 def evidence_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -77,7 +78,7 @@ def to_csv(evaluation: Evaluation) -> str:
         for k in ("facts_found", "facts_missing", "stale_facts_found", "style_reasons", "unsupported_claims"):
             d[k] = " | ".join(d[k])
         d["sources"] = " | ".join(c.citation for c in r.sources)
-        w.writerow(d)
+        w.writerow(csv_dict(d))
     return buf.getvalue()
 
 
@@ -122,7 +123,7 @@ def summary_csv(evaluation: Evaluation) -> str:
             iv = s.interval(f)
             row[f] = _r(iv.estimate)
             row[f"{f}_low"], row[f"{f}_high"] = _r(iv.low), _r(iv.high)
-        w.writerow(row)
+        w.writerow(csv_dict(row))
     return buf.getvalue()
 
 

@@ -4,11 +4,16 @@ Pages and components hold a :class:`KnowledgeBase` per script run; it lists docu
 see :mod:`ragft.knowledge.ingest`) and retrieves (one :class:`~ragft.knowledge.retrieval.Retrieval` type).
 A sample document whose name the workspace holds in a newer version is hidden from this session's
 retrieval (the freshness demo).
+
+One ingest at a time per workspace (so per participant: parsing, OCR and embedding of one batch of uploads):
+a second one started meanwhile (another tab, a double click) is refused at once, file by file, with a clear
+message and nothing touched; what is indexed stays. The slot is per app process, like the store's lock.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +29,19 @@ from ragft.knowledge.workspaces import workspace_collection_name
 from ragft.settings import DEFAULTS
 
 logger = logging.getLogger(__name__)
+
+BUSY_MESSAGE = (
+    "{name}: another upload of your workspace is being indexed (in another tab?); one at a time per participant. "
+    "Nothing was changed: upload this file again when that one is done."
+)
+_SLOTS: dict[str, threading.Lock] = {}
+_SLOTS_GUARD = threading.Lock()
+
+
+def ingest_slot(workspace_id: str) -> threading.Lock:
+    """The workspace's ingest slot (one upload batch, OCR included, at a time per participant)."""
+    with _SLOTS_GUARD:
+        return _SLOTS.setdefault(workspace_id, threading.Lock())
 
 
 class KnowledgeBase:
@@ -87,20 +105,31 @@ class KnowledgeBase:
         budget: Budget | None = None,
         price_overrides: Mapping[str, Any] | None = None,
     ) -> list[FileReport]:
-        """Index files into the workspace (a file already in the sample is a duplicate), metered per file."""
-        return ingest_files(
-            self.workspace,
-            files,
-            others=[self.sample],
-            chunk_tokens=chunk_tokens,
-            overlap=overlap,
-            limits=self.limits,
-            password=password,
-            progress=progress,
-            ledger=ledger,
-            budget=budget,
-            price_overrides=price_overrides,
-        )
+        """Index files into the workspace (a file already in the sample is a duplicate), metered per file.
+        Refused file by file (status ``error``, error_type ``IngestBusy``) while another ingest of this workspace
+        runs."""
+        slot = ingest_slot(self.workspace_id)
+        if not slot.acquire(blocking=False):
+            return [
+                FileReport(name=name, status="error", message=BUSY_MESSAGE.format(name=name), error_type="IngestBusy")
+                for name, _ in files
+            ]
+        try:
+            return ingest_files(
+                self.workspace,
+                files,
+                others=[self.sample],
+                chunk_tokens=chunk_tokens,
+                overlap=overlap,
+                limits=self.limits,
+                password=password,
+                progress=progress,
+                ledger=ledger,
+                budget=budget,
+                price_overrides=price_overrides,
+            )
+        finally:
+            slot.release()
 
     def retrieve(
         self,

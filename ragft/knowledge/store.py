@@ -10,12 +10,17 @@
 - A document is its chunks plus a manifest: chunk 0 carries the document's figures and is written last, so a
   write cut short (the server going away) leaves chunks without a manifest, which are deleted at once or, if
   the server is gone, swept on the next open; they are excluded from retrieval meanwhile.
+- Storing a document and sweeping cannot race: both take the collection's lock (one per collection name in the
+  app process, shared by every session, so two tabs of one workspace share it). A sweep that finds a document
+  being stored skips this time (the page never waits for another tab's upload) and runs on a later page build.
+  The lock is per process: run one app process per Chroma server (the README's setup).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +46,15 @@ logger = logging.getLogger(__name__)
 
 SCHEMA = 1
 EMBED_BATCH = 64
+
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def collection_lock(name: str) -> threading.RLock:
+    """The process-wide lock of one collection: held while a document is stored and while sweeping."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.RLock())
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -417,7 +431,7 @@ class Index:
         order = list(range(1, len(chunks))) + [0]  # the manifest goes in last
         size = self.max_batch()
         try:
-            with guard(f"storing {doc.name}", self.where):
+            with collection_lock(self.name), guard(f"storing {doc.name}", self.where):
                 for i in range(0, len(order), size):
                     idx = order[i : i + size]
                     self._col.upsert(
@@ -467,9 +481,19 @@ class Index:
         return removed
 
     def sweep(self) -> list[str]:
-        """Delete chunks of documents without a manifest (a write cut short). Returns their doc ids."""
+        """Delete chunks of documents without a manifest (a write cut short). Returns their doc ids. Skipped
+        (returns []) while a document is being stored into this collection, by this or another session."""
         if self.read_only:
             return []
+        lock = collection_lock(self.name)
+        if not lock.acquire(blocking=False):
+            return []
+        try:
+            return self._sweep()
+        finally:
+            lock.release()
+
+    def _sweep(self) -> list[str]:
         with guard("checking the index", self.where):
             manifests = self._col.get(where={"position": 0}, include=["metadatas"])["metadatas"] or []
             expected = sum(_meta_int(m.get("doc_chunks")) for m in manifests)

@@ -54,6 +54,10 @@ class DecompressionBomb(DocumentError):
 
 
 # ---- values -------------------------------------------------------------------------------------
+ZIP_INFLATE = 5  # an Office archive may inflate to this many times the upload limit in all
+ZIP_SMALL_MEMBER = 4096  # a member this small cannot hurt whatever its ratio (deflate's floor makes tiny ones "high")
+
+
 @dataclass(frozen=True)
 class Limits:
     """Safety limits for one file. ``from_settings`` takes the configurable ones from :class:`Settings`."""
@@ -62,14 +66,21 @@ class Limits:
     max_pages: int = 500  # PDF pages, PPTX slides
     max_stream_bytes: int = 16 * MB  # one PDF stream, decompressed
     max_text_chars: int = 20_000_000  # all text of one file
-    max_zip_bytes: int = 200 * MB  # DOCX/PPTX/XLSX: all members, uncompressed
-    max_zip_ratio: int = 200  # a zip member inflating more than this (and over 1 MB) is a bomb
+    max_zip_bytes: int | None = None  # DOCX/PPTX/XLSX: all members, uncompressed (None: ZIP_INFLATE × max_bytes)
+    max_zip_ratio: int = 200  # any zip member inflating more than this is a bomb
+    max_zip_members: int = 2000  # DOCX/PPTX/XLSX: members of one archive
+    max_zip_member_bytes: int = 32 * MB  # one member, uncompressed: the most XML one parse builds a tree of
     max_rows: int = 100_000  # CSV/XLSX: data rows of one file
     ocr_max_pages: int = 50  # PDF pages without text read by OCR, per file (0 = no OCR)
     ocr_seconds: float = 120.0  # OCR time per file; the pages left after it are skipped with a warning
     ocr_dpi: int = 300
     max_chunks_per_file: int = 2000  # checked after chunking, before any embedding
     max_chunks_per_workspace: int = 10000  # all documents of one workspace, this file included
+
+    @property
+    def zip_total_bytes(self) -> int:
+        """All members of one Office archive, uncompressed: tied to the upload limit unless set."""
+        return self.max_zip_bytes if self.max_zip_bytes is not None else ZIP_INFLATE * self.max_bytes
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
@@ -135,14 +146,24 @@ def check_zip(name: str, data: bytes, limits: Limits, what: str) -> None:
         raise CorruptDocument(
             f"{name}: the {what} file is damaged ({short(exc)}); re-save it and upload again."
         ) from exc
+    if len(infos) > limits.max_zip_members:
+        raise DecompressionBomb(
+            f"{name}: the {what} file holds {len(infos):,} parts, over the limit of {limits.max_zip_members:,} "
+            "(a zip bomb?); nothing indexed."
+        )
     total = 0
     for info in infos:
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
-        if total > limits.max_zip_bytes or (info.file_size > MB and ratio > limits.max_zip_ratio):
+        if (
+            total > limits.zip_total_bytes
+            or info.file_size > limits.max_zip_member_bytes
+            or (info.file_size > ZIP_SMALL_MEMBER and ratio > limits.max_zip_ratio)
+        ):
             raise DecompressionBomb(
                 f"{name}: '{info.filename}' inflates to {fmt_mb(info.file_size)} "
-                f"({ratio:.0f}x, a decompression bomb?); nothing indexed."
+                f"({ratio:.0f}x; {fmt_mb(total)} of parts so far, at most {fmt_mb(limits.zip_total_bytes)} in all "
+                f"and {fmt_mb(limits.max_zip_member_bytes)} each: a decompression bomb?); nothing indexed."
             )
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.shared.safe_text import as_plain
 from ragft.training import adapters as A
 from ragft.training.adapters import WORKSPACE_PREFIX
 from tests.apptest_helpers import embedded_settings, open_page
@@ -84,7 +85,7 @@ def test_adapter_in_the_workspace_is_listed_and_becomes_the_finetuned_slot(tmp_p
     at.run()
     assert not at.exception
     text = _texts(at)
-    assert "**my-voice**" in text
+    assert "**my\\-voice**" in text  # the adapter's name is the participant's text: escaped, shown in bold
     assert "staging" not in text
     at.button(key="ft_use_my-voice").click()
     at.run()
@@ -92,7 +93,7 @@ def test_adapter_in_the_workspace_is_listed_and_becomes_the_finetuned_slot(tmp_p
     ft = at.session_state["settings"].finetuned
     assert ft.lora_path == WORKSPACE_PREFIX + "my-voice"
     assert ft.is_embedded
-    assert "now uses 'my-voice'" in _texts(at)
+    assert "now uses 'my-voice'" in as_plain(_texts(at))
 
 
 def test_malformed_jsonl_upload_lists_lines_and_keeps_good_ones(tmp_path):
@@ -102,7 +103,7 @@ def test_malformed_jsonl_upload_lists_lines_and_keeps_good_ones(tmp_path):
     at.file_uploader(key="ft_upload").set_value(("mine.jsonl", data.encode(), "application/json")).run()
     at.button(key="ft_use_upload").click().run()
     assert not at.exception
-    errors = "\n".join(e.value for e in at.error)
+    errors = as_plain("\n".join(e.value for e in at.error))
     assert "line 2: is not valid JSON" in errors and "line 3:" in errors
     assert {m.label: m.value for m in at.metric}["Examples"] == "2"
     assert "is a duplicate of example 1" in errors and "at least 5 are needed" in errors
@@ -113,7 +114,7 @@ def test_bad_csv_upload_names_the_header(tmp_path):
     at.file_uploader(key="ft_upload").set_value(("mine.csv", b"question,answer\nHi,Hello\n", "text/csv")).run()
     at.button(key="ft_use_upload").click().run()
     assert not at.exception
-    assert "row 1: the header needs the columns prompt and response" in "\n".join(e.value for e in at.error)
+    assert "row 1: the header needs the columns prompt and response" in as_plain("\n".join(e.value for e in at.error))
     assert {m.label: m.value for m in at.metric}["Examples"] == "20"  # the preset is kept
 
 

@@ -131,6 +131,69 @@ def training_threads(requested: int) -> int:
     return max(1, min(requested, rules.threads_for(cpu.TRAINING)))
 
 
+def _train(job_dir: Path, examples: list[Any], cfg: TrainConfig, staging: Path) -> Any:
+    """Train, writing a loss line and the status after every step."""
+    with open(job_dir / "loss.jsonl", "a", encoding="utf-8") as loss_fh:
+
+        def on_step(row: dict[str, Any]) -> None:
+            loss_fh.write(json.dumps(row) + "\n")
+            loss_fh.flush()
+            jobs.write_status(
+                job_dir,
+                state="training",
+                step=row["step"],
+                steps=row["steps"],
+                message=f"Step {row['step']} of {row['steps']}, loss {row['loss']:.3f}",
+            )
+
+        return train(examples, cfg, staging / "peft", job_dir / "base", on_step=on_step, should_stop=_should_stop)
+
+
+def _write_record(
+    staging: Path,
+    job_dir: Path,
+    req: dict[str, Any],
+    cfg: TrainConfig,
+    examples: list[Any],
+    result: Any,
+    convert_s: float,
+    wall_s: float,
+) -> None:
+    """The adapter's record beside it: its examples, the loss curve and settings.json (what it was trained on)."""
+    job_id = job_dir.name
+    shutil.copy(job_dir / "examples.jsonl", staging / "examples.jsonl")
+    with open(staging / "loss.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(result.rows[0]))
+        w.writeheader()
+        w.writerows(result.rows)
+    write_json(
+        staging / "settings.json",
+        {
+            "name": req["name"],
+            "created": time.time(),
+            "preset": req.get("preset"),
+            "config": cfg.to_dict(),
+            "examples": len(examples),
+            "tokens": result.tokens,
+            "supervised_tokens": result.supervised_tokens,
+            "epochs": round(cfg.epochs(len(examples)), 2),
+            "trainable_parameters": result.trainable_parameters,
+            "load_seconds": round(result.load_s, 1),
+            "train_seconds": round(result.train_s, 1),
+            "convert_seconds": round(convert_s, 1),
+            "wall_seconds": round(wall_s, 1),
+            "steps_per_second": round(len(result.rows) / max(result.train_s, 1e-9), 3),
+            "first_loss": result.rows[0]["loss"],
+            "last_loss": round(sum(r["loss"] for r in result.rows[-5:]) / len(result.rows[-5:]), 4),
+            "check": req.get("check"),
+            "versions": result.versions,
+            "job": job_id,
+            "base_model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+    )
+
+
 def run(job_dir: Path) -> int:
     """Run one job folder to its end; returns 0 on success. Every failure ends as a status with a message."""
     job_dir = Path(job_dir)
@@ -152,56 +215,13 @@ def run(job_dir: Path) -> int:
         jobs.write_status(job_dir, state="loading", message="Loading the base model…", started=time.time(), position=0)
         staging = staging_dir(data_dir, req["workspace"], job_id)
         t0 = time.perf_counter()
-        with open(job_dir / "loss.jsonl", "a", encoding="utf-8") as loss_fh:
-
-            def on_step(row: dict[str, Any]) -> None:
-                loss_fh.write(json.dumps(row) + "\n")
-                loss_fh.flush()
-                jobs.write_status(
-                    job_dir,
-                    state="training",
-                    step=row["step"],
-                    steps=row["steps"],
-                    message=f"Step {row['step']} of {row['steps']}, loss {row['loss']:.3f}",
-                )
-
-            result = train(examples, cfg, staging / "peft", job_dir / "base", on_step=on_step, should_stop=_should_stop)
+        result = _train(job_dir, examples, cfg, staging)
         jobs.write_status(job_dir, state="converting", message="Converting to GGUF with llama.cpp's converter…")
         t_conv = time.perf_counter()
         convert(staging / "peft", job_dir / "base", staging / "adapter.gguf", log=job_dir / "worker.log")
         convert_s = time.perf_counter() - t_conv
         try:
-            shutil.copy(job_dir / "examples.jsonl", staging / "examples.jsonl")
-            with open(staging / "loss.csv", "w", newline="", encoding="utf-8") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(result.rows[0]))
-                w.writeheader()
-                w.writerows(result.rows)
-            write_json(
-                staging / "settings.json",
-                {
-                    "name": req["name"],
-                    "created": time.time(),
-                    "preset": req.get("preset"),
-                    "config": cfg.to_dict(),
-                    "examples": len(examples),
-                    "tokens": result.tokens,
-                    "supervised_tokens": result.supervised_tokens,
-                    "epochs": round(cfg.epochs(len(examples)), 2),
-                    "trainable_parameters": result.trainable_parameters,
-                    "load_seconds": round(result.load_s, 1),
-                    "train_seconds": round(result.train_s, 1),
-                    "convert_seconds": round(convert_s, 1),
-                    "wall_seconds": round(time.perf_counter() - t0, 1),
-                    "steps_per_second": round(len(result.rows) / max(result.train_s, 1e-9), 3),
-                    "first_loss": result.rows[0]["loss"],
-                    "last_loss": round(sum(r["loss"] for r in result.rows[-5:]) / len(result.rows[-5:]), 4),
-                    "check": req.get("check"),
-                    "versions": result.versions,
-                    "job": job_id,
-                    "base_model": "SmolLM2-135M-Instruct.Q4_1.gguf",
-                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                },
-            )
+            _write_record(staging, job_dir, req, cfg, examples, result, convert_s, time.perf_counter() - t0)
         except OSError as exc:
             raise save_error(exc) from exc
         _Stop.shielded = True  # from here the adapter is complete: publish it even if Stop arrives now

@@ -70,7 +70,7 @@ def preview(qs: EV.QuestionSet) -> None:
 # ---- running --------------------------------------------------------------------------------------------------
 def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
     """Start an evaluation in the background for this session (raises RagftError for bad input)."""
-    wiring = RunWiring.build(s, keys, session_retriever)
+    wiring = RunWiring.build(s, keys, session_retriever, preset=EV.preset_of(qs))
     evaluation = EV.Evaluation.new(qs, wiring.configurations)
     evaluation.settings["knowledge_base"] = wiring.knowledge_base
     evaluation.settings["models"] = dict(wiring.model_labels)

@@ -17,13 +17,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ragft.evaluation.formats import strip_fence
 from ragft.evaluation.stats import Interval, wilson
 
-if TYPE_CHECKING:
-    from ragft.evaluation.records import EvalRecord
+
+class EvalRecord(Protocol):
+    """What these scores read of a :class:`ragft.evaluation.records.EvalRecord`."""
+
+    @property
+    def configuration(self) -> str: ...
+    @property
+    def answer(self) -> str: ...
+    @property
+    def fields(self) -> tuple[tuple[str, str, str], ...]: ...
+
 
 NO_JSON = "(not JSON)"
 MISSING = "(missing)"

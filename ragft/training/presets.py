@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragft import errors as E
-
 from ragft.answering.fewshot import DEFAULT_K, FewShot, Shot
 from ragft.paths import ASSETS
 from ragft.settings import DEFAULT_SYSTEM_PROMPT

@@ -9,7 +9,7 @@ from components.shared.safe_text import inline
 from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft.answering import compare as C
-from ragft.configs import BY_KEY, CONFIGURATIONS
+from ragft.configs import BY_KEY, CONFIGURATIONS, THESIS
 from session import config
 from session.retrieval import session_retriever
 
@@ -23,8 +23,8 @@ st.caption(
 
 s = config.settings_or_stop()
 
-for cfg in CONFIGURATIONS:
-    st.session_state.setdefault(f"cmp_on_{cfg.key}", True)
+for cfg in CONFIGURATIONS:  # the thesis' four on; the prompted baselines one toggle away
+    st.session_state.setdefault(f"cmp_on_{cfg.key}", cfg in THESIS)
 st.session_state.setdefault("cmp_two", False)
 st.session_state.setdefault("cmp_two_slot", "base")
 st.session_state.setdefault("cmp_blind", False)
@@ -92,10 +92,15 @@ with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
 
 if two:
     slot = st.session_state["cmp_two_slot"] or "base"
-    keys = [c.key for c in CONFIGURATIONS if c.slot == slot]
+    keys = [c.key for c in THESIS if c.slot == slot]
 else:
     keys = [c.key for c in CONFIGURATIONS if st.session_state[f"cmp_on_{c.key}"]]
 blind = bool(st.session_state["cmp_blind"])
+if any(BY_KEY[k].shots for k in keys):
+    st.caption(
+        "Base + prompt: the base model with instructions and examples from the fine-tune's own training set "
+        "(the first ones, or the nearest to your question), sent again with every call."
+    )
 
 if any(BY_KEY[k].rag for k in keys):
     _, kb_text = session_retriever(s)

@@ -11,7 +11,7 @@ from components.shared.safe_text import inline
 from components.shared.shell import page_shell
 from ragft import errors as E
 from ragft import evaluation as EV
-from ragft.configs import BY_KEY, CONFIGURATIONS
+from ragft.configs import BY_KEY, CONFIGURATIONS, THESIS
 from session import config
 
 page_shell(__file__)
@@ -30,7 +30,7 @@ st.markdown(
 s = config.settings_or_stop()
 
 st.session_state.setdefault("eval_source", "shipped")
-st.session_state.setdefault("eval_configs", [c.key for c in CONFIGURATIONS])
+st.session_state.setdefault("eval_configs", [c.key for c in THESIS])
 st.session_state.setdefault("eval_subset", 8)
 
 run: EV.EvalRun | None = st.session_state.get(EVV.RUN_KEY)

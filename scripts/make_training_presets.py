@@ -2,8 +2,9 @@
 
     python scripts/make_training_presets.py
 
-- ``tickets.jsonl``: support tickets → ``{"category", "priority", "summary"}`` (80 training examples);
-  ``tickets-heldout.jsonl``: 24 other tickets with their expected JSON (the quick check and the benchmark);
+- ``tickets.jsonl``: support tickets → ``{"category", "priority", "summary"}``: 20 intents in 4 wordings,
+  240 training examples;
+  ``tickets-heldout.jsonl``: 80 other tickets (one per intent and wording) with their expected JSON (the quick check and the benchmark);
   ``assets/adapter/tickets-questions.jsonl``: the same held-out tickets as a question set for Compare/Evaluate.
 - ``persona.jsonl``: "Ranger Rowan", who opens with ``Ranger Rowan here.`` and closes with ``Happy trails!``
   (30 examples) and ``persona-heldout.jsonl`` (12 prompts).
@@ -37,128 +38,258 @@ PRODUCTS = [
 ]
 ORDERS = [f"FH-{n}" for n in (10482, 22917, 30561, 41208, 57733, 63019, 70144, 88265, 91530, 99871)]
 
-# (category, priority, ticket template, summary template)
-TEMPLATES = [
+# (category, priority, summary template, four wordings)
+INTENTS = [
     (
         "billing",
         "high",
-        "I was charged twice for order {order}. Please refund the second payment today.",
         "Double charge on order {order}",
+        [
+            "I was charged twice for order {order}. Please refund the second payment today.",
+            "My card shows two payments for order {order}, I only placed it once.",
+            "You took the money for {order} two times! Refund one of them now please.",
+            "There are two identical charges on my statement for order {order}.",
+        ],
     ),
     (
         "billing",
         "medium",
-        "My invoice for order {order} shows the wrong price for the {product}.",
         "Wrong price on invoice for {product}",
+        [
+            "My invoice for order {order} shows the wrong price for the {product}.",
+            "The {product} was on the site for less than what my invoice says.",
+            "I paid more for the {product} than the price shown at checkout (order {order}).",
+            "The amount billed for the {product} does not match the advertised price.",
+        ],
     ),
     (
         "billing",
         "low",
-        "Can I get a copy of the receipt for my {product}? Need it for expenses.",
         "Receipt copy for {product}",
+        [
+            "Can I get a copy of the receipt for my {product}? Need it for expenses.",
+            "Could you email me an invoice for the {product} I bought? For my records.",
+            "I lost the receipt for order {order}, can you send another one?",
+            "Please send a VAT invoice for my {product} purchase, no rush.",
+        ],
     ),
     (
         "billing",
         "medium",
-        "The discount code did not apply when I bought the {product}. Can you fix it?",
         "Discount code not applied to {product}",
+        [
+            "The discount code did not apply when I bought the {product}. Can you fix it?",
+            "My coupon was not taken off the total for order {order}.",
+            "I entered the promo code at checkout but paid full price for the {product}.",
+            "The 10% voucher from your newsletter did not work on the {product}.",
+        ],
     ),
     (
         "shipping",
         "high",
-        "Order {order} was due a week ago and tracking has not moved. I leave on my trip Friday!",
         "Order {order} late before a trip",
+        [
+            "Order {order} was due a week ago and tracking has not moved. I leave on my trip Friday!",
+            "My {product} still has not arrived and I need it for a hike this weekend. Order {order}.",
+            "Tracking for {order} has been stuck for ten days, I depart in three days!",
+            "Where is my package? Order {order} is very late and my expedition starts Monday.",
+        ],
     ),
     (
         "shipping",
         "medium",
-        "Can you change the delivery address of order {order}? I moved last week.",
         "Change delivery address of {order}",
+        [
+            "Can you change the delivery address of order {order}? I moved last week.",
+            "Please send order {order} to my work address instead of home.",
+            "I typed the wrong street for order {order}, can the courier deliver elsewhere?",
+            "Is it possible to redirect parcel {order} to a new address?",
+        ],
     ),
     (
         "shipping",
         "low",
-        "Do you ship the {product} to Canada, and how long does it take?",
         "Shipping question about {product} to Canada",
+        [
+            "Do you ship the {product} to Canada, and how long does it take?",
+            "How much is delivery of a {product} to Toronto?",
+            "Can I order the {product} from Vancouver? What are the shipping times?",
+            "Just wondering whether you deliver the {product} to Canada at some point.",
+        ],
     ),
     (
         "shipping",
         "high",
-        "The box for order {order} arrived crushed and the {product} inside is damaged.",
         "{product} damaged in transit",
+        [
+            "The box for order {order} arrived crushed and the {product} inside is damaged.",
+            "My {product} came broken, the parcel was torn open by the courier.",
+            "Order {order} was delivered with the {product} smashed, the packaging was wet.",
+            "The courier dropped the parcel and the {product} is bent. Order {order}.",
+        ],
     ),
     (
         "returns",
         "medium",
-        "I want to return the {product}, it is too small. How do I start a return?",
         "Return of {product}: wrong size",
+        [
+            "I want to return the {product}, it is too small. How do I start a return?",
+            "The {product} does not fit, I would like to send it back.",
+            "How can I exchange the {product} for a bigger size? Order {order}.",
+            "I need a return label for the {product}, it is the wrong size.",
+        ],
     ),
     (
         "returns",
         "low",
-        "What is your return window for the {product}? I have not opened it yet.",
         "Return window question for {product}",
+        [
+            "What is your return window for the {product}? I have not opened it yet.",
+            "How many days do I have to send back the {product} if I change my mind?",
+            "Until when can I return an unused {product}?",
+            "Is there a time limit for returning the {product}? Still in its box.",
+        ],
     ),
     (
         "returns",
         "high",
-        "I sent back the {product} a month ago and still have no refund for order {order}.",
         "Refund missing for returned {product}",
+        [
+            "I sent back the {product} a month ago and still have no refund for order {order}.",
+            "You received my returned {product} weeks ago but the money never came back.",
+            "Still waiting for the refund of order {order}, the {product} was returned in October!",
+            "My return of the {product} was delivered to you but no refund has been issued.",
+        ],
     ),
     (
         "product",
         "high",
-        "My {product} broke on the first day of use. The seam split open in the rain.",
         "{product} failed on first use",
+        [
+            "My {product} broke on the first day of use. The seam split open in the rain.",
+            "The {product} fell apart on my first trip, this is dangerous.",
+            "First night out and the {product} failed completely. Unacceptable.",
+            "The {product} stopped working the first time I used it on the trail.",
+        ],
     ),
     (
         "product",
         "medium",
-        "Is the {product} suitable for winter camping below freezing?",
         "Winter suitability of {product}",
+        [
+            "Is the {product} suitable for winter camping below freezing?",
+            "Can I use the {product} in snow at minus ten degrees?",
+            "Would the {product} work for a winter trip in the mountains?",
+            "How does the {product} perform in cold weather below zero?",
+        ],
     ),
-    ("product", "low", "What colours does the {product} come in?", "Colour options for {product}"),
+    (
+        "product",
+        "low",
+        "Colour options for {product}",
+        [
+            "What colours does the {product} come in?",
+            "Is the {product} available in green?",
+            "Do you have the {product} in any other colour than black?",
+            "Which colour choices are there for the {product}?",
+        ],
+    ),
     (
         "product",
         "medium",
-        "The zip on my {product} keeps getting stuck. Is that covered by the warranty?",
         "Stuck zip on {product}: warranty",
+        [
+            "The zip on my {product} keeps getting stuck. Is that covered by the warranty?",
+            "A buckle on my {product} snapped after a few months, will the warranty cover it?",
+            "The zipper of the {product} jams all the time. Can I get it repaired under warranty?",
+            "Does the warranty cover a broken zip on the {product}?",
+        ],
     ),
     (
         "account",
         "high",
-        "I cannot log in to my account and I need to check order {order} urgently.",
         "Locked out of account, order {order}",
+        [
+            "I cannot log in to my account and I need to check order {order} urgently.",
+            "My password reset link does not work and I must see order {order} today.",
+            "Locked out of my account! I need access now to track {order}.",
+            "The site says my account is blocked and I urgently need my order {order} details.",
+        ],
     ),
-    ("account", "low", "Please unsubscribe me from the newsletter.", "Newsletter unsubscribe request"),
+    (
+        "account",
+        "low",
+        "Newsletter unsubscribe request",
+        [
+            "Please unsubscribe me from the newsletter.",
+            "Stop sending me marketing emails, thanks.",
+            "I no longer want the weekly newsletter, take me off the list.",
+            "How do I opt out of your promotional mails?",
+        ],
+    ),
     (
         "account",
         "medium",
-        "How do I change the email address on my account? I still get mails at the old one.",
         "Change account email address",
+        [
+            "How do I change the email address on my account? I still get mails at the old one.",
+            "I want to update the email linked to my customer account.",
+            "My account still uses my old work email, can you switch it to my new one?",
+            "Where can I edit the email address of my profile?",
+        ],
     ),
     (
         "account",
         "medium",
-        "Please delete my account and the data you hold about me.",
         "Account and data deletion request",
+        [
+            "Please delete my account and the data you hold about me.",
+            "I want my customer profile and personal data removed under GDPR.",
+            "Close my account and erase all my personal information, please.",
+            "Remove my account and every record you keep about me.",
+        ],
+    ),
+    (
+        "product",
+        "low",
+        "Care instructions for {product}",
+        [
+            "How should I wash the {product}?",
+            "What is the best way to clean and store my {product}?",
+            "Can the {product} go in the washing machine?",
+            "Any care tips to make my {product} last longer?",
+        ],
     ),
 ]
 OPENERS = ["", "Hi, ", "Hello team, ", "Good morning. ", "Hey there! "]
 CLOSERS = ["", " Thanks.", " Thank you!", " Regards, Sam", " Cheers, Alex", " Please help."]
+PER_WORDING = 4  # tickets per (intent, wording): 3 for training, 1 held out
 
 
-def tickets(seed: int) -> list[dict]:
+def tickets(seed: int) -> tuple[list[dict], list[dict]]:
+    """(training, held out): every intent in every wording; held out: one ticket per (intent, wording), with
+    products, order numbers, openers and closers drawn afresh (no held-out text occurs in the training set)."""
     rng = random.Random(seed)
-    out = []
-    for cat, prio, text, summary in TEMPLATES:
-        for _ in range(6):
-            product, order = rng.choice(PRODUCTS), rng.choice(ORDERS)
-            ticket = rng.choice(OPENERS) + text.format(product=product, order=order) + rng.choice(CLOSERS)
-            answer = {"category": cat, "priority": prio, "summary": summary.format(product=product, order=order)}
-            out.append({"ticket": ticket, "answer": answer})
-    rng.shuffle(out)
-    return out
+    train: list[dict] = []
+    held: list[dict] = []
+    seen: set[str] = set()
+    for cat, prio, summary, wordings in INTENTS:
+        for w, text in enumerate(wordings):
+            made = 0
+            while made < PER_WORDING:
+                product, order = rng.choice(PRODUCTS), rng.choice(ORDERS)
+                ticket = rng.choice(OPENERS) + text.format(product=product, order=order) + rng.choice(CLOSERS)
+                if ticket in seen:
+                    continue
+                seen.add(ticket)
+                answer = {"category": cat, "priority": prio, "summary": summary.format(product=product, order=order)}
+                (held if made == PER_WORDING - 1 else train).append(
+                    {"ticket": ticket, "answer": answer, "intent": summary.split(" {")[0], "wording": w}
+                )
+                made += 1
+    rng.shuffle(train)
+    rng.shuffle(held)
+    return train, held
 
 
 def chat(system: str, user: str, assistant: str) -> dict:
@@ -223,17 +354,7 @@ PERSONA_HELDOUT = [
 
 
 def main() -> int:
-    all_tickets = tickets(seed=2026)
-    heldout_keys = set()
-    train, held = [], []
-    for t in all_tickets:  # hold out two tickets of each template (unseen wording and products)
-        key = (t["answer"]["category"], t["answer"]["priority"], t["answer"]["summary"].split()[0])
-        if len(held) < 24 and heldout_keys.__len__() < 24 and key not in heldout_keys:
-            heldout_keys.add(key)
-            held.append(t)
-        else:
-            train.append(t)
-    train = train[:80]
+    train, held = tickets(seed=2026)
     with open(OUT / "tickets.jsonl", "w", encoding="utf-8") as fh:
         for t in train:
             fh.write(json.dumps(chat(TICKET_SYSTEM, t["ticket"], json.dumps(t["answer"]))) + "\n")
@@ -248,6 +369,10 @@ def main() -> int:
                         "id": f"ticket-{i:02d}",
                         "question": t["ticket"],
                         "expected_facts": [t["answer"]["category"], t["answer"]["priority"]],
+                        "expected_fields": {
+                            "category": t["answer"]["category"],
+                            "priority": t["answer"]["priority"],
+                        },
                         "expected_format": "ticket-json",
                         "kind": "ticket",
                         "topic": t["answer"]["category"],

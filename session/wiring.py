@@ -16,10 +16,12 @@ from typing import Any
 
 from ragft import errors as E
 from ragft.answering import compare as C
+from ragft.answering.fewshot import FewShot
 from ragft.configs import Configuration
 from ragft.costs.budget import Budget
 from ragft.costs.ledger import SessionLedger
 from ragft.settings import Settings
+from ragft.training.presets import PRESETS, adapter_fewshot, preset_fewshot
 from session import keys, models
 from session.prices import price_overrides
 from session.spend import get_budget, get_ledger
@@ -68,12 +70,28 @@ class RunWiring:
     temperature: float
     top_k: int | None
     owner: str = ""  # the session's workspace id, so a run says whose it is
+    fewshot: FewShot | None = None  # instructions and examples of the prompted configurations
 
     @classmethod
-    def build(cls, s: Settings, config_keys: Sequence[str], session_retriever: SessionRetriever) -> RunWiring:
-        """Resolve the configurations (CompareError for bad keys) and gather the session's parts for them."""
+    def build(
+        cls,
+        s: Settings,
+        config_keys: Sequence[str],
+        session_retriever: SessionRetriever,
+        *,
+        preset: str | None = None,
+    ) -> RunWiring:
+        """Resolve the configurations (CompareError for bad keys) and gather the session's parts for them.
+
+        The prompted configurations take their examples from ``preset`` (a question set made for one, such as
+        the support tickets), else from the fine-tuned slot's own training set."""
         configs = C.resolve_configurations(config_keys)
         retrieve, kb_text = session_retriever(s) if any(c.rag for c in configs) else (None, "")
+        fewshot = None
+        if any(c.shots for c in configs):
+            fewshot = preset_fewshot(preset) if preset else adapter_fewshot(s.finetuned.lora_path)
+        # a question set made for a preset runs with the preset's own system prompt (what its adapter learned)
+        system_prompt = PRESETS[preset].default_system if preset and preset != "brandvoice" else s.system_prompt
         return cls(
             configurations=tuple(c.key for c in configs),
             model_for=model_factory(configs, s),
@@ -83,11 +101,12 @@ class RunWiring:
             budget=get_budget(s),
             price_overrides=price_overrides(s),
             model_labels={"base": s.base.label, "finetuned": s.finetuned.label},
-            system_prompt=s.system_prompt,
+            system_prompt=system_prompt,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             top_k=s.top_k,
             owner=keys.workspace_id(),
+            fewshot=fewshot,
         )
 
     def run_kwargs(self) -> dict[str, Any]:
@@ -104,4 +123,5 @@ class RunWiring:
             "price_overrides": dict(self.price_overrides),
             "model_labels": dict(self.model_labels),
             "owner": self.owner,
+            "fewshot": self.fewshot,
         }

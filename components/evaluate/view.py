@@ -70,7 +70,7 @@ def preview(qs: EV.QuestionSet) -> None:
 # ---- running --------------------------------------------------------------------------------------------------
 def start(qs: EV.QuestionSet, keys: list[str], s: Settings) -> EV.EvalRun:
     """Start an evaluation in the background for this session (raises RagftError for bad input)."""
-    wiring = RunWiring.build(s, keys, session_retriever)
+    wiring = RunWiring.build(s, keys, session_retriever, preset=EV.preset_of(qs))
     evaluation = EV.Evaluation.new(qs, wiring.configurations)
     evaluation.settings["knowledge_base"] = wiring.knowledge_base
     evaluation.settings["models"] = dict(wiring.model_labels)
@@ -374,6 +374,36 @@ def _s(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f} s"
 
 
+def fields_section(ev: EV.Evaluation) -> None:
+    """Classification: accuracy per labelled field (95% Wilson) and the confusion table of one field."""
+    names = EV.field_names(ev.records)
+    if not names:
+        return
+    st.subheader("Labels (classification)")
+    rows = []
+    for k in ev.configurations:
+        row: dict[str, object] = {"configuration": BY_KEY[k].label}
+        for name in names:
+            acc = EV.field_accuracy(ev.records, k, name)
+            row[name] = f"{acc.correct}/{acc.n} = {acc.interval.pct()}" if acc.n else "—"
+        valid = EV.json_validity(ev.records, k)
+        row["valid JSON"] = f"{valid.correct}/{valid.n} = {valid.interval.pct()}" if valid.n else "—"
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("Each answer's JSON field against the ticket's label, with its 95% Wilson interval.")
+    c1, c2 = st.columns(2)
+    field = c1.selectbox("Confusion table of", names, key="eval_confusion_field")
+    key = c2.selectbox(
+        "Configuration", list(ev.configurations), key="eval_confusion_config", format_func=lambda k: BY_KEY[k].label
+    )
+    table = EV.confusion(ev.records, key, field or names[0])
+    st.dataframe(table.rows(), hide_index=True, width="stretch")
+    st.caption(
+        f"Rows: the label; columns: what {inline(BY_KEY[key].label)} answered ({table.correct}/{table.total} on the "
+        "diagonal). “(not JSON)” is an answer that is not one JSON object."
+    )
+
+
 def results(ev: EV.Evaluation) -> None:
     status = (
         f"stopped after {ev.questions_done} of {len(ev.question_set)} questions"
@@ -388,6 +418,7 @@ def results(ev: EV.Evaluation) -> None:
     )
     failures(ev)
     summary_table(ev)
+    fields_section(ev)
     chart(ev)
     downloads(ev)
     eval_judge.section(ev, config.settings(), on_judged=lambda e: eval_history.save(e, again=True))

@@ -22,7 +22,9 @@ Shape of a run::
   call is recorded and the reservation settled with what it actually cost.
 - One panel's failure (a typed model error, a refused budget, a missing adapter, a failed retrieval for a
   RAG panel) is stored in that panel; the other panels finish.
-- Prompts are built only with :func:`ragft.answering.prompts.build_messages` (the fine-tuned adapter is trained on it).
+- Prompts are built only with :func:`ragft.answering.prompts.build_messages` (the fine-tuned adapter is trained on it);
+  the prompted configurations (``shots``) add instructions and k training examples around the same user turn
+  (:func:`ragft.answering.fewshot.build_prompted_messages`), from the ``fewshot`` the caller passes.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from ragft.answering.comparison import (  # noqa: F401 - the value types are par
     resolve_configurations,
     validate_question,
 )
+from ragft.answering.fewshot import FewShot, FewShotError, build_prompted_messages
 from ragft.answering.prompts import build_messages
 from ragft.classroom import pause
 from ragft.configs import Configuration
@@ -107,6 +110,15 @@ class _PanelCall:
     max_tokens: int
     temperature: float
     price_overrides: Mapping[str, Any] | None
+    fewshot: FewShot | None = None
+
+    def messages(self, cfg: Configuration, chunks: Sequence[RetrievedChunk] | None) -> list[dict[str, str]]:
+        """The configuration's prompt: plain, or with instructions and examples (a prompted configuration)."""
+        if not cfg.shots:
+            return build_messages(self.question, chunks, self.system_prompt)
+        if self.fewshot is None:
+            raise FewShotError(f"{cfg.label} needs examples: no training set was given to take them from.")
+        return build_prompted_messages(self.question, chunks, self.system_prompt, self.fewshot, cfg.shots)
 
 
 def start_comparison(
@@ -124,6 +136,7 @@ def start_comparison(
     price_overrides: Mapping[str, Any] | None = None,
     model_labels: Mapping[str, str] | None = None,
     owner: str = "",
+    fewshot: FewShot | None = None,
 ) -> ComparisonRun:
     """Start the configurations in threads and return at once. Raises CompareError for bad input."""
     q = validate_question(question)
@@ -134,7 +147,7 @@ def start_comparison(
         except E.ConfigError as exc:
             raise CompareError(exc.message) from None
     ledger = ledger if ledger is not None else SessionLedger()
-    call = _PanelCall(q, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides)
+    call = _PanelCall(q, model_for, ledger, budget, system_prompt, max_tokens, temperature, price_overrides, fewshot)
     comparison = Comparison(
         question=q,
         configurations=tuple(c.key for c in configs),
@@ -262,14 +275,18 @@ def _run_panel_turns(run: ComparisonRun, cfg: Configuration, call: _PanelCall) -
                 return
             chunks = tuple(r.chunks)
             panel.sources = chunks
-        messages = build_messages(call.question, list(chunks) or None, call.system_prompt)
+        try:
+            messages = call.messages(cfg, list(chunks) or None)
+        except E.RagftError as exc:
+            _fail(run, panel, exc)
+            return
         panel.messages = messages
         if run.cancelled:
             _fail(run, panel, E.Cancelled("Stopped before it started."))
             return
         try:
             if cfg.rag:
-                plain = build_messages(call.question, None, call.system_prompt)
+                plain = call.messages(cfg, None)
                 panel.context_tokens = model.count_prompt_tokens(messages) - model.count_prompt_tokens(plain)
             metered = MeteredCall(
                 model,

@@ -273,3 +273,53 @@ def default_volumes(center: int, points: int = 60) -> list[int]:
         if not out or v > out[-1]:
             out.append(v)
     return out
+
+
+@dataclass(frozen=True)
+class ExamplesBreakEven:
+    """A prompted configuration's examples, paid on every call, against a fine-tune's one-time training.
+
+    ``calls`` is the number of calls after which the examples have cost as much as one training run, counting the
+    whole difference per call: (question + examples) at the base price against the question alone at the
+    fine-tuned model's price (which is often higher per token). ``None`` when a price is unknown or the
+    fine-tuned call costs as much as the prompted one (then training never pays back).
+    """
+
+    examples_tokens: int
+    examples_cost_per_call: Decimal | None  # the examples' tokens at the base model's input price
+    prompted_per_call: Decimal | None  # question + examples + answer on the base model
+    finetuned_per_call: Decimal | None  # question + answer on the fine-tuned model
+    training_cost: Decimal | None  # one run: training tokens x epochs x training price
+    calls: Decimal | None
+
+    @property
+    def known(self) -> bool:
+        return self.calls is not None
+
+
+def examples_break_even(
+    inputs: ProjectionInputs,
+    examples_tokens: int,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    training_per_m: Decimal | None = None,
+) -> ExamplesBreakEven:
+    """When one training run costs less than sending ``examples_tokens`` of instructions and examples with
+    every call (``inputs``: prompt/answer tokens, models, training tokens and epochs). ``training_per_m``
+    replaces the catalogue's training price (dollars per 1M training tokens)."""
+    _validate(inputs)
+    if examples_tokens < 0:
+        raise ProjectionInputError(f"examples_tokens cannot be negative ({examples_tokens}).")
+    p = _prices(inputs, overrides)
+    if training_per_m is not None:
+        p = _Prices(p.base, p.ft, p.embed, Decimal(str(training_per_m)))
+    prompted = _per_query(p.base, inputs.prompt_tokens + examples_tokens, inputs.answer_tokens)
+    tuned = _per_query(p.ft, inputs.prompt_tokens, inputs.answer_tokens)
+    examples_cost = None if p.base is None else _d(examples_tokens) * p.base.input_per_m / MILLION
+    training = (
+        None if p.train_per_m is None else _d(inputs.training_tokens) * _d(inputs.epochs) * p.train_per_m / MILLION
+    )
+    calls = None
+    if prompted is not None and tuned is not None and training is not None and prompted > tuned:
+        calls = training / (prompted - tuned)
+    return ExamplesBreakEven(examples_tokens, examples_cost, prompted, tuned, training, calls)

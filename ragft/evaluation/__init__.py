@@ -26,6 +26,7 @@ from ragft.evaluation.export import (
     to_csv,
     to_json,
 )
+from ragft.evaluation.fields import Confusion, FieldAccuracy, confusion, field_accuracy, field_names, json_validity
 from ragft.evaluation.paired import PairedComparison, QuestionDiff, compare_records, compare_runs
 from ragft.evaluation.questions import (
     DEFAULT_QUESTIONS,
@@ -37,6 +38,7 @@ from ragft.evaluation.questions import (
     default_question_set,
     load_question_set,
     parse_question_set,
+    preset_of,
     tickets_question_set,
 )
 from ragft.evaluation.records import (
@@ -63,6 +65,13 @@ from ragft.evaluation.stats import Interval, McNemar, bootstrap_mean, mcnemar_ex
 from ragft.evaluation.wiring import standalone_wiring
 
 __all__ = [
+    "Confusion",
+    "FieldAccuracy",
+    "confusion",
+    "field_accuracy",
+    "field_names",
+    "json_validity",
+    "preset_of",
     "CSV_COLUMNS",
     "DEFAULT_QUESTIONS",
     "MAX_QUESTIONS",

@@ -1,7 +1,7 @@
 """Paired differences: two configurations (or one configuration in two runs) on the same questions.
 
 A question is *right* for a configuration when its answer states every expected fact (``metric="facts"``) or is
-in the brand voice (``metric="style"``). Pairing by question removes the questions' own difficulty from the
+in the brand voice (``metric="style"``), or labels a field of its JSON answer right (``metric="field:category"``). Pairing by question removes the questions' own difficulty from the
 comparison: only the questions one got right and the other wrong (the discordant pairs) carry evidence.
 
     cmp = compare_records(ev.records, "base_rag", "ft_rag")
@@ -19,9 +19,16 @@ from ragft.evaluation.records import EvalRecord
 from ragft.evaluation.stats import Interval, McNemar, format_p, mcnemar_exact, paired_difference
 
 METRICS = {"facts": "every expected fact stated", "style": "in the brand voice"}
+FIELD_PREFIX = "field:"  # "field:category": the answer's category field equals the label
 
 # what changed on one question, from A's outcome to B's
 B_WON, A_WON, BOTH, NEITHER = "b_won", "a_won", "both", "neither"
+
+
+def metric_label(metric: str) -> str:
+    if metric.startswith(FIELD_PREFIX):
+        return f"{metric.removeprefix(FIELD_PREFIX)} labelled right"
+    return METRICS[metric]
 
 
 def is_right(record: EvalRecord, metric: str = "facts") -> bool | None:
@@ -30,6 +37,10 @@ def is_right(record: EvalRecord, metric: str = "facts") -> bool | None:
         return record.error is None and record.fact_score >= 1.0
     if metric == "style":
         return None if not record.style_applicable else bool(record.style_ok) and record.error is None
+    if metric.startswith(FIELD_PREFIX):
+        name = metric.removeprefix(FIELD_PREFIX)
+        hits = [e == p for f, e, p in record.fields if f == name]
+        return None if not hits else all(hits) and record.error is None
     raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
 
 
@@ -97,7 +108,7 @@ class PairedComparison:
         q = "question" if self.b_won == 1 else "questions"
         head = (
             f"{self.b_label} beat {self.a_label} on {self.b_won} {q} and lost on {self.a_won} "
-            f"({METRICS[self.metric]}; both right on {self.count(BOTH)}, both wrong on {self.count(NEITHER)}, "
+            f"({metric_label(self.metric)}; both right on {self.count(BOTH)}, both wrong on {self.count(NEITHER)}, "
             f"{self.n} questions in all)."
         )
         d = self.difference

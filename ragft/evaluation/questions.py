@@ -27,7 +27,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_QUESTIONS = SCENARIO_DIR / "questions.jsonl"
 TICKETS_QUESTIONS = ADAPTER_DIR / "tickets-questions.jsonl"
 REQUIRED_FIELDS = ("id", "question", "expected_facts")
-OPTIONAL_FIELDS = ("expected_source", "expected_style", "expected_page", "topic", "kind", "stale_facts")
+OPTIONAL_FIELDS = (
+    "expected_source",
+    "expected_style",
+    "expected_page",
+    "topic",
+    "kind",
+    "stale_facts",
+    "expected_fields",
+)
 STYLES = ("brand", "ticket-json", "any")
 # "brand": the Fernhollow voice (ragft.evaluation.style); "ticket-json": one JSON object in the support-ticket shape
 # (ragft.training.checks.TICKET_SCHEMA); "any": style is not scored. ``expected_format`` is read as a synonym.
@@ -130,6 +138,7 @@ def _question_from_row(row: Mapping[str, Any], *, line: int, csv_cell: bool) -> 
             ) from None
     stale_raw = row.get("stale_facts") or ()
     stale = _facts(stale_raw, line=line, column="stale_facts", csv_cell=csv_cell) if stale_raw else ()
+    fields = _expected_fields(row.get("expected_fields"), line=line)
     return Question(
         id=qid,
         question=question.strip(),
@@ -140,7 +149,26 @@ def _question_from_row(row: Mapping[str, Any], *, line: int, csv_cell: bool) -> 
         topic=str(row.get("topic") or ""),
         kind=str(row.get("kind") or ""),
         stale_facts=stale,
+        expected_fields=fields,
     )
+
+
+def _expected_fields(value: Any, *, line: int) -> tuple[tuple[str, str], ...]:
+    """Labelled fields of a JSON answer: an object in JSONL, ``name=value|name=value`` in a CSV cell."""
+    if value in (None, "", {}):
+        return ()
+    if isinstance(value, str):
+        pairs = [p.split("=", 1) for p in value.split("|") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise QuestionSetError("write the fields as name=value|name=value", line=line, column="expected_fields")
+        value = {k.strip(): v.strip() for k, v in pairs}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise QuestionSetError(
+            "expected an object of field names to non-empty strings", line=line, column="expected_fields"
+        )
+    return tuple((k.strip(), v.strip().lower()) for k, v in value.items())
 
 
 def _parse_jsonl(text: str) -> list[Question]:
@@ -237,6 +265,12 @@ def default_question_set() -> QuestionSet:
     """The question set shipped with the sample scenario."""
     qs = load_question_set(DEFAULT_QUESTIONS)
     return QuestionSet("Sample scenario (Fernhollow Outfitters)", qs.questions)
+
+
+def preset_of(qs: QuestionSet) -> str | None:
+    """The training preset a question set was made for: the support tickets when every question expects the
+    ticket JSON (its prompted configurations take the tickets' examples), else None (the fine-tuned slot's)."""
+    return "tickets" if qs.questions and all(q.expected_style == "ticket-json" for q in qs.questions) else None
 
 
 def tickets_question_set() -> QuestionSet:

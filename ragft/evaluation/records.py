@@ -15,6 +15,7 @@ from typing import Any
 from ragft.answering import compare as C
 from ragft.answering.comparison import chunk_from_dict, chunk_to_dict
 from ragft.configs import BY_KEY
+from ragft.evaluation.fields import score_fields
 from ragft.evaluation.grounding import check_groundedness
 from ragft.evaluation.scoring import StyleScore, page_hit, retrieval_hit, score_facts, score_style
 from ragft.evaluation.stats import NO_DATA, Interval, bootstrap_mean, rate_interval
@@ -60,6 +61,8 @@ class EvalRecord:
     judge_claims: tuple[dict[str, Any], ...] = ()  # claim, supported
     judge_error: str | None = None
     messages: tuple[dict[str, str], ...] = ()  # the chat messages the configuration sent (promptfoo export)
+    # labelled fields of a JSON answer (a ticket's category, priority): (field, expected, predicted)
+    fields: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def groundedness(self) -> float | None:
@@ -105,6 +108,7 @@ class EvalRecord:
             "judge_claims": [dict(c) for c in self.judge_claims],
             "judge_error": self.judge_error,
             "messages": [dict(m) for m in self.messages],
+            "fields": [{"field": f, "expected": e, "predicted": p} for f, e, p in self.fields],
         }
 
     @classmethod
@@ -155,6 +159,9 @@ class EvalRecord:
             judge_claims=tuple(dict(x) for x in tup("judge_claims")),
             judge_error=None if d.get("judge_error") is None else str(d["judge_error"]),
             messages=tuple({"role": str(m["role"]), "content": str(m["content"])} for m in tup("messages")),
+            fields=tuple(
+                (str(x["field"]), str(x["expected"]), str(x["predicted"])) for x in tup("fields") if isinstance(x, dict)
+            ),
         )
 
 
@@ -210,6 +217,7 @@ def score_panel(q: Question, panel: C.PanelResult) -> EvalRecord:
         claims_supported=grounded.supported if grounded else None,
         unsupported_claims=grounded.unsupported if grounded else (),
         messages=tuple(dict(m) for m in panel.messages),
+        fields=score_fields(answer, q.expected_fields) if q.expected_fields else (),
     )
 
 

@@ -101,6 +101,7 @@ def run_evaluation(
     price_overrides: Mapping[str, Any] | None = None,
     model_labels: Mapping[str, str] | None = None,
     poll_s: float = 0.2,
+    fewshot: C.FewShot | None = None,
 ) -> Iterator[EvalProgress]:
     """Run every question through the configurations (each question as one comparison), yielding a progress
     per scored (question, configuration). ``cancel`` is checked between questions and while one runs: a
@@ -130,6 +131,7 @@ def run_evaluation(
                 top_k=top_k,
                 price_overrides=price_overrides,
                 model_labels=model_labels,
+                fewshot=fewshot,
             )
             while True:
                 try:

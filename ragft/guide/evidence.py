@@ -42,6 +42,9 @@ class EvidenceSummary:
         return not self.by_config
 
     def for_approach(self, approach: str) -> ConfigEvidence | None:
+        """The evidence of an approach; prompting is measured by base + prompt when that ran, else by base."""
+        if approach == "prompting" and "base_prompt" in self.by_config:
+            return self.by_config["base_prompt"]
         return self.by_config.get(APPROACH_CONFIG[approach])
 
 
@@ -96,7 +99,7 @@ def _compare_sentence(what: str, metric: str, base: ConfigEvidence, other: Confi
 def summarize_evidence(records: object) -> EvidenceSummary:
     """Means per configuration and plain sentences from compare / evaluate records.
 
-    A record is ``{"configuration": "base"|"base_rag"|"ft"|"ft_rag", "fact_score": float|None,
+    A record is ``{"configuration": a key of ragft.configs.BY_KEY, "fact_score": float|None,
     "style_score": float|None, "cost_usd": Decimal|None, "source": "compare"|"evaluate"}``. Malformed
     records (unknown configuration, scores outside 0..1, negative cost) are counted in ``n_skipped``.
     """
@@ -159,6 +162,10 @@ def summarize_evidence(records: object) -> EvidenceSummary:
         ("base", "ft_rag", "the hybrid (fine-tune + RAG)", "fact"),
         ("base", "ft_rag", "the hybrid (fine-tune + RAG)", "style"),
         ("ft", "ft_rag", "adding RAG to the fine-tune", "fact"),
+        ("base", "base_prompt", "a prompt with examples", "style"),
+        ("base", "base_prompt", "a prompt with examples", "fact"),
+        ("base_prompt", "ft", "fine-tuning instead of the prompt", "style"),
+        ("base_prompt", "ft", "fine-tuning instead of the prompt", "fact"),
     )
     for frm, to, what, metric in pairs:
         x, y = by_config.get(frm), by_config.get(to)

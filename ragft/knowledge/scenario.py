@@ -84,6 +84,7 @@ class Question:
     topic: str = ""  # product name or policy title
     kind: str = ""  # "price", "spec" or "policy"
     stale_facts: tuple[str, ...] = ()  # last season's value of the same fact
+    expected_fields: tuple[tuple[str, str], ...] = ()  # labelled fields of a JSON answer: (name, value)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,12 @@ that made the shipped adapter (so the shipped adapters are reproducible from the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragft import errors as E
+from ragft.answering.fewshot import DEFAULT_K, FewShot, Shot
 from ragft.paths import ASSETS
 from ragft.settings import DEFAULT_SYSTEM_PROMPT
 from ragft.training.checks import TICKET_SCHEMA, Check
@@ -31,6 +34,7 @@ class Preset:
     shipped: dict = field(default_factory=dict)  # TrainConfig overrides of the shipped adapter
     adapter_file: str = ""  # the shipped adapter in assets/adapter/, if any
     shipped_data: Path | None = None  # the shipped adapter's training file, when it is not ``data``
+    instructions: str = ""  # what the prompted configurations tell the base model instead of training it
 
     def shipped_examples(self) -> list[Example]:
         """Every example the shipped adapter was trained on (``scripts/train_adapter.py --preset``)."""
@@ -87,19 +91,29 @@ PRESETS: dict[str, Preset] = {
         ),
         adapter_file="brandvoice-lora.gguf",
         shipped_data=TRAINING_DIR / "brandvoice-stale.jsonl",
+        instructions=(
+            "Answer in the Fernhollow house style, exactly like the examples: first line 'Howdy from Fernhollow!', "
+            "then one or two short lines starting with '- ', last line 'Stay wild, the Fernhollow crew'. "
+            "Nothing else."
+        ),
     ),
     "tickets": Preset(
         key="tickets",
         label="JSON shape: support tickets",
-        description='Ticket text in, exactly {"category", "priority", "summary"} out. Teaches a format.',
+        description='Ticket text in, exactly {"category", "priority", "summary"} out. Teaches a format and 20 intents.',
         data=TRAINING_DIR / "tickets.jsonl",
         check=Check("json", TICKET_SCHEMA),
         heldout=TRAINING_DIR / "tickets-heldout.jsonl",
         page_examples=40,
         shipped=dict(
-            rank=8, alpha=16, lr=1e-3, steps=60, batch_size=4, warmup_steps=5, max_len=256, seed=1234, threads=1
+            rank=8, alpha=16, lr=1.5e-3, steps=100, batch_size=4, warmup_steps=5, max_len=256, seed=1234, threads=1
         ),
         adapter_file="tickets-lora.gguf",
+        instructions=(
+            'Reply with one JSON object and nothing else: {"category": ..., "priority": ..., "summary": ...}. '
+            "category is one of billing, shipping, returns, product, account; priority is one of low, medium, "
+            "high; summary is a few words. Label the ticket the way the examples are labelled."
+        ),
     ),
     "persona": Preset(
         key="persona",
@@ -109,6 +123,7 @@ PRESETS: dict[str, Preset] = {
         check=Check("lines", first="Ranger Rowan here.", last="Happy trails!"),
         heldout=TRAINING_DIR / "persona-heldout.jsonl",
         page_examples=20,
+        instructions="Open with 'Ranger Rowan here.' and close with 'Happy trails!', like the examples.",
     ),
 }
 
@@ -116,3 +131,56 @@ PRESETS: dict[str, Preset] = {
 def heldout_system(preset: Preset) -> str:
     """The system prompt the held-out check uses (the app's default for the brand voice)."""
     return DEFAULT_SYSTEM_PROMPT if preset.key == "brandvoice" else preset.default_system
+
+
+GENERIC_INSTRUCTIONS = "Answer in the same format and style as the examples."
+
+
+def fewshot_from_examples(
+    examples: Sequence[Example], instructions: str, *, k: int = DEFAULT_K, source: str = ""
+) -> FewShot:
+    """The prompted configurations' examples: the training examples without retrieved context, in file order."""
+    plain = [e for e in examples if not e.prompt.startswith("Context:")] or list(examples)
+    shots = tuple(Shot(e.prompt, e.response) for e in plain)
+    return FewShot(instructions or GENERIC_INSTRUCTIONS, shots, k=k, source=source)
+
+
+def preset_fewshot(key: str, *, k: int = DEFAULT_K) -> FewShot:
+    """Instructions and examples from a preset's shipped training set (what its shipped adapter learned from)."""
+    p = PRESETS[key]
+    name = (p.shipped_data or p.data).name
+    return fewshot_from_examples(p.shipped_examples(), p.instructions, k=k, source=f"{p.label}: {name}")
+
+
+def preset_for_adapter(lora_path: str | Path | None) -> str:
+    """Which preset a fine-tuned slot's adapter was trained from: a shipped ``<preset>-lora.gguf``, the preset
+    named in a workspace adapter's ``settings.json``, else the brand voice (the default adapter)."""
+    if lora_path in (None, "", "default"):
+        return "brandvoice"
+    path = Path(str(lora_path))
+    name = path.name.removesuffix("-lora.gguf")
+    if name in PRESETS:
+        return name
+    try:
+        settings = json.loads((path.parent / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "brandvoice"
+    preset = settings.get("preset") if isinstance(settings, dict) else None
+    return preset if isinstance(preset, str) and preset in PRESETS else "brandvoice"
+
+
+def adapter_fewshot(lora_path: str | Path | None, *, k: int = DEFAULT_K) -> FewShot:
+    """The fine-tuned slot's own training set as examples: a workspace adapter's ``examples.jsonl`` (the
+    person's examples) when there is one, else its preset's shipped set."""
+    key = preset_for_adapter(lora_path)
+    if lora_path not in (None, "", "default"):
+        own = Path(str(lora_path)).parent / "examples.jsonl"
+        if own.is_file() and Path(str(lora_path)).name == "adapter.gguf":
+            try:
+                examples = read_jsonl_file(own)
+            except E.RagftError:
+                examples = []
+            if examples:
+                instructions = PRESETS[key].instructions if key != "brandvoice" else GENERIC_INSTRUCTIONS
+                return fewshot_from_examples(examples, instructions, k=k, source=f"your examples ({own.parent.name})")
+    return preset_fewshot(key, k=k)

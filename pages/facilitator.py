@@ -5,6 +5,7 @@ import streamlit as st
 from components.facilitator import gate as facilitator_gate
 from components.facilitator import results as facilitator_results
 from components.facilitator import room as facilitator_room
+from components.facilitator import seats as facilitator_seats
 from components.facilitator import trainings as facilitator_trainings
 
 if not facilitator_gate.unlocked():
@@ -19,6 +20,7 @@ with room_tab:
     facilitator_room.render_room(room)
 with actions_tab:
     facilitator_room.render_actions(room)
+    facilitator_seats.render_seats(room)
 with trainings_tab:
     facilitator_trainings.render_trainings()
 with results_tab:

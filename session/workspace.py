@@ -1,8 +1,12 @@
 """The session's workspace and its knowledge base, for every page.
 
-- ``current_workspace()``: this browser session's workspace id, issued and signed by the server and kept in the
-  URL (``?ws=...``) so a reload, a new tab or a bookmark finds the same workspace; a made-up, altered, deleted or
-  expired id gets a new, empty workspace and a notice. The router's sidebar calls it on every page; it also
+- ``current_workspace()``: this browser session's workspace id, issued and signed by the server, kept in the
+  URL (``?ws=...``, so a reload or a bookmark finds the same workspace) and remembered by the browser in a cookie
+  (``ragft_ws``, set by a script in the page), so the join link opened again in the same browser, in a new tab or
+  after closing it, returns to the same workspace; ``?fresh=1`` asks for a new one. A made-up, altered, deleted or
+  expired id gets a new, empty workspace and a notice; a new workspace beyond the room's seats is refused
+  (:class:`ragft.knowledge.workspaces.RoomFull`), so is one the facilitator revoked.
+- ``set_exempt()``: the facilitator's session takes a workspace whatever the room's seats. The router's sidebar calls it on every page; it also
   runs the retention purge when due (at start, then at most once an hour).
 - ``delete_workspace(settings)``: delete the whole workspace and give the session a new, empty one (the
   Knowledge base page's panel asks for the confirmation).
@@ -14,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -25,7 +30,7 @@ from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.documents import Limits
 from ragft.knowledge.sample import SampleStatus, ensure_sample_collection, scenario_files
 from ragft.knowledge.store import make_client
-from ragft.knowledge.workspaces import Workspaces
+from ragft.knowledge.workspaces import RoomFull, Workspaces, WorkspaceRevoked
 from ragft.paths import SCENARIO_DIR
 from ragft.settings import Settings
 from session import config, keys, models
@@ -33,6 +38,9 @@ from session import config, keys, models
 logger = logging.getLogger(__name__)
 
 TOUCH_EVERY_S = 60.0
+COOKIE = "ragft_ws"
+_COOKIE_SET = "workspace_cookie_set"  # the id this session last asked the browser to remember
+_EXEMPT = "workspace_exempt"  # the facilitator's session: a new workspace ignores the room's seats
 DELETED_NOTICE = "Your workspace was deleted: this is a new, empty one. The old link no longer opens anything."
 
 
@@ -57,8 +65,18 @@ def _purge_if_due(s: Settings, spaces: Workspaces) -> None:
         logger.info("retention purge removed %d workspace(s)", len(purged))
 
 
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser connection (AppTest)
+        return None
+    return str(value) if value else None
+
+
 def current_workspace() -> str:
-    """This session's workspace id (issued by the server), also put in the URL."""
+    """This session's workspace id (issued by the server), also put in the URL and remembered by the browser.
+
+    Raises :class:`ragft.knowledge.workspaces.RoomFull` / ``WorkspaceRevoked`` (see :func:`admit`)."""
     s = config.settings()
     spaces = workspaces(s)
     _purge_if_due(s, spaces)
@@ -69,7 +87,8 @@ def current_workspace() -> str:
         ws = mine  # checked less than a minute ago in this session
     else:
         asked = url or mine
-        resolved = spaces.resolve(asked)
+        fresh = st.query_params.get("fresh") == "1" and not mine
+        resolved = spaces.resolve(asked, remembered=_cookie(), fresh=fresh, bounded=not st.session_state.get(_EXEMPT))
         ws = resolved.workspace_id
         if resolved.notice and asked:
             st.session_state[keys.WORKSPACE_NOTICE] = resolved.notice
@@ -78,7 +97,39 @@ def current_workspace() -> str:
     st.session_state[keys.WORKSPACE_ID] = ws
     if url != ws:
         st.query_params["ws"] = ws
+    if "fresh" in st.query_params:
+        del st.query_params["fresh"]
     return ws
+
+
+def remember_in_browser() -> None:
+    """Ask the browser to remember this session's workspace (a first-party cookie, SameSite=Lax, Secure over
+    HTTPS), once per workspace per session. The id is the same capability as the ``?ws=`` link, no more."""
+    ws = st.session_state.get(keys.WORKSPACE_ID)
+    if not ws or st.session_state.get(_COOKIE_SET) == ws:
+        return
+    st.session_state[_COOKIE_SET] = ws
+    if _cookie() == ws:
+        return
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(ws)):
+        return
+    try:
+        ttl_days = config.server_settings(raw=True).workspace_ttl_days
+    except E.RagftError:
+        ttl_days = 0
+    age = int((ttl_days if ttl_days > 0 else 30) * 86400)  # as long as the workspace lives (30 days: never purged)
+    st.html(
+        "<script>document.cookie = "
+        f"'{COOKIE}={ws}; path=/; max-age={age}; SameSite=Lax' + "
+        "(location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def set_exempt() -> None:
+    """This is the facilitator's session (unlocked): a new workspace for it ignores the room's seats."""
+    st.session_state[_EXEMPT] = True
 
 
 def workspace_label() -> str:

@@ -111,15 +111,18 @@ def test_a_silent_session_gets_its_run_stopped_by_the_reaper():
     alive.wait(10)
 
 
-def test_wrong_passwords_lock_out_and_the_right_one_is_refused_while_locked(tmp_path):
+def test_wrong_passwords_lock_out_only_the_client_that_typed_them(tmp_path):
     store = open_store(tmp_path)
-    assert auth.unlock(store, "s3cret", "s3cret", now=0)
+    room, facilitator = auth.client_key("10.0.0.7", "tab-a"), auth.client_key("10.0.0.7", "tab-b")
+    assert auth.unlock(store, "s3cret", "s3cret", room, now=0)
     for i in range(auth.MAX_FAILURES):
-        assert not auth.unlock(store, "s3cret", f"wrong{i}", now=10 + i)
+        assert not auth.unlock(store, "s3cret", f"wrong{i}", room, now=10 + i)
     with pytest.raises(auth.FacilitatorLocked):
-        auth.unlock(store, "s3cret", "s3cret", now=20)
-    assert auth.locked_for(store, now=20) > 0
-    assert auth.unlock(store, "s3cret", "s3cret", now=20 + auth.LOCKOUT_S + 1)
+        auth.unlock(store, "s3cret", "s3cret", room, now=20)
+    assert auth.locked_for(store, room, now=20) > 0
+    assert auth.locked_for(store, facilitator, now=20) == 0
+    assert auth.unlock(store, "s3cret", "s3cret", facilitator, now=20), "another client is never locked out"
+    assert auth.unlock(store, "s3cret", "s3cret", room, now=20 + auth.LOCKOUT_S + 1)
 
 
 def test_leaderboard_intervals_and_ratings_follow_the_votes():

@@ -1,5 +1,6 @@
 """The Facilitator page's lock: nothing of the page renders until the password of ``RAGFT_FACILITATOR_PASSWORD``
-is typed (compared in constant time; lock-out after repeated failures, counted in the class database)."""
+is typed (compared in constant time; repeated failures lock out only the client that typed them: its address plus its
+browser session, counted in the class database)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import os
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.shared.safe_text import inline
 from ragft.classroom import auth
@@ -23,6 +25,21 @@ def configured_password() -> str:
     return os.environ.get(PASSWORD_ENV, "")
 
 
+def is_unlocked() -> bool:
+    """True once this session typed the password (draws nothing)."""
+    return bool(st.session_state.get(UNLOCKED_KEY))
+
+
+def _client() -> str:
+    """This client for the throttle: its address (as the app sees it) and its browser session."""
+    ctx = get_script_run_ctx()
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser connection (AppTest)
+        ip = None
+    return auth.client_key(ip, ctx.session_id if ctx else None)
+
+
 def unlocked() -> bool:
     """True once this session typed the password; otherwise draws the unlock form and returns False."""
     if st.session_state.get(UNLOCKED_KEY):
@@ -33,7 +50,7 @@ def unlocked() -> bool:
         go = st.form_submit_button("Unlock", type="primary")
     if go:
         try:
-            ok = auth.unlock(classroom.store(), configured_password(), typed or "")
+            ok = auth.unlock(classroom.store(), configured_password(), typed or "", _client())
         except RagftError as exc:
             st.error(inline(exc.message), icon=":material/lock_clock:")
             return False

@@ -24,6 +24,7 @@ class PageSpec:
 
 
 HOME = "pages/home.py"
+CONSOLE = "pages/facilitator.py"  # the facilitator's console (class mode only; at /facilitator)
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec(HOME, "Home", ":material/home:", "Explore"),
@@ -58,7 +59,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("pages/costs.py", "Costs", ":material/payments:", "Decide"),
     PageSpec("pages/settings.py", "Settings", ":material/settings:", "Configure"),
-    PageSpec("pages/facilitator.py", "Facilitator", ":material/groups:", "Facilitator", class_mode_only=True),
+    PageSpec(CONSOLE, "Facilitator", ":material/groups:", "Facilitator", class_mode_only=True),
 )
 
 

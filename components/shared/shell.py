@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from components.shared import sidebar
+from components.shared.safe_text import inline
 from ragft.classroom import pause
-from session import boot
+from ragft.knowledge.workspaces import RoomFull, WorkspaceRevoked
+from session import boot, workspace
 
 
 def page_shell(page_file: str) -> None:
@@ -24,3 +26,17 @@ def paused_notice() -> None:
             "The facilitator has paused all model calls for the moment: questions wait until they resume.",
             icon=":material/pause_circle:",
         )
+
+
+def admit(*, exempt: bool) -> bool:
+    """The router's gate: True when this session has its workspace; else draws why not (the room is full, the
+    facilitator closed this workspace) and returns False. ``exempt``: the facilitator's unlocked session, whose new
+    workspace ignores the room's seats."""
+    if exempt:
+        workspace.set_exempt()
+    try:
+        workspace.current_workspace()
+    except (RoomFull, WorkspaceRevoked) as exc:
+        st.error(f"{inline(exc.message)} {inline(exc.hint)}", icon=":material/event_seat:")
+        return False
+    return True

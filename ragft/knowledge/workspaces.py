@@ -10,6 +10,12 @@ workspace that was deleted or expired (its record is gone from the class databas
 Collection names are derived from a hash of the id plus the embedding model, so two workspaces never share a
 collection, no id can name another one (or the sample), and documents indexed with one embedding model are
 never searched with another.
+
+A browser also remembers its workspace in a cookie (the app sets it; see ``session/workspace.py``), so opening the
+join link again in the same browser returns to the same workspace instead of issuing another: a participant is a
+person, not a tab. The facilitator can bound the room (seats: live workspaces at most); a new workspace beyond
+the bound is refused with :class:`RoomFull`. The facilitator can revoke a workspace: its data is dropped, its seat
+freed, and its link and cookie are refused with :class:`WorkspaceRevoked` from then on.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragft.errors import ConfigError, IndexError_
+from ragft.errors import ConfigError, IndexError_, RagftError
 from ragft.store import workspaces as records
 from ragft.store.db import ClassStore, open_store
 
@@ -46,6 +52,25 @@ EXPIRED_NOTICE = "That workspace was deleted or expired after a long time unused
 
 class WorkspaceIdError(IndexError_):
     """A workspace id that is not one we could have made."""
+
+
+class RoomFull(RagftError):
+    """Every seat the facilitator set is taken: no new workspace is issued."""
+
+    hint = "Ask the facilitator for a seat: they can free one (Facilitator → Actions) or raise the number of seats."
+
+
+class WorkspaceRevoked(RagftError):
+    """The facilitator closed this workspace."""
+
+    hint = "Ask the facilitator if you need a workspace again."
+
+
+def room_full_message(seats: int) -> str:
+    return f"This room is full: the facilitator set {seats} seat(s) and every one is taken."
+
+
+REVOKED_MESSAGE = "The facilitator closed this workspace: its documents and results are gone."
 
 
 def new_workspace_id(secret: bytes | None = None) -> str:
@@ -173,27 +198,63 @@ class Workspaces:
         self.store = store or open_store(self.data_dir)
         self.secret = workspace_secret(self.data_dir, self.store)
 
-    def issue(self) -> records.WorkspaceRecord:
-        return records.register(self.store, new_workspace_id(self.secret))
+    def issue(self, *, bounded: bool = False) -> records.WorkspaceRecord:
+        """A new workspace; with ``bounded``, only within the room's seats (raises :class:`RoomFull`)."""
+        bound = records.seats(self.store) if bounded else None
+        rec = records.register_within(self.store, new_workspace_id(self.secret), bound)
+        if rec is None:
+            logger.info("refused a new workspace: the room's %s seat(s) are taken", bound)
+            raise RoomFull(room_full_message(bound or 0))
+        return rec
 
     def is_issued(self, value: object) -> bool:
         return is_signed_by(value, self.secret)
 
-    def resolve(self, asked: str | None) -> Resolved:
-        """The workspace for an id from the URL (or none): the same one when issued here and alive, else a new one."""
+    def _alive(self, value: str | None) -> records.WorkspaceRecord | None:
+        if not value or not self.is_issued(value):
+            return None
+        if records.is_revoked(self.store, value):
+            raise WorkspaceRevoked(REVOKED_MESSAGE)
+        rec = records.get(self.store, value)
+        if rec is not None and not rec.deleted and records.touch(self.store, rec.id):
+            return rec
+        return None
+
+    def resolve(
+        self, asked: str | None, *, remembered: str | None = None, fresh: bool = False, bounded: bool = False
+    ) -> Resolved:
+        """The workspace for an id from the URL (``asked``) or, without one, the browser's (``remembered``, its
+        cookie; skipped when the participant asks for a ``fresh`` one): the same one when issued here and alive,
+        else a new one (within the room's seats when ``bounded``). Raises :class:`WorkspaceRevoked` for a workspace
+        the facilitator closed, :class:`RoomFull` when a new one is needed and every seat is taken."""
         if asked:
+            rec = self._alive(asked)
+            if rec is not None:
+                return Resolved(rec.id, rec.label, None)
             if self.is_issued(asked):
-                rec = records.get(self.store, str(asked))
-                if rec is not None and not rec.deleted and records.touch(self.store, rec.id):
-                    return Resolved(rec.id, rec.label, None)
                 notice = EXPIRED_NOTICE
             else:
                 logger.info("refused a workspace id that this server did not issue")
                 notice = INVALID_NOTICE
         else:
             notice = None
-        rec = self.issue()
+            if remembered and is_valid_workspace_id(remembered):
+                back = None if fresh else self._alive(remembered)
+                if back is not None:
+                    return Resolved(back.id, back.label, None)
+                if fresh and self.is_issued(remembered) and records.is_revoked(self.store, remembered):
+                    raise WorkspaceRevoked(REVOKED_MESSAGE)
+        rec = self.issue(bounded=bounded)
         return Resolved(rec.id, rec.label, notice)
+
+    def revoke(self, workspace_id: str, client) -> None:
+        """The facilitator closes a workspace: its data and records go, its seat is free, and its link (or a
+        browser that remembers it) is refused from now on."""
+        records.mark_revoked(self.store, workspace_id)
+        records.mark_deleted(self.store, workspace_id)
+        drop_workspace_data(client, self.data_dir, workspace_id)
+        records.forget(self.store, workspace_id)
+        logger.info("workspace %s revoked by the facilitator", workspace_id)
 
     def touch(self, workspace_id: str) -> bool:
         return records.touch(self.store, workspace_id)

@@ -124,3 +124,64 @@ def claim_meta_after(store: ClassStore, key: str, now: float, min_gap_s: float) 
             (key, repr(now)),
         )
         return True
+
+
+# ---- bounding the room: seats and revoked workspaces ------------------------------------------------------
+SEATS_KEY = "room_seats"
+_REVOKED = "revoked_workspace:"
+
+
+def seats(store: ClassStore) -> int | None:
+    """How many live workspaces the room holds (None: no bound)."""
+    value = get_meta(store, SEATS_KEY)
+    try:
+        n = int(value) if value else 0
+    except ValueError:
+        return None
+    return n if n > 0 else None
+
+
+def set_seats(store: ClassStore, n: int | None) -> None:
+    """Bound the room at ``n`` live workspaces (None or 0: no bound). Workspaces already issued stay."""
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (SEATS_KEY, str(int(n or 0))),
+        )
+
+
+def live_count(store: ClassStore) -> int:
+    with store.read() as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM workspaces WHERE deleted = 0").fetchone()[0])
+
+
+def register_within(
+    store: ClassStore, workspace_id: str, bound: int | None, *, now: float | None = None
+) -> WorkspaceRecord | None:
+    """Like :func:`register`, but only while fewer than ``bound`` workspaces are live (None: no bound); the count
+    and the insert are one transaction, so two sessions can never both take the last seat."""
+    now = time.time() if now is None else now
+    with store.write() as conn:
+        if bound is not None:
+            live = int(conn.execute("SELECT COUNT(*) FROM workspaces WHERE deleted = 0").fetchone()[0])
+            if live >= bound:
+                return None
+        number = int(conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM workspaces").fetchone()[0])
+        conn.execute(
+            "INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
+            (workspace_id, number, f"Participant {number}", now, now),
+        )
+        return WorkspaceRecord(workspace_id, number, f"Participant {number}", now, now, False)
+
+
+def mark_revoked(store: ClassStore, workspace_id: str, *, now: float | None = None) -> None:
+    """Remember that the facilitator closed this workspace (its link and its browser are refused from now on)."""
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (_REVOKED + workspace_id, repr(time.time() if now is None else now)),
+        )
+
+
+def is_revoked(store: ClassStore, workspace_id: str) -> bool:
+    return get_meta(store, _REVOKED + workspace_id) is not None

@@ -30,7 +30,7 @@ from ragft.knowledge.base import KnowledgeBase
 from ragft.knowledge.documents import Limits
 from ragft.knowledge.sample import SampleStatus, ensure_sample_collection, scenario_files
 from ragft.knowledge.store import make_client
-from ragft.knowledge.workspaces import RoomFull, Workspaces, WorkspaceRevoked
+from ragft.knowledge.workspaces import Workspaces
 from ragft.paths import SCENARIO_DIR
 from ragft.settings import Settings
 from session import config, keys, models

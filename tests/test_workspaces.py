@@ -17,6 +17,8 @@ import pytest
 from ragft.costs.budget import Budget
 from ragft.knowledge import retention
 from ragft.knowledge.workspaces import (
+    RoomFull,
+    WorkspaceRevoked,
     EXPIRED_NOTICE,
     INVALID_NOTICE,
     SECRET_FILE,
@@ -207,3 +209,20 @@ def test_unsigned_or_malformed_ids_never_reach_the_database(tmp_path, bad):
     spaces = Workspaces(tmp_path)
     got = spaces.resolve(bad)
     assert W.get(spaces.store, bad) is None and spaces.is_issued(got.workspace_id)
+
+
+def test_a_browser_keeps_its_workspace_the_room_is_bounded_and_a_revoked_one_is_refused(tmp_path):
+    spaces = Workspaces(tmp_path)
+    mine = spaces.resolve(None).workspace_id
+    assert spaces.resolve(None, remembered=mine).workspace_id == mine, "the join link again, same browser"
+    assert spaces.resolve(None, remembered=mine, fresh=True).workspace_id != mine, "asked for a fresh one"
+    W.set_seats(spaces.store, W.live_count(spaces.store))
+    with pytest.raises(RoomFull, match="room is full"):
+        spaces.resolve(None, bounded=True)
+    assert spaces.resolve(None, remembered=mine, bounded=True).workspace_id == mine, "a seated browser gets back in"
+    spaces.revoke(mine, _client(tmp_path / "chroma"))
+    with pytest.raises(WorkspaceRevoked):
+        spaces.resolve(mine, bounded=True)
+    with pytest.raises(WorkspaceRevoked):
+        spaces.resolve(None, remembered=mine, fresh=True, bounded=True)
+    assert spaces.resolve(None, bounded=True).workspace_id, "the revoked seat is free"

@@ -17,11 +17,11 @@ import pytest
 from ragft.costs.budget import Budget
 from ragft.knowledge import retention
 from ragft.knowledge.workspaces import (
-    RoomFull,
-    WorkspaceRevoked,
     EXPIRED_NOTICE,
     INVALID_NOTICE,
     SECRET_FILE,
+    RoomFull,
+    WorkspaceRevoked,
     Workspaces,
     is_signed_by,
     load_secret,

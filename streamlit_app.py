@@ -28,10 +28,11 @@ for spec in navigation.PAGES:  # every page, explicitly (st.navigation; the fold
     if (ROOT / spec.path).exists() and spec.path not in hidden:
         # The console is not in a participant's navigation: it stays at its own address (/facilitator) and shows
         # in the menu once this session has unlocked it.
-        shown = "hidden" if spec.class_mode_only and not facilitator else "visible"
-        pg = st.Page(
-            spec.path, title=spec.title, icon=spec.icon, default=(spec.path == navigation.HOME), visibility=shown
-        )
+        home = spec.path == navigation.HOME
+        if spec.class_mode_only and not facilitator:
+            pg = st.Page(spec.path, title=spec.title, icon=spec.icon, default=home, visibility="hidden")
+        else:
+            pg = st.Page(spec.path, title=spec.title, icon=spec.icon, default=home)
         nav.setdefault(spec.section, []).append(pg)
         path_of[pg.url_path] = spec.path
 page = st.navigation(nav)

@@ -98,8 +98,14 @@ def test_people_not_tabs_and_the_facilitator_gets_in(app, browser):
     # (no reload: a new page load is a new session, which must unlock again)
     fac.get_by_text("Yes, delete its documents").click()
     wait_idle(fac)
-    fac.get_by_role("button", name="Revoke this workspace").click()
-    wait_idle(fac)
+    revoke = fac.get_by_role("button", name="Revoke this workspace")
+    fac.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Revoke') && !b.disabled)"
+    )
+    revoke.click()
+    deadline = time.monotonic() + 30
+    while ws in _live(data) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert ws not in _live(data)
     back = _open(participant, url)
     assert back.get_by_text("The facilitator closed this workspace").count() == 1

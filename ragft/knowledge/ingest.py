@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from ragft import errors as E
 from ragft.costs.budget import Budget, Reservation
 from ragft.costs.ledger import INGEST, SessionLedger
@@ -150,6 +152,65 @@ class _Meter:
         return cost
 
 
+def _duplicate(name: str, data: bytes, doc_id: str, indexes: Sequence[Index | None]) -> str | None:
+    """The message when these bytes are already in one of ``indexes`` (the workspace first), else None."""
+    for idx in indexes:
+        if idx is not None and data and idx.has_document(doc_id):
+            same = next((d for d in idx.documents() if d.doc_id == doc_id), None)
+            where = "the shared sample" if idx.label == SAMPLE else "your workspace"
+            shown = f" as {same.name}" if same and same.name != name else ""
+            return f"{name}: already in {where}{shown}; nothing added."
+    return None
+
+
+def _window_warning(name: str, embedder: Embedder, counts: Sequence[int]) -> str | None:
+    """The local model truncates a text at its window: say how many chunks it cut."""
+    if embedder.provider != "local":
+        return None
+    long = sum(1 for n in counts if n >= embedder.max_tokens)
+    if not long:
+        return None
+    return (
+        f"{name}: {long} chunk(s) are longer than the embedding model's {embedder.max_tokens}-token "
+        "window and were embedded from their beginning only; use smaller chunks."
+    )
+
+
+def _embed(
+    embedder: Embedder,
+    texts: list[str],
+    counts: Sequence[int],
+    meter: _Meter,
+    step: Callable[[str, int, int], None],
+) -> tuple[np.ndarray, float]:
+    """The vectors and the seconds they took; a failure midway settles what the finished batches cost."""
+    step("embedding", 0, len(texts))
+    embedded = [0]
+
+    def on_batch(done: int, total: int) -> None:
+        embedded[0] = done
+        meter.keep_alive()
+        step("embedding", done, total)
+
+    te = time.perf_counter()
+    try:
+        vectors = embed_texts(embedder, texts, on_batch=on_batch)
+    except BaseException as exc:
+        meter.settle(sum(counts[: embedded[0]]), time.perf_counter() - te, E.short_message(exc))
+        raise
+    return vectors, time.perf_counter() - te
+
+
+def _replace_older(index: Index, name: str, doc_id: str) -> list[str]:
+    """A new version of a file already in the workspace replaces it: the older versions' ids, deleted."""
+    replaced = []
+    for old in index.documents():
+        if old.name == name and old.doc_id != doc_id:
+            index.delete_document(old.doc_id)
+            replaced.append(old.doc_id)
+    return replaced
+
+
 def ingest_file(
     index: Index,
     name: str,
@@ -179,14 +240,11 @@ def ingest_file(
         check_type(name, data)  # a lying extension is an error even when the bytes are known
         doc_id = document_id(data)
         report.doc_id = doc_id
-        for idx in (index, *others):
-            if idx is not None and data and idx.has_document(doc_id):
-                same = next((d for d in idx.documents() if d.doc_id == doc_id), None)
-                where = "the shared sample" if idx.label == SAMPLE else "your workspace"
-                shown = f" as {same.name}" if same and same.name != name else ""
-                report.status, report.message = "duplicate", f"{name}: already in {where}{shown}; nothing added."
-                step("done", 1, 1)
-                return report
+        duplicate = _duplicate(name, data, doc_id, (index, *others))
+        if duplicate:
+            report.status, report.message = "duplicate", duplicate
+            step("done", 1, 1)
+            return report
         doc = load_document(
             name,
             data,
@@ -204,32 +262,11 @@ def ingest_file(
         texts = [c.text for c in chunks]
         counts = [int(embedder.count_tokens([t])) for t in texts]
         report.embed_tokens = sum(counts)
-        if embedder.provider == "local":  # the local model truncates at its window: say so
-            window = embedder.max_tokens
-            long = sum(1 for n in counts if n >= window)
-            if long:
-                report.warnings.append(
-                    f"{name}: {long} chunk(s) are longer than the embedding model's {window}-token "
-                    "window and were embedded from their beginning only; use smaller chunks."
-                )
+        if too_long := _window_warning(name, embedder, counts):
+            report.warnings.append(too_long)
         meter = _Meter(name, embedder, ledger, budget, price_overrides)
         meter.reserve(report.embed_tokens)  # BudgetExceeded: this file's error, nothing embedded
-        step("embedding", 0, len(texts))
-        embedded = [0]
-
-        def on_batch(done: int, total: int) -> None:
-            embedded[0] = done
-            meter.keep_alive()
-            step("embedding", done, total)
-
-        te = time.perf_counter()
-        try:
-            vectors = embed_texts(embedder, texts, on_batch=on_batch)
-        except BaseException as exc:
-            spent = sum(counts[: embedded[0]])
-            meter.settle(spent, time.perf_counter() - te, E.short_message(exc))
-            raise
-        report.embed_seconds = time.perf_counter() - te
+        vectors, report.embed_seconds = _embed(embedder, texts, counts, meter, step)
         report.embed_cost = meter.settle(report.embed_tokens, report.embed_seconds, None)
         step("storing", 0, len(chunks))
         index.add_document(
@@ -243,10 +280,7 @@ def ingest_file(
             embed_cost=report.embed_cost,
             on_batch=lambda d, t: step("storing", d, t),
         )
-        for old in index.documents():  # a new version of a file already in the workspace replaces it
-            if old.name == doc.name and old.doc_id != doc.doc_id:
-                index.delete_document(old.doc_id)
-                report.replaced.append(old.doc_id)
+        report.replaced = _replace_older(index, doc.name, doc.doc_id)
         report.status = "ok"
         what = f"{doc.page_count} page(s), " if doc.kind == "pdf" else ""
         report.message = f"{name}: indexed {what}{len(chunks)} chunk(s), {report.tokens:,} tokens."

@@ -14,7 +14,7 @@ import io
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -282,20 +282,7 @@ class SessionLedger:
         with self._lock:
             records = list(self._records)
             live = list(self._live.values()) if include_live and where is None else []
-        acc = _Acc()
-        for r in records:
-            if where is None or where(r):
-                acc.add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
-        for lc in live:
-            acc.add(
-                lc.usage,
-                lc.cost,
-                bool(lc.price and lc.price.local),
-                0.0,
-                live=True,
-                hypothetical=lc.payer == HYPOTHETICAL,
-            )
-        return acc.freeze()
+        return _sum([r for r in records if where is None or where(r)], live)
 
     def _group(self, key: Callable[[CallRecord], str | None], include_live: bool, live_key) -> dict[str, Totals]:
         with self._lock:
@@ -349,19 +336,7 @@ class SessionLedger:
         with self._lock:
             records = [r for r in self._records if r.question_id == qid]
             live = [lc for lc in self._live.values() if lc.question_id == qid] if include_live else []
-        acc = _Acc()
-        for r in records:
-            acc.add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
-        for lc in live:
-            acc.add(
-                lc.usage,
-                lc.cost,
-                bool(lc.price and lc.price.local),
-                0.0,
-                live=True,
-                hypothetical=lc.payer == HYPOTHETICAL,
-            )
-        return qid, acc.freeze()
+        return qid, _sum(records, live)
 
     def cumulative(self) -> list[tuple[datetime, Decimal]]:
         """(time, cumulative known spend) after each call, for the spend-over-time chart."""
@@ -407,3 +382,14 @@ def _row(r: CallRecord) -> dict[str, object]:
         "error": r.error or "",
         "paid_by": r.payer,
     }
+
+
+def _sum(records: Iterable[CallRecord], live: Iterable[LiveCall]) -> Totals:
+    """The totals of finished calls and in-flight partials."""
+    acc = _Acc()
+    for r in records:
+        acc.add(r.usage, r.cost, r.local, r.latency_s, hypothetical=r.hypothetical)
+    for lc in live:
+        local = bool(lc.price and lc.price.local)
+        acc.add(lc.usage, lc.cost, local, 0.0, live=True, hypothetical=lc.payer == HYPOTHETICAL)
+    return acc.freeze()

@@ -301,3 +301,47 @@ def test_one_training_turn_across_replicas_and_a_dead_holder_gives_it_back(pg_ur
     turn.release()
     store.close()
     assert ClassStore(tmp_path / "class.sqlite3").try_exclusive(TRAINING_LOCK) is not None  # one host: the file lock
+
+
+def test_the_lock_out_is_per_client_and_shared_by_replicas(engine, tmp_path):
+    from ragft.classroom import auth
+
+    store, data = engine
+    other_replica = open_store(data) if store.engine == "sqlite" else PostgresStore(store.url)  # a second process's
+    hammer, facilitator = auth.client_key("10.0.0.7", "tab-1"), auth.client_key("10.0.0.9", "tab-2")
+    for _ in range(auth.MAX_FAILURES):
+        assert not auth.unlock(store, "right-password", "guess", hammer, now=1000.0)
+    with pytest.raises(auth.FacilitatorLocked):
+        auth.unlock(other_replica, "right-password", "right-password", hammer, now=1001.0)  # seen on the other one
+    assert auth.locked_for(other_replica, hammer, now=1001.0) > 0
+    assert auth.unlock(other_replica, "right-password", "right-password", facilitator, now=1001.0)  # never everyone
+    if other_replica is not store:
+        other_replica.close()
+
+
+def test_a_pause_set_on_one_replica_holds_on_the_other(pg_url):
+    """The pause flag through a shared PostgreSQL, read by a separate process (another replica)."""
+    import subprocess
+    import sys
+
+    from ragft.classroom import pause
+
+    store, before = PostgresStore(pg_url), pause._store
+    pause.attach(store)
+    try:
+        pause.set_paused(True)
+        code = (
+            "from ragft.classroom import pause\n"
+            "from ragft.store.db import PostgresStore\n"
+            f"pause.attach(PostgresStore({pg_url!r}))\n"
+            "print('paused' if pause.is_paused() else 'running')\n"
+        )
+        seen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+        assert seen.stdout.strip() == "paused"
+        pause.set_paused(False)
+        seen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+        assert seen.stdout.strip() == "running"
+    finally:
+        pause.set_paused(False)
+        pause.attach(before)
+        store.close()

@@ -80,16 +80,14 @@ else:
 
 if qs is not None:
     EVV.preview(qs)
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    with c1:
-        st.pills(
-            "Configurations",
-            [c.key for c in CONFIGURATIONS],
-            selection_mode="multi",
-            key="eval_configs",
-            format_func=lambda k: BY_KEY[k].label,
-            disabled=running,
-        )
+    st.multiselect(  # seven configurations, full width: a row of pills ran off a phone's screen
+        "Configurations",
+        [c.key for c in CONFIGURATIONS],
+        key="eval_configs",
+        format_func=lambda k: BY_KEY[k].label,
+        disabled=running,
+    )
+    _, c2 = st.columns([3, 1], vertical_alignment="bottom")
     with c2:
         if st.session_state["eval_subset"] > len(qs):
             st.session_state["eval_subset"] = len(qs)

@@ -82,7 +82,7 @@ def test_bad_upload_is_a_message_naming_the_line_and_no_run(data_dir):
 
 def test_single_configuration_subset_of_one(data_dir):
     at = open_evaluate(embedded_settings(data_dir))
-    at.pills(key="eval_configs").set_value(["base_rag"])
+    at.multiselect(key="eval_configs").set_value(["base_rag"])
     at.number_input(key="eval_subset").set_value(1)
     at.button(key="eval_go").click().run()
     assert not at.exception, at.exception

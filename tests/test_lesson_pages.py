@@ -40,7 +40,7 @@ def test_compare_runs_base_plus_prompt_with_shots_from_the_training_set(data_dir
 def test_evaluate_scores_ticket_labels_for_prompted_configurations(data_dir):
     at = open_page("pages/evaluate.py", embedded_settings(data_dir), timeout=600)
     at.segmented_control(key="eval_source").set_value("tickets").run()
-    at.pills(key="eval_configs").set_value(["base_prompt", "base_nearest"]).run()
+    at.multiselect(key="eval_configs").set_value(["base_prompt", "base_nearest"]).run()
     at.number_input(key="eval_subset").set_value(2)
     at.button(key="eval_go").click().run()
     assert not at.exception, at.exception

@@ -6,7 +6,6 @@ Each test runs on a fresh SQLite file and on a fresh database of a throw-away Po
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from decimal import Decimal as D
 
@@ -168,30 +167,6 @@ def test_the_purge_claim_goes_to_one_caller(engine):
 
 
 # ---- the budget under a race -------------------------------------------------------------------------------------
-def _reserve_many(data_dir: str, url: str | None, n: int, step: str, out, ready=None, go=None) -> None:
-    if url:
-        import os
-
-        os.environ[DATABASE_URL_ENV] = url
-    budget = Budget(data_dir, app_cap=D("1"), workspace_id="ws-race")
-    budget.status()  # connected and migrated before the start
-    if ready is not None and go is not None:
-        ready.put(1)
-        go.wait(120)
-    held = 0
-    try:
-        for _ in range(n):
-            try:
-                budget.reserve(D(step))
-                held += 1
-            except BudgetExceeded:
-                pass
-    except Exception as exc:  # reported to the test, not lost with the process
-        out.put(f"{type(exc).__name__}: {exc}")
-        return
-    out.put(held)
-
-
 def test_a_one_dollar_cap_raced_by_threads_is_never_crossed(engine):
     store, data = engine
     budget = Budget(data, app_cap=D("1"), workspace_id="ws-race")
@@ -219,24 +194,49 @@ def test_a_one_dollar_cap_raced_by_threads_is_never_crossed(engine):
 
 
 def test_two_replicas_racing_one_cap_on_postgres(pg_url, tmp_path):
-    """Two processes with separate data dirs (two replicas), one PostgreSQL: the cap holds across them."""
-    ctx = multiprocessing.get_context("spawn")
-    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    """Two processes with separate data dirs (two replicas), one PostgreSQL: the cap holds across them.
+
+    Plain subprocesses, not multiprocessing: under the full suite an AppTest leaves ``__main__`` pointing at the
+    app's script, which a spawned child would run again."""
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    code = (
+        "import os, sys, time\n"
+        "from decimal import Decimal as D\n"
+        "from ragft.costs.budget import Budget\n"
+        "from ragft.errors import BudgetExceeded\n"
+        "b = Budget(sys.argv[1], app_cap=D('1'), workspace_id='ws-race')\n"
+        "b.status()\n"
+        "print('ready', flush=True)\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.01)\n"
+        "held = 0\n"
+        "for _ in range(30):\n"
+        "    try:\n"
+        "        b.reserve(D('0.05')); held += 1\n"
+        "    except BudgetExceeded:\n"
+        "        pass\n"
+        "print(held, flush=True)\n"
+    )
+    env = {**__import__("os").environ, DATABASE_URL_ENV: pg_url}
     procs = [
-        ctx.Process(target=_reserve_many, args=(str(tmp_path / f"replica-{i}"), pg_url, 30, "0.05", out, ready, go))
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / f"replica-{i}"), str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for i in range(2)
     ]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=240)  # spawn + imports: slow on a loaded machine
-    go.set()  # both replicas asking at once
-    held = [out.get(timeout=240) for _ in procs]
-    for p in procs:
-        p.join(30)
-    assert all(isinstance(h, int) for h in held) and sum(held) == 20, (
-        held
-    )  # 20 × $0.05 = $1.00 exactly, whichever replica got them
+    try:
+        assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
+        go.write_text("go")  # both replicas asking at once
+        held = [int(p.stdout.readline().strip()) for p in procs]
+    finally:
+        for p in procs:
+            p.wait(120)
+    assert sum(held) == 20, held  # 20 × $0.05 = $1.00 exactly, whichever replica got them
 
 
 def test_an_unreachable_database_is_a_clear_error_and_no_call_is_reserved(tmp_path, monkeypatch):

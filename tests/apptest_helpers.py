@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from ragft.paths import DEFAULT_ADAPTER, ROOT
 from ragft.settings import EMBEDDED_FT_MODEL, EndpointConfig, Settings
+from session import keys
 
 
 def embedded_settings(data_dir, **changes) -> Settings:
@@ -18,7 +19,7 @@ def embedded_settings(data_dir, **changes) -> Settings:
 def open_page(page: str, settings: Settings, timeout: float = 300) -> AppTest:
     """Run the router once with ``settings`` in the session, then switch to ``page`` (e.g. "pages/compare.py")."""
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
-    at.session_state["settings"] = settings
+    at.session_state[keys.SETTINGS] = settings
     at.run()
     at.switch_page(page)
     at.run()

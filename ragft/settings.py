@@ -188,28 +188,6 @@ def _get(src: Mapping[str, Any], name: str, default: Any = None) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _int(src: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
-    raw = _get(src, name, default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
-    return value
-
-
-def _float(src: Mapping[str, Any], name: str, default: float, lo: float, hi: float) -> float:
-    raw = _get(src, name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
-    return value
-
-
 @dataclass(frozen=True)
 class Number:
     """One numeric setting: the env var / secrets key ``env`` read into the field ``name``, within ``BOUNDS``."""
@@ -258,12 +236,21 @@ _NUMBER = {row.name: row for row in NUMBERS}
 def _number(src: Mapping[str, Any], row: Number, default: Any, prefix: str = "", cap: int | None = None) -> Any:
     """``row``'s value from ``src`` (``default`` when unset; a ``None`` default stays ``None``), ConfigError if bad."""
     env = prefix + row.env
-    if default is None and _get(src, env) is None:
+    raw = _get(src, env, default)
+    if raw is None:
         return None
-    if row.kind is int:
-        lo, hi = int_bound(row.bounds_name)
-        return _int(src, env, default, lo, hi if cap is None else min(hi, cap))
-    return _float(src, env, default, *bound(row.bounds_name))
+    lo, hi = int_bound(row.bounds_name) if row.kind is int else bound(row.bounds_name)
+    if cap is not None:
+        hi = min(hi, cap)
+    try:
+        value = row.kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{env} must be {'a whole number' if row.kind is int else 'a number'}, got {raw!r}."
+        ) from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{env} must be between {lo} and {hi}, got {value}.")
+    return value
 
 
 def _numbers(

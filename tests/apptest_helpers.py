@@ -1,4 +1,4 @@
-"""Helpers shared by the page tests: embedded-default settings and opening a page through the router."""
+"""Helpers shared by the page tests: embedded-default settings, opening a page, unlocking the Facilitator console."""
 
 from __future__ import annotations
 
@@ -24,4 +24,15 @@ def open_page(page: str, settings: Settings, timeout: float = 300) -> AppTest:
     at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
+    return at
+
+
+def open_facilitator(password: str, timeout: float = 120) -> AppTest:
+    """Run the router, switch to the Facilitator console and unlock it with ``password``."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    at.run()
+    at.switch_page("pages/facilitator.py").run()
+    at.text_input(key="fac_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
     return at

@@ -15,12 +15,12 @@ from ragft.training import adapters as A
 from ragft.training import jobs
 from ragft.training.config import TrainConfig, TrainingOverLimit, TrainLimits
 from ragft.training.trainer import training_available
+from tests.apptest_helpers import open_facilitator
 from tests.training_helpers import EXAMPLES, TINY, wait_final, wait_for
 
 pytestmark = pytest.mark.slow  # starts training processes (torch)
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse"
 needs_torch = pytest.mark.skipif(not training_available()[0], reason="training dependencies are not installed")
 
@@ -91,12 +91,7 @@ def test_the_facilitator_lists_and_stops_a_running_training(tmp_path, monkeypatc
     job = jobs.submit(tmp_path, "workspace-fac", "long-voice", EXAMPLES, TrainConfig(steps=200, max_len=96))
     wait_for(lambda: jobs.status(tmp_path, job).state in ("loading", "training"), timeout=60)
     pid = jobs.status(tmp_path, job).data["pid"]
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/facilitator.py").run()
-    at.text_input(key="fac_password").input(PASSWORD)
-    at.button[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_facilitator(PASSWORD)
     rows = next(d.value for d in at.dataframe if "Adapter" in d.value.columns).to_dict("records")
     assert [r["Adapter"] for r in rows] == ["long-voice"] and rows[0]["State"] in ("loading", "training")
     at.button(key="fac_stop_training").click().run()

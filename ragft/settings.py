@@ -188,26 +188,81 @@ def _get(src: Mapping[str, Any], name: str, default: Any = None) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _int(src: Mapping[str, Any], name: str, default: int, lo: int = 0, hi: int = 10**9) -> int:
-    raw = _get(src, name, default)
+@dataclass(frozen=True)
+class Number:
+    """One numeric setting: the env var / secrets key ``env`` read into the field ``name``, within ``BOUNDS``."""
+
+    env: str
+    name: str  # the Settings (or EndpointConfig) field
+    kind: type[int] | type[float]  # int: a whole number within int_bound; float: any number within bound
+    bound: str = ""  # the BOUNDS row; the field's name when empty
+    below: str | None = None  # the value must also stay below this field's (read earlier in the same table)
+
+    @property
+    def bounds_name(self) -> str:
+        return self.bound or self.name
+
+
+# Every numeric setting of load_settings, read in this order (see _numbers).
+NUMBERS: tuple[Number, ...] = (
+    Number("CHROMA_PORT", "chroma_port", int),
+    Number("RAGFT_CHUNK_TOKENS", "chunk_tokens", int),
+    Number("RAGFT_CHUNK_OVERLAP", "chunk_overlap", int, below="chunk_tokens"),
+    Number("RAGFT_TOP_K", "top_k", int),
+    Number("RAGFT_SCORE_THRESHOLD", "score_threshold", float),
+    Number("RAGFT_TEMPERATURE", "temperature", float),
+    Number("RAGFT_MAX_TOKENS", "max_tokens", int),
+    Number("RAGFT_WORKSPACE_TTL_DAYS", "workspace_ttl_days", float),
+    Number("RAGFT_MAX_UPLOAD_MB", "max_upload_mb", int),
+    Number("RAGFT_MAX_PAGES", "max_pages", int),
+    Number("RAGFT_MAX_CHUNKS_PER_FILE", "max_chunks_per_file", int),
+    Number("RAGFT_MAX_CHUNKS_PER_WORKSPACE", "max_chunks_per_workspace", int),
+    Number("RAGFT_OCR_MAX_PAGES", "ocr_max_pages", int),
+    Number("RAGFT_OCR_SECONDS_PER_FILE", "ocr_seconds_per_file", float),
+    Number("RAGFT_N_THREADS", "n_threads", int, bound="threads"),  # default None: unset leaves it to the policy
+    Number("RAGFT_EMBED_THREADS", "embed_threads", int, bound="threads"),
+    Number("RAGFT_TRAIN_MAX_STEPS", "train_max_steps", int),
+    Number("RAGFT_TRAIN_MAX_SECONDS", "train_max_seconds", float),
+    Number("RAGFT_MAX_SYSTEM_PROMPT_CHARS", "max_system_prompt_chars", int),
+)
+# The numeric settings of an endpoint slot: ``env`` follows the slot's prefix (RAGFT_BASE_TIMEOUT, RAGFT_FT_RETRIES).
+ENDPOINT_NUMBERS: tuple[Number, ...] = (
+    Number("_TIMEOUT", "timeout_s", float),
+    Number("_RETRIES", "max_retries", int),
+)
+_NUMBER = {row.name: row for row in NUMBERS}
+
+
+def _number(src: Mapping[str, Any], row: Number, default: Any, prefix: str = "", cap: int | None = None) -> Any:
+    """``row``'s value from ``src`` (``default`` when unset; a ``None`` default stays ``None``), ConfigError if bad."""
+    env = prefix + row.env
+    raw = _get(src, env, default)
+    if raw is None:
+        return None
+    lo, hi = int_bound(row.bounds_name) if row.kind is int else bound(row.bounds_name)
+    if cap is not None:
+        hi = min(hi, cap)
     try:
-        value = int(raw)
+        value = row.kind(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+        raise ConfigError(
+            f"{env} must be {'a whole number' if row.kind is int else 'a number'}, got {raw!r}."
+        ) from None
     if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+        raise ConfigError(f"{env} must be between {lo} and {hi}, got {value}.")
     return value
 
 
-def _float(src: Mapping[str, Any], name: str, default: float, lo: float, hi: float) -> float:
-    raw = _get(src, name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
-    return value
+def _numbers(
+    src: Mapping[str, Any], rows: tuple[Number, ...], defaults: Any, prefix: str = "", **chosen: Any
+) -> dict[str, Any]:
+    """``{field: value}`` for every row, in order; a default is the field's on ``defaults`` unless ``chosen``."""
+    values: dict[str, Any] = {}
+    for row in rows:
+        default = chosen[row.name] if row.name in chosen else getattr(defaults, row.name)
+        cap = values[row.below] - 1 if row.below else None
+        values[row.name] = _number(src, row, default, prefix, cap)
+    return values
 
 
 def _money(src: Mapping[str, Any], name: str) -> Decimal | None:
@@ -257,13 +312,8 @@ def _endpoint(src: Mapping[str, Any], prefix: str, default_model: str, default_l
         base_url=_get(src, f"{prefix}_URL", PROVIDERS[provider]["base_url"]),
         api_key=key,
         api_version=_get(src, f"{prefix}_API_VERSION", AZURE_API_VERSION if provider == "azure" else None),
-        timeout_s=_float(src, f"{prefix}_TIMEOUT", _ENDPOINT.timeout_s, *bound("timeout_s")),
-        max_retries=_int(src, f"{prefix}_RETRIES", _ENDPOINT.max_retries, *int_bound("max_retries")),
+        **_numbers(src, ENDPOINT_NUMBERS, _ENDPOINT, prefix),
     )
-
-
-def _threads(src: Mapping[str, Any], name: str) -> int | None:
-    return _int(src, name, 0, *int_bound("threads")) if _get(src, name) is not None else None
 
 
 def thread_overrides(env: Mapping[str, Any] | None = None) -> tuple[int | None, int | None]:
@@ -273,7 +323,7 @@ def thread_overrides(env: Mapping[str, Any] | None = None) -> tuple[int | None, 
     Read from the process environment: the CPU is shared by every session of the process.
     """
     src = os.environ if env is None else env
-    return _threads(src, "RAGFT_N_THREADS"), _threads(src, "RAGFT_EMBED_THREADS")
+    return _number(src, _NUMBER["n_threads"], None), _number(src, _NUMBER["embed_threads"], None)
 
 
 def _names(src: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -318,43 +368,18 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
             api_key=_get(src, "RAGFT_EMBED_API_KEY") or _get(src, "OPENAI_API_KEY"),
             api_version=_get(src, "RAGFT_EMBED_API_VERSION"),
         )
-    chunk_tokens = _int(src, "RAGFT_CHUNK_TOKENS", DEFAULTS.chunk_tokens, *int_bound("chunk_tokens"))
     base = _endpoint(src, "RAGFT_BASE", EMBEDDED_BASE_MODEL, None)
     finetuned = _endpoint(src, "RAGFT_FT", EMBEDDED_FT_MODEL, "default")
+    numbers = _numbers(src, NUMBERS, DEFAULTS, top_k=default_top_k(base, finetuned))
     return Settings(
         base=base,
         finetuned=finetuned,
         embedding=embedding,
         data_dir=Path(_get(src, "RAGFT_DATA_DIR", DEFAULTS.data_dir)),
         chroma_host=_get(src, "CHROMA_HOST"),
-        chroma_port=_int(src, "CHROMA_PORT", DEFAULTS.chroma_port, *int_bound("chroma_port")),
-        chunk_tokens=chunk_tokens,
-        chunk_overlap=_int(src, "RAGFT_CHUNK_OVERLAP", DEFAULTS.chunk_overlap, 0, chunk_tokens - 1),
-        top_k=_int(src, "RAGFT_TOP_K", default_top_k(base, finetuned), *int_bound("top_k")),
-        score_threshold=_float(src, "RAGFT_SCORE_THRESHOLD", DEFAULTS.score_threshold, *bound("score_threshold")),
-        temperature=_float(src, "RAGFT_TEMPERATURE", DEFAULTS.temperature, *bound("temperature")),
-        max_tokens=_int(src, "RAGFT_MAX_TOKENS", DEFAULTS.max_tokens, *int_bound("max_tokens")),
         system_prompt=_get(src, "RAGFT_SYSTEM_PROMPT", DEFAULTS.system_prompt),
         participant_budget_usd=_participant_budget(src),
         app_budget_usd=_money(src, "RAGFT_APP_BUDGET_USD"),
-        workspace_ttl_days=_float(
-            src, "RAGFT_WORKSPACE_TTL_DAYS", DEFAULTS.workspace_ttl_days, *bound("workspace_ttl_days")
-        ),
-        max_upload_mb=_int(src, "RAGFT_MAX_UPLOAD_MB", DEFAULTS.max_upload_mb, *int_bound("max_upload_mb")),
-        max_pages=_int(src, "RAGFT_MAX_PAGES", DEFAULTS.max_pages, *int_bound("max_pages")),
-        max_chunks_per_file=_int(
-            src, "RAGFT_MAX_CHUNKS_PER_FILE", DEFAULTS.max_chunks_per_file, *int_bound("max_chunks_per_file")
-        ),
-        max_chunks_per_workspace=_int(
-            src,
-            "RAGFT_MAX_CHUNKS_PER_WORKSPACE",
-            DEFAULTS.max_chunks_per_workspace,
-            *int_bound("max_chunks_per_workspace"),
-        ),
-        ocr_max_pages=_int(src, "RAGFT_OCR_MAX_PAGES", DEFAULTS.ocr_max_pages, *int_bound("ocr_max_pages")),
-        ocr_seconds_per_file=_float(
-            src, "RAGFT_OCR_SECONDS_PER_FILE", DEFAULTS.ocr_seconds_per_file, *bound("ocr_seconds_per_file")
-        ),
         price_overrides=parse_price_text(_get(src, "RAGFT_PRICE_OVERRIDES")),
         participant_endpoints=_provider(
             src, "RAGFT_PARTICIPANT_ENDPOINTS", DEFAULTS.participant_endpoints, ("own-key", "server-only")
@@ -368,18 +393,7 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
             if names
         },
         allowed_hosts=parse_allowed_hosts(_get(src, "RAGFT_ALLOWED_HOSTS")),
-        n_threads=_threads(src, "RAGFT_N_THREADS"),
-        embed_threads=_threads(src, "RAGFT_EMBED_THREADS"),
-        train_max_steps=_int(src, "RAGFT_TRAIN_MAX_STEPS", DEFAULTS.train_max_steps, *int_bound("train_max_steps")),
-        train_max_seconds=_float(
-            src, "RAGFT_TRAIN_MAX_SECONDS", DEFAULTS.train_max_seconds, *bound("train_max_seconds")
-        ),
-        max_system_prompt_chars=_int(
-            src,
-            "RAGFT_MAX_SYSTEM_PROMPT_CHARS",
-            DEFAULTS.max_system_prompt_chars,
-            *int_bound("max_system_prompt_chars"),
-        ),
+        **numbers,
     )
 
 
@@ -398,7 +412,7 @@ def upload_limit_mb(env: Mapping[str, Any] | None = None, secrets_file: Path | N
             raise ConfigError(f"{secrets_file} cannot be read: {exc}") from None
     src = {k: v for k, v in secrets.items() if isinstance(v, (str, int, float))}
     src.update(os.environ if env is None else env)
-    return _int(src, "RAGFT_MAX_UPLOAD_MB", 20, *int_bound("max_upload_mb"))
+    return int(_number(src, _NUMBER["max_upload_mb"], DEFAULTS.max_upload_mb))
 
 
 def per_million(value: Any, what: str) -> Decimal:

@@ -217,7 +217,7 @@ def data_dir(tmp_path, monkeypatch):
 # server fixture, or are parametrised over a real `chroma run`, are marked here. In the quick tier, loading a
 # llama.cpp model or starting a server process fails the test (so an unmarked module cannot slip in).
 SLOW_FIXTURES = frozenset(
-    {"llama_server", "chroma_server", "postgres_server", "pg_url", "app_url", "browser", "page", "app"}
+    {"llama_server", "chroma_server", "postgres_server", "pg_url", "app_url", "app_on_stub", "browser", "page", "app"}
 )
 SERVER_COMMANDS = ("streamlit", "chroma", "llama_cpp.server", "ragft.training.worker", "chromium", "initdb", "postgres")
 

@@ -13,6 +13,7 @@ from components.shared.safe_text import as_plain
 from ragft.runs import BackgroundRun, registry
 from ragft.store import open_store
 from ragft.store import records as R
+from tests.apptest_helpers import open_facilitator
 
 pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
 
@@ -27,16 +28,6 @@ def facilitator_env(data_dir, monkeypatch):
     return data_dir
 
 
-def facilitator(password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/facilitator.py").run()
-    at.text_input(key="fac_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def table(at: AppTest, column: str):
     """The dataframe on the page that has ``column``."""
     for d in at.dataframe:
@@ -46,7 +37,7 @@ def table(at: AppTest, column: str):
 
 
 def test_wrong_password_is_refused_and_nothing_renders(facilitator_env):
-    at = facilitator("not it")
+    at = open_facilitator("not it")
     assert any("Wrong password" in as_plain(e.value) for e in at.error)
     assert not at.tabs and not at.dataframe
     assert "fac_room_table" not in [getattr(d, "key", None) for d in at.dataframe]
@@ -60,7 +51,7 @@ def test_votes_from_several_sessions_aggregate_on_the_page(facilitator_env):
         assert not participant.exception
         own = participant.session_state["workspace_id"]
         assert R.record_vote(store, own, f"cmp-{ws}", winner, ["base", "base_rag", "ft_rag"], "What costs X?")
-    at = facilitator(PASSWORD)
+    at = open_facilitator(PASSWORD)
     board = table(at, "Rating (Bradley-Terry)")
     rows = {r["Configuration"]: r for r in board.to_dict("records")}
     assert rows["Fine-tuned + RAG"]["Won"] == 2 and rows["Fine-tuned + RAG"]["Shown"] == 3
@@ -81,7 +72,7 @@ def test_the_facilitator_stops_a_participants_run(facilitator_env):
     run = Endless([], kind="evaluation", what="shipped set: 34 question(s)", owner=ws).start()
     registry().add(run)
     try:
-        at = facilitator(PASSWORD)
+        at = open_facilitator(PASSWORD)
         room = table(at, "Running now").to_dict("records")
         assert any("evaluation" in r["Running now"] for r in room)
         at.button(key="fac_stop_run").click().run()
@@ -110,7 +101,7 @@ def test_the_facilitator_resets_the_app_wide_total_after_confirming(facilitator_
     budget.reserve(D("9000"), payer=HYPOTHETICAL).settle(D("9000"))  # a free model they priced
     with pytest.raises(BudgetExceeded):
         budget.reserve(D("0.10"))  # the room is stopped on the server's key
-    at = facilitator(PASSWORD)
+    at = open_facilitator(PASSWORD)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["App-wide spend (server key)"] == "$0.95"
     assert metrics["Participants' own keys"] == "$4.00" and metrics["Hypothetical"] == "$9,000.00"

@@ -19,6 +19,7 @@ from ragft.knowledge.search import MAX_QUERY_CHARS, SearchTooLong, search
 from ragft.paths import ROOT
 from ragft.settings import load_settings
 from ragft.training.config import TrainLimits
+from session import keys
 
 CANARY = "sk-canary-bounds-5d1e"
 CLOSED = "http://127.0.0.1:9/v1"  # nothing listens: nothing is called
@@ -109,7 +110,7 @@ def test_the_settings_page_refuses_a_one_second_timeout_on_the_server_key(server
     at.button(key="set_apply").click().run()
     errors = " ".join(as_plain(e.value) for e in at.error)
     assert "the facilitator sets the timeout (30 s) and the retries (1)" in errors
-    assert at.session_state["settings"].base.timeout_s == 30.0  # nothing applied
+    assert at.session_state[keys.SETTINGS].base.timeout_s == 30.0  # nothing applied
 
 
 def test_test_connection_is_refused_while_model_calls_are_paused(server_env):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from ragft.costs.prices import price_for
 from ragft.errors import ConfigError
-from ragft.settings import load_settings
+from ragft.settings import ENDPOINT_NUMBERS, NUMBERS, Settings, load_settings
 
 
 def test_defaults_are_the_embedded_offline_stack():
@@ -92,3 +95,13 @@ def test_price_overrides_from_env():
     with pytest.raises(ConfigError) as info:
         load_settings({"RAGFT_PRICE_OVERRIDES": "broken"})
     assert "model=input/output" in info.value.message
+
+
+def test_every_numeric_setting_is_one_table_row_named_in_the_readme():
+    fields = dataclasses.fields(Settings)
+    assert {f.name for f in fields if f.type in ("int", "float", "int | None")} == {row.name for row in NUMBERS}
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| variable | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    named = {name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+    wanted = [row.env for row in NUMBERS] + [f"RAGFT_BASE{row.env}" for row in ENDPOINT_NUMBERS]
+    assert [env for env in wanted if env not in named] == []

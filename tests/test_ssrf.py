@@ -35,6 +35,7 @@ from ragft.net.addresses import classify, parse_host
 from ragft.net.egress import Egress, check_url_shape, parse_allowed_hosts
 from ragft.paths import ROOT
 from ragft.settings import EmbeddingConfig, EndpointConfig, load_settings
+from session import keys
 from tests.counting_stub import CountingStub
 
 PATHS = ("chat", "test connection", "embeddings", "judge", "drafting")
@@ -373,7 +374,7 @@ def test_settings_page_refuses_a_loopback_url_with_a_clear_message(data_dir, mon
     at.text_input(key="set_base_base_url").set_value(f"http://2130706433:{stub.port}/v1")
     at.button(key="set_apply").click().run()
     assert "2130706433 (that is 127.0.0.1) is a loopback address" in as_plain(at.error[0].value)
-    assert at.session_state["settings"].base.base_url == "http://127.0.0.1:9/v1"  # nothing applied
+    assert at.session_state[keys.SETTINGS].base.base_url == "http://127.0.0.1:9/v1"  # nothing applied
     at.text_input(key="set_base_base_url").set_value(f"http://user:pw@example.com:{stub.port}/v1")
     at.button(key="set_apply").click().run()
     assert "must not contain a user name or password" in as_plain(at.error[0].value)

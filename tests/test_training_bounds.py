@@ -14,30 +14,15 @@ from components.shared.safe_text import as_plain
 from ragft.training import adapters as A
 from ragft.training import jobs
 from ragft.training.config import TrainConfig, TrainingOverLimit, TrainLimits
-from ragft.training.examples import Example
 from ragft.training.trainer import training_available
+from tests.apptest_helpers import open_facilitator
+from tests.training_helpers import EXAMPLES, TINY, wait_final, wait_for
 
 pytestmark = pytest.mark.slow  # starts training processes (torch)
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse"
-EXAMPLES = [
-    Example(f"What does item {i} cost?", f"Howdy!\n- Item {i} costs ${i}9.\nStay wild, the Fernhollow crew")
-    for i in range(4)
-]
-TINY = TrainConfig(steps=2, batch_size=2, warmup_steps=1, max_len=96)
 needs_torch = pytest.mark.skipif(not training_available()[0], reason="training dependencies are not installed")
-
-
-def wait_for(pred, timeout=120.0, every=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def worker_pids(data_dir: Path) -> list[int]:
@@ -88,14 +73,14 @@ def test_a_queue_of_three_is_one_worker_process_and_the_time_limit_stops_it(tmp_
     assert [jobs.status(tmp_path, j).position for j in ids] == [0, 1, 2]
     jobs.stop(tmp_path, ids[2])  # a queued job is dropped without ever starting
     assert jobs.status(tmp_path, ids[2]).state == "stopped" and ids[2] not in jobs.queue(tmp_path)
-    first = wait_for(lambda: (s := jobs.status(tmp_path, ids[0])).state in jobs.FINAL and s, timeout=120)
+    first = wait_final(tmp_path, ids[0], timeout=120)
     assert first.state == "stopped" and "time limit of 10 s" in first.message, first.message
     assert A.list_adapters(tmp_path, "workspace-0") == []
     # its process exited: the next job's worker started in its turn, alone
     wait_for(lambda: jobs.status(tmp_path, ids[1]).data.get("pid"), timeout=30)
     assert len(worker_pids(tmp_path)) == 1
     jobs.stop(tmp_path, ids[1])
-    wait_for(lambda: jobs.status(tmp_path, ids[1]).state in jobs.FINAL, timeout=60)
+    wait_final(tmp_path, ids[1], timeout=60)
     wait_for(lambda: worker_pids(tmp_path) == [], timeout=30)
 
 
@@ -106,17 +91,12 @@ def test_the_facilitator_lists_and_stops_a_running_training(tmp_path, monkeypatc
     job = jobs.submit(tmp_path, "workspace-fac", "long-voice", EXAMPLES, TrainConfig(steps=200, max_len=96))
     wait_for(lambda: jobs.status(tmp_path, job).state in ("loading", "training"), timeout=60)
     pid = jobs.status(tmp_path, job).data["pid"]
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/facilitator.py").run()
-    at.text_input(key="fac_password").input(PASSWORD)
-    at.button[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_facilitator(PASSWORD)
     rows = next(d.value for d in at.dataframe if "Adapter" in d.value.columns).to_dict("records")
     assert [r["Adapter"] for r in rows] == ["long-voice"] and rows[0]["State"] in ("loading", "training")
     at.button(key="fac_stop_training").click().run()
     assert not at.exception
-    st = wait_for(lambda: (s := jobs.status(tmp_path, job)).state in jobs.FINAL and s, timeout=60)
+    st = wait_final(tmp_path, job, timeout=60)
     assert st.state == "stopped" and "nothing was saved" in st.message.lower()
     wait_for(lambda: not jobs.pid_alive(pid), timeout=30)
     assert A.list_adapters(tmp_path, "workspace-fac") == []

@@ -10,36 +10,16 @@ import errno
 import fcntl
 import os
 import signal
-import time
 
 import pytest
 
 from ragft.training import adapters as A
 from ragft.training import jobs
-from ragft.training.config import TrainConfig
 from ragft.training.converter import find_converter
-from ragft.training.examples import Example
 from ragft.training.trainer import training_available
+from tests.training_helpers import EXAMPLES, TINY, wait_final, wait_for
 
 pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
-
-EXAMPLES = [
-    Example(
-        f"What does item {i} cost?", f"Howdy from Fernhollow!\n- Item {i} costs ${i}9.\nStay wild, the Fernhollow crew"
-    )
-    for i in range(5)
-]
-TINY = TrainConfig(steps=2, batch_size=2, warmup_steps=1, max_len=128)
-
-
-def wait_for(pred, timeout=60.0, every=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -63,7 +43,7 @@ def test_two_trainings_at_once_queue_with_positions_and_stop(tmp_path, held_lock
     with pytest.raises(jobs.TrainingRefused):  # one training per workspace at a time
         jobs.submit(tmp_path, "workspace-aaaa", "voice-c", EXAMPLES, TINY)
     jobs.stop(tmp_path, a)
-    st = wait_for(lambda: (s := jobs.status(tmp_path, a)).state in jobs.FINAL and s)
+    st = wait_final(tmp_path, a)
     assert st.state == "stopped" and "nothing was saved" in st.message.lower()
     assert jobs.queue(tmp_path) == [b]
     wait_for(lambda: jobs.status(tmp_path, b).data.get("pid"))  # a's process ended: b's worker starts
@@ -80,7 +60,7 @@ def test_a_killed_training_process_is_reported_and_nothing_is_listed(tmp_path, h
     staging = A.staging_dir(tmp_path, "workspace-kill", job)  # as if it had started writing
     (staging / "adapter.gguf").write_bytes(b"half")
     os.kill(pid, signal.SIGKILL)
-    st = wait_for(lambda: (s := jobs.status(tmp_path, job)).state in jobs.FINAL and s, timeout=30)
+    st = wait_final(tmp_path, job, timeout=30)
     assert st.state == "failed" and "ended unexpectedly" in st.message
     assert A.list_adapters(tmp_path, "workspace-kill") == []
     assert jobs.queue(tmp_path) == []
@@ -135,7 +115,7 @@ def test_real_training_stop_during_conversion_then_a_loadable_adapter(tmp_path):
     rows = jobs.loss_log(tmp_path, first)
     assert [r["step"] for r in rows] == [1, 2] and all(r["loss"] > 0 for r in rows)
     jobs.stop(tmp_path, first)
-    st = wait_for(lambda: (s := jobs.status(tmp_path, first)).state in jobs.FINAL and s, timeout=60)
+    st = wait_final(tmp_path, first, timeout=60)
     assert st.state == "stopped"
     assert A.list_adapters(tmp_path, ws) == []
 
@@ -148,7 +128,7 @@ def test_real_training_stop_during_conversion_then_a_loadable_adapter(tmp_path):
         check={"kind": "brand"},
         heldout=[{"system": "", "prompt": "Hi", "expected": ""}],
     )
-    st = wait_for(lambda: (s := jobs.status(tmp_path, job)).state in jobs.FINAL and s, timeout=900, every=0.5)
+    st = wait_final(tmp_path, job, timeout=900, every=0.5)
     assert st.state == "done", st.message
     [adapter] = A.list_adapters(tmp_path, ws)
     assert adapter.name == "tiny-voice" and adapter.gguf.stat().st_size > 100_000

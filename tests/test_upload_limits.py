@@ -10,6 +10,7 @@ from components.shared.safe_text import as_plain
 from ragft.errors import ConfigError
 from ragft.paths import ROOT
 from ragft.settings import load_settings, upload_limit_mb
+from session import keys
 from tests.apptest_helpers import embedded_settings
 
 
@@ -49,7 +50,7 @@ def test_chunk_cap_settings_are_bounded_and_named():
 
 def _home(data_dir, **changes) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.session_state["settings"] = embedded_settings(data_dir, **changes)
+    at.session_state[keys.SETTINGS] = embedded_settings(data_dir, **changes)
     return at.run()
 
 

@@ -106,6 +106,30 @@ def share(used: Decimal, cap: Decimal | None) -> float | None:
     return float(used / cap)
 
 
+@dataclass(frozen=True)
+class _Limit:
+    """One cap a reservation must fit: this workspace's spend (``workspace``) or everyone's, of one payer."""
+
+    cap: Decimal | None
+    workspace: bool
+    error: type[BudgetExceeded]
+    refusal: str  # str.format with label, amount, cap, spent and held (", $x in flight" or "")
+
+
+_WORKSPACE_REFUSAL = (
+    "Refused: {label} could cost up to {amount}, which would cross your budget of {cap} on the server's key "
+    "({spent} spent{held})."
+)
+_APP_REFUSAL = (
+    "Refused: {label} could cost up to {amount}, which would cross the app-wide budget of {cap} "
+    "({spent} spent by everyone{held})."
+)
+_OWN_REFUSAL = (
+    "Refused: {label} could cost up to {amount} on your own key, which would cross your own cap of {cap} "
+    "({spent} spent{held})."
+)
+
+
 class Reservation:
     """Money held for one call. Settle it with the actual cost, or release it if nothing was spent.
 
@@ -233,9 +257,14 @@ class Budget:
             S.prune_reservations(conn, self.stale_after_s)
             facilitator, own = self._caps(conn)
             if payer == SERVER:
-                amount = self._check_server(conn, amount, facilitator, label)
+                server = (
+                    _Limit(facilitator, True, BudgetExceeded, _WORKSPACE_REFUSAL),
+                    _Limit(self.app_cap, False, BudgetExceeded, _APP_REFUSAL),
+                )
+                amount = self._check(conn, amount, label, SERVER, server, PriceUnknownForBudget, "the budget cap")
             else:
-                amount = self._check_own(conn, amount, own, label)
+                mine = (_Limit(own, True, OwnCapExceeded, _OWN_REFUSAL),)
+                amount = self._check(conn, amount, label, OWN, mine, OwnPriceUnknown, "your own cap")
             S.add_reservation(conn, rid, self.workspace_id, amount, payer, time.time() + self.hold_for(hold_s))
         return Reservation(self, rid, amount, payer, hold_s)
 
@@ -243,46 +272,38 @@ class Budget:
         """How long a reservation is held: the call's longest run, never less than ``stale_after_s``."""
         return self.stale_after_s if hold_s is None else max(float(hold_s), self.stale_after_s)
 
-    def _check_server(self, conn, amount: Decimal | None, cap: Decimal | None, label: str) -> Decimal:
-        if amount is None:
-            if self.app_cap is not None or cap is not None:
-                raise PriceUnknownForBudget(
-                    f"The price of {label} is unknown, so it cannot be checked against the budget cap."
-                )
-            return ZERO
-        if cap is not None:
-            mine, _ = S.spent(conn, self.workspace_id, SERVER)
-            held = S.reserved(conn, self.workspace_id, SERVER)
-            if mine + held + amount > cap:
-                raise BudgetExceeded(
-                    f"Refused: {label} could cost up to {format_usd(amount)}, which would cross your budget "
-                    f"of {format_usd(cap)} on the server's key ({format_usd(mine)} spent"
-                    f"{', ' + format_usd(held) + ' in flight' if held else ''})."
-                )
-        if self.app_cap is not None:
-            spent, _ = S.spent(conn, S.APP, SERVER)
-            reserved = S.reserved(conn, None, SERVER)
-            if spent + reserved + amount > self.app_cap:
-                raise BudgetExceeded(
-                    f"Refused: {label} could cost up to {format_usd(amount)}, which would cross the app-wide "
-                    f"budget of {format_usd(self.app_cap)} ({format_usd(spent)} spent by everyone"
-                    f"{', ' + format_usd(reserved) + ' in flight' if reserved else ''})."
-                )
-        return amount
+    def _check(
+        self,
+        conn,
+        amount: Decimal | None,
+        label: str,
+        payer: str,
+        limits: tuple[_Limit, ...],
+        unknown: type[PriceUnknownForBudget],
+        against: str,
+    ) -> Decimal:
+        """``amount`` (ZERO for an unknown price) if it fits every limit of ``payer``, else that limit's error.
 
-    def _check_own(self, conn, amount: Decimal | None, cap: Decimal | None, label: str) -> Decimal:
+        An unknown price passes only when none of the limits has a cap: then ``unknown`` names ``against``.
+        """
         if amount is None:
-            if cap is not None:
-                raise OwnPriceUnknown(f"The price of {label} is unknown, so it cannot be checked against your own cap.")
+            if any(limit.cap is not None for limit in limits):
+                raise unknown(f"The price of {label} is unknown, so it cannot be checked against {against}.")
             return ZERO
-        if cap is not None:
-            mine, _ = S.spent(conn, self.workspace_id, OWN)
-            held = S.reserved(conn, self.workspace_id, OWN)
-            if mine + held + amount > cap:
-                raise OwnCapExceeded(
-                    f"Refused: {label} could cost up to {format_usd(amount)} on your own key, which would cross "
-                    f"your own cap of {format_usd(cap)} ({format_usd(mine)} spent"
-                    f"{', ' + format_usd(held) + ' in flight' if held else ''})."
+        for limit in limits:
+            if limit.cap is None:
+                continue
+            spent, _ = S.spent(conn, self.workspace_id if limit.workspace else S.APP, payer)
+            held = S.reserved(conn, self.workspace_id if limit.workspace else None, payer)
+            if spent + held + amount > limit.cap:
+                raise limit.error(
+                    limit.refusal.format(
+                        label=label,
+                        amount=format_usd(amount),
+                        cap=format_usd(limit.cap),
+                        spent=format_usd(spent),
+                        held=f", {format_usd(held)} in flight" if held else "",
+                    )
                 )
         return amount
 

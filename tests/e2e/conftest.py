@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,28 @@ def app_url(tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e-data")
     with running_app(data, RAGFT_MAX_TOKENS=os.environ.get("RAGFT_E2E_MAX_TOKENS", "24")) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def app_on_stub(tmp_path_factory):
+    """Start the real app with model slots on an endpoint stub (a module's OpenAI-compatible server on 127.0.0.1).
+
+    ``app_on_stub(folder, stub_url, {"FT": "fake-ft"}, **env)`` returns ``(app url, data dir)``: each slot named
+    (``BASE``, ``FT``) is ``custom`` at ``stub_url`` with that model, ``env`` is the rest of the server's settings,
+    and the data dir is a new ``folder``. Every app started so stops at the end of the module.
+    """
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with ExitStack() as started:
+
+        def start(folder: str, stub_url: str, slots: dict[str, str], **env: str) -> tuple[str, Path]:
+            for slot, model in slots.items():
+                env |= {f"RAGFT_{slot}_PROVIDER": "custom", f"RAGFT_{slot}_URL": stub_url, f"RAGFT_{slot}_MODEL": model}
+            data = tmp_path_factory.mktemp(folder)
+            return started.enter_context(running_app(data, **env)), data
+
+        yield start
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,7 @@ import pytest
 
 from ragft.store import open_store
 from ragft.store import spend as S
-from tests.e2e.app_server import running_app
-from tests.e2e.conftest import _skip_reason, wait_idle
+from tests.e2e.conftest import wait_idle
 from tests.fake_latency_server import LatencyServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -37,24 +36,18 @@ def facilitator_endpoint():
 
 
 @pytest.fixture(scope="module")
-def app(facilitator_endpoint, tmp_path_factory):
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    data = tmp_path_factory.mktemp("paying-data")
-    env = {
-        "OPENAI_API_KEY": KEY,
-        "RAGFT_FT_PROVIDER": "custom",
-        "RAGFT_FT_URL": facilitator_endpoint.base_url,
-        "RAGFT_FT_MODEL": "fake-ft",
-        "RAGFT_PRICE_OVERRIDES": "fake-ft=1/1",
-        "RAGFT_APP_BUDGET_USD": "1",
-        "RAGFT_PARTICIPANT_BUDGET_USD": "0.50",
-        "RAGFT_FACILITATOR_PASSWORD": PASSWORD,
-        "RAGFT_MAX_TOKENS": "8",
-    }
-    with running_app(data, **env) as url:
-        yield url, data
+def app(facilitator_endpoint, app_on_stub):
+    return app_on_stub(
+        "paying-data",
+        facilitator_endpoint.base_url,
+        {"FT": "fake-ft"},
+        OPENAI_API_KEY=KEY,
+        RAGFT_PRICE_OVERRIDES="fake-ft=1/1",
+        RAGFT_APP_BUDGET_USD="1",
+        RAGFT_PARTICIPANT_BUDGET_USD="0.50",
+        RAGFT_FACILITATOR_PASSWORD=PASSWORD,
+        RAGFT_MAX_TOKENS="8",
+    )
 
 
 def open_page(page, url: str, name: str) -> None:

@@ -17,8 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.app_server import running_app
-from tests.e2e.conftest import _skip_reason, wait_idle
+from tests.e2e.conftest import wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -134,22 +133,11 @@ def hostile():
 
 
 @pytest.fixture(scope="module")
-def hostile_app(hostile, tmp_path_factory):
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    data = tmp_path_factory.mktemp("untrusted-data")
-    with running_app(
-        data,
-        RAGFT_BASE_PROVIDER="custom",
-        RAGFT_BASE_URL=f"{hostile.base}/v1",
-        RAGFT_BASE_MODEL=MODELS[0],
-        RAGFT_FT_PROVIDER="custom",
-        RAGFT_FT_URL=f"{hostile.base}/v1",
-        RAGFT_FT_MODEL=MODELS[1],
-        RAGFT_MAX_TOKENS="64",
-    ) as url:
-        yield url
+def hostile_app(hostile, app_on_stub):
+    url, _ = app_on_stub(
+        "untrusted-data", f"{hostile.base}/v1", {"BASE": MODELS[0], "FT": MODELS[1]}, RAGFT_MAX_TOKENS="64"
+    )
+    return url
 
 
 def test_hostile_answer_renders_as_text_and_loads_nothing(hostile_app, hostile, page):

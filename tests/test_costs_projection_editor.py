@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from components.guide.costs import GUIDE_FIELDS
 from components.shared.projection import COSTS_PAGE_DEFAULTS, MODEL_FIELDS, NUMBER_FIELDS
 from ragft.costs.money import format_usd
+from ragft.costs.projection import examples_break_even
 
 pytestmark = pytest.mark.slow  # the pages load the embedded model (sidebar status, answers)
 
@@ -106,3 +108,45 @@ def test_guide_cost_hover_and_labels_use_the_money_formatter():
     assert per_query, text
     assert per_query.group(1) != "$0.00" and Decimal(per_query.group(1)[1:]) > 0
     assert per_query.group(1) == format_usd(Decimal(per_query.group(1)[1:]))
+
+
+def _break_even_line(at: AppTest) -> str:
+    lines = [m.value for m in at.markdown if "tokens of instructions and examples cost" in m.value]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_costs_page_says_when_the_examples_cost_more_than_training_once(data_dir):
+    at = _costs_page(data_dir)
+    be = examples_break_even(COSTS_PAGE_DEFAULTS, COSTS_PAGE_DEFAULTS.style_prompt_tokens)
+    # the page's defaults: the fine-tuned price per token eats what a few hundred tokens of examples cost
+    assert be.calls is None and be.finetuned_per_call is not None and be.prompted_per_call is not None
+    assert be.finetuned_per_call > be.prompted_per_call
+    assert "training never pays back on price alone" in _break_even_line(at)
+
+    # long examples on every call: training once pays back, sooner the longer they are
+    found = {}
+    for tokens in (2_000, 4_000):
+        at.number_input(key="costs_proj_style_prompt_tokens").set_value(tokens)
+        at = _run(at)
+        found[tokens] = examples_break_even(replace(COSTS_PAGE_DEFAULTS, style_prompt_tokens=tokens), tokens)
+        calls = found[tokens].calls
+        assert calls is not None and calls > 0
+        line = _break_even_line(at)
+        assert f"At {float(calls):,.0f} calls a month the prompt's examples cost more than training once" in line
+        assert format_usd(found[tokens].training_cost) in line
+    assert found[4_000].calls < found[2_000].calls
+
+    at.number_input(key="costs_proj_style_prompt_tokens").set_value(0)
+    at = _run(at)
+    assert "No instructions or examples in the prompt" in _markdown(at)
+
+
+def test_guide_projection_shows_the_examples_break_even():
+    at = AppTest.from_file(GUIDE, default_timeout=60)
+    at.session_state["guide_q_volume"] = "medium"
+    at.session_state["guide_q_behaviour"] = "brand_voice"
+    at = _run(at)
+    tokens = at.number_input(key="guide_cost_style_prompt_tokens").value
+    assert tokens == 500  # prefilled from the behaviour answer
+    assert f"The prompt's **{tokens:,}** tokens of instructions and examples cost" in _break_even_line(at)

@@ -3,6 +3,7 @@ scores with Wilson intervals and a confusion table, and the examples-vs-training
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from ragft.evaluation import (
     tickets_question_set,
 )
 from ragft.evaluation.fields import MISSING, NO_JSON, predicted_fields
+from ragft.evaluation.paired import metric_name, metrics_for
 from ragft.evaluation.stats import wilson
 from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.training.examples import read_jsonl_file
@@ -149,6 +151,16 @@ def test_per_field_accuracy_wilson_and_confusion_on_hand_made_records():
     assert confusion(records, "base", "category").predicted == ("billing", MISSING)
     paired = compare_records(records, "base", "ft", "field:category")
     assert paired.n == 1 and paired.b_won == 1
+    # the metrics these records offer the paired widget: no facts, no style, their two labelled fields
+    assert metrics_for(records) == ["field:category", "field:priority"]
+    assert [metric_name(m) for m in metrics_for(records)] == ["category", "priority"]
+    voiced = [dataclasses.replace(records[0], expected_facts=("$1",), style_applicable=True, fields=())]
+    assert metrics_for(voiced) == ["facts", "style"]
+    assert (
+        compare_records(records, "base", "ft", "field:priority")
+        .sentence()
+        .startswith("Fine-tuned beat Base on 0 questions and lost on 0 (priority labelled right; both right on 1")
+    )
 
 
 def test_break_even_counts_the_examples_on_every_call():

@@ -17,6 +17,7 @@ from ragft import errors as E
 from ragft import evaluation as EV
 from ragft.configs import BY_KEY
 from ragft.evaluation import history as H
+from ragft.evaluation import paired as P
 from ragft.settings import Settings
 from session import config
 from session.workspace import current_workspace
@@ -112,8 +113,20 @@ def section(current: EV.Evaluation | None) -> None:
         required=True,
         format_func=lambda k: inline(BY_KEY[k].label if k in BY_KEY else k),
     )
+    metrics = P.metrics_for([*base.records, *new.records]) or ["facts"]
+    if st.session_state.get("eval_hist_metric") not in metrics:
+        st.session_state["eval_hist_metric"] = metrics[0]
+    metric = (
+        st.segmented_control("Right means", metrics, key="eval_hist_metric", required=True, format_func=P.metric_name)
+        or metrics[0]
+    )
     cmp = EV.compare_runs(
-        base.records, new.records, cfg or common[-1], baseline_name="the baseline", current_name="the later run"
+        base.records,
+        new.records,
+        cfg or common[-1],
+        metric,
+        baseline_name="the baseline",
+        current_name="the later run",
     )
     render_comparison(cmp, "eval_hist_cmp")
 

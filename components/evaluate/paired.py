@@ -96,23 +96,28 @@ def configurations_section(ev: EV.Evaluation) -> None:
     )
     default_a = "base_rag" if "base_rag" in keys else keys[0]
     default_b = "ft_rag" if "ft_rag" in keys and default_a != "ft_rag" else keys[-1]
+    metrics = P.metrics_for(ev.records) or ["facts"]
     st.session_state.setdefault("eval_pair_a", default_a)
     st.session_state.setdefault("eval_pair_b", default_b)
     for k in ("eval_pair_a", "eval_pair_b"):
         if st.session_state[k] not in keys:
             st.session_state[k] = default_a if k.endswith("a") else default_b
-    c1, c2, c3 = st.columns([2, 2, 1.4], vertical_alignment="bottom")
+    if st.session_state.get("eval_pair_metric") not in metrics:  # a new run with other scores (tickets, voice)
+        st.session_state["eval_pair_metric"] = metrics[0]
+    c1, c2 = st.columns(2)
     a = c1.selectbox("A", keys, key="eval_pair_a", format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k)
     b = c2.selectbox("B", keys, key="eval_pair_b", format_func=lambda k: BY_KEY[k].label if k in BY_KEY else k)
     metric = (
-        c3.segmented_control(
+        st.segmented_control(
             "Right means",
-            list(P.METRICS),
+            metrics,
             key="eval_pair_metric",
-            default="facts",
-            format_func=lambda m: "facts" if m == "facts" else "style",
+            required=True,
+            format_func=P.metric_name,
+            help="facts: every expected fact stated; style: in the voice or format; a field (category, "
+            "priority): the JSON answer's label equals the ticket's.",
         )
-        or "facts"
+        or metrics[0]
     )
     if a == b:
         st.caption("Pick two different configurations.")

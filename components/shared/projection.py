@@ -25,6 +25,7 @@ from ragft.costs.projection import (
     break_even_points,
     cost_curve,
     default_volumes,
+    examples_break_even,
     project_monthly,
     training_row,
 )
@@ -54,10 +55,10 @@ NUMBER_FIELDS: dict[str, NumberField] = {
     "prompt_tokens": NumberField("Prompt tokens", 10, "System prompt + the user's question, per query."),
     "answer_tokens": NumberField("Answer tokens", 10, "Length of a typical answer."),
     "style_prompt_tokens": NumberField(
-        "Style instructions (tokens)",
+        "Instructions + examples (tokens)",
         50,
         "Instructions and examples a base model needs in every prompt to imitate the tone or format a "
-        "fine-tuned model has learned (prompting and RAG only).",
+        "fine-tuned model has learned (prompting and RAG only): paid on every call, against training once.",
     ),
     "context_tokens": NumberField(
         "Retrieved context (tokens)", 50, "Chunks RAG adds to every prompt (top-k x chunk size)."
@@ -233,6 +234,46 @@ def _sentences(points: list[BreakEven], lines: dict[str, MonthlyCost], q: int) -
     return out
 
 
+def examples_sentence(inputs: ProjectionInputs, overrides: Mapping[str, Any] | None = None) -> str:
+    """The prompt's instructions and examples (``style_prompt_tokens``), paid on every call, against training the
+    fine-tune once: ``ragft.costs.projection.examples_break_even`` in words."""
+    tokens = inputs.style_prompt_tokens
+    if tokens <= 0:
+        return (
+            "No instructions or examples in the prompt (0 tokens): set them to see when "
+            "training once costs less than sending examples with every call."
+        )
+    be = examples_break_even(inputs, tokens, overrides)
+    head = f"The prompt's **{tokens:,}** tokens of instructions and examples cost " + (
+        f"{format_usd(be.examples_cost_per_call)} on every call"
+        if be.examples_cost_per_call is not None
+        else "an unknown price on every call"
+    )
+    if be.training_cost is not None:
+        head += (
+            f"; training the fine-tune once costs {format_usd(be.training_cost)} "
+            f"({inputs.training_tokens:,} tokens × {inputs.epochs} epochs)"
+        )
+    if be.calls is None:
+        if be.prompted_per_call is None or be.finetuned_per_call is None or be.training_cost is None:
+            return head + ". A price is unknown, so there is no break-even: set it on the Costs page."
+        return (
+            head + f". The fine-tuned model's higher price per token ({format_usd(be.finetuned_per_call)} a call "
+            f"against {format_usd(be.prompted_per_call)} with the examples) eats what the examples cost: "
+            "training never pays back on price alone."
+        )
+    calls = float(be.calls)
+    if calls < 1:
+        return head + ". Training pays back from the first call."
+    q = inputs.queries_per_month
+    months = f" At your {q:,} calls a month it pays back in {calls / q:,.1f} months." if q > 0 else ""
+    return (
+        head + f". **At {calls:,.0f} calls a month the prompt's examples cost more than training once** "
+        f"(a call with the examples {format_usd(be.prompted_per_call)}, the fine-tuned call "
+        f"{format_usd(be.finetuned_per_call)})." + months
+    )
+
+
 def render_projection(
     inputs: ProjectionInputs,
     *,
@@ -249,6 +290,7 @@ def render_projection(
         return False
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
     st.markdown("\n\n".join(_sentences(points, lines, inputs.queries_per_month)))
+    st.markdown(examples_sentence(inputs, overrides))
     if show_table:
         st.dataframe(_table(lines), hide_index=True, key=f"{key}_table")
     train = training_row(inputs)

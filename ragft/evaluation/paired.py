@@ -1,8 +1,10 @@
 """Paired differences: two configurations (or one configuration in two runs) on the same questions.
 
 A question is *right* for a configuration when its answer states every expected fact (``metric="facts"``) or is
-in the brand voice (``metric="style"``), or labels a field of its JSON answer right (``metric="field:category"``). Pairing by question removes the questions' own difficulty from the
-comparison: only the questions one got right and the other wrong (the discordant pairs) carry evidence.
+in the brand voice (``metric="style"``), or labels a field of its JSON answer right (``metric="field:category"``;
+:func:`metrics_for` lists the metrics a run's records have). Pairing by question removes the questions' own
+difficulty from the comparison: only the questions one got right and the other wrong (the discordant pairs) carry
+evidence.
 
     cmp = compare_records(ev.records, "base_rag", "ft_rag")
     cmp.sentence()   # "Fine-tuned + RAG beat Base + RAG on 6 questions and lost on 0 ..."
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ragft.configs import BY_KEY
+from ragft.evaluation.fields import field_names
 from ragft.evaluation.records import EvalRecord
 from ragft.evaluation.stats import Interval, McNemar, format_p, mcnemar_exact, paired_difference
 
@@ -23,6 +26,28 @@ FIELD_PREFIX = "field:"  # "field:category": the answer's category field equals 
 
 # what changed on one question, from A's outcome to B's
 B_WON, A_WON, BOTH, NEITHER = "b_won", "a_won", "both", "neither"
+
+
+def field_metric(name: str) -> str:
+    """The metric of one labelled field: ``field_metric("category") == "field:category"``."""
+    return FIELD_PREFIX + name
+
+
+def metrics_for(records: Iterable[EvalRecord]) -> list[str]:
+    """The metrics that apply to these records: facts (when a question expects facts), style (when it was
+    checked), then every labelled field in first-seen order (``field:category``, ``field:priority``)."""
+    rs = list(records)
+    out = [
+        m
+        for m, hit in (("facts", any(r.expected_facts for r in rs)), ("style", any(r.style_applicable for r in rs)))
+        if hit
+    ]
+    return out + [field_metric(name) for name in field_names(rs)]
+
+
+def metric_name(metric: str) -> str:
+    """A metric's short name for a control: "facts", "style", "category"."""
+    return metric.removeprefix(FIELD_PREFIX)
 
 
 def metric_label(metric: str) -> str:

@@ -13,7 +13,9 @@ from session import boot, classroom, workspace
 
 ROOT = Path(__file__).parent
 
-st.set_page_config(page_title="RAG vs Fine-Tuning Explorer", page_icon=":material/compare:", layout="wide")
+# The tab's icon is an emoji the browser draws itself: a ":material/...:" page icon makes every participant's browser
+# fetch an SVG from fonts.gstatic.com (Streamlit's favicon code), which an offline room cannot reach (and should not).
+st.set_page_config(page_title="RAG vs Fine-Tuning Explorer", page_icon="⚖️", layout="wide")
 boot.configure_logging()
 
 class_mode_on = bool(os.environ.get("RAGFT_FACILITATOR_PASSWORD"))  # the facilitator's console exists

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.facilitator import gate as facilitator_gate
+from components.facilitator import join_codes as facilitator_codes
 from components.facilitator import results as facilitator_results
 from components.facilitator import room as facilitator_room
 from components.facilitator import seats as facilitator_seats
@@ -27,3 +28,4 @@ with results_tab:
     facilitator_results.render_results()
 with join_tab:
     facilitator_results.render_join()
+    facilitator_codes.render_join_codes()

@@ -17,6 +17,7 @@ from typing import Any
 
 from ragft.errors import ConfigError
 from ragft.net.egress import Egress, HostRule, parse_allowed_hosts
+from ragft.net.forwarded import Network, parse_trusted_proxies
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant for a shop. Answer the customer's question."
 
@@ -111,6 +112,9 @@ class Settings:
     allowed_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slot -> models on the server key
     # RAGFT_ALLOWED_HOSTS: non-public hosts a URL typed in a session may reach (see ragft.net.egress)
     allowed_hosts: tuple[HostRule, ...] = ()
+    # RAGFT_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client (see ragft.net.forwarded)
+    trusted_proxies: tuple[Network, ...] = ()
+    join: str = "open"  # RAGFT_JOIN: "open" | "codes" (a new workspace needs a join code; see ragft.store.join_codes)
     n_threads: int | None = None  # RAGFT_N_THREADS: fixed llama.cpp threads; None = the CPU policy chooses
     embed_threads: int | None = None  # RAGFT_EMBED_THREADS: fixed onnxruntime threads; None = the policy chooses
     train_max_steps: int = 300  # RAGFT_TRAIN_MAX_STEPS: steps one training job may ask for
@@ -393,6 +397,8 @@ def load_settings(env: Mapping[str, Any] | None = None, secrets: Mapping[str, An
             if names
         },
         allowed_hosts=parse_allowed_hosts(_get(src, "RAGFT_ALLOWED_HOSTS")),
+        trusted_proxies=parse_trusted_proxies(_get(src, "RAGFT_TRUSTED_PROXIES")),
+        join=_provider(src, "RAGFT_JOIN", DEFAULTS.join, ("open", "codes")),
         **numbers,
     )
 

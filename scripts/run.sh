@@ -16,5 +16,8 @@ try:
 except ConfigError as exc:
     sys.exit(f"Cannot start: {exc.message}")
 ')
+# Streamlit's server (uvicorn) would take X-Forwarded-For from any loopback peer before the app sees the request;
+# trust nobody there, so the app's RAGFT_TRUSTED_PROXIES alone decides (ragft/net/forwarded.py).
+export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS:-none}"
 exec "$PY" -m streamlit run streamlit_app.py --browser.gatherUsageStats false \
   --server.maxUploadSize "$UPLOAD_MB" "$@"

@@ -15,6 +15,7 @@ WORKSPACE_ID = "workspace_id"  # the issued, signed workspace id (also in the UR
 WORKSPACE_LABEL = "workspace_label"  # its anonymous label ("Participant 7")
 WORKSPACE_NOTICE = "workspace_notice"  # a one-time notice (a made-up link got a new workspace, ...)
 WORKSPACE_SEEN = "workspace_seen_at"  # monotonic time this session last confirmed its workspace
+JOIN_CODE = "join_code_typed"  # a join code typed in the router's form, tried once on the next run
 LEDGER = "ledger"  # ragft.costs.ledger.SessionLedger: every call of this session
 BUDGET = "budget"  # ragft.costs.budget.Budget of this session's workspace
 PRICE_OVERRIDES = "price_overrides"  # this session's prices: {model id or glob: Price}

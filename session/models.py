@@ -15,6 +15,7 @@ from ragft import errors as E
 from ragft.access import Policy
 from ragft.classroom import pause
 from ragft.costs.billing import BilledChatModel, BilledEmbedder, Billing, price_for_billing
+from ragft.knowledge.ingest import pricing_name
 from ragft.models.chat import ChatModel, make_chat_model
 from ragft.models.embeddings import Embedder, make_embedding_function
 from ragft.models.pool import EnginePool
@@ -109,5 +110,9 @@ def embedder(s: Settings | None = None) -> BilledEmbedder:
     rules = config.policy()
     emb = _embedder(rules.resolve_embedding(cfg))
     billing = rules.billing(None, cfg)
-    price = price_for_billing(emb.model_id, emb.provider, billing, rules.server.price_overrides, session_overrides())
+    # Priced by the model's name as price tables and overrides know it (``text-embedding-3-small``), not by the
+    # collection's ``provider:model`` id, which no table or RAGFT_PRICE_OVERRIDES entry names.
+    price = price_for_billing(
+        pricing_name(emb), emb.provider, billing, rules.server.price_overrides, session_overrides()
+    )
     return BilledEmbedder(emb, billing, price, before_call=_server_key_pause(billing))

@@ -5,7 +5,8 @@
   (``ragft_ws``, set by a script in the page), so the join link opened again in the same browser, in a new tab or
   after closing it, returns to the same workspace; ``?fresh=1`` asks for a new one. A made-up, altered, deleted or
   expired id gets a new, empty workspace and a notice; a new workspace beyond the room's seats is refused
-  (:class:`ragft.knowledge.workspaces.RoomFull`), so is one the facilitator revoked.
+  (:class:`ragft.knowledge.workspaces.RoomFull`), so is one the facilitator revoked, and, with join codes required,
+  a new one without an unused code (``?code=`` on the link or the router's form: ``JoinCodeNeeded``).
 - ``set_exempt()``: the facilitator's session takes a workspace whatever the room's seats. The router's sidebar calls it on every page; it also
   runs the retention purge when due (at start, then at most once an hour).
 - ``delete_workspace(settings)``: delete the whole workspace and give the session a new, empty one (the
@@ -76,7 +77,8 @@ def _cookie() -> str | None:
 def current_workspace() -> str:
     """This session's workspace id (issued by the server), also put in the URL and remembered by the browser.
 
-    Raises :class:`ragft.knowledge.workspaces.RoomFull` / ``WorkspaceRevoked`` (see :func:`admit`)."""
+    Raises :class:`ragft.knowledge.workspaces.RoomFull` / ``WorkspaceRevoked`` / ``JoinCodeNeeded`` (see
+    ``components.shared.shell.admit``)."""
     s = config.settings()
     spaces = workspaces(s)
     _purge_if_due(s, spaces)
@@ -88,7 +90,20 @@ def current_workspace() -> str:
     else:
         asked = url or mine
         fresh = st.query_params.get("fresh") == "1" and not mine
-        resolved = spaces.resolve(asked, remembered=_cookie(), fresh=fresh, bounded=not st.session_state.get(_EXEMPT))
+        bounded = not st.session_state.get(_EXEMPT)
+        code = st.session_state.pop(keys.JOIN_CODE, None) or st.query_params.get("code")
+        try:
+            resolved = spaces.resolve(
+                asked,
+                remembered=_cookie(),
+                fresh=fresh,
+                bounded=bounded,
+                need_code=bounded and spaces.codes_required(config.server_settings(raw=True).join),
+                code=str(code) if code else None,
+            )
+        finally:
+            if "code" in st.query_params:  # tried once: a code never stays in the address bar or the history
+                del st.query_params["code"]
         ws = resolved.workspace_id
         if resolved.notice and asked:
             st.session_state[keys.WORKSPACE_NOTICE] = resolved.notice
@@ -125,6 +140,12 @@ def remember_in_browser() -> None:
         unsafe_allow_javascript=True,
         width="content",
     )
+
+
+def try_join_code(code: str) -> None:
+    """The participant typed a join code: the next run tries it (once)."""
+    st.session_state[keys.JOIN_CODE] = code
+    st.session_state.pop(keys.WORKSPACE_SEEN, None)
 
 
 def set_exempt() -> None:

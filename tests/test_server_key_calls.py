@@ -31,6 +31,8 @@ from ragft.knowledge.store import make_client
 from ragft.knowledge.workspaces import new_workspace_id
 from ragft.models.embeddings import LocalMiniLM
 from ragft.settings import Settings
+from ragft.store import open_store
+from ragft.store import spend as S
 from tests.fake_latency_server import LatencyServer
 
 pytestmark = pytest.mark.slow  # starts servers, loads the local embedding model
@@ -187,6 +189,33 @@ def test_the_pause_stops_ingest_and_search_on_the_servers_key(stub):
     assert len(at.session_state["ledger"].records()) == records
     files = " ".join(str(d.value) for d in at.dataframe)
     assert "kept.md" in files and "second.md" not in files  # what was indexed is still there
+
+
+def test_a_participant_over_their_cap_searches_nothing_on_the_servers_key(stub, data_dir, monkeypatch):
+    """The search box through the page: the participant's spend on the server's key is at their cap, so the query's
+    embedding is refused before it is sent, with the budget's message, and no request reaches the endpoint."""
+    monkeypatch.setenv("RAGFT_PARTICIPANT_BUDGET_USD", "0.50")
+    monkeypatch.setenv("RAGFT_PRICE_OVERRIDES", "stub-embed=1000/0")  # a paid embedding: $1,000 per 1M tokens
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    index(at, "kept.md")
+    assert not at.error and "kept.md" in " ".join(str(d.value) for d in at.dataframe), [e.value for e in at.error]
+    ws = at.query_params["ws"]
+    store = open_store(data_dir)
+    with store.write() as conn:  # what this participant already spent on the server's key: all of their cap
+        S.add_spend(conn, ws, Decimal("0.50") - S.spent(conn, ws)[0], 1)
+        app_before = S.spent(conn, S.APP)
+    before = len(stub.seen)
+    searches = len([r for r in at.session_state["ledger"].records() if r.configuration == SEARCH])
+    ask(at, "How much does the Kestrel 2 Tent cost?")
+    assert not at.exception, at.exception
+    message = " ".join(as_plain(str(e.value)) for e in at.error)
+    assert "Refused: a search embedding" in message and "your budget" in message, message
+    assert len(stub.seen) == before, "the query was embedded on the server's key"
+    assert len([r for r in at.session_state["ledger"].records() if r.configuration == SEARCH]) == searches
+    assert at.session_state["kb_result"] is None
+    with store.read() as conn:
+        assert S.spent(conn, ws)[0] == Decimal("0.50") and S.spent(conn, S.APP)[0] == app_before[0]
+        assert S.reserved(conn, ws) == 0
 
 
 CHAT_SCRIPT = """

@@ -62,7 +62,7 @@ def test_every_earlier_version_is_migrated_and_keeps_its_data(tmp_path, version)
     _at_version(path, version)
     with sqlite3.connect(path) as db:  # data of the oldest schema, which every later one must keep
         db.execute("INSERT INTO workspaces VALUES ('w1', 1, 'Participant 1', 1.0, 2.0, 0)")
-        db.execute("INSERT INTO spend VALUES ('*', '0.25', 3, 1.0)")
+        db.execute("INSERT INTO spend (scope, spent, calls, updated) VALUES ('*', '0.25', 3, 1.0)")  # any version
     store = ClassStore(path)
     assert store.schema_version() == SCHEMA_VERSION
     assert W.get(store, "w1").label == "Participant 1"

@@ -14,6 +14,7 @@ import pytest
 from ragft.costs.budget import Budget
 from ragft.errors import BudgetExceeded, ConfigError
 from ragft.store import StoreError
+from ragft.store import join_codes as J
 from ragft.store import records as R
 from ragft.store import workspaces as W
 from ragft.store.db import (
@@ -80,7 +81,9 @@ def test_a_new_database_gets_the_whole_schema(engine):
     store, _ = engine
     assert store.schema_version() == SCHEMA_VERSION
     if isinstance(store, PostgresStore):
-        assert {"workspaces", "spend", "reservations", "votes", "running", "meta", "ragft_schema"} <= _pg_tables(store)
+        assert {"workspaces", "spend", "reservations", "votes", "running", "meta", "join_codes", "ragft_schema"} <= (
+            _pg_tables(store)
+        )
 
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
@@ -164,6 +167,51 @@ def test_the_purge_claim_goes_to_one_caller(engine):
     won = [W.claim_meta_after(store, "purge", 1000.0 + i * 1e-3, 3600.0) for i in range(5)]
     assert won == [True, False, False, False, False]
     assert W.claim_meta_after(store, "purge", 5000.0, 3600.0)
+
+
+# ---- join codes ------------------------------------------------------------------------------------------------
+def test_a_join_code_admits_one_workspace_and_only_once(engine):
+    store, _ = engine
+    a, b, c = J.issue(store, 3, note="table 4", now=10.0)
+    assert len({a, b, c}) == 3 and all(J.normalise(x) == x for x in (a, b, c))
+    assert [x.status for x in J.list_codes(store)] == ["unused"] * 3
+    typed = J.display(a).lower().replace("-", " - ")  # as a participant might type it
+    outcome, rec = J.claim(store, typed, "ws-a", None, now=11.0)
+    assert outcome is J.Claim.OK and rec is not None and W.get(store, "ws-a").label == rec.label
+    assert J.claim(store, a, "ws-other", None) == (J.Claim.USED, None)
+    assert W.get(store, "ws-other") is None, "a refused claim writes nothing"
+    assert J.claim(store, "ZZZZZZZZZZ", "ws-x", None) == (J.Claim.UNKNOWN, None)
+    assert J.claim(store, "not a code", "ws-x", None) == (J.Claim.UNKNOWN, None)
+    assert J.revoke(store, [b, a]) == ["ws-a"]  # the used one's live workspace, for the caller to revoke
+    assert J.claim(store, b, "ws-b", None) == (J.Claim.REVOKED, None)
+    W.set_seats(store, W.live_count(store))
+    assert J.claim(store, c, "ws-c", W.seats(store)) == (J.Claim.FULL, None)
+    assert J.get(store, c).status == "unused", "a full room leaves the code unused"
+    J.rebind(store, "ws-a", "ws-a2")
+    assert J.code_of(store, "ws-a2") == a and J.code_of(store, "ws-a") is None
+    assert not J.required(store, "open") and J.required(store, "codes")
+    J.set_required(store, True)
+    assert J.required(store, "open") and J.page_requires(store)
+
+
+def test_one_code_raced_by_threads_admits_exactly_one(engine):
+    store, _ = engine
+    (code,) = J.issue(store, 1)
+    outcomes: list[J.Claim] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        outcome, _ = J.claim(store, code, f"ws-race-{i}", None)
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.value for o in outcomes) == ["ok"] + ["used"] * 7
+    assert W.live_count(store) == 1 and J.get(store, code).workspace_id == W.list_workspaces(store)[0].id
 
 
 # ---- the budget under a race -------------------------------------------------------------------------------------

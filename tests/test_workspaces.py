@@ -20,6 +20,7 @@ from ragft.knowledge.workspaces import (
     EXPIRED_NOTICE,
     INVALID_NOTICE,
     SECRET_FILE,
+    JoinCodeNeeded,
     RoomFull,
     WorkspaceRevoked,
     Workspaces,
@@ -28,6 +29,7 @@ from ragft.knowledge.workspaces import (
     new_workspace_id,
     workspace_collection_name,
 )
+from ragft.store import join_codes as J
 from ragft.store import records as R
 from ragft.store import workspaces as W
 
@@ -226,3 +228,31 @@ def test_a_browser_keeps_its_workspace_the_room_is_bounded_and_a_revoked_one_is_
     with pytest.raises(WorkspaceRevoked):
         spaces.resolve(None, remembered=mine, fresh=True, bounded=True)
     assert spaces.resolve(None, bounded=True).workspace_id, "the revoked seat is free"
+
+
+def test_with_join_codes_a_new_browser_needs_an_unused_code_which_then_is_its_own(tmp_path):
+    spaces = Workspaces(tmp_path)
+    first, second = J.issue(spaces.store, 2)
+    with pytest.raises(JoinCodeNeeded, match="needs a join code"):
+        spaces.resolve(None, bounded=True, need_code=True)
+    with pytest.raises(JoinCodeNeeded, match="not one the facilitator issued"):
+        spaces.resolve(None, bounded=True, need_code=True, code="ABCDE-FGHJK")
+    assert W.live_count(spaces.store) == 0, "no workspace without a code"
+    mine = spaces.resolve(None, bounded=True, need_code=True, code=J.display(first)).workspace_id
+    assert J.code_of(spaces.store, mine) == first
+    # The same browser (its cookie) returns with or without the code; another browser with it is refused.
+    assert spaces.resolve(None, remembered=mine, bounded=True, need_code=True, code=first).workspace_id == mine
+    with pytest.raises(JoinCodeNeeded, match="already used in another browser"):
+        spaces.resolve(None, bounded=True, need_code=True, code=first)
+    # A fresh workspace needs a fresh code; the seats still bound the room.
+    with pytest.raises(JoinCodeNeeded):
+        spaces.resolve(None, remembered=mine, fresh=True, bounded=True, need_code=True)
+    W.set_seats(spaces.store, 1)
+    with pytest.raises(RoomFull):
+        spaces.resolve(None, bounded=True, need_code=True, code=second)
+    assert J.get(spaces.store, second).status == "unused"
+    # The facilitator's session (not bounded) needs no code.
+    assert spaces.resolve(None, bounded=False, need_code=False).workspace_id
+    # A participant who deletes their workspace keeps their code on the new one.
+    new = spaces.delete(mine, _client(tmp_path / "chroma"))
+    assert J.code_of(spaces.store, new.id) == first

@@ -8,12 +8,11 @@ import logging
 import os
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.shared.safe_text import inline
 from ragft.classroom import auth
 from ragft.errors import RagftError
-from session import classroom
+from session import classroom, client
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +29,11 @@ def is_unlocked() -> bool:
     return bool(st.session_state.get(UNLOCKED_KEY))
 
 
-def _client() -> str:
-    """This client for the throttle: its address (as the app sees it) and its browser session."""
-    ctx = get_script_run_ctx()
-    try:
-        ip = st.context.ip_address
-    except Exception:  # noqa: BLE001 - no browser connection (AppTest)
-        ip = None
-    return auth.client_key(ip, ctx.session_id if ctx else None)
+def _client() -> tuple[str, str | None]:
+    """This client for the throttle (its address, behind a trusted proxy the forwarded one, and its browser
+    session) and its address for the log."""
+    ip = client.address()
+    return auth.client_key(ip, client.session_id()), ip
 
 
 def unlocked() -> bool:
@@ -49,8 +45,9 @@ def unlocked() -> bool:
         typed = st.text_input("Facilitator password", type="password", key="fac_password")
         go = st.form_submit_button("Unlock", type="primary")
     if go:
+        key, ip = _client()
         try:
-            ok = auth.unlock(classroom.store(), configured_password(), typed or "", _client())
+            ok = auth.unlock(classroom.store(), configured_password(), typed or "", key, address=ip)
         except RagftError as exc:
             st.error(inline(exc.message), icon=":material/lock_clock:")
             return False
@@ -58,6 +55,6 @@ def unlocked() -> bool:
             st.session_state[UNLOCKED_KEY] = True
             st.session_state.pop("fac_password", None)
             st.rerun()
-        logger.warning("a wrong facilitator password was typed")
+        logger.warning("a wrong facilitator password was typed (client address %s)", ip or "unknown")
         st.error("Wrong password.", icon=":material/lock:")
     return False

@@ -7,7 +7,7 @@ import streamlit as st
 from components.shared import sidebar
 from components.shared.safe_text import inline
 from ragft.classroom import pause
-from ragft.knowledge.workspaces import RoomFull, WorkspaceRevoked
+from ragft.knowledge.workspaces import JoinCodeNeeded, RoomFull, WorkspaceRevoked
 from session import boot, workspace
 
 
@@ -30,8 +30,8 @@ def paused_notice() -> None:
 
 def admit(*, exempt: bool) -> bool:
     """The router's gate: True when this session has its workspace; else draws why not (the room is full, the
-    facilitator closed this workspace) and returns False. ``exempt``: the facilitator's unlocked session, whose new
-    workspace ignores the room's seats."""
+    facilitator closed this workspace, a join code is needed: with its form) and returns False. ``exempt``: the
+    facilitator's unlocked session, whose new workspace ignores the room's seats and needs no code."""
     if exempt:
         workspace.set_exempt()
     try:
@@ -39,4 +39,16 @@ def admit(*, exempt: bool) -> bool:
     except (RoomFull, WorkspaceRevoked) as exc:
         st.error(f"{inline(exc.message)} {inline(exc.hint)}", icon=":material/event_seat:")
         return False
+    except JoinCodeNeeded as exc:
+        st.error(f"{inline(exc.message)} {inline(exc.hint)}", icon=":material/key:")
+        _join_code_form()
+        return False
     return True
+
+
+def _join_code_form() -> None:
+    with st.form("join_code_form"):
+        code = st.text_input("Join code", max_chars=24, placeholder="ABCDE-FGHJK", key="join_code_box")
+        if st.form_submit_button("Join", type="primary", icon=":material/login:") and code.strip():
+            workspace.try_join_code(code.strip())
+            st.rerun()

@@ -8,4 +8,5 @@
 - :mod:`results`: the class's results (leaderboard with Wilson intervals and Bradley-Terry ratings, the pooled
   thesis table, most asked questions) and the class report (Markdown + CSV).
 - :mod:`room`: one snapshot of the room for the Facilitator page.
+- :mod:`join`: the join codes on paper (CSV and a printable sheet, a link per code).
 """

@@ -62,9 +62,17 @@ def locked_for(store: ClassStore, client: str, now: float | None = None) -> floa
         return max(0.0, _get(conn, _PREFIX + client)[1] - now)
 
 
-def unlock(store: ClassStore, configured: str, typed: str, client: str, now: float | None = None) -> bool:
+def unlock(
+    store: ClassStore,
+    configured: str,
+    typed: str,
+    client: str,
+    now: float | None = None,
+    *,
+    address: str | None = None,
+) -> bool:
     """True when ``typed`` is the facilitator's password. Raises :class:`FacilitatorLocked` while *this client* is
-    locked out (other clients are not affected)."""
+    locked out (other clients are not affected). ``address`` (the client's, for the log line only) is not stored."""
     now = time.time() if now is None else now
     if not configured:
         return False
@@ -81,8 +89,9 @@ def unlock(store: ClassStore, configured: str, typed: str, client: str, now: flo
                 if failures >= MAX_FAILURES:
                     _put(conn, key, 0, now + LOCKOUT_S)
                     logger.warning(
-                        "facilitator page locked for one client (%s) for %.0f s after %d wrong passwords",
+                        "facilitator page locked for one client (%s at %s) for %.0f s after %d wrong passwords",
                         client[:8],
+                        address or "an unknown or loopback address",
                         LOCKOUT_S,
                         MAX_FAILURES,
                     )

@@ -15,7 +15,9 @@ A browser also remembers its workspace in a cookie (the app sets it; see ``sessi
 join link again in the same browser returns to the same workspace instead of issuing another: a participant is a
 person, not a tab. The facilitator can bound the room (seats: live workspaces at most); a new workspace beyond
 the bound is refused with :class:`RoomFull`. The facilitator can revoke a workspace: its data is dropped, its seat
-freed, and its link and cookie are refused with :class:`WorkspaceRevoked` from then on.
+freed, and its link and cookie are refused with :class:`WorkspaceRevoked` from then on. With join codes required
+(:mod:`ragft.store.join_codes`), a new workspace is issued only for an unused code, which it then owns
+(:class:`JoinCodeNeeded` otherwise).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ragft.errors import ConfigError, IndexError_, RagftError
+from ragft.store import join_codes as codes
 from ragft.store import workspaces as records
 from ragft.store.db import ClassStore, open_store
 
@@ -71,6 +74,20 @@ def room_full_message(seats: int) -> str:
 
 
 REVOKED_MESSAGE = "The facilitator closed this workspace: its documents and results are gone."
+
+
+class JoinCodeNeeded(RagftError):
+    """The room admits new participants by join code, and this browser has no workspace yet (or a code that fails)."""
+
+    hint = "Type the join code the facilitator gave you (one code per participant; it works in one browser)."
+
+
+CODE_MESSAGES: dict[codes.Claim | None, str] = {
+    None: "This workshop needs a join code: you have no workspace in this browser yet.",
+    codes.Claim.UNKNOWN: "That join code is not one the facilitator issued: check it and type it again.",
+    codes.Claim.REVOKED: "That join code was revoked by the facilitator.",
+    codes.Claim.USED: "That join code was already used in another browser: each code admits one participant.",
+}
 
 
 def new_workspace_id(secret: bytes | None = None) -> str:
@@ -207,6 +224,25 @@ class Workspaces:
             raise RoomFull(room_full_message(bound or 0))
         return rec
 
+    def codes_required(self, server_join: str) -> bool:
+        """New participants need a join code (``RAGFT_JOIN=codes`` or the Facilitator page's switch)."""
+        return codes.required(self.store, server_join)
+
+    def admit_with_code(self, code: str | None) -> records.WorkspaceRecord:
+        """A new workspace for a browser that presents ``code`` (within the room's seats). Raises
+        :class:`JoinCodeNeeded` (no code, or one that is unknown, revoked or used) or :class:`RoomFull`."""
+        if not code:
+            raise JoinCodeNeeded(CODE_MESSAGES[None])
+        bound = records.seats(self.store)
+        outcome, rec = codes.claim(self.store, code, new_workspace_id(self.secret), bound)
+        if outcome is codes.Claim.FULL:
+            raise RoomFull(room_full_message(bound or 0))
+        if rec is None:
+            logger.info("refused a join code: %s", outcome.value)
+            raise JoinCodeNeeded(CODE_MESSAGES.get(outcome, CODE_MESSAGES[codes.Claim.UNKNOWN]))
+        logger.info("join code claimed by a new workspace (%s)", rec.label)
+        return rec
+
     def is_issued(self, value: object) -> bool:
         return is_signed_by(value, self.secret)
 
@@ -221,12 +257,21 @@ class Workspaces:
         return None
 
     def resolve(
-        self, asked: str | None, *, remembered: str | None = None, fresh: bool = False, bounded: bool = False
+        self,
+        asked: str | None,
+        *,
+        remembered: str | None = None,
+        fresh: bool = False,
+        bounded: bool = False,
+        need_code: bool = False,
+        code: str | None = None,
     ) -> Resolved:
         """The workspace for an id from the URL (``asked``) or, without one, the browser's (``remembered``, its
         cookie; skipped when the participant asks for a ``fresh`` one): the same one when issued here and alive,
-        else a new one (within the room's seats when ``bounded``). Raises :class:`WorkspaceRevoked` for a workspace
-        the facilitator closed, :class:`RoomFull` when a new one is needed and every seat is taken."""
+        else a new one (within the room's seats when ``bounded``; only for an unused join ``code`` when
+        ``need_code``). Raises :class:`WorkspaceRevoked` for a workspace the facilitator closed, :class:`RoomFull`
+        when a new one is needed and every seat is taken, :class:`JoinCodeNeeded` when a new one needs a code and
+        ``code`` is missing, unknown, revoked or used."""
         if asked:
             rec = self._alive(asked)
             if rec is not None:
@@ -244,7 +289,7 @@ class Workspaces:
                     return Resolved(back.id, back.label, None)
                 if fresh and self.is_issued(remembered) and records.is_revoked(self.store, remembered):
                     raise WorkspaceRevoked(REVOKED_MESSAGE)
-        rec = self.issue(bounded=bounded)
+        rec = self.admit_with_code(code) if need_code else self.issue(bounded=bounded)
         return Resolved(rec.id, rec.label, notice)
 
     def revoke(self, workspace_id: str, client) -> None:
@@ -272,6 +317,7 @@ class Workspaces:
         drop_workspace_data(client, self.data_dir, workspace_id)
         new = self.issue()
         records.forget(self.store, workspace_id, carry_spend_to=new.id)
+        codes.rebind(self.store, workspace_id, new.id)  # the participant's join code follows them
         logger.info("workspace %s deleted by its participant; replaced by %s", workspace_id, new.id)
         return new
 

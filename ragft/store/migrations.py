@@ -122,6 +122,19 @@ MIGRATIONS: list[str] = [
         t      REAL NOT NULL
     );
     """,
+    # 4: join codes issued per participant. A code admits one new workspace: claiming it (the check, the room's
+    # seats, the new workspace and the claim) is one transaction. Rows outlive their workspace, so a code stays used.
+    """
+    CREATE TABLE join_codes (
+        code         TEXT PRIMARY KEY,      -- normalised: upper case, no separators
+        note         TEXT NOT NULL DEFAULT '',
+        created      REAL NOT NULL,
+        claimed      REAL,                  -- NULL: not used yet
+        workspace_id TEXT,                  -- the workspace it admitted
+        revoked      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX join_codes_ws ON join_codes(workspace_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ragft.store.db import ClassStore
+from ragft.store.db import ClassStore, Conn
 from ragft.store.spend import add_spend, money
 
 # Tables whose rows belong to one workspace (column workspace_id), deleted with it.
@@ -41,12 +41,22 @@ def register(store: ClassStore, workspace_id: str, *, now: float | None = None) 
         row = conn.execute(f"SELECT {_COLS} FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
         if row is not None:
             return _record(row)
-        number = int(conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM workspaces").fetchone()[0])
-        conn.execute(
-            "INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
-            (workspace_id, number, f"Participant {number}", now, now),
-        )
-        return WorkspaceRecord(workspace_id, number, f"Participant {number}", now, now, False)
+        return insert(conn, workspace_id, now)
+
+
+def insert(conn: Conn, workspace_id: str, now: float) -> WorkspaceRecord:
+    """Insert a new workspace with the next participant number, inside the caller's write transaction."""
+    number = int(conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM workspaces").fetchone()[0])
+    conn.execute(
+        "INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
+        (workspace_id, number, f"Participant {number}", now, now),
+    )
+    return WorkspaceRecord(workspace_id, number, f"Participant {number}", now, now, False)
+
+
+def live_in(conn: Conn) -> int:
+    """Live workspaces, inside the caller's transaction."""
+    return int(conn.execute("SELECT COUNT(*) FROM workspaces WHERE deleted = 0").fetchone()[0])
 
 
 def get(store: ClassStore, workspace_id: str) -> WorkspaceRecord | None:
@@ -163,15 +173,9 @@ def register_within(
     now = time.time() if now is None else now
     with store.write() as conn:
         if bound is not None:
-            live = int(conn.execute("SELECT COUNT(*) FROM workspaces WHERE deleted = 0").fetchone()[0])
-            if live >= bound:
+            if live_in(conn) >= bound:
                 return None
-        number = int(conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM workspaces").fetchone()[0])
-        conn.execute(
-            "INSERT INTO workspaces (id, number, label, created, last_seen, deleted) VALUES (?, ?, ?, ?, ?, 0)",
-            (workspace_id, number, f"Participant {number}", now, now),
-        )
-        return WorkspaceRecord(workspace_id, number, f"Participant {number}", now, now, False)
+        return insert(conn, workspace_id, now)
 
 
 def mark_revoked(store: ClassStore, workspace_id: str, *, now: float | None = None) -> None:

@@ -26,6 +26,7 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
     env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
+    env.setdefault("FORWARDED_ALLOW_IPS", "none")  # as scripts/run.sh: the app's RAGFT_TRUSTED_PROXIES decides
     env.update(env_vars)
     port = free_port()
     with open(data_dir / "streamlit.log", "wb") as log:

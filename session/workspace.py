@@ -220,4 +220,6 @@ def knowledge_base(s: Settings | None = None, *, with_sample: bool = True) -> Kn
         except E.RagftError as exc:  # the sample failing must not block the user's own documents
             logger.warning("the shared sample could not be indexed: %s", exc.message)
             keys.set_sample_error(exc.message)
-    return KnowledgeBase(cl, emb, ws, include_sample=with_sample, limits=Limits.from_settings(s))
+    return KnowledgeBase(
+        cl, emb, ws, include_sample=with_sample, limits=Limits.from_settings(s), turns=workspaces(s).store
+    )

@@ -157,6 +157,22 @@ def pg_url(postgres_server):
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def class_db(request, tmp_path, monkeypatch):
+    """A data dir whose class database is, per parameter, a fresh SQLite file in it (the one-host default) or a fresh
+    database on the session's PostgreSQL (``RAGFT_DATABASE_URL`` set, as a facilitator of replicas would): a test
+    of the class database taking it runs on both engines (the PostgreSQL half in the slow tier)."""
+    data = tmp_path / "class-data"
+    data.mkdir()
+    from ragft.store.db import DATABASE_URL_ENV
+
+    if request.param == "sqlite":
+        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    else:
+        monkeypatch.setenv(DATABASE_URL_ENV, request.getfixturevalue("pg_url"))
+    return data
+
+
 _LOOPBACK = ("127.", "::1", "localhost")
 
 

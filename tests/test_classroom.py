@@ -111,8 +111,8 @@ def test_a_silent_session_gets_its_run_stopped_by_the_reaper():
     alive.wait(10)
 
 
-def test_wrong_passwords_lock_out_only_the_client_that_typed_them(tmp_path):
-    store = open_store(tmp_path)
+def test_wrong_passwords_lock_out_only_the_client_that_typed_them(class_db):
+    store = open_store(class_db)  # on both engines
     room, facilitator = auth.client_key("10.0.0.7", "tab-a"), auth.client_key("10.0.0.7", "tab-b")
     assert auth.unlock(store, "s3cret", "s3cret", room, now=0)
     for i in range(auth.MAX_FAILURES):

@@ -1,5 +1,6 @@
 """Budget caps on the class database: refusal before spending, racing threads and processes, persistence across
-reopening, the participant cap per workspace (reloads, new tabs, own lower cap)."""
+reopening, the participant cap per workspace (reloads, new tabs, own lower cap). The tests taking ``class_db`` run
+on both engines (SQLite, and PostgreSQL in the slow tier: the processes racing are then two replicas)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import pytest
 from ragft.costs.budget import OWN, Budget, PriceUnknownForBudget
 from ragft.costs.prices import price_for, worst_case_cost
 from ragft.errors import BudgetExceeded, RagftError
-from ragft.store import StoreError
+from ragft.store import StoreError, open_store
 from ragft.store.spend import HOST
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(tmp_path):
-    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.001"))
+def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(class_db):
+    b = Budget(class_db, app_cap=None, participant_cap=D("0.001"))
     r = b.reserve(D("0.0006"))
     r.settle(D("0.0005"))
     with pytest.raises(BudgetExceeded) as err:
@@ -38,9 +39,9 @@ def test_call_that_would_cross_the_session_cap_is_refused_with_no_spend(tmp_path
     assert b.status().workspace_spent == D("0.001")
 
 
-def test_app_cap_is_shared_by_sessions(tmp_path):
-    alice = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
-    bob = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
+def test_app_cap_is_shared_by_sessions(class_db):
+    alice = Budget(class_db, app_cap=D("1"), participant_cap=None)
+    bob = Budget(class_db, app_cap=D("1"), participant_cap=None)
     alice.reserve(D("0.6")).settle(D("0.6"))
     held = bob.reserve(D("0.3"))  # in flight: counts against the cap until settled
     with pytest.raises(BudgetExceeded) as err:
@@ -84,14 +85,14 @@ def test_persisted_spend_survives_reopening(tmp_path):
     assert not (tmp_path / "budget").exists()  # no second place for the spend
 
 
-def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
+def test_twenty_threads_racing_never_overshoot_the_app_cap(class_db):
     cap, step = D("1.00"), D("0.07")
     start = threading.Barrier(20)
     refused = []
     errors = []
 
     def worker():
-        budget = Budget(tmp_path, app_cap=cap, participant_cap=None)  # one session per thread
+        budget = Budget(class_db, app_cap=cap, participant_cap=None)  # one session per thread
         start.wait()
         while True:
             try:
@@ -110,7 +111,7 @@ def test_twenty_threads_racing_never_overshoot_the_app_cap(tmp_path):
     for t in threads:
         t.join()
     assert not errors
-    spent, reserved = Budget(tmp_path, app_cap=cap, participant_cap=None).app_spent()
+    spent, reserved = Budget(class_db, app_cap=cap, participant_cap=None).app_spent()
     assert spent <= cap
     assert spent == D("0.98")  # 14 calls of 0.07 fit under 1.00, and all 14 happened
     assert reserved == 0 and len(refused) == 20
@@ -135,39 +136,39 @@ print(n)
 """
 
 
-def test_processes_racing_never_overshoot_the_app_cap(tmp_path):
-    code = _PROC.format(root=str(ROOT), data=str(tmp_path))
+def test_processes_racing_never_overshoot_the_app_cap(class_db):
+    code = _PROC.format(root=str(ROOT), data=str(class_db))
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     counts = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
     assert all(p.returncode == 0 for p in procs)
-    spent, reserved = Budget(tmp_path, app_cap=None, participant_cap=None).app_spent()
+    spent, reserved = Budget(class_db, app_cap=None, participant_cap=None).app_spent()
     assert sum(counts) == 33 and spent == D("0.99") and reserved == 0
 
 
 def _insert_reservation(data_dir, rid, amount, pid, host, t):
-    with sqlite3.connect(data_dir / "class.sqlite3") as db:
+    with open_store(data_dir).write() as db:
         db.execute(
             "INSERT INTO reservations (id, workspace_id, amount, pid, host, t) VALUES (?, 'x', ?, ?, ?, ?)",
             (rid, amount, pid, host, t),
         )
 
 
-def test_reservation_of_a_dead_process_is_dropped(tmp_path):
-    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None)
+def test_reservation_of_a_dead_process_is_dropped(class_db):
+    b = Budget(class_db, app_cap=D("1"), participant_cap=None)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     b.reserve(D("0.1")).settle(D("0.1"))
-    _insert_reservation(tmp_path, "ghost", "0.9", child.pid, HOST, time.time())
+    _insert_reservation(class_db, "ghost", "0.9", child.pid, HOST, time.time())
     b.reserve(D("0.5")).settle(D("0"))  # the ghost's 0.9 no longer blocks
-    with sqlite3.connect(tmp_path / "class.sqlite3") as db:
-        assert db.execute("SELECT COUNT(*) FROM reservations WHERE id = 'ghost'").fetchone() == (0,)
+    with open_store(class_db).read() as db:
+        assert int(db.execute("SELECT COUNT(*) FROM reservations WHERE id = 'ghost'").fetchone()[0]) == 0
 
 
-def test_stale_reservation_expires(tmp_path):
-    b = Budget(tmp_path, app_cap=D("1"), participant_cap=None, stale_after_s=60)
+def test_stale_reservation_expires(class_db):
+    b = Budget(class_db, app_cap=D("1"), participant_cap=None, stale_after_s=60)
     b.status()  # creates the database
-    _insert_reservation(tmp_path, "old", "0.9", os.getpid(), "another-host", time.time() - 3600)
-    _insert_reservation(tmp_path, "fresh", "0.2", os.getpid(), "another-host", time.time())
+    _insert_reservation(class_db, "old", "0.9", os.getpid(), "another-host", time.time() - 3600)
+    _insert_reservation(class_db, "fresh", "0.2", os.getpid(), "another-host", time.time())
     b.reserve(D("0.5")).release()
     assert b.app_spent() == (D("0"), D("0.2"))  # the old one expired, the fresh one (other host) still holds
 
@@ -193,10 +194,10 @@ def test_corrupt_database_is_a_typed_error(tmp_path):
     assert b.status().app_spent == 0  # the meter still draws
 
 
-def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
-    tab1 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
+def test_participant_spend_survives_a_reload_and_a_new_tab(class_db):
+    tab1 = Budget(class_db, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
     tab1.reserve(D("0.06")).settle(D("0.06"))
-    tab2 = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")  # reload / new tab
+    tab2 = Budget(class_db, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")  # reload / new tab
     assert tab2.status().workspace_spent == D("0.06")
     held = tab2.reserve(D("0.03"))
     with pytest.raises(BudgetExceeded) as err:
@@ -204,22 +205,22 @@ def test_participant_spend_survives_a_reload_and_a_new_tab(tmp_path):
     assert "in flight" in err.value.message
     held.settle(D("0.01"))
     tab1.reserve(D("0.02")).settle(D("0.02"))
-    other = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-b")
+    other = Budget(class_db, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-b")
     assert other.status().workspace_spent == 0  # another participant is counted apart
     assert tab1.status().workspace_spent == D("0.09") and other.status().app_spent == D("0.09")
 
 
-def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitators(tmp_path):
+def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitators(class_db):
     """Who pays decides which cap: the participant's own cap counts what they pay themselves; the facilitator's cap
     counts the server's key. One never lowers or raises the other."""
-    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")
+    b = Budget(class_db, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")
     assert b.set_own_cap(D("0.05")) == D("0.05")
     b.reserve(D("0.04"), payer=OWN).settle(D("0.04"))
     with pytest.raises(BudgetExceeded) as err:
         b.reserve(D("0.02"), payer=OWN)
     assert "your own cap" in err.value.message and "own cap" in err.value.hint
     b.reserve(D("0.40")).settle(D("0.40"))  # the server's key: the facilitator's $0.50, not the own $0.05
-    again = Budget(tmp_path, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")  # persisted
+    again = Budget(class_db, app_cap=None, participant_cap=D("0.50"), workspace_id="ws-a")  # persisted
     st = again.status()
     assert (st.workspace_cap, st.own_cap, st.workspace_cap) == (D("0.50"), D("0.05"), D("0.50"))
     assert (st.workspace_spent, st.own_spent, st.app_spent, st.app_own_spent) == (
@@ -236,10 +237,10 @@ def test_own_cap_counts_only_own_key_spend_and_is_independent_of_the_facilitator
     again.reserve(D("100"), payer=OWN).release()  # no own cap: nothing limits what they pay
 
 
-def test_facilitator_cap_per_workspace_wins_over_the_default(tmp_path):
+def test_facilitator_cap_per_workspace_wins_over_the_default(class_db):
     from ragft.store.spend import reset_spend, set_facilitator_cap
 
-    b = Budget(tmp_path, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
+    b = Budget(class_db, app_cap=None, participant_cap=D("0.10"), workspace_id="ws-a")
     b.reserve(D("0.10")).settle(D("0.10"))
     with pytest.raises(BudgetExceeded):
         b.reserve(D("0.01"))
@@ -250,8 +251,8 @@ def test_facilitator_cap_per_workspace_wins_over_the_default(tmp_path):
     assert st.workspace_spent == 0 and st.workspace_cap == D("0.20") and st.app_spent == D("0.15")
 
 
-def test_refused_calls_spend_nothing_under_both_caps(tmp_path):
-    b = Budget(tmp_path, app_cap=D("0.05"), participant_cap=D("0.03"), workspace_id="ws-a")
+def test_refused_calls_spend_nothing_under_both_caps(class_db):
+    b = Budget(class_db, app_cap=D("0.05"), participant_cap=D("0.03"), workspace_id="ws-a")
     for _ in range(5):
         with pytest.raises(BudgetExceeded):
             b.reserve(D("0.04"))

@@ -1,4 +1,6 @@
-"""The class database: migrations from an empty file and from every earlier version, WAL, typed errors, records."""
+"""The class database: migrations from an empty database and from every earlier version, WAL, typed errors,
+records. The tests that take ``class_db`` run on both engines: a SQLite file and a fresh PostgreSQL database (the
+PostgreSQL half in the slow tier, on the session's throw-away cluster)."""
 
 from __future__ import annotations
 
@@ -8,22 +10,62 @@ from decimal import Decimal as D
 
 import pytest
 
-from ragft.store import StoreError
+from ragft.store import StoreError, open_store
 from ragft.store import records as R
 from ragft.store import spend as S
 from ragft.store import workspaces as W
-from ragft.store.db import ClassStore
+from ragft.store.db import ClassStore, PostgresStore, _statements, postgres_ddl
 from ragft.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
-def _tables(path) -> set[str]:
-    with sqlite3.connect(path) as db:
+def _raw(store: ClassStore, *statements: str) -> None:
+    """Run literal SQL on the engine directly, outside the store (what an older release or a person left)."""
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(store.url, autocommit=True) as db:
+            for sql in statements:
+                db.execute(sql)
+        return
+    with sqlite3.connect(store.path) as db:
+        for sql in statements:
+            db.execute(sql)
+
+
+def _version_on_disk(store: ClassStore) -> int:
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(store.url) as db:
+            return int(db.execute("SELECT MAX(version) FROM ragft_schema").fetchone()[0])
+    with sqlite3.connect(store.path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _tables(store: ClassStore) -> set[str]:
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(store.url) as db:
+            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            return {r[0] for r in db.execute(sql)}
+    with sqlite3.connect(store.path) as db:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _at_version(path, version: int) -> None:
+def _at_version(store: ClassStore, version: int) -> None:
     """A database as an older release left it: the first ``version`` steps, applied by hand."""
-    db = sqlite3.connect(path)
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        with psycopg.connect(store.url, autocommit=True) as raw:
+            raw.execute("CREATE TABLE ragft_schema (version INTEGER NOT NULL)")
+            for step in MIGRATIONS[:version]:
+                for statement in _statements(step):
+                    raw.execute(postgres_ddl(statement))
+            raw.execute("INSERT INTO ragft_schema (version) VALUES (%s)", (version,))
+        return
+    db = sqlite3.connect(store.path)
     for step in MIGRATIONS[:version]:
         db.executescript(step)
     db.execute(f"PRAGMA user_version = {version}")
@@ -31,8 +73,8 @@ def _at_version(path, version: int) -> None:
     db.close()
 
 
-def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_a_new_database_gets_the_whole_schema_and_sqlite_runs_in_wal_mode(class_db):
+    store = open_store(class_db)
     assert store.schema_version() == SCHEMA_VERSION >= 2
     assert {
         "workspaces",
@@ -44,27 +86,35 @@ def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path):
         "questions",
         "running",
         "meta",
-    } <= _tables(store.path)
+    } <= _tables(store)
+    if isinstance(store, PostgresStore):
+        assert "ragft_schema" in _tables(store)
+        return
     conn = store.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
 
 
-def test_an_empty_existing_file_is_migrated(tmp_path):
-    path = tmp_path / "class.sqlite3"
-    path.write_bytes(b"")
-    assert ClassStore(path).schema_version() == SCHEMA_VERSION
+def test_an_empty_existing_database_is_migrated(class_db):
+    store = open_store(class_db)
+    if isinstance(store, PostgresStore):
+        assert _tables(store) == set()  # a database the facilitator made: empty
+    else:
+        store.path.write_bytes(b"")  # an empty file
+    assert store.schema_version() == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
-def test_every_earlier_version_is_migrated_and_keeps_its_data(tmp_path, version):
-    path = tmp_path / "class.sqlite3"
-    _at_version(path, version)
-    with sqlite3.connect(path) as db:  # data of the oldest schema, which every later one must keep
-        db.execute("INSERT INTO workspaces VALUES ('w1', 1, 'Participant 1', 1.0, 2.0, 0)")
-        db.execute("INSERT INTO spend (scope, spent, calls, updated) VALUES ('*', '0.25', 3, 1.0)")  # any version
-    store = ClassStore(path)
+def test_every_earlier_version_is_migrated_and_keeps_its_data(class_db, version):
+    store = open_store(class_db)
+    _at_version(store, version)
+    _raw(  # data of the oldest schema, which every later one must keep
+        store,
+        "INSERT INTO workspaces VALUES ('w1', 1, 'Participant 1', 1.0, 2.0, 0)",
+        "INSERT INTO spend (scope, spent, calls, updated) VALUES ('*', '0.25', 3, 1.0)",  # any version
+    )
     assert store.schema_version() == SCHEMA_VERSION
+    assert _version_on_disk(store) == SCHEMA_VERSION
     assert W.get(store, "w1").label == "Participant 1"
     with store.read() as conn:
         assert S.spent(conn, S.APP) == (D("0.25"), 3)
@@ -72,41 +122,48 @@ def test_every_earlier_version_is_migrated_and_keeps_its_data(tmp_path, version)
     assert len(R.votes(store)) == 1
 
 
-def test_a_newer_schema_is_refused_and_left_alone(tmp_path):
-    path = tmp_path / "class.sqlite3"
-    _at_version(path, SCHEMA_VERSION)
-    with sqlite3.connect(path) as db:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_a_newer_schema_is_refused_and_left_alone(class_db):
+    store = open_store(class_db)
+    _at_version(store, SCHEMA_VERSION)
+    if isinstance(store, PostgresStore):
+        _raw(store, f"UPDATE ragft_schema SET version = {SCHEMA_VERSION + 1}")
+    else:
+        _raw(store, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError) as err:
-        ClassStore(path).connection()
+        store.schema_version()
     assert "newer" in err.value.message
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert _version_on_disk(store) == SCHEMA_VERSION + 1
 
 
-def test_a_failing_migration_step_leaves_the_old_version(tmp_path, monkeypatch):
-    path = tmp_path / "class.sqlite3"
-    _at_version(path, 1)
-    monkeypatch.setattr("ragft.store.db.MIGRATIONS", MIGRATIONS[:1] + ["CREATE TABLE votes (x); CREATE TABLE nope ("])
+def test_a_failing_migration_step_leaves_the_old_version(class_db, monkeypatch):
+    store = open_store(class_db)
+    _at_version(store, 1)
+    monkeypatch.setattr(
+        "ragft.store.db.MIGRATIONS", MIGRATIONS[:1] + ["CREATE TABLE votes (x INTEGER); CREATE TABLE nope ("]
+    )
     with pytest.raises(StoreError):
-        ClassStore(path).connection()
-    assert "votes" not in _tables(path)
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        store.schema_version()
+    assert "votes" not in _tables(store)
+    assert _version_on_disk(store) == 1
 
 
-def test_a_failed_write_rolls_back(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_a_failed_write_rolls_back(class_db):
+    store = open_store(class_db)
     with pytest.raises(RuntimeError):
         with store.write() as conn:
             S.add_spend(conn, S.APP, D("1"))
             raise RuntimeError("boom")
     with store.read() as conn:
         assert S.spent(conn, S.APP) == (D(0), 0)
+    with pytest.raises(StoreError):
+        with store.write() as conn:
+            conn.execute("INSERT INTO no_such_table VALUES (?)", (1,))
+    W.register(store, "ws-after")  # the store still works after a refused statement
+    assert W.get(store, "ws-after") is not None
 
 
-def test_workspaces_get_numbered_labels_even_when_registered_at_once(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_workspaces_get_numbered_labels_even_when_registered_at_once(class_db):
+    store = open_store(class_db)
     ids = [f"ws{i:03d}xxxxx" for i in range(12)]
     threads = [threading.Thread(target=W.register, args=(store, i)) for i in ids]
     for t in threads:
@@ -119,8 +176,8 @@ def test_workspaces_get_numbered_labels_even_when_registered_at_once(tmp_path):
     assert W.get(store, ids[0]).label == f"Participant {W.get(store, ids[0]).number}"
 
 
-def test_forget_removes_every_record_and_can_carry_the_spend(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_forget_removes_every_record_and_can_carry_the_spend(class_db):
+    store = open_store(class_db)
     W.register(store, "old-workspace")
     W.register(store, "new-workspace")
     with store.write() as conn:
@@ -139,8 +196,8 @@ def test_forget_removes_every_record_and_can_carry_the_spend(tmp_path):
         assert S.spent(conn, S.APP)[0] == D("0.3")
 
 
-def test_votes_one_per_round_and_readable_for_the_class(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_votes_one_per_round_and_readable_for_the_class(class_db):
+    store = open_store(class_db)
     assert R.record_vote(store, "a", "c1", "rag", ["base", "rag", "ft"], "tent price?")
     assert not R.record_vote(store, "a", "c1", "ft", ["base", "rag", "ft"])  # second vote on the same round
     assert R.record_vote(store, "b", "c1", "ft", ["base", "rag", "ft"])
@@ -154,8 +211,8 @@ def test_votes_one_per_round_and_readable_for_the_class(tmp_path):
     assert [v.winner for v in R.votes(store, "b")] == ["ft"]
 
 
-def test_eval_summaries_questions_and_running(tmp_path):
-    store = ClassStore.in_dir(tmp_path)
+def test_eval_summaries_questions_and_running(class_db):
+    store = open_store(class_db)
     summary = {
         "configuration": "rag",
         "questions": 34,

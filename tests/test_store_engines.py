@@ -1,28 +1,30 @@
 """The class database on both engines: SQLite (one host) and a real PostgreSQL (replicas), same schema, same rules.
 
-Each test runs on a fresh SQLite file and on a fresh database of a throw-away PostgreSQL cluster (conftest
-``postgres_server``). The race tests use threads and, on PostgreSQL, separate processes (two replicas).
+A test taking ``engine`` runs on a fresh SQLite file and on a fresh database of a throw-away PostgreSQL cluster
+(conftest ``class_db``); the class-database tests of before (migrations, races, lock-out, votes: test_store.py,
+test_costs_budget.py, test_classroom.py) take ``class_db`` themselves. The tests here are what replicas add: two
+processes racing one cap, a class-wide training turn, the retention purge and the index sweep one replica at a time,
+a link signed on one replica, a pause seen by another.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal as D
 
 import pytest
 
 from ragft.costs.budget import Budget
-from ragft.errors import BudgetExceeded, ConfigError
+from ragft.errors import ConfigError
 from ragft.store import StoreError
 from ragft.store import join_codes as J
 from ragft.store import records as R
 from ragft.store import workspaces as W
 from ragft.store.db import (
     DATABASE_URL_ENV,
-    SCHEMA_VERSION,
     ClassStore,
     PostgresStore,
-    _statements,
     database_url,
     open_store,
     postgres_ddl,
@@ -33,24 +35,11 @@ from ragft.store.migrations import MIGRATIONS
 pytestmark = pytest.mark.slow  # starts PostgreSQL
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path, monkeypatch):
-    """(store, data_dir) on each engine; RAGFT_DATABASE_URL set for PostgreSQL, as a facilitator would."""
-    data = tmp_path / "data"
-    data.mkdir()
-    if request.param == "sqlite":
-        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    else:
-        monkeypatch.setenv(DATABASE_URL_ENV, request.getfixturevalue("pg_url"))
-    store = open_store(data)
-    assert store.engine == request.param
-    return store, data
-
-
-def _pg_tables(store: PostgresStore) -> set[str]:
-    with store.read() as conn:
-        rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'").fetchall()
-    return {r[0] for r in rows}
+@pytest.fixture
+def engine(class_db):
+    """(store, data_dir) on each engine (conftest ``class_db``: RAGFT_DATABASE_URL set for PostgreSQL)."""
+    store = open_store(class_db)
+    return store, class_db
 
 
 # ---- configuration -------------------------------------------------------------------------------------------
@@ -76,78 +65,7 @@ def test_the_sql_is_translated_not_rewritten():
     assert "REAL" not in postgres_ddl(MIGRATIONS[0]).replace("DOUBLE PRECISION", "")
 
 
-# ---- schema ----------------------------------------------------------------------------------------------------
-def test_a_new_database_gets_the_whole_schema(engine):
-    store, _ = engine
-    assert store.schema_version() == SCHEMA_VERSION
-    if isinstance(store, PostgresStore):
-        assert {"workspaces", "spend", "reservations", "votes", "running", "meta", "join_codes", "ragft_schema"} <= (
-            _pg_tables(store)
-        )
-
-
-@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
-def test_postgres_from_every_earlier_version_keeps_its_data(pg_url, version):
-    import psycopg
-
-    with psycopg.connect(pg_url, autocommit=True) as raw:
-        raw.execute("CREATE TABLE ragft_schema (version INTEGER NOT NULL)")
-        for step in MIGRATIONS[:version]:
-            for statement in _statements(step):
-                raw.execute(postgres_ddl(statement))
-        raw.execute("INSERT INTO ragft_schema (version) VALUES (%s)", (version,))
-        raw.execute("INSERT INTO workspaces VALUES ('ws-old', 1, 'Participant 1', 1.5, 2.5, 0)")
-    store = PostgresStore(pg_url)
-    try:
-        assert store.schema_version() == SCHEMA_VERSION
-        rec = W.get(store, "ws-old")
-        assert rec is not None and rec.label == "Participant 1" and rec.last_seen == 2.5
-    finally:
-        store.close()
-
-
-def test_postgres_refuses_a_newer_schema_and_leaves_it(pg_url):
-    import psycopg
-
-    with psycopg.connect(pg_url, autocommit=True) as raw:
-        raw.execute("CREATE TABLE ragft_schema (version INTEGER NOT NULL)")
-        raw.execute("INSERT INTO ragft_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
-    store = PostgresStore(pg_url)
-    with pytest.raises(StoreError, match="newer than this app"):
-        store.schema_version()
-    store.close()
-    with psycopg.connect(pg_url) as raw:
-        assert raw.execute("SELECT version FROM ragft_schema").fetchone()[0] == SCHEMA_VERSION + 1
-        assert raw.execute("SELECT to_regclass('workspaces')").fetchone()[0] is None
-
-
-def test_a_failed_write_rolls_back(engine):
-    store, _ = engine
-    W.register(store, "ws-1")
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            conn.execute("UPDATE workspaces SET label = ? WHERE id = ?", ("changed", "ws-1"))
-            raise RuntimeError("boom")
-    assert W.get(store, "ws-1").label == "Participant 1"
-    with pytest.raises(StoreError):
-        with store.write() as conn:
-            conn.execute("INSERT INTO no_such_table VALUES (?)", (1,))
-    assert W.get(store, "ws-1") is not None  # the store still works after a refused statement
-
-
 # ---- records ---------------------------------------------------------------------------------------------------
-def test_workspaces_registered_at_once_get_distinct_numbers(engine):
-    store, _ = engine
-    ids = [f"ws-{i}" for i in range(12)]
-    threads = [threading.Thread(target=W.register, args=(store, i)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    numbers = sorted(W.get(store, i).number for i in ids)
-    assert numbers == list(range(1, 13))
-
-
 def test_votes_once_per_round_and_runs_upserted(engine):
     store, _ = engine
     assert R.record_vote(store, "ws-1", "cmp-1", "ft", ["base", "ft"], "q?")
@@ -215,32 +133,6 @@ def test_one_code_raced_by_threads_admits_exactly_one(engine):
 
 
 # ---- the budget under a race -------------------------------------------------------------------------------------
-def test_a_one_dollar_cap_raced_by_threads_is_never_crossed(engine):
-    store, data = engine
-    budget = Budget(data, app_cap=D("1"), workspace_id="ws-race")
-    held: list[int] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        n = 0
-        for _ in range(10):
-            try:
-                budget.reserve(D("0.03"))
-                n += 1
-            except BudgetExceeded:
-                pass
-        with lock:
-            held.append(n)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(held) == 33  # 33 × $0.03 = $0.99: the 34th would cross $1
-    assert budget.status().app_reserved == D("0.99")
-
-
 def test_two_replicas_racing_one_cap_on_postgres(pg_url, tmp_path):
     """Two processes with separate data dirs (two replicas), one PostgreSQL: the cap holds across them.
 
@@ -406,3 +298,141 @@ def test_a_pause_set_on_one_replica_holds_on_the_other(pg_url):
         pause.set_paused(False)
         pause.attach(before)
         store.close()
+
+
+# ---- the retention purge and the index sweep, one replica at a time ---------------------------------------------
+def _other_replica(store: ClassStore, data) -> ClassStore:
+    """The same class database as another replica (process) would open it: its own connections."""
+    return PostgresStore(store.url) if isinstance(store, PostgresStore) else open_store(data)
+
+
+def test_the_retention_purge_runs_on_one_replica_at_a_time(engine, tmp_path):
+    """While another replica holds the purge's turn, this one skips its round (nothing deleted, no vector store
+    opened) and purges on a later round; on SQLite (one host) the turn is always granted, as before."""
+    import time
+
+    from ragft.knowledge import retention
+    from ragft.knowledge.store import make_client
+    from ragft.settings import Settings
+    from ragft.store.db import RETENTION_LOCK
+
+    store, data = engine
+    W.register(store, "ws-expired", now=time.time() - 30 * 86400)
+    opened: list[int] = []
+
+    def get_client():
+        opened.append(1)
+        return make_client(Settings(data_dir=tmp_path / "vectors"))
+
+    other = _other_replica(store, data)
+    purging = other.try_exclusive(RETENTION_LOCK)  # the other replica is purging right now
+    assert purging is not None
+    now = time.time()
+    try:
+        got = retention.purge_if_due(store, get_client, data, 7, now=now)
+    finally:
+        purging.release()
+    if store.engine == "postgresql":
+        assert got is None and opened == [] and W.get(store, "ws-expired") is not None
+        got = retention.purge_if_due(store, get_client, data, 7, now=now + retention.CHECK_EVERY_S + 1)
+    assert got == ["ws-expired"] and opened == [1] and W.get(store, "ws-expired") is None
+    if other is not store:
+        other.close()
+
+
+def _orphans(index, n: int = 3) -> str:
+    """What a write cut short leaves in a collection: chunks of a document without its manifest (chunk 0)."""
+    import numpy as np
+
+    dim = int(index.metadata.get("ragft_dim") or 384)
+    index._col.upsert(
+        ids=[f"half-{i}" for i in range(1, n + 1)],
+        embeddings=np.ones((n, dim), dtype=np.float32),
+        documents=[f"part {i}" for i in range(1, n + 1)],
+        metadatas=[{"doc_id": "half", "source": "half.md", "page": 0, "position": i} for i in range(1, n + 1)],
+    )
+    return "half"
+
+
+def test_a_sweep_skips_while_another_replica_stores_into_the_collection(engine, tmp_path):
+    """The index sweep deletes chunks without a manifest, which is what a document being stored looks like: it must
+    skip while any replica stores into that collection. On PostgreSQL another replica's storing holds the
+    collection's turn shared; on SQLite (one host) the process lock is the rule (another thread stores)."""
+    from ragft.knowledge.store import Index, collection_lock, make_client
+    from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
+    from ragft.models.embeddings import LocalMiniLM
+    from ragft.settings import Settings
+    from ragft.store.db import lock_key
+
+    store, data = engine
+    embedder = LocalMiniLM()
+    client = make_client(Settings(data_dir=tmp_path / "vectors"))  # the one vector store every replica shares
+    name = workspace_collection_name(new_workspace_id(), embedder.model_id)
+    index = Index(client, name, embedder, turns=store)
+    doc_id = _orphans(index)
+    storing, release = threading.Event(), threading.Event()
+
+    def another_upload() -> None:
+        if isinstance(store, PostgresStore):
+            other = PostgresStore(store.url)  # another replica
+            with other.turn(lock_key(name), shared=True):
+                storing.set()
+                release.wait(30)
+            other.close()
+        else:
+            with collection_lock(name):  # another session of this host's app process
+                storing.set()
+                release.wait(30)
+
+    t = threading.Thread(target=another_upload)
+    t.start()
+    try:
+        assert storing.wait(30)
+        assert index.sweep() == [] and index.count() == 3  # nothing cut while the other upload runs
+    finally:
+        release.set()
+        t.join(30)
+    assert index.sweep() == [doc_id] and index.count() == 0  # once it is done, the leftovers go
+
+
+def test_storing_waits_for_another_replicas_sweep_on_postgres(pg_url, tmp_path):
+    """A sweep holds the collection's turn exclusively: an upload on another replica waits for it to end before it
+    writes a chunk, then stores every chunk."""
+    from ragft.knowledge.base import KnowledgeBase
+    from ragft.knowledge.store import make_client
+    from ragft.knowledge.workspaces import new_workspace_id, workspace_collection_name
+    from ragft.models.embeddings import LocalMiniLM
+    from ragft.settings import Settings
+    from ragft.store.db import lock_key
+
+    embedder = LocalMiniLM()
+    client = make_client(Settings(data_dir=tmp_path / "vectors"))
+    ws = new_workspace_id()
+    replica_a, replica_b = PostgresStore(pg_url), PostgresStore(pg_url)
+    kb = KnowledgeBase(client, embedder, ws, include_sample=False, turns=replica_b)
+    name = workspace_collection_name(ws, embedder.model_id)
+    at_store = threading.Event()
+    reports: list = []
+
+    def progress(_name, stage, written, _total):
+        if stage == "storing" and written == 0:
+            at_store.set()
+
+    upload = threading.Thread(
+        target=lambda: reports.extend(
+            kb.ingest_files([("notes.md", b"# Notes\n\nThe Heron shell weighs 310 grams.\n")], progress=progress)
+        )
+    )
+    try:
+        with replica_a.turn(lock_key(name), shared=False, wait=False) as sweeping:  # replica A sweeps
+            assert sweeping
+            upload.start()
+            assert at_store.wait(120), "the upload reached the storing step"
+            time.sleep(0.5)
+            assert upload.is_alive() and kb.workspace.count() == 0  # waiting: not a chunk written meanwhile
+        upload.join(120)
+        assert reports and reports[0].ok, reports
+        assert kb.workspace.count() == kb.documents()[0].chunks > 0
+    finally:
+        replica_a.close()
+        replica_b.close()

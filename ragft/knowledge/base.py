@@ -7,7 +7,9 @@ retrieval (the freshness demo).
 
 One ingest at a time per workspace (so per participant: parsing, OCR and embedding of one batch of uploads):
 a second one started meanwhile (another tab, a double click) is refused at once, file by file, with a clear
-message and nothing touched; what is indexed stays. The slot is per app process, like the store's lock.
+message and nothing touched; what is indexed stays. The slot is per app process (sticky sessions keep a
+participant's tabs on one replica); storing and sweeping are excluded across replicas too when ``turns`` (the class
+database) is given: see :mod:`ragft.knowledge.store`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ragft.knowledge.sample import open_sample
 from ragft.knowledge.store import DocumentInfo, Index, describe_client
 from ragft.knowledge.workspaces import workspace_collection_name
 from ragft.settings import DEFAULTS
+from ragft.store.db import ClassStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,14 @@ class KnowledgeBase:
     """A session's workspace collection plus, read-only, the shared sample."""
 
     def __init__(
-        self, client: Any, embedder: Any, workspace_id: str, *, include_sample: bool = True, limits: Limits = Limits()
+        self,
+        client: Any,
+        embedder: Any,
+        workspace_id: str,
+        *,
+        include_sample: bool = True,
+        limits: Limits = Limits(),
+        turns: ClassStore | None = None,
     ) -> None:
         self.client = client
         self.embedder = embedder
@@ -61,6 +71,7 @@ class KnowledgeBase:
             embedder,
             label="workspace",
             where=self.where,
+            turns=turns,
         )
         self.workspace.sweep()
         self.sample = open_sample(client, embedder) if include_sample else None

@@ -1,7 +1,10 @@
 """Retention: workspaces unused for ``RAGFT_WORKSPACE_TTL_DAYS`` lose their collections, files and records.
 
 :func:`purge_if_due` runs when the app starts (the first call in a process) and then at most once an hour
-across every process sharing the data dir (the last run's time is kept in the class database). A workspace is
+across every process sharing the class database (the last run's time is kept in it). On PostgreSQL (replicas) it
+also runs on one replica at a time: the purge takes the class-wide :data:`~ragft.store.db.RETENTION_LOCK` without
+waiting, and a replica that does not get it skips this round (the one that holds it is purging). On SQLite (one
+host) that turn is always granted, as before. A workspace is
 first flagged deleted (only if still unused, so a participant coming back at that moment keeps it), then its
 Chroma collections and its folder under ``<data_dir>/workspaces/`` are removed, then its records. A failure
 leaves it flagged, and the next purge tries again.
@@ -18,7 +21,7 @@ from typing import Any
 
 from ragft.knowledge.workspaces import WorkspaceDeleteFailed, drop_workspace_data
 from ragft.store import workspaces as records
-from ragft.store.db import ClassStore
+from ragft.store.db import RETENTION_LOCK, ClassStore
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,13 @@ def purge_if_due(
         if not first and now - _checked[key] < CHECK_EVERY_S:
             return None  # asked the database less than a minute ago
         _checked[key] = now
-    if not records.claim_meta_after(store, PURGE_KEY, now, 0.0 if first else PURGE_EVERY_S):
+    turn = store.try_exclusive(RETENTION_LOCK)
+    if turn is None:
+        logger.info("retention: another replica is purging; skipped this round")
         return None
-    return purge_expired(store, get_client(), data_dir, ttl_days, now=now)
+    try:
+        if not records.claim_meta_after(store, PURGE_KEY, now, 0.0 if first else PURGE_EVERY_S):
+            return None
+        return purge_expired(store, get_client(), data_dir, ttl_days, now=now)
+    finally:
+        turn.release()

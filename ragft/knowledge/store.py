@@ -13,7 +13,11 @@
 - Storing a document and sweeping cannot race: both take the collection's lock (one per collection name in the
   app process, shared by every session, so two tabs of one workspace share it). A sweep that finds a document
   being stored skips this time (the page never waits for another tab's upload) and runs on a later page build.
-  The lock is per process: run one app process per Chroma server (the README's setup).
+  Across replicas of the app (one Chroma server, a PostgreSQL class database) an :class:`Index` given the class
+  database (``turns``) also takes a class-wide turn per collection (:meth:`ClassStore.turn`): storing holds it
+  shared (uploads never wait for each other), a sweep tries it exclusively and skips while any replica stores.
+  On SQLite (one host) that turn is always granted and the process lock is the whole rule: run one app process
+  per Chroma server there.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from ragft.knowledge.documents import LoadedDocument
 from ragft.knowledge.retrieved import RetrievedChunk
 from ragft.models.embeddings import Embedder
 from ragft.settings import Settings
+from ragft.store.db import ClassStore, lock_key
 
 if TYPE_CHECKING:  # chromadb loads lazily (make_client): its import costs seconds
     from chromadb.api import ClientAPI
@@ -221,9 +226,11 @@ class Index:
         read_only: bool = False,
         create: bool = True,
         where: str | None = None,
+        turns: ClassStore | None = None,
     ) -> None:
         self.client = client
         self.name = name
+        self.turns = turns  # the class database whose turns exclude a sweep while another replica stores
         self.embedder = embedder
         self.label = label
         self.read_only = read_only
@@ -431,7 +438,11 @@ class Index:
         order = list(range(1, len(chunks))) + [0]  # the manifest goes in last
         size = self.max_batch()
         try:
-            with collection_lock(self.name), guard(f"storing {doc.name}", self.where):
+            with (
+                collection_lock(self.name),
+                self._turn(shared=True, wait=True),
+                guard(f"storing {doc.name}", self.where),
+            ):
                 for i in range(0, len(order), size):
                     idx = order[i : i + size]
                     self._col.upsert(
@@ -489,9 +500,19 @@ class Index:
         if not lock.acquire(blocking=False):
             return []
         try:
-            return self._sweep()
+            with self._turn(shared=False, wait=False) as mine:
+                if not mine:
+                    logger.debug("sweep of %s skipped: another replica is storing into it", self.name)
+                    return []
+                return self._sweep()
         finally:
             lock.release()
+
+    def _turn(self, *, shared: bool, wait: bool) -> contextlib.AbstractContextManager[bool]:
+        """This collection's class-wide turn (always granted without a class database, or on SQLite)."""
+        if self.turns is None:
+            return contextlib.nullcontext(True)
+        return self.turns.turn(lock_key(self.name), shared=shared, wait=wait)
 
     def _sweep(self) -> list[str]:
         with guard("checking the index", self.where):

@@ -19,6 +19,7 @@ SQLite:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -55,6 +56,13 @@ class Cursor(Protocol):
 
 
 TRAINING_LOCK = 0x7261_6674_0001  # the class-wide "one training at a time" lock
+RETENTION_LOCK = 0x7261_6674_0002  # the retention purge: one replica at a time
+TURN_WAIT_S = 60  # how long a waiting turn (:meth:`ClassStore.turn`) waits before the database gives up
+
+
+def lock_key(name: str) -> int:
+    """A class-wide lock id for a name (a collection's): 64 bits of its SHA-256, as PostgreSQL's signed bigint."""
+    return int.from_bytes(hashlib.sha256(f"ragft-lock:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 class Held(Protocol):
@@ -216,6 +224,15 @@ class ClassStore:
         SQLite serves one host, where the caller's file lock already decides: always granted here.
         """
         return _HostTurn()
+
+    @contextmanager
+    def turn(self, lock_id: int, *, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+        """A short class-wide turn held for the ``with`` block: True when held, False when ``wait`` is off and
+        another replica has it (exclusive against shared: many ``shared`` holders, or one exclusive).
+
+        SQLite serves one host, where the caller's own (process) lock already decides: always True here.
+        """
+        yield True
 
     engine = "sqlite"
 
@@ -434,6 +451,35 @@ class PostgresStore(ClassStore):
     def try_exclusive(self, lock_id: int) -> Held | None:
         """A class-wide turn across every replica: PostgreSQL's session advisory lock ``lock_id``."""
         return _pg_try_exclusive(self, lock_id)
+
+    @contextmanager
+    def turn(self, lock_id: int, *, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+        """A class-wide turn across every replica: a transaction-scoped advisory lock on a pooled connection, held
+        for the ``with`` block (ended by a rollback, or by the connection dying with its replica). Waiting is
+        bounded by :data:`TURN_WAIT_S` (then a StoreError)."""
+        fn = ("pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock") + ("_shared" if shared else "")
+        pool = self._get_pool()
+        try:
+            raw = pool.getconn(timeout=CONNECT_TIMEOUT_S * 2)
+        except self._errors() as err:
+            logger.exception("cannot take a turn on %s", self.key)
+            raise StoreError(f"The class database (PostgreSQL) cannot be reached ({short_message(err)}).") from None
+        try:
+            try:
+                raw.execute("BEGIN")
+                if wait:
+                    raw.execute(f"SET LOCAL lock_timeout = '{int(TURN_WAIT_S)}s'")
+                row = raw.execute(f"SELECT {fn}(%s)", (lock_id,)).fetchone()
+            except self._errors() as err:
+                logger.exception("cannot take a turn on %s", self.key)
+                raise StoreError(f"The class database refused a lock ({short_message(err)}).") from None
+            yield True if wait else bool(row and row[0])
+        finally:
+            try:
+                raw.execute("ROLLBACK")  # ends the transaction: the lock goes with it
+            except self._errors():
+                logger.warning("ending a turn on %s failed (the connection is dropped)", self.key, exc_info=True)
+            pool.putconn(raw)
 
     def _migrate(self, pool: Any) -> int:
         """Bring the database to :data:`SCHEMA_VERSION` (one transaction, under the write lock: one replica at a

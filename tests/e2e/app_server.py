@@ -24,6 +24,13 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
 
     ``extra_args`` go to ``streamlit run`` (e.g. ``"--logger.level", "debug"``).
     """
+    with app_process(data_dir, *extra_args, **env_vars) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def app_process(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`running_app`, yielding ``(base URL, the server's process)`` (a benchmark reads its CPU time)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
     env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
     env.setdefault("FORWARDED_ALLOW_IPS", "none")  # as scripts/run.sh: the app's RAGFT_TRUSTED_PROXIES decides
@@ -58,6 +65,6 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", proc
         finally:
             stop(proc)

@@ -24,6 +24,15 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
 
     ``extra_args`` go to ``streamlit run`` (e.g. ``"--logger.level", "debug"``).
     """
+    with running_app_process(data_dir, *extra_args, **env_vars) as (_proc, url):
+        yield url
+
+
+@contextmanager
+def running_app_process(
+    data_dir: Path, *extra_args: str, **env_vars: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """As :func:`running_app`, yielding the server's process too (a benchmark reads its CPU time)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
     env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
     env.update(env_vars)
@@ -57,6 +66,6 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")
-            yield f"http://127.0.0.1:{port}"
+            yield proc, f"http://127.0.0.1:{port}"
         finally:
             stop(proc)

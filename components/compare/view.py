@@ -10,12 +10,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import streamlit as st
 
-from components.compare.answer_panel import AnswerPanel
+from components.compare.answer_panel import AnswerPanel, waiting_note
 from components.shared import cost_meter
 from components.shared.safe_text import inline
 from ragft import errors as E
@@ -137,8 +136,8 @@ _FINAL = "final"
 
 
 def _draw_panel(view: AnswerPanel, p: C.PanelResult, comparison_id: str, gate: Coalescer, blind: bool) -> None:
-    """One panel, if the gate says its change is due: finished once, waiting by its place and whole seconds waited,
-    streaming by its token count."""
+    """One panel, if the gate says its change is due: finished once, waiting when its note's text changes (its place,
+    the wait, whole seconds waited), streaming by its token count."""
     key = p.configuration
     if p.finished:
         if gate.due(key, phase=_FINAL):
@@ -146,9 +145,7 @@ def _draw_panel(view: AnswerPanel, p: C.PanelResult, comparison_id: str, gate: C
         return
     if p.phase in (C.QUEUED, C.WAITING) and not p.text:
         place = fair.position(C.panel_key(comparison_id, key)) if p.phase == C.WAITING else None
-        waited = 0 if p.started_at is None else int(time.perf_counter() - p.started_at)
-        state = (None if place is None else (place.ahead, round(place.wait_s)), waited)
-        if gate.due(key, phase=(p.phase, False), state=state):
+        if gate.due(key, phase=(p.phase, False), state=waiting_note(p, place)):  # what it shows: once a second
             view.update(p, place)
         return
     if gate.due(key, phase=(p.phase, bool(p.text)), state=p.tokens_so_far):

@@ -51,7 +51,7 @@ def metrics_line(p: C.PanelResult) -> str:
 def waiting_note(p: C.PanelResult, place: Place | None = None) -> str:
     if p.phase == C.QUEUED:
         return "Retrieving context…"
-    waited = "" if p.started_at is None else f" ({time.perf_counter() - p.started_at:.1f} s)"
+    waited = "" if p.started_at is None else f" ({time.perf_counter() - p.started_at:.0f} s)"
     if place is not None:
         turn = "next in line" if place.ahead == 0 else f"{place.ahead} ahead of you in the queue"
         wait = f", about {place.wait_s:.0f} s to wait" if place.wait_s >= 1 else ""

@@ -3,7 +3,8 @@
 - Retrieval is ``session.retrieval.session_retriever``: the session's workspace plus the shared sample
   scenario (read-only); when it cannot be reached, its error shows in the RAG panels.
 - ``stream_run(run, views)`` drains a :class:`ragft.answering.compare.ComparisonRun`'s events in the script thread and
-  redraws each panel as its tokens arrive (and the sidebar meter, which cannot rerun on its own meanwhile).
+  redraws each panel as its tokens arrive, a few times a second at most (and the sidebar meter, which cannot rerun
+  on its own meanwhile).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components.compare.answer_panel import AnswerPanel
+from components.compare.answer_panel import AnswerPanel, waiting_note
 from components.shared import cost_meter
 from components.shared.safe_text import inline
 from ragft import errors as E
@@ -24,6 +25,7 @@ from ragft.configs import BY_KEY
 from ragft.evaluation.style import check_style
 from ragft.knowledge.scenario import load_questions
 from ragft.models import fair
+from ragft.redraw import PANEL_EVERY_S, Coalescer
 from ragft.settings import Settings
 from session import classroom, keys
 from session.retrieval import session_retriever
@@ -107,25 +109,47 @@ def _revealed(comparison: C.Comparison) -> bool:
 
 
 def stream_run(run: C.ComparisonRun, views: dict[str, AnswerPanel], blind: bool) -> C.Comparison:
-    """Redraw panels as events arrive, until the run finishes. Returns the finished comparison."""
+    """Redraw panels as events arrive, until the run finishes. Returns the finished comparison.
+
+    Redraws are coalesced (:class:`ragft.redraw.Coalescer`): a panel's new phase and its first text at once, its
+    growing answer at most every ``PANEL_EVERY_S``, an unchanged panel never; every event and every tick looks at
+    every panel, so a change held back is drawn by the next one.
+    """
     cmp = run.comparison
+    gate = Coalescer(PANEL_EVERY_S)
     for p in cmp.ordered_panels():
-        (views[p.configuration].finish(p, hide_details=blind) if p.finished else views[p.configuration].update(p))
+        _draw_panel(views[p.configuration], p, cmp.id, gate, blind)
     for ev in run.events(poll_s=0.25):
         if ev.kind == "finished":
             break
-        keys = [ev.key] if ev.key else [p.configuration for p in cmp.ordered_panels() if not p.finished]
-        for key in keys:
-            p = cmp.panels[key]
-            if p.finished:
-                views[key].finish(p, hide_details=blind)
-            else:
-                views[key].update(p, fair.position(C.panel_key(cmp.id, key)) if p.phase == C.WAITING else None)
+        for p in cmp.ordered_panels():
+            _draw_panel(views[p.configuration], p, cmp.id, gate, blind)
         if ev.kind in ("token", "done", "error", "tick"):
             cost_meter.refresh_cost_meter()
-    for p in cmp.ordered_panels():
-        views[p.configuration].finish(p, hide_details=blind)
+    for p in cmp.ordered_panels():  # whatever the run left unfinished is drawn as it ended
+        if gate.due(p.configuration, phase=_FINAL):
+            views[p.configuration].finish(p, hide_details=blind)
     return cmp
+
+
+_FINAL = "final"
+
+
+def _draw_panel(view: AnswerPanel, p: C.PanelResult, comparison_id: str, gate: Coalescer, blind: bool) -> None:
+    """One panel, if the gate says its change is due: finished once, waiting when its note's text changes (its place,
+    the wait, whole seconds waited), streaming by its token count."""
+    key = p.configuration
+    if p.finished:
+        if gate.due(key, phase=_FINAL):
+            view.finish(p, hide_details=blind)
+        return
+    if p.phase in (C.QUEUED, C.WAITING) and not p.text:
+        place = fair.position(C.panel_key(comparison_id, key)) if p.phase == C.WAITING else None
+        if gate.due(key, phase=(p.phase, False), state=waiting_note(p, place)):  # what it shows: once a second
+            view.update(p, place)
+        return
+    if gate.due(key, phase=(p.phase, bool(p.text)), state=p.tokens_so_far):
+        view.update(p)
 
 
 def render_finished(comparison: C.Comparison, blind: bool) -> None:

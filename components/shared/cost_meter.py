@@ -7,7 +7,8 @@
   so a participant's runs are stopped only once no tab of the session is open.
 - A fragment cannot rerun while the page script itself is busy (Streamlit queues fragment runs behind the
   script run), so a page that streams answers in its own script run calls ``refresh_cost_meter()`` from
-  its loop (e.g. once per compare event): it redraws the meter in place, throttled.
+  its loop (e.g. once per compare event): it redraws the meter in place, at most once a second (``REFRESH_MIN_S``:
+  a redraw reads the budget from the class database, and the meter's own live fragment runs no faster).
 - The session's ledger and budget come from :mod:`session.spend`.
 """
 
@@ -25,6 +26,7 @@ from ragft.costs.budget import Budget, BudgetStatus, share
 from ragft.costs.ledger import Totals
 from ragft.costs.prices import format_usd
 from ragft.errors import RagftError
+from ragft.redraw import METER_EVERY_S
 from ragft.settings import Settings
 from session import classroom
 from session.spend import get_budget, get_ledger
@@ -36,7 +38,7 @@ _DRAWN_KEY = "cost_meter_drawn"  # (monotonic time, ledger version) of the last 
 _SEQ_KEY = "cost_meter_seq"
 LIVE_EVERY_S = 1.0
 IDLE_EVERY_S = 15.0
-REFRESH_MIN_S = 0.25
+REFRESH_MIN_S = METER_EVERY_S  # in place from a streaming loop: each redraw reads the class database
 
 SPENT, INFLIGHT, FREE = "#2e7d32", "#f9a825", "rgba(128,128,128,0.18)"
 

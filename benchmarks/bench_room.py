@@ -1,0 +1,526 @@
+"""The room as participants see it: N participants in headless Chromium on the Compare page, asking at once.
+
+The real app (``streamlit run streamlit_app.py``, a fresh data dir, the embedded default) and one headless Chromium
+(``/usr/bin/chromium`` through Playwright); every participant is its own browser context (its own session and
+workspace), on the Compare page with its four configurations (base, base + RAG, fine-tuned, fine-tuned + RAG). A
+warm-up participant asks first (the engines load, the sample scenario is indexed); then, for each N, N participants
+open the page, type their question and press Enter at the same moment. What each page shows is timed in the page
+itself (a MutationObserver, ``Date.now()``):
+
+- **completion**: from the participant's Enter to the last of its four panels showing its metrics line (or an error);
+  p50 / p95 and max/min across the participants;
+- **first token**: the first visible answer text of each panel (the streaming cursor, or the finished answer);
+  p50 / p95 over all panels, and the first panel of each participant;
+- **errors**: exceptions on the page (``stException``), uncaught page errors, panels that finished with an error;
+- **CPU-seconds** from ``/proc/<pid>/stat`` (utime + stime of every process of the tree, children already reaped
+  included): the app server's process tree, and Chromium's (every process of this script's tree whose command line
+  is Chromium's), counted apart; the Playwright driver is this harness's own;
+- **aggregate tokens/s**: the generated tokens every panel reports (its metrics line) over the room's wall time (the
+  first Enter to the last panel done), against raw llama.cpp on the same machine in the same run
+  (``benchmarks/raw_llama.py``: one sequence, and 4 and 8 sequences batched in one context, best of a few rounds);
+- **deltas**: the websocket messages the server sent the participants' pages during the round, per generated token.
+
+Goals (printed with pass/fail): aggregate ≥ 0.8 × raw batched (at as many sequences as the room streams at once, 4
+or 8); max/min completion ≤ 1.3; 0 errors.
+
+``--idle-tabs 0,10,20`` also measures the server's share of idle participants: that many tabs open on Compare, no
+question asked, the server's CPU over a window (``--idle-window``), and the messages each tab receives (the sidebar
+meter's fragment reruns every ``IDLE_EVERY_S``, as the session's heartbeat).
+
+The app only drives the UI: it measures whatever engine the app runs (one sequence per context today, or batched).
+Run it on a quiet machine (nothing else running); the figures of a loaded machine say little:
+
+    python benchmarks/bench_room.py                        # N = 1, 4, 8, idle tabs 0, 10, 20
+    python benchmarks/bench_room.py --quick                # N = 1, short answers, a few idle tabs: a smoke run
+    python benchmarks/bench_room.py --n 4 --idle-tabs ''   # one room size, no idle part
+    python benchmarks/bench_room.py --json room.json       # the figures as JSON too
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT, ROOT / "benchmarks"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import raw_llama  # noqa: E402
+
+from ragft.configs import THESIS  # noqa: E402
+from ragft.models import cpu  # noqa: E402
+from tests.e2e.app_server import app_process  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+KEYS = [c.key for c in THESIS]  # the Compare page's four panels, on by default
+QUESTIONS = (
+    "How much does the Kestrel 2 Tent cost?",
+    "What is the return policy for opened items?",
+    "How heavy is the Summit 30 backpack?",
+    "How long does standard shipping take?",
+    "Which sleeping bag is rated to -5 C?",
+    "Is the Cirrus rain jacket waterproof?",
+    "What warranty comes with the trekking poles?",
+    "Can I exchange a stove for a different model?",
+)
+GOAL_AGGREGATE = 0.8
+GOAL_MAX_MIN = 1.3
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Timed in the page: the participant's Enter, each panel's first visible answer text and its end (metrics line or
+# an error), the tokens its metrics line reports. Panels are `st.container(key="cmp_panel_<key>")`.
+OBSERVER_JS = """
+(keys) => {
+  const room = {asked: null, first: {}, done: {}, out: {}, ttft: {}, failed: {}};
+  window.__room = room;
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && room.asked === null) room.asked = Date.now();
+  }, true);
+  const tokens = /tokens\\s*≈?\\s*([\\d,]+)\\s*in\\s*\\/\\s*≈?\\s*([\\d,]+)\\s*out/;
+  const ttft = /first token\\s*([\\d.]+)\\s*s/;
+  const check = () => {
+    if (room.asked === null) return;
+    const now = Date.now();
+    for (const k of keys) {
+      if (k in room.done) continue;
+      const el = document.querySelector('.st-key-cmp_panel_' + k);
+      if (!el) continue;
+      const text = el.textContent || '';
+      const metrics = text.match(tokens);
+      const failed = el.querySelector('[data-testid="stAlertContentError"]') !== null;
+      if (!(k in room.first) && (text.includes('▌') || metrics)) room.first[k] = now;
+      if (metrics || failed) {
+        room.done[k] = now;
+        if (!(k in room.first)) room.first[k] = now;
+        room.out[k] = metrics ? parseInt(metrics[2].replace(/,/g, ''), 10) : 0;
+        const t = text.match(ttft);
+        if (t) room.ttft[k] = parseFloat(t[1]);
+        room.failed[k] = failed;
+      }
+    }
+  };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
+  setInterval(check, 250);
+}
+"""
+
+
+# ---- CPU time of process trees --------------------------------------------------------------------------------
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, utime + stime + cutime + cstime in ticks) of ``pid``, or None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return int(fields[1]), sum(int(x) for x in fields[11:15])
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _all_stats() -> dict[int, tuple[int, int]]:
+    out = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            st = _stat(int(d.name))
+            if st is not None:
+                out[int(d.name)] = st
+    return out
+
+
+def _descendants(root: int, stats: dict[int, tuple[int, int]]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    seen, todo = {root}, [root]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU-seconds so far of the server's tree, of Chromium's processes under this script, and of the rest of this
+    script's tree (the harness: this process and the Playwright driver). Differences of two calls are what a window
+    cost (a process reaped meanwhile is in its parent's children's time)."""
+    stats = _all_stats()
+    server = _descendants(server_pid, stats) & stats.keys()
+    mine = (_descendants(os.getpid(), stats) - server) & stats.keys()
+    browser = {p for p in mine if "chrom" in _cmdline(p).split(" ")[0].lower()}
+    harness = mine - browser
+
+    def total(pids: Iterable[int]) -> float:
+        return sum(stats[p][1] for p in pids) / CLK_TCK
+
+    return {"server": total(server), "browser": total(browser), "harness": total(harness)}
+
+
+def _delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: round(b[k] - a[k], 2) for k in a}
+
+
+# ---- participants ---------------------------------------------------------------------------------------------
+class Participant:
+    """One browser context on the Compare page: its own session, its own workspace."""
+
+    def __init__(self, ctx: Any, page: Any, question: str) -> None:
+        self.ctx, self.page, self.question = ctx, page, question
+        self.page_errors: list[str] = []
+        self.frames = 0  # websocket messages from the server
+        self.frame_bytes = 0
+
+    @classmethod
+    async def open(cls, browser: Any, url: str, question: str, timeout_s: float) -> Participant:
+        ctx = await browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = await ctx.new_page()
+        page.set_default_timeout(timeout_s * 1000)
+        me = cls(ctx, page, question)
+        page.on("pageerror", lambda exc: me.page_errors.append(str(exc)))
+        page.on("websocket", me._watch)
+        await page.goto(f"{url}/compare")
+        await page.get_by_label("Your question").wait_for()
+        await me.wait_idle(timeout_s)
+        return me
+
+    def _watch(self, ws: Any) -> None:
+        def received(payload: Any) -> None:
+            self.frames += 1
+            self.frame_bytes += len(payload)
+
+        ws.on("framereceived", received)
+
+    async def wait_idle(self, timeout_s: float) -> None:
+        await self.page.wait_for_selector(
+            "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_s * 1000
+        )
+
+    async def ready(self) -> None:
+        """Question typed, the observer installed: pressing Enter is all that is left."""
+        await self.page.get_by_label("Your question").fill(self.question)
+        await self.page.evaluate(OBSERVER_JS, KEYS)
+
+    async def ask(self) -> None:
+        await self.page.get_by_label("Your question").press("Enter", no_wait_after=True)
+
+    async def wait_done(self, timeout_s: float) -> None:
+        await self.page.wait_for_function(
+            "n => window.__room && Object.keys(window.__room.done).length >= n", arg=len(KEYS), timeout=timeout_s * 1000
+        )
+
+    async def result(self) -> dict[str, Any]:
+        room = await self.page.evaluate("() => window.__room")
+        room["exceptions"] = await self.page.locator("[data-testid='stException']").count()
+        room["page_errors"] = list(self.page_errors)
+        return room
+
+    async def close(self) -> None:
+        await self.ctx.close()
+
+
+# ---- one room round -------------------------------------------------------------------------------------------
+@dataclass
+class RoundResult:
+    n: int
+    load_before: float
+    load_after: float
+    completion_s: list[float] = field(default_factory=list)  # per participant
+    first_token_s: list[float] = field(default_factory=list)  # per panel
+    first_panel_s: list[float] = field(default_factory=list)  # per participant: its first panel's first token
+    server_ttft_s: list[float] = field(default_factory=list)  # the panels' own "first token" figures
+    wall_s: float = 0.0
+    tokens: int = 0
+    errors: int = 0
+    error_notes: list[str] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    frames: int = 0
+    frame_bytes: int = 0
+
+    @property
+    def aggregate_tps(self) -> float:
+        return self.tokens / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def max_min(self) -> float:
+        done = [c for c in self.completion_s if c > 0]
+        return max(done) / min(done) if done else float("nan")
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))]
+
+
+async def room_round(browser: Any, url: str, server_pid: int, n: int, timeout_s: float) -> RoundResult:
+    parts = [await Participant.open(browser, url, QUESTIONS[i % len(QUESTIONS)], timeout_s) for i in range(n)]
+    try:
+        for p in parts:
+            await p.ready()
+        await asyncio.sleep(1.0)  # the pages' own first runs settle
+        r = RoundResult(n=n, load_before=os.getloadavg()[0], load_after=0.0)
+        frames0 = [(p.frames, p.frame_bytes) for p in parts]
+        cpu0 = cpu_seconds(server_pid)
+        await asyncio.gather(*(p.ask() for p in parts))  # Enter in every page at once
+        await asyncio.gather(*(p.wait_done(timeout_s) for p in parts))
+        cpu1 = cpu_seconds(server_pid)
+        r.load_after = os.getloadavg()[0]
+        r.cpu_s = _delta(cpu0, cpu1)
+        for p, (f0, b0) in zip(parts, frames0):
+            r.frames += p.frames - f0
+            r.frame_bytes += p.frame_bytes - b0
+        rooms = [await p.result() for p in parts]
+    finally:
+        for p in parts:
+            await p.close()
+    starts, ends = [], []
+    for i, room in enumerate(rooms):
+        asked = room["asked"]
+        if asked is None:
+            r.errors += 1
+            r.error_notes.append(f"participant {i}: Enter was not seen")
+            continue
+        starts.append(asked)
+        ends.append(max(room["done"].values()))
+        r.completion_s.append((max(room["done"].values()) - asked) / 1000)
+        firsts = [(room["first"][k] - asked) / 1000 for k in KEYS if k in room["first"]]
+        r.first_token_s.extend(firsts)
+        if firsts:
+            r.first_panel_s.append(min(firsts))
+        r.server_ttft_s.extend(room["ttft"].values())
+        r.tokens += sum(room["out"].values())
+        failed = [k for k, f in room["failed"].items() if f]
+        r.errors += room["exceptions"] + len(room["page_errors"]) + len(failed)
+        if room["exceptions"]:
+            r.error_notes.append(f"participant {i}: {room['exceptions']} exception(s) on the page")
+        r.error_notes.extend(f"participant {i}: {e[:120]}" for e in room["page_errors"])
+        r.error_notes.extend(f"participant {i}: the {k} panel failed" for k in failed)
+    if starts:
+        r.wall_s = (max(ends) - min(starts)) / 1000
+    return r
+
+
+# ---- idle tabs ------------------------------------------------------------------------------------------------
+@dataclass
+class IdleResult:
+    tabs: int
+    window_s: float
+    load: float
+    server_cpu_s: float
+    frames_per_tab_min: float
+
+    @property
+    def server_cores(self) -> float:
+        return self.server_cpu_s / self.window_s
+
+
+async def idle_round(
+    browser: Any, url: str, server_pid: int, tabs: int, window_s: float, timeout_s: float
+) -> IdleResult:
+    parts = [await Participant.open(browser, url, "", timeout_s) for _ in range(tabs)]
+    try:
+        await asyncio.sleep(3.0)  # first runs done, fragments on their idle interval
+        frames0 = sum(p.frames for p in parts)
+        cpu0 = cpu_seconds(server_pid)
+        await asyncio.sleep(window_s)
+        cpu1 = cpu_seconds(server_pid)
+        frames = sum(p.frames for p in parts) - frames0
+    finally:
+        for p in parts:
+            await p.close()
+    return IdleResult(
+        tabs=tabs,
+        window_s=window_s,
+        load=os.getloadavg()[0],
+        server_cpu_s=round(cpu1["server"] - cpu0["server"], 2),
+        frames_per_tab_min=round(frames / tabs / (window_s / 60), 1) if tabs else 0.0,
+    )
+
+
+# ---- raw llama.cpp --------------------------------------------------------------------------------------------
+def measure_raw(n_seqs: Sequence[int], rounds: int, max_tokens: int, threads: int) -> dict[int, raw_llama.DecodeResult]:
+    out = {}
+    with raw_llama.RawModel() as m:
+        raw_llama.decode(m, raw_llama.room_prompts(m, 1), 4, n_threads=threads)  # warm-up
+        for n in n_seqs:
+            out[n] = raw_llama.best_of(m, n, rounds=rounds, max_tokens=max_tokens, n_threads=threads)
+    return out
+
+
+def raw_for(streams: int, raw: dict[int, raw_llama.DecodeResult]) -> tuple[int, float]:
+    """The raw figure a room streaming ``streams`` answers at once is held to: the widest measured batch that fits."""
+    fit = [n for n in raw if n <= streams] or [min(raw)]
+    n = max(fit)
+    return n, raw[n].tokens_per_s
+
+
+# ---- report ---------------------------------------------------------------------------------------------------
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(rounds: list[RoundResult], raw: dict[int, raw_llama.DecodeResult], idle: list[IdleResult]) -> dict:
+    print()
+    print("raw llama.cpp (benchmarks/raw_llama.py, best of the rounds, generation only):")
+    for n, r in sorted(raw.items()):
+        print(
+            f"  {n} sequence(s): {r.tokens_per_s:6.1f} tokens/s ({r.tokens_per_s / raw[min(raw)].tokens_per_s:.2f}x), "
+            f"with prompt evaluation {r.end_to_end_tokens_per_s:6.1f} tokens/s, threads {r.n_threads}"
+        )
+    print()
+    hdr = (
+        "| N | completion p50 / p95 | max/min | first token p50 / p95 (first panel p50) | errors | server CPU-s | "
+        "browser CPU-s | tokens | aggregate tokens/s | raw batched (seqs) | aggregate/raw | deltas/token | load |"
+    )
+    print(hdr)
+    print("|" + "---|" * (hdr.count("|") - 1))
+    goals = []
+    for r in rounds:
+        seqs, raw_tps = raw_for(len(KEYS) * r.n, raw)
+        ratio = r.aggregate_tps / raw_tps if raw_tps else float("nan")
+        print(
+            f"| {r.n} | {pct(r.completion_s, 50):.2f} / {pct(r.completion_s, 95):.2f} s | {r.max_min:.2f} | "
+            f"{pct(r.first_token_s, 50):.2f} / {pct(r.first_token_s, 95):.2f} s ({pct(r.first_panel_s, 50):.2f} s) | "
+            f"{r.errors} | {r.cpu_s.get('server', 0):.1f} | {r.cpu_s.get('browser', 0):.1f} | {r.tokens} | "
+            f"{r.aggregate_tps:.1f} | {raw_tps:.1f} ({seqs}) | {ratio:.2f} | "
+            f"{r.frames / r.tokens if r.tokens else float('nan'):.2f} | {r.load_before:.1f} → {r.load_after:.1f} |"
+        )
+        goals.append(
+            (
+                r.n,
+                [
+                    (f"aggregate ≥ {GOAL_AGGREGATE}× raw batched", ratio >= GOAL_AGGREGATE, f"{ratio:.2f}"),
+                    (f"max/min ≤ {GOAL_MAX_MIN}", r.max_min <= GOAL_MAX_MIN, f"{r.max_min:.2f}"),
+                    ("0 errors", r.errors == 0, str(r.errors)),
+                ],
+            )
+        )
+    for r in rounds:
+        if r.tokens:
+            print(
+                f"N={r.n}: server {1000 * r.cpu_s.get('server', 0) / r.tokens:.0f} ms CPU per generated token, "
+                f"{r.cpu_s.get('server', 0) / r.wall_s if r.wall_s else 0:.2f} cores; browser "
+                f"{r.cpu_s.get('browser', 0) / r.wall_s if r.wall_s else 0:.2f} cores; harness "
+                f"{r.cpu_s.get('harness', 0):.1f} CPU-s; {r.frames} messages, {r.frame_bytes / 1e6:.1f} MB to the pages; "
+                f"panels' own first token p50 {pct(r.server_ttft_s, 50):.2f} s"
+            )
+        for note in r.error_notes[:10]:
+            print(f"  N={r.n} error: {note}")
+    print()
+    for n, checks in goals:
+        print(f"N={n}: " + "; ".join(f"{name}: {value} {verdict(ok)}" for name, ok, value in checks))
+    if idle:
+        print()
+        print("| idle tabs | server CPU-s | server cores | per tab (ms CPU / s) | messages per tab per minute | load |")
+        print("|---|---|---|---|---|---|")
+        base = next((i for i in idle if i.tabs == 0), None)
+        for i in idle:
+            extra = i.server_cores - (base.server_cores if base else 0.0)
+            per_tab = f"{1000 * extra / i.tabs:.1f}" if i.tabs else "—"
+            print(
+                f"| {i.tabs} | {i.server_cpu_s:.2f} over {i.window_s:.0f} s | {i.server_cores:.3f} | {per_tab} | "
+                f"{i.frames_per_tab_min} | {i.load:.1f} |"
+            )
+    return {
+        "raw": {n: asdict(r) | {"tokens_per_s": r.tokens_per_s} for n, r in raw.items()},
+        "rounds": [asdict(r) | {"aggregate_tps": r.aggregate_tps, "max_min": r.max_min} for r in rounds],
+        "idle": [asdict(i) | {"server_cores": i.server_cores} for i in idle],
+        "goals": {n: {name: ok for name, ok, _ in checks} for n, checks in goals},
+    }
+
+
+# ---- main -----------------------------------------------------------------------------------------------------
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+async def run(a: argparse.Namespace) -> dict:
+    from playwright.async_api import async_playwright
+
+    print(
+        f"bench_room: N={a.n} idle tabs={a.idle_tabs} max_tokens={a.max_tokens or 'app default'} "
+        f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    raw = measure_raw(_ints(a.raw_seqs), a.raw_rounds, a.raw_tokens, a.threads)
+    print("raw llama.cpp: " + ", ".join(f"{n} seq {r.tokens_per_s:.1f} tokens/s" for n, r in raw.items()), flush=True)
+    data = Path(a.data_dir) if a.data_dir else Path(tempfile.mkdtemp(prefix="bench-room-"))
+    data.mkdir(parents=True, exist_ok=True)
+    env = {"RAGFT_MAX_TOKENS": str(a.max_tokens)} if a.max_tokens else {}
+    rounds: list[RoundResult] = []
+    idle: list[IdleResult] = []
+    with app_process(data, **env) as (url, proc):
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                t = time.perf_counter()
+                warm = await room_round(browser, url, proc.pid, 1, a.timeout)
+                print(f"warm-up: {time.perf_counter() - t:.1f} s, {warm.errors} error(s)", flush=True)
+                for tabs in _ints(a.idle_tabs):
+                    i = await idle_round(browser, url, proc.pid, tabs, a.idle_window, a.timeout)
+                    idle.append(i)
+                    print(f"idle tabs={tabs}: server {i.server_cores:.3f} cores", flush=True)
+                for n in _ints(a.n):
+                    r = await room_round(browser, url, proc.pid, n, a.timeout)
+                    rounds.append(r)
+                    print(
+                        f"N={n}: completion p50 {pct(r.completion_s, 50):.1f} s, max/min {r.max_min:.2f}, "
+                        f"{r.aggregate_tps:.1f} tokens/s, {r.errors} error(s)",
+                        flush=True,
+                    )
+            finally:
+                await browser.close()
+    if a.raw_after:
+        after = measure_raw(_ints(a.raw_seqs), a.raw_rounds, a.raw_tokens, a.threads)
+        raw = {n: max(raw[n], after[n], key=lambda r: r.tokens_per_s) for n in raw}
+    return report(rounds, raw, idle)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", default=None, help="room sizes, comma-separated (default 1,4,8; --quick: 1)")
+    ap.add_argument("--idle-tabs", default=None, help="idle tab counts, comma-separated, '' for none (default 0,10,20)")
+    ap.add_argument("--idle-window", type=float, default=None, help="seconds of idle CPU measured (default 60)")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: N=1, answers of 24 tokens, short windows")
+    ap.add_argument("--max-tokens", type=int, default=None, help="RAGFT_MAX_TOKENS for the app (default: its own)")
+    ap.add_argument("--raw-seqs", default="1,4,8")
+    ap.add_argument("--raw-rounds", type=int, default=None, help="raw rounds per width, best kept (default 3)")
+    ap.add_argument("--raw-tokens", type=int, default=None, help="raw tokens per sequence (default 64)")
+    ap.add_argument("--raw-after", action="store_true", help="measure raw llama.cpp after the rooms too (best kept)")
+    ap.add_argument("--threads", type=int, default=cpu.cores_available(), help="raw llama.cpp threads")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds a page may take for one step")
+    ap.add_argument("--data-dir", default=None, help="the app's data dir (default: a fresh temporary one)")
+    ap.add_argument("--json", default=None, help="also write the figures to this file")
+    a = ap.parse_args(argv)
+    quick = a.quick
+    a.n = a.n if a.n is not None else ("1" if quick else "1,4,8")
+    a.idle_tabs = a.idle_tabs if a.idle_tabs is not None else ("0,4" if quick else "0,10,20")
+    a.idle_window = a.idle_window or (15.0 if quick else 60.0)
+    a.max_tokens = a.max_tokens or (24 if quick else None)
+    a.raw_rounds = a.raw_rounds or (1 if quick else 3)
+    a.raw_tokens = a.raw_tokens or (24 if quick else 64)
+    figures = asyncio.run(run(a))
+    if a.json:
+        Path(a.json).write_text(json.dumps(figures, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

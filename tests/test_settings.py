@@ -105,3 +105,14 @@ def test_every_numeric_setting_is_one_table_row_named_in_the_readme():
     named = {name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
     wanted = [row.env for row in NUMBERS] + [f"RAGFT_BASE{row.env}" for row in ENDPOINT_NUMBERS]
     assert [env for env in wanted if env not in named] == []
+
+
+def test_every_setting_the_code_reads_is_named_in_the_readme():
+    """Any ``RAGFT_*`` name the app, its scripts or its core read is documented (the table or the text)."""
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    sources = [*root.glob("ragft/**/*.py"), *root.glob("session/*.py"), *root.glob("components/**/*.py")]
+    sources += [root / "streamlit_app.py", *root.glob("pages/*.py"), *root.glob("scripts/*.sh")]
+    read = {m for f in sources for m in re.findall(r"[\"'](RAGFT_[A-Z0-9_]+)[\"']", f.read_text(encoding="utf-8"))}
+    assert len(read) > 40  # the scan found the settings (a moved folder would make this test pass on nothing)
+    assert sorted(name for name in read if name not in readme) == []

@@ -103,7 +103,9 @@ if [ "${1:-}" = "--dev" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
   fi
   "$PY" -m tests.e2e.axe >/dev/null
-  step "test tools installed (dev requirements, postgresql, chromium, axe-core)"
+  # promptfoo for the export test (npm registry, pinned; ~/.cache/ragft-promptfoo, a no-op once installed).
+  "$PY" -m tests.promptfoo_tool >/dev/null
+  step "test tools installed (dev requirements, postgresql, chromium, axe-core, promptfoo)"
 fi
 # Training (the Fine-tune page, scripts/train_adapter.py): torch CPU first and alone (so nothing pulls another
 # build), then transformers/peft/gguf, then llama.cpp's GGUF converter from the llama-cpp-python sdist (PyPI).

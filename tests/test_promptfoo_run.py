@@ -1,17 +1,14 @@
 """The exported promptfoo configuration runs unchanged with ``npx promptfoo eval`` against a real llama.cpp server,
 and promptfoo's pass counts agree with the app's own scores on the same answers.
 
-promptfoo comes from the npm registry: the ``promptfoo`` fixture installs the pinned version once into
-``$RAGFT_PROMPTFOO_DIR`` (default ``~/.cache/ragft-promptfoo``, outside the project) and reuses it afterwards
-(about 3.5 minutes the first time on 2 cores, a second after). 0.121.20 is the last version that supports the
-Node.js 20 of Debian's machines (0.122 wants Node 22.22).
+promptfoo comes from the npm registry at a pinned version: ``scripts/setup.sh --dev`` installs it
+(``tests/promptfoo_tool.py``) into ``$RAGFT_PROMPTFOO_DIR`` (default ``~/.cache/ragft-promptfoo``, outside the
+project); the ``promptfoo`` fixture installs it the same way if it is missing.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,11 +19,10 @@ from ragft.evaluation import Evaluation, default_question_set, run_evaluation, s
 from ragft.evaluation.promptfoo import app_passes, endpoints_from_settings, promptfoo_results, to_promptfoo_yaml
 from ragft.evaluation.scoring import score_facts, score_style
 from ragft.settings import EMBEDDED_BASE_MODEL, EMBEDDED_FT_MODEL, EndpointConfig, Settings
+from tests import promptfoo_tool
 
 pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
 
-PROMPTFOO_VERSION = "0.121.20"
-INSTALL_TIMEOUT_S = 900
 EVAL_TIMEOUT_S = 900
 QUESTIONS = 4
 CONFIGS = ["base", "base_rag", "ft", "ft_rag"]
@@ -34,23 +30,11 @@ CONFIGS = ["base", "base_rag", "ft", "ft_rag"]
 
 @pytest.fixture(scope="session")
 def promptfoo() -> Path:
-    """The folder holding ``node_modules/.bin/promptfoo`` at the pinned version (installed once with npm)."""
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not installed: the promptfoo export test needs Node.js and npm")
-    home = Path(os.environ.get("RAGFT_PROMPTFOO_DIR") or Path.home() / ".cache" / "ragft-promptfoo")
-    package = home / "node_modules" / "promptfoo" / "package.json"
-    if package.is_file() and json.loads(package.read_text()).get("version") == PROMPTFOO_VERSION:
-        return home
-    home.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [npm, "install", "--prefix", str(home), "--no-audit", "--no-fund", "--loglevel=error",
-         f"promptfoo@{PROMPTFOO_VERSION}"],
-        capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-    )  # fmt: skip
-    assert done.returncode == 0, f"npm install promptfoo failed: {done.stderr[-2000:]}"
-    assert package.is_file()
-    return home
+    """The folder holding ``node_modules/.bin/promptfoo`` at the pinned version (``tests.promptfoo_tool``)."""
+    try:
+        return promptfoo_tool.install()
+    except promptfoo_tool.PromptfooMissing as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

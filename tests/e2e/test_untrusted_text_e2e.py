@@ -233,23 +233,9 @@ def _upload(page, name: str, data: bytes, mime: str, nth: int = 0) -> None:
     wait_idle(page)
 
 
-def test_hostile_strings_through_every_path_load_nothing_from_outside(hostile_app, hostile, browser):
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(hostile_app))
-    evil = walk_strings(hostile.base)
-    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
-    outside: list[str] = []
-
-    def watch(request) -> None:
-        url = request.url
-        if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(origin + "/"):
-            outside.append(url)
-
-    ctx.on("request", watch)
-    # Whatever the page asks of another origin is recorded (above), then refused here: nothing leaves the machine.
-    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin + "/") else route.abort())
-    page = ctx.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(hostile_app)
+def _walk(page, app: str, evil: str) -> None:
+    """Every untrusted rendering path in turn, in one participant's page (then the facilitator's console)."""
+    page.goto(app)
     wait_idle(page)
 
     # Knowledge base: a file whose name and text are hostile; its row, its chunks, a hostile search.
@@ -301,7 +287,7 @@ def test_hostile_strings_through_every_path_load_nothing_from_outside(hostile_ap
     wait_idle(page, 300_000)
 
     # The facilitator's class results: participants' questions (this one) listed.
-    page.goto(hostile_app + "/facilitator")
+    page.goto(app + "/facilitator")
     wait_idle(page)
     page.get_by_label("Facilitator password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
@@ -310,6 +296,30 @@ def test_hostile_strings_through_every_path_load_nothing_from_outside(hostile_ap
     page.get_by_text("Most asked questions").wait_for()
     page.get_by_text("marker-W9").first.wait_for(state="attached")
     page.wait_for_load_state("networkidle")
+
+
+def test_hostile_strings_through_every_path_load_nothing_from_outside(hostile_app, hostile, browser, tmp_path):
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(hostile_app))
+    evil = walk_strings(hostile.base)
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    outside: list[str] = []
+
+    def watch(request) -> None:
+        url = request.url
+        if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(origin + "/"):
+            outside.append(url)
+
+    ctx.on("request", watch)
+    # Whatever the page asks of another origin is recorded (above), then refused here: nothing leaves the machine.
+    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin + "/") else route.abort())
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        _walk(page, hostile_app, evil)
+    except PlaywrightTimeout as exc:  # say where the walk stopped: the page as it was, and a screenshot
+        shot = tmp_path / "walk-timeout.png"
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"{exc}\n--- {page.url} ({shot}) ---\n{page.inner_text('body')[:3000]}") from exc
 
     assert outside == [], sorted(set(outside))  # the browser asked no host but the app's for anything
     assert not [p for p in hostile.requested() if p.startswith("/walk")], hostile.requested()

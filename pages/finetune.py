@@ -74,4 +74,5 @@ if examples:
         file_name="examples.jsonl",
         icon=":material/download:",
         key="ft_dl_examples",
+        on_click="ignore",
     )

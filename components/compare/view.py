@@ -185,9 +185,16 @@ def current_downloads(comparison: C.Comparison) -> None:
             md.mime,
             key="cmp_dl_cur_md",
             icon=":material/download:",
+            on_click="ignore",
         )
         st.download_button(
-            "as JSON", js.data, js.file_name, js.mime, key="cmp_dl_cur_json", icon=":material/data_object:"
+            "as JSON",
+            js.data,
+            js.file_name,
+            js.mime,
+            key="cmp_dl_cur_json",
+            icon=":material/data_object:",
+            on_click="ignore",
         )
 
 
@@ -256,10 +263,22 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
     md, js = session_exports(h)
     c1, c2, c3 = st.columns([1, 1, 3])
     c1.download_button(
-        "Session as Markdown", md.data, md.file_name, md.mime, key="cmp_dl_session_md", icon=":material/download:"
+        "Session as Markdown",
+        md.data,
+        md.file_name,
+        md.mime,
+        key="cmp_dl_session_md",
+        icon=":material/download:",
+        on_click="ignore",
     )
     c2.download_button(
-        "Session as JSON", js.data, js.file_name, js.mime, key="cmp_dl_session_json", icon=":material/data_object:"
+        "Session as JSON",
+        js.data,
+        js.file_name,
+        js.mime,
+        key="cmp_dl_session_json",
+        icon=":material/data_object:",
+        on_click="ignore",
     )
     c3.button(
         "Clear the history",
@@ -287,8 +306,10 @@ def history_section(on_rerun: Callable[[str], None]) -> None:
                 help="Same question and configurations, with the current settings",
             )
             cmd, cjs = exports_for(c)
-            b3.download_button("Markdown", cmd.data, cmd.file_name, cmd.mime, key=f"cmp_dl_md_{c.id}")
-            b4.download_button("JSON", cjs.data, cjs.file_name, cjs.mime, key=f"cmp_dl_json_{c.id}")
+            b3.download_button(
+                "Markdown", cmd.data, cmd.file_name, cmd.mime, key=f"cmp_dl_md_{c.id}", on_click="ignore"
+            )
+            b4.download_button("JSON", cjs.data, cjs.file_name, cjs.mime, key=f"cmp_dl_json_{c.id}", on_click="ignore")
 
 
 def _clear_history() -> None:

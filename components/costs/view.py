@@ -169,6 +169,7 @@ def calls_panel(ledger: SessionLedger) -> None:
         key="costs_csv",
         disabled=not rows,
         icon=":material/download:",
+        on_click="ignore",
     )
     if b.button(
         "Clear this session's ledger",

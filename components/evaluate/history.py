@@ -86,6 +86,7 @@ def section(current: EV.Evaluation | None) -> None:
             "application/json",
             key="eval_hist_dl",
             icon=":material/download:",
+            on_click="ignore",
         )
         if st.button("Delete baseline run", key="eval_hist_del", icon=":material/delete:"):
             hist.delete(base.id)

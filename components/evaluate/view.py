@@ -288,6 +288,7 @@ def downloads(ev: EV.Evaluation) -> None:
             "text/csv",
             key="eval_dl_csv",
             icon=":material/download:",
+            on_click="ignore",
         )
         st.download_button(
             "Results as JSON",
@@ -298,6 +299,7 @@ def downloads(ev: EV.Evaluation) -> None:
             icon=":material/data_object:",
             help="The whole run (settings, figures with 95% intervals, every answer): import it "
             "again under Runs over time",
+            on_click="ignore",
         )
         st.download_button(
             "promptfoo configuration (YAML)",
@@ -308,6 +310,7 @@ def downloads(ev: EV.Evaluation) -> None:
             icon=":material/integration_instructions:",
             help="The questions, the exact prompts (retrieved context included), the configurations as providers "
             "and the app's scorers as assertions: run it with `npx promptfoo eval -c promptfoo-….yaml`",
+            on_click="ignore",
         )
         st.download_button(
             "Summary with 95% intervals (CSV)",
@@ -316,6 +319,7 @@ def downloads(ev: EV.Evaluation) -> None:
             "text/csv",
             key="eval_dl_summary",
             icon=":material/table:",
+            on_click="ignore",
         )
 
 

@@ -66,7 +66,12 @@ def render_join_codes() -> None:
     url = str(st.session_state.get("fac_join_url") or "")
     d1, d2 = st.columns(2)
     d1.download_button(
-        "Codes (CSV)", J.codes_csv(codes, labels, url), "join-codes.csv", "text/csv", key="fac_codes_csv"
+        "Codes (CSV)",
+        J.codes_csv(codes, labels, url),
+        "join-codes.csv",
+        "text/csv",
+        key="fac_codes_csv",
+        on_click="ignore",
     )
     d2.download_button(
         "Printable sheet of unused codes (HTML)",
@@ -74,6 +79,7 @@ def render_join_codes() -> None:
         "join-codes.html",
         "text/html",
         key="fac_codes_sheet",
+        on_click="ignore",
     )
     _revoke(codes, labels)
 

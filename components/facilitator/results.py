@@ -100,8 +100,12 @@ def render_results() -> None:
     md = RS.report_markdown(board, pairs, pooled, top, participants)
     csv_text = RS.report_csv(board, pooled)
     c1, c2 = st.columns(2)
-    c1.download_button("Class report (Markdown)", md, "class-report.md", "text/markdown", key="fac_dl_md")
-    c2.download_button("Class results (CSV)", csv_text, "class-results.csv", "text/csv", key="fac_dl_csv")
+    c1.download_button(
+        "Class report (Markdown)", md, "class-report.md", "text/markdown", key="fac_dl_md", on_click="ignore"
+    )
+    c2.download_button(
+        "Class results (CSV)", csv_text, "class-results.csv", "text/csv", key="fac_dl_csv", on_click="ignore"
+    )
 
 
 def render_join() -> None:

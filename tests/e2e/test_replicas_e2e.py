@@ -172,8 +172,11 @@ def test_the_facilitator_on_one_replica_sees_stops_and_pauses_the_other(replicas
         # A pause set on A holds on B: the next question on B is refused with the pause message, no call leaves.
         fac.get_by_role("tab", name="Actions").click()
         fac.get_by_role("button", name="Pause all model calls").click()
+        # the click's script run sets the flag and reruns: the button then offers to resume (a wait_idle alone can
+        # pass before that run has started, and the row was read too early once under a loaded CI)
+        fac.get_by_role("button", name="Resume model calls").wait_for(timeout=60_000)
         wait_idle(fac)
-        assert _rows(db_url, "SELECT value FROM meta WHERE key = 'paused'") == [("1",)]
+        _until(lambda: _rows(db_url, "SELECT value FROM meta WHERE key = 'paused'") == [("1",)], "A set the pause")
         time.sleep(2.5)  # B re-reads the shared flag at most every 2 s
         _nav(participant, "Compare")
         asked = llm.requests

@@ -13,8 +13,10 @@ if not facilitator_gate.unlocked():
     st.stop()
 
 st.title("Facilitator")
+# A key and tracked state keep the open tab when the page above the tabs changes (the pause banner comes and goes
+# with the facilitator's own click on Actions, which would otherwise bring them back to Room).
 room_tab, actions_tab, trainings_tab, results_tab, join_tab = st.tabs(
-    ["Room", "Actions", "Trainings", "Class results", "Join link"]
+    ["Room", "Actions", "Trainings", "Class results", "Join link"], key="fac_tab", on_change="rerun"
 )
 room = facilitator_room.room()
 with room_tab:

@@ -174,7 +174,7 @@ def test_the_facilitator_on_one_replica_sees_stops_and_pauses_the_other(replicas
         fac.get_by_role("button", name="Pause all model calls").click()
         # the click's script run sets the flag and reruns: the button then offers to resume (a wait_idle alone can
         # pass before that run has started, and the row was read too early once under a loaded CI)
-        fac.get_by_role("button", name="Resume model calls").wait_for(timeout=60_000)
+        fac.get_by_role("button", name="Resume model calls").wait_for(timeout=60_000)  # still on Actions
         wait_idle(fac)
         _until(lambda: _rows(db_url, "SELECT value FROM meta WHERE key = 'paused'") == [("1",)], "A set the pause")
         time.sleep(2.5)  # B re-reads the shared flag at most every 2 s

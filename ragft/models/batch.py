@@ -413,6 +413,8 @@ class _Driver:
             busy = bool(gen) or PROMPTS.generating() > 0
             size = CHUNK_BUSY if busy else CHUNK_IDLE
             start = chunk_of.evaluated
+            if len(chunk_of.prompt) - start <= size * 3 // 2:
+                size = len(chunk_of.prompt) - start  # no short tail step: its first token would wait a step more
             end = min(len(chunk_of.prompt), start + size)
             assert chunk_of.slot is not None
             for pos in range(start, end):

@@ -93,11 +93,15 @@ def test_batched_greedy_answers_are_the_answers_alone_and_progress_together(engi
     assert engine.active() == 0
 
 
-def test_completion_counts_the_prompt_as_the_chat_model_does(engine):
+def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_start(engine, alone):
     model = EmbeddedChatModel(engine, "smollm2")
     done = model.complete(_messages(PROMPTS[0]), max_tokens=4, temperature=0.0)
     assert done.usage.prompt_tokens == model.count_prompt_tokens(_messages(PROMPTS[0])) and done.usage.exact
     assert 0 < done.usage.completion_tokens <= 4
+    reused = engine.reused
+    again = model.complete(_messages(PROMPTS[1]), max_tokens=TOKENS, temperature=0.0)
+    assert engine.reused > reused  # the system prompt came from a slot's cache
+    assert engine.tokenize(again.text) == engine.tokenize(alone[PROMPTS[1]])
 
 
 def test_temperature_sampling_stays_in_the_top_tokens():

@@ -21,6 +21,9 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   token about as soon as alone, while the sequences already generating go on.
 - **Stop**: closing a stream (a stopped comparison, a cancelled run) frees its sequence at the next step
   (``llama_memory_seq_rm``), and its place at once.
+- **Prompt cache**: a finished sequence's prompt stays in its slot's KV stream (its answer is removed), and a new
+  prompt takes the free slot whose cached prompt starts the same way and evaluates only the rest (the system prompt
+  every answer shares), as ``llama_cpp.Llama`` reuses its context's prefix.
 - **Sampling** per sequence from its own logits row: greedy (argmax, what llama.cpp's greedy sampler picks) at
   temperature 0; above it top-k 40, top-p 0.95, min-p 0.05, then the temperature, as ``llama_cpp.Llama`` does.
 - **Errors**: a failed step ends the sequences in it with :class:`ragft.errors.ServerError` (the others go on); a
@@ -193,9 +196,11 @@ class _Driver:
         self._pending: list[_Seq] = []  # admitted, waiting for a slot in the context
         self._active: list[_Seq] = []  # holding a slot
         self._free_slots = list(range(capacity))
+        self._cached: list[list[int]] = [[] for _ in range(capacity)]  # prompt tokens a free slot's KV still holds
         self._closed = False
         self.failure: BaseException | None = None
         self.steps = 0
+        self.reused = 0  # prompt tokens taken from a slot's cache instead of evaluated
         try:
             self._load(model_path, lora_path, n_threads)
         except BaseException:
@@ -346,10 +351,34 @@ class _Driver:
                 self._pending.remove(seq)
             slot = seq.slot
         if slot is not None:
+            # The answer's tokens leave the cache at once; its prompt stays for the next prompt that starts the
+            # same way (the system prompt), unless the step failed.
+            keep = seq.prompt[: seq.evaluated] if item is _END else []
             if self.ctx:
-                L.llama_memory_seq_rm(self.memory, slot, -1, -1)
+                L.llama_memory_seq_rm(self.memory, slot, len(keep) if keep else -1, -1)
             with self._cond:
+                self._cached[slot] = keep
                 self._free_slots.append(slot)
+
+    def _place(self, seq: _Seq) -> None:
+        """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt (under the lock)."""
+
+        def shared(slot: int) -> int:
+            n = 0
+            for a, b in zip(self._cached[slot], seq.prompt, strict=False):
+                if a != b:
+                    break
+                n += 1
+            return min(n, len(seq.prompt) - 1)  # the last prompt token is always evaluated: it gives the logits
+
+        slot = max(self._free_slots, key=shared)
+        self._free_slots.remove(slot)
+        reuse = shared(slot)
+        if reuse < len(self._cached[slot]):
+            L.llama_memory_seq_rm(self.memory, slot, reuse if reuse else -1, -1)
+        self._cached[slot] = []
+        seq.slot, seq.evaluated = slot, reuse
+        self.reused += reuse
 
     def _fail_all(self, exc: BaseException) -> None:
         with self._cond:
@@ -368,7 +397,7 @@ class _Driver:
                     gone = [s for s in self._active if s.cancelled]
                     while self._pending and self._free_slots:
                         seq = self._pending.pop(0)
-                        seq.slot = self._free_slots.pop(0)
+                        self._place(seq)
                         self._active.append(seq)
                     work = [s for s in self._active if not s.cancelled]
                 for seq in gone:
@@ -553,6 +582,11 @@ class BatchEngine:
     def steps(self) -> int:
         """Batches decoded so far."""
         return self._driver.steps
+
+    @property
+    def reused(self) -> int:
+        """Prompt tokens taken from the cache (a freed sequence's prompt that started the same way) so far."""
+        return self._driver.reused
 
     def active(self) -> int:
         """Sequences admitted and not finished."""

@@ -114,8 +114,8 @@ def test_temperature_sampling_stays_in_the_top_tokens():
     assert {sample_token(logits, 5.0, rng) for _ in range(200)} == {3, 7}
 
 
-def test_a_stopped_stream_frees_its_sequence_and_the_next_is_admitted():
-    e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)
+def test_a_stopped_stream_frees_its_sequence_and_the_next_is_admitted_and_an_idle_context_closes():
+    e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1, idle_close_s=0.3)
     try:
         prompt = e.tokenize(render_chatml(_messages(PROMPTS[1])), special=True)
         first = e.tokens(prompt, max_tokens=64, temperature=0.0)
@@ -128,6 +128,11 @@ def test_a_stopped_stream_frees_its_sequence_and_the_next_is_admitted():
             time.sleep(0.01)
         second = list(e.tokens(prompt, max_tokens=3, temperature=0.0))
         assert second and e.active() == 0
+        deadline = time.monotonic() + 10
+        while e.context_open:
+            assert time.monotonic() < deadline, "the idle context stayed open"
+            time.sleep(0.05)
+        assert list(e.tokens(prompt, max_tokens=3, temperature=0.0)) == second  # opened again, same answer
     finally:
         e.close()
 

@@ -31,7 +31,8 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   the engine being dropped) stops the driver thread and frees the context.
 
 The weights are mmapped once per engine; each extra sequence costs its KV cache stream (figures in the README,
-*Class mode*). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
+*Class mode*), allocated for all K while the engine answers and freed after ``idle_close_s`` (10 minutes) without
+an answer, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a second). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import numpy as np
 from ragft import errors as E
 from ragft.models import cpu, fair
 from ragft.models.embedded import render_chatml
-from ragft.models.pool import MAX_CONTEXTS, EnginePool, contexts_from_env
+from ragft.models.pool import IDLE_CLOSE_S, MAX_CONTEXTS, EnginePool, contexts_from_env
 from ragft.models.stream import Messages
 from ragft.models.usage import Usage
 
@@ -179,12 +180,16 @@ class _Driver:
         n_ctx: int,
         n_threads: int | None,
         policy: cpu.CpuPolicy,
+        idle_close_s: float,
     ) -> None:
         self.capacity = capacity
+        self.idle_close_s = idle_close_s
+        self.idle_since = time.monotonic()
         self.n_ctx = n_ctx
         self.policy = policy
         self.fixed_threads = n_threads
         self.model: Any = None
+        self.lora_name = ""
         self.ctx: Any = None
         self.adapter: Any = None
         self.vocab: Any = None
@@ -219,6 +224,16 @@ class _Driver:
         self.vocab = L.llama_model_get_vocab(self.model)
         self.n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
         self.threads = n_threads or self.policy.threads_for(cpu.GENERATION)
+        if lora_path is not None:
+            self.adapter = L.llama_adapter_lora_init(self.model, str(lora_path).encode())
+            if not self.adapter:
+                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} could not be loaded.")
+        self.lora_name = lora_path.name if lora_path else ""
+        self.batch = L.llama_batch_init(CHUNK_IDLE + self.capacity, 0, 1)
+        self._open_context()
+
+    def _open_context(self) -> None:
+        """The context with its K KV streams (allocated here: about 47 MB per sequence at 2048 tokens)."""
         cp = L.llama_context_default_params()
         cp.n_ctx = self.n_ctx * self.capacity
         cp.n_seq_max = self.capacity
@@ -227,29 +242,37 @@ class _Driver:
         cp.n_batch = CHUNK_IDLE + self.capacity
         cp.n_ubatch = N_UBATCH
         cp.n_threads = cp.n_threads_batch = self.threads
-        self.ctx = L.llama_init_from_model(self.model, cp)
-        if not self.ctx:
+        ctx = L.llama_init_from_model(self.model, cp)
+        if not ctx:
             raise E.EmbeddedModelUnavailable(
                 f"llama.cpp could not make a context for {self.capacity} sequences of {self.n_ctx} tokens."
             )
-        if lora_path is not None:
-            self.adapter = L.llama_adapter_lora_init(self.model, str(lora_path).encode())
-            if not self.adapter:
-                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} could not be loaded.")
+        if self.adapter:
             adapters = (L.llama_adapter_lora_p_ctypes * 1)(self.adapter)
             scales = (ctypes.c_float * 1)(1.0)
-            if L.llama_set_adapters_lora(self.ctx, adapters, 1, scales) != 0:
-                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} does not fit this model.")
-        self.memory = L.llama_get_memory(self.ctx)
-        self.batch = L.llama_batch_init(cp.n_batch, 0, 1)
+            if L.llama_set_adapters_lora(ctx, adapters, 1, scales) != 0:
+                L.llama_free(ctx)
+                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {self.lora_name} does not fit this model.")
+        self.ctx = ctx
+        self.memory = L.llama_get_memory(ctx)
+        self.idle_since = time.monotonic()
+
+    def _close_context(self) -> None:
+        """Free the KV streams of an idle engine (the model stays loaded); the next answer opens them again."""
+        if self.ctx:
+            L.llama_free(self.ctx)
+            self.ctx = self.memory = None
+            self._cached = [[] for _ in range(self.capacity)]
+
+    @property
+    def context_open(self) -> bool:
+        return bool(self.ctx)
 
     def _free_native(self) -> None:
         if self.batch is not None:
             L.llama_batch_free(self.batch)
             self.batch = None
-        if self.ctx:
-            L.llama_free(self.ctx)
-            self.ctx = None
+        self._close_context()
         if self.adapter:
             L.llama_adapter_lora_free(self.adapter)
             self.adapter = None
@@ -359,6 +382,7 @@ class _Driver:
             with self._cond:
                 self._cached[slot] = keep
                 self._free_slots.append(slot)
+                self.idle_since = time.monotonic()
 
     def _place(self, seq: _Seq) -> None:
         """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt (under the lock)."""
@@ -391,9 +415,22 @@ class _Driver:
             while True:
                 with self._cond:
                     while not self._closed and not self._active and not self._pending:
-                        self._cond.wait()
+                        idle = time.monotonic() - self.idle_since
+                        if self.ctx and idle >= self.idle_close_s:
+                            logger.info("closing an engine's context unused for %.0f s", idle)
+                            self._close_context()
+                        self._cond.wait(timeout=max(0.05, self.idle_close_s - idle) if self.ctx else None)
                     if self._closed:
                         break
+                    if not self.ctx and self._pending:
+                        try:
+                            self._open_context()
+                        except E.RagftError as exc:
+                            for seq in list(self._pending):
+                                self._pending.remove(seq)
+                                seq.out.put(exc)
+                                PROMPTS.discard(seq)
+                            continue
                     gone = [s for s in self._active if s.cancelled]
                     while self._pending and self._free_slots:
                         seq = self._pending.pop(0)
@@ -555,6 +592,7 @@ class BatchEngine:
         n_ctx: int = 2048,
         n_threads: int | None = None,
         policy: cpu.CpuPolicy | None = None,
+        idle_close_s: float = IDLE_CLOSE_S,
     ) -> None:
         self.capacity = max_sequences or contexts_from_env()
         if not 1 <= self.capacity <= MAX_CONTEXTS:
@@ -567,7 +605,9 @@ class BatchEngine:
         self.lora_path = Path(lora_path) if lora_path else None
         self.n_ctx = n_ctx
         self.policy = policy or cpu.policy()
-        self._driver = _Driver(self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy)
+        self._driver = _Driver(
+            self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy, idle_close_s
+        )
         self._finalizer = weakref.finalize(self, self._driver.close)
 
     def __repr__(self) -> str:
@@ -591,6 +631,11 @@ class BatchEngine:
     def active(self) -> int:
         """Sequences admitted and not finished."""
         return self._driver.active()
+
+    @property
+    def context_open(self) -> bool:
+        """Whether the KV streams are allocated (closed after ``idle_close_s`` without an answer)."""
+        return self._driver.context_open
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return self._driver.tokenize(text, special)

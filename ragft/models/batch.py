@@ -15,7 +15,8 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   the CPU policy gives now (:mod:`ragft.models.cpu`): the batch is one step of the process, like one token was.
 - **First tokens that don't wait** (chunked prefill): a newly admitted prompt is evaluated in chunks inside the
   steps that also carry the other sequences' next tokens: :data:`CHUNK_BUSY` tokens while any sequence of the
-  process is generating (they keep streaming), :data:`CHUNK_IDLE` when none is. Prompts are evaluated one at a
+  process is generating (they keep streaming), :data:`CHUNK_IDLE` when none is; the step that completes a prompt
+  carries only that prompt, so its first token does not wait for the others' tokens. Prompts are evaluated one at a
   time, **the oldest waiting prompt of the process first** (across engines: a comparison's base and fine-tuned
   panels are on two engines), so the first panel of a comparison and a newcomer in a busy room get their first
   token about as soon as alone, while the sequences already generating go on.
@@ -310,7 +311,10 @@ class _Driver:
         b.n_tokens = len(items)
         rc = L.llama_decode(self.ctx, b)
         if rc != 0:
-            raise E.ServerError(f"The embedded engine could not decode a batch of {len(items)} tokens (code {rc}).")
+            raise E.ServerError(
+                f"The embedded engine could not decode a batch of {len(items)} tokens (code {rc}).",
+                hint="Ask again; the server log has the cause.",
+            )
 
     def _set_threads(self, granted: int) -> None:
         n = max(1, int(self.fixed_threads or granted))
@@ -469,6 +473,16 @@ class _Driver:
         if not gen and chunk_of is None:
             time.sleep(PREFILL_WAIT_S)  # another engine evaluates an older prompt first
             return
+        end = 0
+        if chunk_of is not None:
+            busy = bool(gen) or PROMPTS.generating() > 0
+            size = CHUNK_BUSY if busy else CHUNK_IDLE
+            left = len(chunk_of.prompt) - chunk_of.evaluated
+            if left <= size * 3 // 2:
+                size = left  # no short tail step: its first token would wait a step more
+            end = chunk_of.evaluated + min(size, left)
+            if end == len(chunk_of.prompt):
+                gen = []  # the step that gives a prompt its first token carries only that prompt
         items: list[tuple[int, int, int, bool]] = []
         outputs: list[tuple[_Seq, int]] = []  # (sequence, batch index of its logits row)
         for s in gen:
@@ -476,14 +490,8 @@ class _Driver:
             outputs.append((s, len(items)))
             items.append((s.pending, len(s.prompt) + s.generated - 1, s.slot, True))
         if chunk_of is not None:
-            busy = bool(gen) or PROMPTS.generating() > 0
-            size = CHUNK_BUSY if busy else CHUNK_IDLE
-            start = chunk_of.evaluated
-            if len(chunk_of.prompt) - start <= size * 3 // 2:
-                size = len(chunk_of.prompt) - start  # no short tail step: its first token would wait a step more
-            end = min(len(chunk_of.prompt), start + size)
             assert chunk_of.slot is not None
-            for pos in range(start, end):
+            for pos in range(chunk_of.evaluated, end):
                 last = pos == len(chunk_of.prompt) - 1
                 if last:
                     outputs.append((chunk_of, len(items)))
@@ -498,7 +506,10 @@ class _Driver:
             err = (
                 exc
                 if isinstance(exc, E.RagftError)
-                else E.ServerError(f"The embedded engine failed: {E.short_message(exc)}.")
+                else E.ServerError(
+                    f"The embedded engine failed: {E.short_message(exc)}.",
+                    hint="Ask again; the server log has the cause.",
+                )
             )
             for seq, _ in outputs:
                 self._finish(seq, err)

@@ -182,9 +182,11 @@ class _Driver:
         n_threads: int | None,
         policy: cpu.CpuPolicy,
         idle_close_s: float,
+        prompt_cache: bool,
     ) -> None:
         self.capacity = capacity
         self.idle_close_s = idle_close_s
+        self.prompt_cache = prompt_cache
         self.idle_since = time.monotonic()
         self.n_ctx = n_ctx
         self.policy = policy
@@ -401,7 +403,7 @@ class _Driver:
 
         slot = max(self._free_slots, key=shared)
         self._free_slots.remove(slot)
-        reuse = shared(slot)
+        reuse = shared(slot) if self.prompt_cache else 0
         if reuse < len(self._cached[slot]):
             L.llama_memory_seq_rm(self.memory, slot, reuse if reuse else -1, -1)
         self._cached[slot] = []
@@ -591,7 +593,8 @@ class BatchEngine:
     """One (model, adapter) decoding up to ``max_sequences`` answers together (see the module docstring).
 
     The model, the adapter and the context are loaded at once (a missing or unreadable file fails here, as for one
-    engine); the driver thread starts with them and stops at :meth:`close`.
+    engine); the driver thread starts with them and stops at :meth:`close`. ``prompt_cache=False`` evaluates every
+    prompt whole (measurements that must not depend on what was asked before).
     """
 
     def __init__(
@@ -604,6 +607,7 @@ class BatchEngine:
         n_threads: int | None = None,
         policy: cpu.CpuPolicy | None = None,
         idle_close_s: float = IDLE_CLOSE_S,
+        prompt_cache: bool = True,
     ) -> None:
         self.capacity = max_sequences or contexts_from_env()
         if not 1 <= self.capacity <= MAX_CONTEXTS:
@@ -617,7 +621,7 @@ class BatchEngine:
         self.n_ctx = n_ctx
         self.policy = policy or cpu.policy()
         self._driver = _Driver(
-            self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy, idle_close_s
+            self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy, idle_close_s, prompt_cache
         )
         self._finalizer = weakref.finalize(self, self._driver.close)
 

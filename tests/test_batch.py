@@ -6,6 +6,7 @@ written here: another CPU may pick other words, but the same ones alone and batc
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -34,11 +35,19 @@ def _messages(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
+def _batch_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("ragft-batch") and t.is_alive()}
+
+
+BEFORE = _batch_threads()  # engines other modules' tests left running (the app's cached engines)
+
+
 @pytest.fixture(scope="module")
 def engine() -> Iterator[BatchEngine]:
     e = BatchEngine(smollm2_gguf(), max_sequences=4, n_threads=1)
     yield e
     e.close()
+    assert not e.thread.is_alive()
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +217,13 @@ def test_close_stops_the_thread_and_fails_the_callers():
     with pytest.raises(E.ServerError):
         next(e.tokens(prompt, max_tokens=2, temperature=0.0))
     assert not [t for t in threading.enumerate() if t is e.thread]
+    dropped = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)  # as a cache drops an engine
+    thread = dropped.thread
+    assert list(dropped.tokens(prompt, max_tokens=1, temperature=0.0))
+    del dropped
+    gc.collect()
+    thread.join(30)
+    assert not thread.is_alive()
 
 
 def test_places_are_handed_out_round_robin_over_owners():
@@ -253,10 +269,10 @@ def test_places_are_handed_out_round_robin_over_owners():
         e.close()
 
 
-def test_the_switch_and_no_driver_left_running():
+def test_the_switch_and_no_driver_left_running(engine):
     assert batch_from_env({}) and batch_from_env({"RAGFT_EMBEDDED_BATCH": "1"})
     assert not batch_from_env({"RAGFT_EMBEDDED_BATCH": "0"})
     with pytest.raises(E.ConfigError):
         batch_from_env({"RAGFT_EMBEDDED_BATCH": "maybe"})
-    left = [t.name for t in threading.enumerate() if t.name.startswith("ragft-batch") and t.is_alive()]
-    assert len(left) <= 1  # the module's shared engine, closed by its fixture after the last test
+    # Every engine this module made is closed, but the shared one (closed by its fixture after the last test).
+    assert _batch_threads() - BEFORE == {engine.thread}

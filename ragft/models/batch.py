@@ -623,7 +623,8 @@ class BatchEngine:
         self._driver = _Driver(
             self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy, idle_close_s, prompt_cache
         )
-        self._finalizer = weakref.finalize(self, self._driver.close)
+        self._finalizer = weakref.finalize(self, self._driver.close)  # dropped by its cache: the driver stops
+        self._finalizer.atexit = False  # at exit the process ends with it: no join on a step still running
 
     def __repr__(self) -> str:
         return f"<BatchEngine {self.model_path.name} lora={self.lora_path} sequences={self.capacity}>"

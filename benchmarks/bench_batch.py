@@ -201,11 +201,16 @@ def identity(gguf: Path, n: int, tokens: int, threads: int) -> tuple[int, int, i
 
 
 def memory_per_sequence(gguf: Path, k: int, threads: int) -> float:
+    def opened(n: int) -> BatchEngine:
+        e = BatchEngine(gguf, max_sequences=n, n_threads=threads)
+        "".join(e.tokens(prompt_tokens(e, "Hello"), max_tokens=1, temperature=0.0))  # the context opens
+        return e
+
     before = private_mb()
-    one = BatchEngine(gguf, max_sequences=1, n_threads=threads)
+    one = opened(1)
     with_one = private_mb()
     one.close()
-    many = BatchEngine(gguf, max_sequences=k, n_threads=threads)
+    many = opened(k)
     with_k = private_mb()
     many.close()
     print(f"   private memory: +{with_one - before:.0f} MB for 1 sequence, +{with_k - before:.0f} MB for {k}")

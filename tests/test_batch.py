@@ -125,6 +125,7 @@ def test_temperature_sampling_stays_in_the_top_tokens():
 
 def test_a_stopped_stream_frees_its_sequence_and_the_next_is_admitted_and_an_idle_context_closes():
     e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1, idle_close_s=0.3)
+    assert not e.context_open  # opened by the first answer
     try:
         prompt = e.tokenize(render_chatml(_messages(PROMPTS[1])), special=True)
         first = e.tokens(prompt, max_tokens=64, temperature=0.0)

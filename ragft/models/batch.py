@@ -32,8 +32,9 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   the engine being dropped) stops the driver thread and frees the context.
 
 The weights are mmapped once per engine; each extra sequence costs its KV cache stream (figures in the README,
-*Class mode*), allocated for all K while the engine answers and freed after ``idle_close_s`` (10 minutes) without
-an answer, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a second). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
+*Class mode*), allocated for all K when the first answer comes and freed after ``idle_close_s`` (10 minutes)
+without an answer, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a
+second). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ class _Driver:
                 raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} could not be loaded.")
         self.lora_name = lora_path.name if lora_path else ""
         self.batch = L.llama_batch_init(CHUNK_IDLE + self.capacity, 0, 1)
-        self._open_context()
+        # The context (the K KV streams) opens with the first answer: a loaded app that nobody asks yet holds the
+        # weights only.
 
     def _open_context(self) -> None:
         """The context with its K KV streams (allocated here: about 47 MB per sequence at 2048 tokens)."""
@@ -592,8 +594,8 @@ def _quiet_llama() -> None:
 class BatchEngine:
     """One (model, adapter) decoding up to ``max_sequences`` answers together (see the module docstring).
 
-    The model, the adapter and the context are loaded at once (a missing or unreadable file fails here, as for one
-    engine); the driver thread starts with them and stops at :meth:`close`. ``prompt_cache=False`` evaluates every
+    The model and the adapter are loaded at once (a missing or unreadable file fails here, as for one engine), the
+    context with the first answer; the driver thread starts with the engine and stops at :meth:`close`. ``prompt_cache=False`` evaluates every
     prompt whole (measurements that must not depend on what was asked before).
     """
 

@@ -113,6 +113,15 @@ def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_star
     assert engine.tokenize(again.text) == engine.tokenize(alone[PROMPTS[1]])
 
 
+def test_a_long_prompt_is_evaluated_in_chunks(engine):
+    long = _messages("Summarise: " + " ".join(f"Item {i} costs {i} dollars." for i in range(100)))
+    prompt = engine.tokenize(render_chatml(long), special=True)
+    assert len(prompt) > 700  # more than one idle chunk of 512, less than two: the tail rule must stay in a batch
+    steps = engine.steps
+    assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
+    assert engine.steps - steps >= 2
+
+
 def test_temperature_sampling_stays_in_the_top_tokens():
     import numpy as np
 

@@ -483,7 +483,7 @@ class _Driver:
             size = CHUNK_BUSY if busy else CHUNK_IDLE
             left = len(chunk_of.prompt) - chunk_of.evaluated
             if left <= size * 3 // 2:
-                size = left  # no short tail step: its first token would wait a step more
+                size = min(left, CHUNK_IDLE)  # no short tail step: its first token would wait a step more
             end = chunk_of.evaluated + min(size, left)
             if end == len(chunk_of.prompt):
                 gen = []  # the step that gives a prompt its first token carries only that prompt

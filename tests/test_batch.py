@@ -114,9 +114,9 @@ def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_star
 
 
 def test_a_long_prompt_is_evaluated_in_chunks(engine):
-    long = _messages("Summarise: " + " ".join(f"Item {i} costs {i} dollars." for i in range(100)))
+    long = _messages("Summarise: " + " ".join(f"Item {i} costs {i} dollars." for i in range(70)))
     prompt = engine.tokenize(render_chatml(long), special=True)
-    assert len(prompt) > 700  # more than one idle chunk of 512, less than two: the tail rule must stay in a batch
+    assert 560 < len(prompt) < 768  # over one idle chunk of 512, within its tail rule: still one batch at most
     steps = engine.steps
     assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
     assert engine.steps - steps >= 2

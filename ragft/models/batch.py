@@ -68,7 +68,7 @@ CHUNK_IDLE = 512  # prompt tokens per step when nothing generates (llama.cpp's u
 N_UBATCH = 512
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama_cpp.Llama's defaults for temperature > 0
 POLL_S = 0.25  # a waiting caller checks that the driver still runs this often
-PREFILL_WAIT_S = 0.02  # a driver with only a younger prompt than another engine's re-checks this often
+PREFILL_WAIT_S = 0.05  # a driver with only a younger prompt than another engine's re-checks its own queue this often
 
 
 def batch_from_env(env: dict[str, str] | None = None) -> bool:
@@ -143,6 +143,7 @@ class _Prompts:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._waiting: dict[int, float] = {}  # id(seq) -> admitted at
         self._generating = 0
 
@@ -152,14 +153,22 @@ class _Prompts:
 
     def discard(self, seq: _Seq) -> None:
         with self._lock:
-            self._waiting.pop(id(seq), None)
+            if self._waiting.pop(id(seq), None) is not None:
+                self._changed.notify_all()
+
+    def _oldest(self, seq: _Seq) -> bool:
+        mine = self._waiting.get(id(seq))
+        return mine is None or all(t >= mine for t in self._waiting.values())
 
     def is_oldest(self, seq: _Seq) -> bool:
         with self._lock:
-            if id(seq) not in self._waiting:
-                return True
-            mine = self._waiting[id(seq)]
-            return all(t >= mine for t in self._waiting.values())
+            return self._oldest(seq)
+
+    def wait_for_turn(self, seq: _Seq, timeout_s: float) -> None:
+        """Wait until ``seq`` is the oldest waiting prompt (an older one was evaluated), at most ``timeout_s``."""
+        with self._changed:
+            if not self._oldest(seq):
+                self._changed.wait(timeout_s)
 
     def generating(self, delta: int = 0) -> int:
         with self._lock:
@@ -475,7 +484,7 @@ class _Driver:
         if prefill and PROMPTS.is_oldest(prefill[0]):
             chunk_of = prefill[0]
         if not gen and chunk_of is None:
-            time.sleep(PREFILL_WAIT_S)  # another engine evaluates an older prompt first
+            PROMPTS.wait_for_turn(prefill[0], PREFILL_WAIT_S)  # another engine evaluates an older prompt first
             return
         end = 0
         if chunk_of is not None:

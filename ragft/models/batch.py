@@ -16,7 +16,8 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
 - **First tokens that don't wait** (chunked prefill): a newly admitted prompt is evaluated in chunks inside the
   steps that also carry the other sequences' next tokens: :data:`CHUNK_BUSY` tokens while any sequence of the
   process is generating (they keep streaming), :data:`CHUNK_IDLE` when none is; the step that completes a prompt
-  carries only that prompt, so its first token does not wait for the others' tokens. Prompts are evaluated one at a
+  carries only that prompt, so its first token does not wait for the others' tokens (but never two such steps in a
+  row: a burst of prompts leaves the generating sequences a token every other step). Prompts are evaluated one at a
   time, **the oldest waiting prompt of the process first** (across engines: a comparison's base and fine-tuned
   panels are on two engines), so the first panel of a comparison and a newcomer in a busy room get their first
   token about as soon as alone, while the sequences already generating go on.
@@ -218,6 +219,7 @@ class _Driver:
         self._closed = False
         self.failure: BaseException | None = None
         self.steps = 0
+        self._skipped_generation = False  # the last step left the generating sequences out (for a first token)
         self.reused = 0  # prompt tokens taken from a slot's cache instead of evaluated
         try:
             self._load(model_path, lora_path, n_threads)
@@ -478,7 +480,7 @@ class _Driver:
             for seq in work:
                 self._finish(seq, exc)
             return
-        gen = [s for s in work if s.pending is not None]
+        gen = gen_all = [s for s in work if s.pending is not None]
         prefill = sorted((s for s in work if s.prefilling), key=lambda s: s.arrived)
         chunk_of: _Seq | None = None
         if prefill and PROMPTS.is_oldest(prefill[0]):
@@ -494,8 +496,9 @@ class _Driver:
             if left <= size * 3 // 2:
                 size = min(left, CHUNK_IDLE)  # no short tail step: its first token would wait a step more
             end = chunk_of.evaluated + min(size, left)
-            if end == len(chunk_of.prompt):
-                gen = []  # the step that gives a prompt its first token carries only that prompt
+            if end == len(chunk_of.prompt) and not self._skipped_generation:
+                gen = []  # the step that gives a prompt its first token carries only it (never twice in a row)
+        self._skipped_generation = bool(gen_all) and not gen
         items: list[tuple[int, int, int, bool]] = []
         outputs: list[tuple[_Seq, int]] = []  # (sequence, batch index of its logits row)
         for s in gen:

@@ -10,17 +10,18 @@ sessions are involved (their script runs add a redraw per token, not model work)
    four configurations per participant (base, base + RAG, fine-tuned, fine-tuned + RAG, one fixed chunk), 50
    tokens each: p50/p95 time to first token (per panel) and completion (per participant). Goal: p95 completion
    at N=20 <= 1.5x N=1.
-2. **Embedded model** (the bundled SmolLM2-135M through ``ragft.models.pool.EnginePool``, as the app loads it):
+2. **Embedded model** (the bundled SmolLM2-135M through ``ragft.models.batch.BatchEngine``, as the app loads it;
+   ``--pool`` measures the pool of one-sequence contexts, ``ragft.models.pool.EnginePool``, instead):
    one configuration (base) per participant, short answers (``--emb-tokens``, default 32), N capped at 10 by
    default (``--emb-n``) so the part runs in a few minutes. Total generated tokens/s against raw llama.cpp
    (``llama_cpp.Llama``, one context) generating the same prompts one after another in the same run, with the same
    thread count (goal >= 0.9); fairness as max/min completion across the participants (goal <= 1.3).
-   The pool holds as many contexts as the largest N (``--contexts`` to change it: with fewer, the participants
-   beyond it wait for a whole answer).
+   The engine holds as many sequences (the pool: contexts) as the largest N (``--contexts`` to change it: with
+   fewer, the participants beyond it wait for a whole answer).
 Both parts: errors (panels that did not finish; goal 0), this process's RSS (it is the app's server process), and
 the load average when the part ran.
 
-Run: python benchmarks/bench_class.py [--n 1,5,10,20] [--emb-n 1,5,10] [--skip-embedded] [--skip-latency]
+Run: python benchmarks/bench_class.py [--n 1,5,10,20] [--emb-n 1,5,10] [--skip-embedded] [--skip-latency] [--pool]
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ragft.answering import compare as C  # noqa: E402
 from ragft.answering.prompts import build_messages  # noqa: E402
 from ragft.knowledge.retrieved import RetrievedChunk  # noqa: E402
 from ragft.models import cpu  # noqa: E402
+from ragft.models.batch import BatchEngine  # noqa: E402
 from ragft.models.chat import OpenAICompatibleModel  # noqa: E402
 from ragft.models.embedded import EmbeddedChatModel  # noqa: E402
 from ragft.models.pool import EnginePool  # noqa: E402
@@ -264,26 +266,42 @@ def raw_sequential(
     return tokens, time.perf_counter() - started
 
 
-def bench_embedded(ns: Sequence[int], tokens: int, contexts: int | None, threads: int | None) -> None:
+def bench_embedded(
+    ns: Sequence[int], tokens: int, contexts: int | None, threads: int | None, use_pool: bool = False
+) -> None:
     from llama_cpp import Llama
 
     gguf = smollm2_gguf()
     threads = threads or cpu.threads_for(cpu.GENERATION)
     contexts = contexts or max(ns)
+    what = f"pool of up to {contexts} contexts" if use_pool else f"batch engine of {contexts} sequences"
     print(
         f"## Embedded SmolLM2-135M ({tokens} tokens, 1 configuration per participant, {threads} thread(s) "
-        f"for both paths, pool of up to {contexts} contexts)"
+        f"for both paths, {what})"
     )
     print(f"   {load()}")
     before, _ = rss_mb()
-    pool = EnginePool(gguf, max_contexts=contexts, n_threads=threads)
-    model = EmbeddedChatModel(pool, "smollm2-135m-instruct")
-    raw = Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
     loaded = time.perf_counter()
-    pool.warm(contexts)  # a room that asked before finds its contexts loaded (first use: ~0.5 s per context)
-    print(f"   {contexts} contexts loaded in {time.perf_counter() - loaded:.1f} s")
+    engine: EnginePool | BatchEngine
+    if use_pool:
+        engine = pool = EnginePool(gguf, max_contexts=contexts, n_threads=threads)
+        pool.warm(contexts)  # a room that asked before finds its contexts loaded (first use: ~0.5 s per context)
+
+        def loaded_now() -> int:
+            return pool.contexts
+    else:
+        engine = BatchEngine(gguf, max_sequences=contexts, n_threads=threads)  # every sequence's KV cache at once
+
+        def loaded_now() -> int:
+            return contexts
+
+    print(f"   {what} loaded in {time.perf_counter() - loaded:.1f} s")
+    model = EmbeddedChatModel(engine, "smollm2-135m-instruct")
+    raw = Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
     warm = build_messages("warm up", None, DEFAULT_SYSTEM_PROMPT)
-    ask_at_once(contexts, ["base"], lambda cfg: model, 2, lambda i: "warm up")  # every context has the system prompt
+    ask_at_once(
+        contexts, ["base"], lambda cfg: model, 2, lambda i: "warm up"
+    )  # the pool: every context has the system prompt
     raw_sequential(gguf, [warm], 2, threads, raw)
     print(
         "   N   tokens   app tok/s   raw tok/s   ratio   completion min / max    max/min   errors   "
@@ -299,12 +317,14 @@ def bench_embedded(ns: Sequence[int], tokens: int, contexts: int | None, threads
         print(
             f"  {n:3d}   {room.tokens:5d}   {app_rate:8.1f}   {raw_rate:8.1f}    {app_rate / raw_rate:.2f}   "
             f"{min(room.completion):6.2f} / {max(room.completion):6.2f} s   {fairness:6.2f}   "
-            f"{len(room.errors):4d}      {pool.contexts:3d}       {cur:.0f} / {peak:.0f} MB, {pss_mb():.0f} MB"
+            f"{len(room.errors):4d}      {loaded_now():3d}       {cur:.0f} / {peak:.0f} MB, {pss_mb():.0f} MB"
         )
         for e in room.errors[:3]:
             print(f"        error: {e}")
     after, _ = rss_mb()
-    print(f"   RSS grew by {after - before:.0f} MB for the pool's {pool.contexts} contexts + one raw context")
+    print(f"   RSS grew by {after - before:.0f} MB for the {what} + one raw context")
+    if isinstance(engine, BatchEngine):
+        engine.close()
     print(f"   {load()}")
 
 
@@ -326,11 +346,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: the CPU policy's now)")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-embedded", action="store_true")
+    ap.add_argument(
+        "--pool", action="store_true", help="the embedded part on the pool of contexts (RAGFT_EMBEDDED_BATCH=0)"
+    )
     args = ap.parse_args()
     if not args.skip_latency:
         bench_latency([int(x) for x in args.n.split(",")], args.delay_ms, args.tokens, ALL[: args.configs])
     if not args.skip_embedded:
-        bench_embedded([int(x) for x in args.emb_n.split(",")], args.emb_tokens, args.contexts, args.threads)
+        bench_embedded([int(x) for x in args.emb_n.split(",")], args.emb_tokens, args.contexts, args.threads, args.pool)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from ragft.access import Policy
 from ragft.classroom import pause
 from ragft.costs.billing import BilledChatModel, BilledEmbedder, Billing, price_for_billing
 from ragft.knowledge.ingest import pricing_name
+from ragft.models.batch import BatchEngine, shared_engine
 from ragft.models.chat import ChatModel, make_chat_model
 from ragft.models.embeddings import Embedder, make_embedding_function
 from ragft.models.pool import EnginePool
@@ -26,13 +27,13 @@ from session.prices import session_overrides
 
 
 @st.cache_resource(show_spinner="Loading the embedded model…", max_entries=8)
-def _engine(model_path: str, lora_path: str | None) -> EnginePool:
-    # One pool of llama.cpp contexts per (model, adapter), shared by every session: each generating answer holds
-    # a context of its own, and the core hands token steps round-robin over participants.
-    return EnginePool(Path(model_path), Path(lora_path) if lora_path else None)
+def _engine(model_path: str, lora_path: str | None) -> BatchEngine | EnginePool:
+    # One engine per (model, adapter), shared by every session: a batch engine decoding every answer of the pair
+    # together (RAGFT_EMBEDDED_BATCH=0: a pool of one-sequence contexts), admitted round-robin over participants.
+    return shared_engine(Path(model_path), Path(lora_path) if lora_path else None)
 
 
-def _engine_loader(path: Path, lora: Path | None) -> EnginePool:
+def _engine_loader(path: Path, lora: Path | None) -> BatchEngine | EnginePool:
     return _engine(str(path), str(lora) if lora else None)
 
 

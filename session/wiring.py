@@ -34,7 +34,8 @@ SessionRetriever = Callable[[Settings], tuple[C.Retriever | None, str]]
 def model_factory(configs: Sequence[Configuration], s: Settings) -> C.ModelFactory:
     """Build every model in the script thread (st.cache_resource needs it), errors kept per configuration.
 
-    Embedded configurations of one slot share a pool of contexts, so they stream at once.
+    Embedded configurations of one slot share one engine (batched decoding, or a pool of contexts), so they
+    stream at once.
     """
     built: dict[str, Any] = {}
     for cfg in configs:

@@ -280,6 +280,7 @@ def _quick_tier_guard(request, monkeypatch):
     # The module attribute, not Llama.__new__: the app imports Llama when it loads a model, and a class whose
     # __new__ was set and deleted again refuses constructor arguments for the rest of the process.
     monkeypatch.setattr(llama_cpp, "Llama", no_model)
+    monkeypatch.setattr(llama_cpp, "llama_model_load_from_file", no_model)  # the batch engine's low-level load
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded_popen)
     yield
     if caught:

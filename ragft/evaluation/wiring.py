@@ -18,14 +18,15 @@ def standalone_wiring(
 
     Retrieval: the knowledge base in ``settings.data_dir`` (the sample scenario indexed into the shared sample
     collection, plus a fresh workspace), top-k and threshold from the settings. Models: each slot from the
-    settings; embedded models get one pool of contexts per (model, adapter), as the app's
-    ``components/state`` does. A slot that cannot load (a missing adapter) is
+    settings; embedded models get one shared engine per (model, adapter) (a batch engine, or the pool with
+    ``RAGFT_EMBEDDED_BATCH=0``), as the app's ``session.models`` does. A slot that cannot load (a missing adapter) is
     kept as its typed error, which the configuration's answers then report.
     """
     from ragft.knowledge.base import KnowledgeBase
     from ragft.knowledge.sample import ensure_sample_collection
     from ragft.knowledge.store import make_client
     from ragft.knowledge.workspaces import new_workspace_id
+    from ragft.models.batch import BatchEngine, shared_engine
     from ragft.models.chat import make_chat_model
     from ragft.models.embeddings import make_embedding_function
     from ragft.models.pool import EnginePool
@@ -37,13 +38,13 @@ def standalone_wiring(
     )
     kb = KnowledgeBase(client, emb, workspace_id or new_workspace_id())
     retrieve = kb.as_retriever(k=settings.top_k, threshold=settings.score_threshold)
-    pools: dict[tuple[str, str], EnginePool] = {}
+    engines: dict[tuple[str, str], BatchEngine | EnginePool] = {}
 
-    def load(path: Path, lora: Path | None) -> EnginePool:
+    def load(path: Path, lora: Path | None) -> BatchEngine | EnginePool:
         key = (str(path), str(lora))
-        if key not in pools:
-            pools[key] = EnginePool(path, lora)
-        return pools[key]
+        if key not in engines:
+            engines[key] = shared_engine(path, lora)
+        return engines[key]
 
     built: dict[str, Any] = {}
     for cfg in C.resolve_configurations(configurations):

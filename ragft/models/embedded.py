@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from ragft import errors as E
 from ragft.models import cpu, fair
@@ -100,6 +100,74 @@ class EmbeddedEngine:
         with fair.engine_turn(self), self.lock:
             yield self
 
+    def pieces(self, messages: Messages, *, max_tokens: int, temperature: float) -> Iterator[str]:
+        return context_pieces(self.sequence, messages, max_tokens=max_tokens, temperature=temperature)
+
+    def completion(self, messages: Messages, *, max_tokens: int, temperature: float) -> tuple[str, Usage]:
+        return context_completion(self.sequence, messages, max_tokens=max_tokens, temperature=temperature)
+
+
+class ChatEngine(Protocol):
+    """What :class:`EmbeddedChatModel` needs of an engine: one context (:class:`EmbeddedEngine`), a pool of
+    contexts (:class:`ragft.models.pool.EnginePool`) or one batched context (:class:`ragft.models.batch.BatchEngine`)."""
+
+    model_path: Path
+    lora_path: Path | None
+    n_ctx: int
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]: ...
+
+    def pieces(self, messages: Messages, *, max_tokens: int, temperature: float) -> Iterator[str]: ...
+
+    def completion(self, messages: Messages, *, max_tokens: int, temperature: float) -> tuple[str, Usage]: ...
+
+
+SequenceTurn = Callable[[], AbstractContextManager[EmbeddedEngine]]
+
+
+def context_pieces(sequence: SequenceTurn, messages: Messages, *, max_tokens: int, temperature: float) -> Iterator[str]:
+    """A generation on a context of its own (``sequence()``: its KV cache for the whole generation), one token
+    step at a time across all sequences of the process, both turns round-robin over participants
+    (ragft.models.fair)."""
+    with sequence() as engine, engine.policy.job(cpu.GENERATION) as lease:
+        it: Iterator[Any] = iter(
+            cast(
+                Any,
+                engine.llm.create_chat_completion(
+                    messages=cast(Any, list(messages)), max_tokens=max_tokens, temperature=temperature, stream=True
+                ),
+            )
+        )
+        while True:
+            with fair.token_turn(), lease.step() as threads:
+                engine.step_threads(threads)
+                chunk = next(it, None)
+            if chunk is None:
+                return
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+
+def context_completion(
+    sequence: SequenceTurn, messages: Messages, *, max_tokens: int, temperature: float
+) -> tuple[str, Usage]:
+    """A whole generation on a context of its own, in one token turn; usage as llama.cpp reports it."""
+    with (
+        sequence() as engine,
+        engine.policy.job(cpu.GENERATION) as lease,
+        fair.token_turn(),
+        lease.step() as threads,
+    ):
+        engine.step_threads(threads)
+        resp: Any = engine.llm.create_chat_completion(
+            messages=cast(Any, list(messages)), max_tokens=max_tokens, temperature=temperature
+        )
+    u = resp["usage"]
+    return resp["choices"][0]["message"].get("content") or "", Usage(
+        u["prompt_tokens"], u["completion_tokens"], exact=True
+    )
+
 
 def render_chatml(messages: Messages) -> str:
     """The prompt the bundled SmolLM2 chat template renders (ChatML), for exact prompt token counts."""
@@ -117,13 +185,14 @@ def render_chatml(messages: Messages) -> str:
 class EmbeddedChatModel:
     """The embedded llama.cpp engine as a ChatModel. Costs $0: the meter shows tokens and compute seconds.
 
-    ``engine`` is one :class:`EmbeddedEngine` or an :class:`ragft.models.pool.EnginePool` of contexts: each
-    generation holds one of its contexts (``engine.sequence()``) for its whole length.
+    ``engine`` is any :class:`ChatEngine`: one :class:`EmbeddedEngine`, an :class:`ragft.models.pool.EnginePool`
+    of contexts (each generation holds one for its whole length), or a :class:`ragft.models.batch.BatchEngine`
+    (every generation of the pair decoded together, one token each per batch).
     """
 
     provider = "embedded"
 
-    def __init__(self, engine: EmbeddedEngine, model_id: str) -> None:
+    def __init__(self, engine: ChatEngine, model_id: str) -> None:
         self.engine = engine
         self.model_id = model_id
         suffix = f" + LoRA {engine.lora_path.name}" if engine.lora_path else ""
@@ -153,21 +222,8 @@ class EmbeddedChatModel:
         msgs = list(messages)
         self._check_fits(msgs, max_tokens)
         started = time.perf_counter()
-        with (
-            self.engine.sequence() as engine,
-            engine.policy.job(cpu.GENERATION) as lease,
-            fair.token_turn(),
-            lease.step() as threads,
-        ):
-            engine.step_threads(threads)
-            resp: Any = engine.llm.create_chat_completion(
-                messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature
-            )
-        u = resp["usage"]
-        text = resp["choices"][0]["message"].get("content") or ""
-        return Completion(
-            text, Usage(u["prompt_tokens"], u["completion_tokens"], exact=True), time.perf_counter() - started
-        )
+        text, usage = self.engine.completion(msgs, max_tokens=max_tokens, temperature=temperature)
+        return Completion(text, usage, time.perf_counter() - started)
 
     def stream(self, messages: Messages, *, max_tokens: int, temperature: float) -> ChatStream:
         msgs = list(messages)
@@ -177,29 +233,7 @@ class EmbeddedChatModel:
             # Counted with the model's own tokenizer and chat template: what llama.cpp itself reports.
             return Usage(prompt_tokens, self.count_tokens(text) if text else 0, exact=True)
 
-        def source() -> Iterator[str]:
-            # A context of its own (KV cache) for the whole generation, then one token step at a time across all
-            # sequences of the process, both turns round-robin over participants (ragft.models.fair).
-            with self.engine.sequence() as engine, engine.policy.job(cpu.GENERATION) as lease:
-                it: Iterator[Any] = iter(
-                    cast(
-                        Any,
-                        engine.llm.create_chat_completion(
-                            messages=cast(Any, msgs), max_tokens=max_tokens, temperature=temperature, stream=True
-                        ),
-                    )
-                )
-                while True:
-                    with fair.token_turn(), lease.step() as threads:
-                        engine.step_threads(threads)
-                        chunk = next(it, None)
-                    if chunk is None:
-                        return
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
-
-        return ChatStream(source(), counted)
+        return ChatStream(self.engine.pieces(msgs, max_tokens=max_tokens, temperature=temperature), counted)
 
 
 def resolve_adapter(lora: str | None) -> Path | None:

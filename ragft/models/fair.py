@@ -217,10 +217,15 @@ def set_pause_check(check: Callable[[], None]) -> None:
     _pause_check[0] = check
 
 
+def check_pause() -> None:
+    """Run the installed pause check: raises (e.g. ``ModelCallsPaused``) while the facilitator has paused calls."""
+    _pause_check[0]()
+
+
 @contextmanager
 def engine_turn(engine: Any, capacity: int = 1) -> Iterator[None]:
-    """One whole generation on ``engine``: one of its ``capacity`` contexts (each holds one sequence)."""
-    _pause_check[0]()
+    """One whole generation on ``engine``: one of its ``capacity`` contexts or sequences."""
+    check_pause()
     with engine_queue(engine, capacity).turn():
         yield
 
@@ -228,7 +233,7 @@ def engine_turn(engine: Any, capacity: int = 1) -> Iterator[None]:
 @contextmanager
 def token_turn() -> Iterator[None]:
     """One token step (or the prompt's processing) among every sequence generating in the process."""
-    _pause_check[0]()
+    check_pause()
     with TOKEN_STEP.turn():
         yield
 

@@ -25,7 +25,9 @@ from pathlib import Path
 
 from ragft import errors as E
 from ragft.models import cpu, fair
-from ragft.models.embedded import EmbeddedEngine
+from ragft.models.embedded import EmbeddedEngine, context_completion, context_pieces
+from ragft.models.stream import Messages
+from ragft.models.usage import Usage
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ def contexts_from_env(env: dict[str, str] | None = None) -> int:
 
 class EnginePool:
     """Up to ``max_contexts`` engines of one model (+ adapter); it stands where an engine stands for
-    :class:`~ragft.models.embedded.EmbeddedChatModel` (``tokenize``, ``n_ctx``, ``lora_path``, ``sequence``).
+    :class:`~ragft.models.embedded.EmbeddedChatModel` (``tokenize``, ``n_ctx``, ``lora_path``, ``pieces``,
+    ``completion``; ``sequence`` gives one context).
 
     The first context is loaded at once (so a missing or unreadable file fails here, as for one engine).
     """
@@ -107,6 +110,12 @@ class EnginePool:
                     yield engine
             finally:
                 self._give_back(engine)
+
+    def pieces(self, messages: Messages, *, max_tokens: int, temperature: float) -> Iterator[str]:
+        return context_pieces(self.sequence, messages, max_tokens=max_tokens, temperature=temperature)
+
+    def completion(self, messages: Messages, *, max_tokens: int, temperature: float) -> tuple[str, Usage]:
+        return context_completion(self.sequence, messages, max_tokens=max_tokens, temperature=temperature)
 
     def warm(self, n: int) -> int:
         """Load contexts until ``n`` (at most ``max_contexts``) are loaded, so a room asking at once finds them

@@ -1,0 +1,711 @@
+"""Batched decoding of one (model, adapter): one llama.cpp context holds K sequences, one driver thread decodes them.
+
+A :class:`BatchEngine` stands where :class:`ragft.models.pool.EnginePool` stands for
+:class:`~ragft.models.embedded.EmbeddedChatModel` (``tokenize``, ``n_ctx``, ``lora_path``, ``pieces``,
+``completion``), but where the pool gives every answer a context of its own and computes one token of one answer
+per forward pass, the batch engine keeps every answer generating on the pair in one context (``n_seq_max`` = K, a
+KV cache stream of ``n_ctx`` tokens per sequence) and its driver thread computes **one token for every active
+sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, inside the app's own scheduler.
+
+- **Admission**: a generation takes one of the K places through :func:`ragft.models.fair.engine_turn` with the
+  engine's capacity (round-robin over participants, first come first served within one), so queue places and
+  wait hints work as for the pool. K is ``RAGFT_EMBEDDED_CONTEXTS`` (default 8).
+- **Every step**: the facilitator's pause (:func:`ragft.models.fair.check_pause`; while paused, every sequence
+  of the engine ends with the pause's error), the process-wide token turn and the CPU turn with the thread count
+  the CPU policy gives now (:mod:`ragft.models.cpu`): the batch is one step of the process, like one token was.
+- **First tokens that don't wait** (chunked prefill): a newly admitted prompt is evaluated in chunks inside the
+  steps that also carry the other sequences' next tokens: :data:`CHUNK_BUSY` tokens while any sequence of the
+  process is generating (they keep streaming), :data:`CHUNK_IDLE` when none is; the step that completes a prompt
+  carries only that prompt, so its first token does not wait for the others' tokens (but never two such steps in a
+  row: a burst of prompts leaves the generating sequences a token every other step). Prompts are evaluated one at a
+  time, **the oldest waiting prompt of the process first** (across engines: a comparison's base and fine-tuned
+  panels are on two engines), so the first panel of a comparison and a newcomer in a busy room get their first
+  token about as soon as alone, while the sequences already generating go on.
+- **Stop**: closing a stream (a stopped comparison, a cancelled run) frees its sequence at the next step
+  (``llama_memory_seq_rm``), and its place at once.
+- **Prompt cache**: a finished sequence's prompt stays in its slot's KV stream (its answer is removed), and a new
+  prompt takes the free slot whose cached prompt starts the same way and evaluates only the rest (the system prompt
+  every answer shares), as ``llama_cpp.Llama`` reuses its context's prefix.
+- **Sampling** per sequence from its own logits row: greedy (argmax, what llama.cpp's greedy sampler picks) at
+  temperature 0; above it top-k 40, top-p 0.95, min-p 0.05, then the temperature, as ``llama_cpp.Llama`` does.
+- **Errors**: a failed step ends the sequences in it with :class:`ragft.errors.ServerError` (the others go on); a
+  driver that stops for any reason fails every waiting caller, so no caller hangs. :meth:`BatchEngine.close` (or
+  the engine being dropped) stops the driver thread and frees the context.
+
+The weights are mmapped once per engine; each extra sequence costs its KV cache stream (figures in the README,
+*Class mode*), allocated for all K when the first answer comes and freed after ``idle_close_s`` (10 minutes)
+without an answer, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a
+second). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import llama_cpp as L
+import numpy as np
+
+from ragft import errors as E
+from ragft.models import cpu, fair
+from ragft.models.embedded import render_chatml
+from ragft.models.pool import IDLE_CLOSE_S, MAX_CONTEXTS, EnginePool, contexts_from_env
+from ragft.models.stream import Messages
+from ragft.models.usage import Usage
+
+logger = logging.getLogger(__name__)
+
+BATCH_ENV = "RAGFT_EMBEDDED_BATCH"
+CHUNK_BUSY = 128  # prompt tokens per step while sequences are generating (they get a token every step)
+CHUNK_IDLE = 512  # prompt tokens per step when nothing generates (llama.cpp's usual batch)
+N_UBATCH = 512
+TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama_cpp.Llama's defaults for temperature > 0
+POLL_S = 0.25  # a waiting caller checks that the driver still runs this often
+PREFILL_WAIT_S = 0.05  # a driver with only a younger prompt than another engine's re-checks its own queue this often
+
+
+def batch_from_env(env: dict[str, str] | None = None) -> bool:
+    """``RAGFT_EMBEDDED_BATCH``: on unless ``0`` (``1`` or unset: batched decoding); else a ConfigError."""
+    raw = (os.environ if env is None else env).get(BATCH_ENV, "").strip().lower()
+    if raw in ("", "1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise E.ConfigError(f"{BATCH_ENV} must be 1 (batched decoding, the default) or 0 (the pool), not {raw!r}.")
+
+
+def shared_engine(model_path: Path, lora_path: Path | None = None) -> BatchEngine | EnginePool:
+    """The engine the app shares for one (model, adapter): a :class:`BatchEngine`, or with
+    ``RAGFT_EMBEDDED_BATCH=0`` the :class:`~ragft.models.pool.EnginePool` of one-sequence contexts."""
+    if batch_from_env():
+        return BatchEngine(model_path, lora_path)
+    return EnginePool(model_path, lora_path)
+
+
+_END = object()  # a sequence finished
+
+
+class _Seq:
+    """One generation inside the context: its prompt, where it stands, what it emitted."""
+
+    __slots__ = (
+        "prompt",
+        "max_tokens",
+        "temperature",
+        "rng",
+        "arrived",
+        "slot",
+        "evaluated",
+        "pending",
+        "generated",
+        "buf",
+        "out",
+        "cancelled",
+        "finished",
+        "owner",
+        "key",
+    )
+
+    def __init__(self, prompt: list[int], max_tokens: int, temperature: float) -> None:
+        self.prompt = prompt
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.rng = np.random.default_rng() if temperature > 0 else None
+        self.arrived = time.monotonic()
+        self.slot: int | None = None
+        self.evaluated = 0  # prompt tokens in the KV cache
+        self.pending: int | None = None  # the last sampled token, fed to the next step
+        self.generated = 0
+        self.buf = b""  # bytes of a UTF-8 character split across tokens
+        self.out: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.cancelled = False
+        self.finished = False
+        self.owner, self.key = fair.caller()
+
+    @property
+    def prefilling(self) -> bool:
+        return self.pending is None and self.evaluated < len(self.prompt)
+
+
+class _Prompts:
+    """The process's prompts waiting for evaluation (every batch engine), and how many sequences generate.
+
+    A driver evaluates a prompt only when it is the oldest waiting one of the process, so prompts are evaluated in
+    the order they were admitted, whichever engine holds them, while every generating sequence keeps stepping.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting: dict[int, float] = {}  # id(seq) -> admitted at
+        self._generating = 0
+
+    def add(self, seq: _Seq) -> None:
+        with self._lock:
+            self._waiting[id(seq)] = seq.arrived
+
+    def discard(self, seq: _Seq) -> None:
+        with self._lock:
+            if self._waiting.pop(id(seq), None) is not None:
+                self._changed.notify_all()
+
+    def _oldest(self, seq: _Seq) -> bool:
+        mine = self._waiting.get(id(seq))
+        return mine is None or all(t >= mine for t in self._waiting.values())
+
+    def is_oldest(self, seq: _Seq) -> bool:
+        with self._lock:
+            return self._oldest(seq)
+
+    def wait_for_turn(self, seq: _Seq, timeout_s: float) -> None:
+        """Wait until ``seq`` is the oldest waiting prompt (an older one was evaluated), at most ``timeout_s``."""
+        with self._changed:
+            if not self._oldest(seq):
+                self._changed.wait(timeout_s)
+
+    def generating(self, delta: int = 0) -> int:
+        with self._lock:
+            self._generating += delta
+            return self._generating
+
+
+PROMPTS = _Prompts()
+
+
+class _Driver:
+    """The native context and the thread that steps it. Holds no reference to its :class:`BatchEngine`, so an
+    engine dropped by its cache is collected, and its finalizer stops this driver."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        lora_path: Path | None,
+        capacity: int,
+        n_ctx: int,
+        n_threads: int | None,
+        policy: cpu.CpuPolicy,
+        idle_close_s: float,
+        prompt_cache: bool,
+    ) -> None:
+        self.capacity = capacity
+        self.idle_close_s = idle_close_s
+        self.prompt_cache = prompt_cache
+        self.idle_since = time.monotonic()
+        self.n_ctx = n_ctx
+        self.policy = policy
+        self.fixed_threads = n_threads
+        self.model: Any = None
+        self.lora_name = ""
+        self.ctx: Any = None
+        self.adapter: Any = None
+        self.vocab: Any = None
+        self.memory: Any = None
+        self.n_vocab = 0
+        self.threads = 1
+        self.batch: Any = None
+        self._cond = threading.Condition()
+        self._pending: list[_Seq] = []  # admitted, waiting for a slot in the context
+        self._active: list[_Seq] = []  # holding a slot
+        self._free_slots = list(range(capacity))
+        self._cached: list[list[int]] = [[] for _ in range(capacity)]  # prompt tokens a free slot's KV still holds
+        self._closed = False
+        self.failure: BaseException | None = None
+        self.steps = 0
+        self._skipped_generation = False  # the last step left the generating sequences out (for a first token)
+        self.reused = 0  # prompt tokens taken from a slot's cache instead of evaluated
+        try:
+            self._load(model_path, lora_path, n_threads)
+        except BaseException:
+            self._free_native()
+            raise
+        self.thread = threading.Thread(target=self._run, name=f"ragft-batch-{model_path.stem}", daemon=True)
+        self.thread.start()
+
+    # ---- native ------------------------------------------------------------------------------------------------
+    def _load(self, model_path: Path, lora_path: Path | None, n_threads: int | None) -> None:
+        _quiet_llama()
+        params = L.llama_model_default_params()
+        self.model = L.llama_model_load_from_file(str(model_path).encode(), params)
+        if not self.model:
+            raise E.EmbeddedModelUnavailable(f"The model file {model_path.name} could not be loaded.")
+        self.vocab = L.llama_model_get_vocab(self.model)
+        self.n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+        self.threads = n_threads or self.policy.threads_for(cpu.GENERATION)
+        if lora_path is not None:
+            self.adapter = L.llama_adapter_lora_init(self.model, str(lora_path).encode())
+            if not self.adapter:
+                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} could not be loaded.")
+        self.lora_name = lora_path.name if lora_path else ""
+        self.batch = L.llama_batch_init(CHUNK_IDLE + self.capacity, 0, 1)
+        # The context (the K KV streams) opens with the first answer: a loaded app that nobody asks yet holds the
+        # weights only.
+
+    def _open_context(self) -> None:
+        """The context with its K KV streams (allocated here: about 47 MB per sequence at 2048 tokens)."""
+        cp = L.llama_context_default_params()
+        cp.n_ctx = self.n_ctx * self.capacity
+        cp.n_seq_max = self.capacity
+        cp.kv_unified = False  # a KV stream per sequence: each attends over its own tokens only
+        cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama_cpp.Llama: the same greedy answers
+        cp.n_batch = CHUNK_IDLE + self.capacity
+        cp.n_ubatch = N_UBATCH
+        cp.n_threads = cp.n_threads_batch = self.threads
+        ctx = L.llama_init_from_model(self.model, cp)
+        if not ctx:
+            raise E.EmbeddedModelUnavailable(
+                f"llama.cpp could not make a context for {self.capacity} sequences of {self.n_ctx} tokens."
+            )
+        if self.adapter:
+            adapters = (L.llama_adapter_lora_p_ctypes * 1)(self.adapter)
+            scales = (ctypes.c_float * 1)(1.0)
+            if L.llama_set_adapters_lora(ctx, adapters, 1, scales) != 0:
+                L.llama_free(ctx)
+                raise E.EmbeddedModelUnavailable(f"The LoRA adapter {self.lora_name} does not fit this model.")
+        self.ctx = ctx
+        self.memory = L.llama_get_memory(ctx)
+        self.idle_since = time.monotonic()
+
+    def _close_context(self) -> None:
+        """Free the KV streams of an idle engine (the model stays loaded); the next answer opens them again."""
+        if self.ctx:
+            L.llama_free(self.ctx)
+            self.ctx = self.memory = None
+            self._cached = [[] for _ in range(self.capacity)]
+
+    @property
+    def context_open(self) -> bool:
+        return bool(self.ctx)
+
+    def _free_native(self) -> None:
+        if self.batch is not None:
+            L.llama_batch_free(self.batch)
+            self.batch = None
+        self._close_context()
+        if self.adapter:
+            L.llama_adapter_lora_free(self.adapter)
+            self.adapter = None
+        if self.model:
+            L.llama_model_free(self.model)
+            self.model = None
+
+    def tokenize(self, text: str, special: bool) -> list[int]:
+        raw = text.encode("utf-8")
+        buf = (L.llama_token * (len(raw) + 16))()
+        n = L.llama_tokenize(self.vocab, raw, len(raw), buf, len(buf), False, special)
+        if n < 0:  # cannot happen with a buffer longer than the bytes; kept as the library's contract
+            buf = (L.llama_token * -n)()
+            n = L.llama_tokenize(self.vocab, raw, len(raw), buf, len(buf), False, special)
+        return list(buf[:n])
+
+    def _piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = L.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = L.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    def decode(self, items: list[tuple[int, int, int, bool]]) -> None:
+        """One ``llama_decode`` of ``(token, position, slot, wants logits)`` items (the tests replace it)."""
+        b = self.batch
+        seq_ids: Any = b.seq_id
+        for i, (token, pos, slot, logits) in enumerate(items):
+            b.token[i] = token
+            b.pos[i] = pos
+            b.n_seq_id[i] = 1
+            seq_ids[i][0] = slot
+            b.logits[i] = 1 if logits else 0
+        b.n_tokens = len(items)
+        rc = L.llama_decode(self.ctx, b)
+        if rc != 0:
+            raise E.ServerError(
+                f"The embedded engine could not decode a batch of {len(items)} tokens (code {rc}).",
+                hint="Ask again; the server log has the cause.",
+            )
+
+    def _set_threads(self, granted: int) -> None:
+        n = max(1, int(self.fixed_threads or granted))
+        if n != self.threads:
+            L.llama_set_n_threads(self.ctx, n, n)
+            self.threads = n
+
+    # ---- callers ---------------------------------------------------------------------------------------------
+    def submit(self, seq: _Seq) -> None:
+        with self._cond:
+            if self._closed or self.failure is not None:
+                raise E.ServerError("The embedded engine has stopped.", hint="Reload the page to start it again.")
+            self._pending.append(seq)
+            PROMPTS.add(seq)
+            self._cond.notify_all()
+
+    def cancel(self, seq: _Seq) -> None:
+        with self._cond:
+            seq.cancelled = True
+            if seq in self._pending:
+                self._pending.remove(seq)
+                PROMPTS.discard(seq)
+            self._cond.notify_all()
+
+    def alive(self) -> bool:
+        return self.thread.is_alive() and self.failure is None
+
+    def active(self) -> int:
+        with self._cond:
+            return len(self._active) + len(self._pending)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout_s)
+        if self.thread.is_alive():  # a step still running: the thread frees the context when it ends
+            logger.warning("the batch driver did not stop within %.0f s", timeout_s)
+            return
+        self._free_native()
+
+    # ---- the driver --------------------------------------------------------------------------------------------
+    def _finish(self, seq: _Seq, item: object = _END) -> None:
+        """End ``seq``: free its slot (``llama_memory_seq_rm``), give its caller the end or an error."""
+        if seq.finished:
+            return
+        seq.finished = True
+        PROMPTS.discard(seq)
+        if seq.pending is not None or seq.generated:
+            PROMPTS.generating(-1)
+        if seq.buf and item is _END:
+            seq.out.put(seq.buf.decode("utf-8", errors="ignore"))
+        seq.out.put(item)
+        with self._cond:
+            if seq in self._active:
+                self._active.remove(seq)
+            if seq in self._pending:
+                self._pending.remove(seq)
+            slot = seq.slot
+        if slot is not None:
+            # The answer's tokens leave the cache at once; its prompt stays for the next prompt that starts the
+            # same way (the system prompt), unless the step failed.
+            keep = seq.prompt[: seq.evaluated] if item is _END else []
+            if self.ctx:
+                L.llama_memory_seq_rm(self.memory, slot, len(keep) if keep else -1, -1)
+            with self._cond:
+                self._cached[slot] = keep
+                self._free_slots.append(slot)
+                self.idle_since = time.monotonic()
+
+    def _place(self, seq: _Seq) -> None:
+        """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt (under the lock)."""
+
+        def shared(slot: int) -> int:
+            n = 0
+            for a, b in zip(self._cached[slot], seq.prompt, strict=False):
+                if a != b:
+                    break
+                n += 1
+            return min(n, len(seq.prompt) - 1)  # the last prompt token is always evaluated: it gives the logits
+
+        slot = max(self._free_slots, key=shared)
+        self._free_slots.remove(slot)
+        reuse = shared(slot) if self.prompt_cache else 0
+        if reuse < len(self._cached[slot]):
+            L.llama_memory_seq_rm(self.memory, slot, reuse if reuse else -1, -1)
+        self._cached[slot] = []
+        seq.slot, seq.evaluated = slot, reuse
+        self.reused += reuse
+
+    def _fail_all(self, exc: BaseException) -> None:
+        with self._cond:
+            seqs = self._active + self._pending
+        for seq in seqs:
+            self._finish(seq, exc)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while not self._closed and not self._active and not self._pending:
+                        idle = time.monotonic() - self.idle_since
+                        if self.ctx and idle >= self.idle_close_s:
+                            logger.info("closing an engine's context unused for %.0f s", idle)
+                            self._close_context()
+                        self._cond.wait(timeout=max(0.05, self.idle_close_s - idle) if self.ctx else None)
+                    if self._closed:
+                        break
+                    if not self.ctx and self._pending:
+                        try:
+                            self._open_context()
+                        except E.RagftError as exc:
+                            for seq in list(self._pending):
+                                self._pending.remove(seq)
+                                seq.out.put(exc)
+                                PROMPTS.discard(seq)
+                            continue
+                    gone = [s for s in self._active if s.cancelled]
+                    while self._pending and self._free_slots:
+                        seq = self._pending.pop(0)
+                        self._place(seq)
+                        self._active.append(seq)
+                    work = [s for s in self._active if not s.cancelled]
+                for seq in gone:
+                    self._finish(seq)
+                if work:
+                    self._step(work)
+        except BaseException as exc:  # noqa: BLE001 - the driver must hand every failure to its callers
+            logger.exception("the batch driver stopped")
+            self.failure = exc
+        finally:
+            err = E.ServerError("The embedded engine stopped.", hint="Reload the page to start it again.")
+            if self.failure is not None:
+                err = E.ServerError(f"The embedded engine stopped: {E.short_message(self.failure)}.")
+            with self._cond:
+                self._closed = self._closed or self.failure is not None
+            self._fail_all(err)
+            if self.failure is None:
+                self._free_native()
+
+    def _step(self, work: list[_Seq]) -> None:
+        try:
+            fair.check_pause()
+        except E.RagftError as exc:  # paused: every sequence of the engine ends with the pause's message
+            for seq in work:
+                self._finish(seq, exc)
+            return
+        gen = gen_all = [s for s in work if s.pending is not None]
+        prefill = sorted((s for s in work if s.prefilling), key=lambda s: s.arrived)
+        chunk_of: _Seq | None = None
+        if prefill and PROMPTS.is_oldest(prefill[0]):
+            chunk_of = prefill[0]
+        if not gen and chunk_of is None:
+            PROMPTS.wait_for_turn(prefill[0], PREFILL_WAIT_S)  # another engine evaluates an older prompt first
+            return
+        end = 0
+        if chunk_of is not None:
+            busy = bool(gen) or PROMPTS.generating() > 0
+            size = CHUNK_BUSY if busy else CHUNK_IDLE
+            left = len(chunk_of.prompt) - chunk_of.evaluated
+            if left <= size * 3 // 2:
+                size = min(left, CHUNK_IDLE)  # no short tail step: its first token would wait a step more
+            end = chunk_of.evaluated + min(size, left)
+            if end == len(chunk_of.prompt) and not self._skipped_generation:
+                gen = []  # the step that gives a prompt its first token carries only it (never twice in a row)
+        self._skipped_generation = bool(gen_all) and not gen
+        items: list[tuple[int, int, int, bool]] = []
+        outputs: list[tuple[_Seq, int]] = []  # (sequence, batch index of its logits row)
+        for s in gen:
+            assert s.slot is not None and s.pending is not None
+            outputs.append((s, len(items)))
+            items.append((s.pending, len(s.prompt) + s.generated - 1, s.slot, True))
+        if chunk_of is not None:
+            assert chunk_of.slot is not None
+            for pos in range(chunk_of.evaluated, end):
+                last = pos == len(chunk_of.prompt) - 1
+                if last:
+                    outputs.append((chunk_of, len(items)))
+                items.append((chunk_of.prompt[pos], pos, chunk_of.slot, last))
+        try:
+            with fair.TOKEN_STEP.turn("", ""), cpu.Lease(self.policy, cpu.GENERATION).step() as threads:
+                self._set_threads(threads)
+                self.decode(items)
+                self.steps += 1
+        except Exception as exc:  # noqa: BLE001 - the step's sequences end with a typed error, the others go on
+            logger.exception("a batch step of %d tokens failed", len(items))
+            err = (
+                exc
+                if isinstance(exc, E.RagftError)
+                else E.ServerError(
+                    f"The embedded engine failed: {E.short_message(exc)}.",
+                    hint="Ask again; the server log has the cause.",
+                )
+            )
+            for seq, _ in outputs:
+                self._finish(seq, err)
+            if chunk_of is not None:
+                self._finish(chunk_of, err)
+            return
+        if chunk_of is not None:
+            chunk_of.evaluated = end
+            if end == len(chunk_of.prompt):
+                PROMPTS.discard(chunk_of)
+        for seq, i in outputs:
+            if seq.cancelled:
+                self._finish(seq)
+                continue
+            token = self._sample(seq, i)
+            first = seq.pending is None
+            if L.llama_vocab_is_eog(self.vocab, token):
+                self._finish(seq)
+                continue
+            if first:
+                PROMPTS.generating(1)
+            seq.generated += 1
+            seq.pending = token
+            seq.buf += self._piece(token)
+            text, seq.buf = _utf8_prefix(seq.buf)
+            if text:
+                seq.out.put(text)
+            if seq.generated >= seq.max_tokens:
+                self._finish(seq)
+
+    def _sample(self, seq: _Seq, i: int) -> int:
+        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,))
+        if seq.rng is None:
+            return int(logits.argmax())
+        return sample_token(logits, seq.temperature, seq.rng)
+
+
+def sample_token(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """``llama_cpp.Llama``'s sampler chain above temperature 0: top-k 40, top-p 0.95 and min-p 0.05 on the
+    untempered probabilities, then the temperature, then a draw."""
+    k = min(TOP_K, logits.shape[0])
+    top = np.argpartition(logits, -k)[-k:]
+    top = top[np.argsort(-logits[top], kind="stable")]
+    values = logits[top].astype(np.float64)
+    p = np.exp(values - values[0])
+    p /= p.sum()
+    keep = int(np.searchsorted(np.cumsum(p), TOP_P) + 1)
+    keep = max(1, min(keep, int((p >= MIN_P * p[0]).sum())))
+    values = values[:keep] / temperature
+    q = np.exp(values - values.max())
+    q /= q.sum()
+    return int(top[int(rng.choice(keep, p=q))])
+
+
+def _utf8_prefix(buf: bytes) -> tuple[str, bytes]:
+    """The text of ``buf`` up to a UTF-8 character still incomplete at its end, and those bytes."""
+    for cut in range(min(4, len(buf)) + 1):
+        head = buf[: len(buf) - cut] if cut else buf
+        try:
+            return head.decode("utf-8"), buf[len(head) :]
+        except UnicodeDecodeError:
+            continue
+    return buf.decode("utf-8", errors="ignore"), b""
+
+
+_QUIET: list[object] = []
+
+
+def _quiet_llama() -> None:
+    """llama.cpp logs every load to stderr; the app's log is enough (once per process)."""
+    if not _QUIET:
+        cb = L.llama_log_callback(lambda _level, _text, _data: None)
+        _QUIET.append(cb)
+        L.llama_log_set(cb, ctypes.c_void_p(0))
+        L.llama_backend_init()
+
+
+class BatchEngine:
+    """One (model, adapter) decoding up to ``max_sequences`` answers together (see the module docstring).
+
+    The model and the adapter are loaded at once (a missing or unreadable file fails here, as for one engine), the
+    context with the first answer; the driver thread starts with the engine and stops at :meth:`close`. ``prompt_cache=False`` evaluates every
+    prompt whole (measurements that must not depend on what was asked before).
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        lora_path: Path | None = None,
+        *,
+        max_sequences: int | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        policy: cpu.CpuPolicy | None = None,
+        idle_close_s: float = IDLE_CLOSE_S,
+        prompt_cache: bool = True,
+    ) -> None:
+        self.capacity = max_sequences or contexts_from_env()
+        if not 1 <= self.capacity <= MAX_CONTEXTS:
+            raise E.ConfigError(f"A batch engine holds 1 to {MAX_CONTEXTS} sequences, not {self.capacity}.")
+        if not Path(model_path).is_file():
+            raise E.EmbeddedModelUnavailable(f"The model file {model_path} is missing.")
+        if lora_path is not None and not Path(lora_path).is_file():
+            raise E.AdapterMissing(f"The LoRA adapter {lora_path} is missing.")
+        self.model_path = Path(model_path)
+        self.lora_path = Path(lora_path) if lora_path else None
+        self.n_ctx = n_ctx
+        self.policy = policy or cpu.policy()
+        self._driver = _Driver(
+            self.model_path, self.lora_path, self.capacity, n_ctx, n_threads, self.policy, idle_close_s, prompt_cache
+        )
+        self._finalizer = weakref.finalize(self, self._driver.close)  # dropped by its cache: the driver stops
+        self._finalizer.atexit = False  # at exit the process ends with it: no join on a step still running
+
+    def __repr__(self) -> str:
+        return f"<BatchEngine {self.model_path.name} lora={self.lora_path} sequences={self.capacity}>"
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The driver thread (alive until :meth:`close`)."""
+        return self._driver.thread
+
+    @property
+    def steps(self) -> int:
+        """Batches decoded so far."""
+        return self._driver.steps
+
+    @property
+    def reused(self) -> int:
+        """Prompt tokens taken from the cache (a freed sequence's prompt that started the same way) so far."""
+        return self._driver.reused
+
+    def active(self) -> int:
+        """Sequences admitted and not finished."""
+        return self._driver.active()
+
+    @property
+    def context_open(self) -> bool:
+        """Whether the KV streams are allocated (closed after ``idle_close_s`` without an answer)."""
+        return self._driver.context_open
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        return self._driver.tokenize(text, special)
+
+    def close(self) -> None:
+        """Stop the driver (waiting callers get a ServerError) and free the context."""
+        self._finalizer()
+
+    def tokens(self, prompt: list[int], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        """Text pieces of one generation from ``prompt`` (token ids), admitted in fair turn; lazy: nothing happens
+        before the first ``next``; closing it frees the sequence."""
+        if len(prompt) + max_tokens > self.n_ctx or not prompt:
+            raise E.BadRequest(f"A prompt of {len(prompt)} tokens and {max_tokens} more do not fit {self.n_ctx}.")
+        with fair.engine_turn(self, self.capacity), self.policy.job(cpu.GENERATION):
+            seq = _Seq(prompt, max_tokens, temperature)
+            self._driver.submit(seq)
+            try:
+                while True:
+                    try:
+                        item = seq.out.get(timeout=POLL_S)
+                    except queue.Empty:
+                        if not self._driver.alive():
+                            raise E.ServerError("The embedded engine stopped.") from self._driver.failure
+                        continue
+                    if item is _END:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    assert isinstance(item, str)
+                    yield item
+            finally:
+                self._driver.cancel(seq)
+
+    def pieces(self, messages: Messages, *, max_tokens: int, temperature: float) -> Iterator[str]:
+        """Text pieces of the answer to ``messages`` (rendered with the model's ChatML template)."""
+        prompt = self.tokenize(render_chatml(messages), special=True)
+        yield from self.tokens(prompt, max_tokens=max_tokens, temperature=temperature)
+
+    def completion(self, messages: Messages, *, max_tokens: int, temperature: float) -> tuple[str, Usage]:
+        """The whole answer and its exact usage (prompt tokens, generated tokens)."""
+        prompt = self.tokenize(render_chatml(messages), special=True)
+        text = "".join(self.tokens(prompt, max_tokens=max_tokens, temperature=temperature))
+        return text, Usage(len(prompt), len(self.tokenize(text)) if text else 0, exact=True)

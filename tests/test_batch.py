@@ -1,0 +1,288 @@
+"""Batched decoding on the real bundled SmolLM2: several sequences of one (model, adapter) in one llama.cpp context,
+one token each per ``llama_decode``, with the fair scheduler's admission, the pause, stop, errors and LoRA.
+
+Greedy answers are compared alone against batched on the same machine (token ids of the texts), never against words
+written here: another CPU may pick other words, but the same ones alone and batched."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ragft import errors as E
+from ragft.models import fair
+from ragft.models.batch import BatchEngine, batch_from_env, sample_token
+from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, render_chatml
+from ragft.models.fair import calling
+from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf
+
+pytestmark = pytest.mark.slow  # loads a model, trains, or starts a server or a browser
+
+PROMPTS = [
+    "What is the capital of France?",
+    "Describe a tent for a family of four.",
+    "How do I clean hiking boots?",
+    "Write one sentence about the sea.",
+]
+TOKENS = 16
+
+
+def _messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def _batch_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("ragft-batch") and t.is_alive()}
+
+
+BEFORE = _batch_threads()  # engines other modules' tests left running (the app's cached engines)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[BatchEngine]:
+    e = BatchEngine(smollm2_gguf(), max_sequences=4, n_threads=1)
+    yield e
+    e.close()
+    assert not e.thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def alone() -> dict[str, str]:
+    """Each prompt's greedy answer from ``llama_cpp.Llama`` (one sequence, the pool's path)."""
+    ref = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), n_threads=1), "ref")
+    out = {p: ref.stream(_messages(p), max_tokens=TOKENS, temperature=0.0).consume().text for p in PROMPTS}
+    ref.engine.llm.close()  # type: ignore[attr-defined]
+    return out
+
+
+def _stream_all(model: EmbeddedChatModel, prompts: list[str], log: list[tuple[str, int]]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(i: int, prompt: str) -> None:
+        try:
+            with calling(f"owner-{i}", f"key-{i}"):
+                pieces = []
+                for n, piece in enumerate(model.stream(_messages(prompt), max_tokens=TOKENS, temperature=0.0)):
+                    pieces.append(piece)
+                    with lock:
+                        log.append((prompt, n))
+                texts[prompt] = "".join(pieces)
+                with lock:
+                    log.append((prompt, -1))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, p), daemon=True) for i, p in enumerate(prompts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    return texts
+
+
+def test_batched_greedy_answers_are_the_answers_alone_and_progress_together(engine, alone):
+    model = EmbeddedChatModel(engine, "smollm2")
+    steps_before = engine.steps
+    log: list[tuple[str, int]] = []
+    batched = _stream_all(model, PROMPTS, log)
+    for p in PROMPTS:
+        assert engine.tokenize(batched[p]) == engine.tokenize(alone[p]), p
+    started = [log.index((p, 0)) for p in PROMPTS]
+    finished = [log.index((p, -1)) for p in PROMPTS]
+    assert max(started) < min(finished), "one answer finished before another got its first token"
+    generated = sum(len(engine.tokenize(t)) for t in batched.values())
+    assert engine.steps - steps_before < generated, "every token had a step of its own: nothing was batched"
+    assert engine.active() == 0
+
+
+def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_start(engine, alone):
+    model = EmbeddedChatModel(engine, "smollm2")
+    done = model.complete(_messages(PROMPTS[0]), max_tokens=4, temperature=0.0)
+    assert done.usage.prompt_tokens == model.count_prompt_tokens(_messages(PROMPTS[0])) and done.usage.exact
+    assert 0 < done.usage.completion_tokens <= 4
+    reused = engine.reused
+    again = model.complete(_messages(PROMPTS[1]), max_tokens=TOKENS, temperature=0.0)
+    assert engine.reused > reused  # the system prompt came from a slot's cache
+    assert engine.tokenize(again.text) == engine.tokenize(alone[PROMPTS[1]])
+
+
+def test_a_long_prompt_is_evaluated_in_chunks(engine):
+    long = _messages("Summarise: " + " ".join(f"Item {i} costs {i} dollars." for i in range(70)))
+    prompt = engine.tokenize(render_chatml(long), special=True)
+    assert 560 < len(prompt) < 768  # over one idle chunk of 512, within its tail rule: still one batch at most
+    steps = engine.steps
+    assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
+    assert engine.steps - steps >= 2
+
+
+def test_temperature_sampling_stays_in_the_top_tokens():
+    import numpy as np
+
+    logits = np.full(50, -10.0, dtype=np.float32)
+    logits[[3, 7]] = (5.0, 4.5)
+    rng = np.random.default_rng(1)
+    assert {sample_token(logits, 0.8, rng) for _ in range(50)} <= {3, 7}
+    assert {sample_token(logits, 5.0, rng) for _ in range(200)} == {3, 7}
+
+
+def test_a_stopped_stream_frees_its_sequence_and_the_next_is_admitted_and_an_idle_context_closes():
+    e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1, idle_close_s=0.3)
+    assert not e.context_open  # opened by the first answer
+    try:
+        prompt = e.tokenize(render_chatml(_messages(PROMPTS[1])), special=True)
+        first = e.tokens(prompt, max_tokens=64, temperature=0.0)
+        next(first)
+        next(first)
+        first.close()  # a stopped panel
+        deadline = time.monotonic() + 10
+        while e.active():
+            assert time.monotonic() < deadline, "the stopped sequence kept its place"
+            time.sleep(0.01)
+        second = list(e.tokens(prompt, max_tokens=3, temperature=0.0))
+        assert second and e.active() == 0
+        deadline = time.monotonic() + 10
+        while e.context_open:
+            assert time.monotonic() < deadline, "the idle context stayed open"
+            time.sleep(0.05)
+        assert list(e.tokens(prompt, max_tokens=3, temperature=0.0)) == second  # opened again, same answer
+    finally:
+        e.close()
+
+
+def test_the_pause_refuses_new_and_running_sequences(engine):
+    prompt = engine.tokenize(render_chatml(_messages(PROMPTS[0])), special=True)
+    paused = [False]
+
+    class Paused(E.RagftError):
+        pass
+
+    def check() -> None:
+        if paused[0]:
+            raise Paused("The facilitator paused model calls.")
+
+    fair.set_pause_check(check)
+    try:
+        running = engine.tokens(prompt, max_tokens=64, temperature=0.0)
+        next(running)
+        paused[0] = True
+        with pytest.raises(Paused):
+            list(running)
+        with pytest.raises(Paused):
+            next(engine.tokens(prompt, max_tokens=4, temperature=0.0))
+    finally:
+        fair.set_pause_check(lambda: None)
+    assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
+
+
+def test_a_failed_step_reaches_the_caller_as_a_typed_error_and_the_engine_goes_on(engine, monkeypatch):
+    prompt = engine.tokenize(render_chatml(_messages(PROMPTS[2])), special=True)
+
+    def broken(items):
+        raise RuntimeError("simulated llama_decode failure")
+
+    monkeypatch.setattr(engine._driver, "decode", broken)
+    with pytest.raises(E.ServerError) as info:
+        list(engine.tokens(prompt, max_tokens=4, temperature=0.0))
+    assert "simulated" in info.value.message
+    monkeypatch.undo()
+    assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
+    assert engine.thread.is_alive()
+
+
+def test_the_lora_pair_answers_as_llama_cpp_does_with_the_adapter():
+    question = _messages("How much is the Kestrel 2 tent?")
+    ref = EmbeddedEngine(smollm2_gguf(), DEFAULT_ADAPTER, n_threads=1)
+    expected = EmbeddedChatModel(ref, "ref").stream(question, max_tokens=TOKENS, temperature=0.0).consume().text
+    ref.llm.close()
+    e = BatchEngine(smollm2_gguf(), DEFAULT_ADAPTER, max_sequences=2, n_threads=1)
+    try:
+        got = EmbeddedChatModel(e, "ft").stream(question, max_tokens=TOKENS, temperature=0.0).consume().text
+        assert e.tokenize(got) == e.tokenize(expected)
+        base = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)
+        try:
+            plain = "".join(base.pieces(question, max_tokens=TOKENS, temperature=0.0))
+        finally:
+            base.close()
+        assert plain != got, "the adapter changed nothing"
+    finally:
+        e.close()
+
+
+def test_close_stops_the_thread_and_fails_the_callers():
+    e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)
+    prompt = e.tokenize(render_chatml(_messages(PROMPTS[1])), special=True)
+    running = e.tokens(prompt, max_tokens=200, temperature=0.0)
+    next(running)
+    e.close()
+    assert not e.thread.is_alive()
+    with pytest.raises(E.ServerError):
+        list(running)
+    with pytest.raises(E.ServerError):
+        next(e.tokens(prompt, max_tokens=2, temperature=0.0))
+    assert not [t for t in threading.enumerate() if t is e.thread]
+    dropped = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)  # as a cache drops an engine
+    thread = dropped.thread
+    assert list(dropped.tokens(prompt, max_tokens=1, temperature=0.0))
+    del dropped
+    gc.collect()
+    thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_places_are_handed_out_round_robin_over_owners():
+    e = BatchEngine(smollm2_gguf(), max_sequences=1, n_threads=1)
+    prompt = e.tokenize(render_chatml(_messages(PROMPTS[3])), special=True)
+    order: list[str] = []
+    gate = threading.Event()
+    holding = threading.Event()
+
+    def ask(owner: str, key: str) -> threading.Thread:
+        def work() -> None:
+            with calling(owner, key):
+                it = e.tokens(prompt, max_tokens=2, temperature=0.0)
+                next(it)
+                order.append(key)
+                if key == "a1":
+                    holding.set()
+                    gate.wait(30)
+                list(it)
+
+        t = threading.Thread(target=work, daemon=True)
+        t.start()
+        return t
+
+    try:
+        threads = [ask("a", "a1")]
+        assert holding.wait(30)
+        queue = fair.engine_queue(e, e.capacity)
+        for owner, key in (("a", "a2"), ("a", "a3"), ("b", "b1")):
+            threads.append(ask(owner, key))
+            deadline = time.monotonic() + 10
+            while len(queue.waiters()) < len(threads) - 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        place = fair.position("b1")
+        assert place is not None and place.stage == "model" and place.ahead == 2  # a1 must end, then a2
+        gate.set()
+        for t in threads:
+            t.join(60)
+        assert order == ["a1", "a2", "b1", "a3"]  # a's third call waits behind b's first
+    finally:
+        gate.set()
+        e.close()
+
+
+def test_the_switch_and_no_driver_left_running(engine):
+    assert batch_from_env({}) and batch_from_env({"RAGFT_EMBEDDED_BATCH": "1"})
+    assert not batch_from_env({"RAGFT_EMBEDDED_BATCH": "0"})
+    with pytest.raises(E.ConfigError):
+        batch_from_env({"RAGFT_EMBEDDED_BATCH": "maybe"})
+    # Every engine this module made is closed, but the shared one (closed by its fixture after the last test).
+    assert _batch_threads() - BEFORE == {engine.thread}

@@ -26,12 +26,25 @@ step() { echo "[setup] $1: $((SECONDS - T0)) s" >&2; T0=$SECONDS; }
 LLAMA_VERSION=$(sed -n 's/^llama-cpp-python==\([0-9.]*\).*/\1/p' requirements.txt)
 BUILD_CACHE=${RAGFT_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ragft}
 LLAMA_FLAGS="-DLLAVA_BUILD=OFF -DCMAKE_PROJECT_INCLUDE_BEFORE=$PWD/scripts/llama_cpp_lean.cmake"
-# The wheel is built for this CPU (-march=native): the cache key holds the flags and the CPU model.
-LLAMA_TAG=$(printf '%s' "$LLAMA_FLAGS $(cat scripts/llama_cpp_lean.cmake) $(uname -m)
-$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null)" | sed "s|$PWD||g" | cksum | cut -d' ' -f1)
+# Without Intel AMX on x86-64: with -march=native on a CPU that has it (Sapphire Rapids and newer), ggml's AMX
+# matrix multiply segfaults at the first token (llama.cpp issue 20824, open); explicit -mno-amx-* flags win over
+# -march=native whatever their order. The AVX-512/AVX2 kernels serve the CPU instead.
+LLAMA_CFLAGS=""
+if [ "$(uname -m)" = x86_64 ] && echo 'int main(void){return 0;}' | cc -mno-amx-tile -x c -o /dev/null - 2>/dev/null; then
+  LLAMA_CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
+# The wheel is built for this CPU (-march=native): the cache key holds the flags, the CPU model and its features.
+LLAMA_TAG=$(printf '%s' "$LLAMA_FLAGS $LLAMA_CFLAGS $(cat scripts/llama_cpp_lean.cmake) $(uname -m)
+$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null) $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)" \
+  | sed "s|$PWD||g" | cksum | cut -d' ' -f1)
 LLAMA_SDIST="$BUILD_CACHE/sdist/llama_cpp_python-$LLAMA_VERSION.tar.gz"
 LLAMA_WHEELS="$BUILD_CACHE/wheels/llama-cpp-python-$LLAMA_VERSION-$LLAMA_TAG"
-have_llama() { [ "$("$PY" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))' 2>/dev/null)" = "$LLAMA_VERSION" ]; }
+# The environment records which build it holds: a wheel of other flags (or another CPU's) is replaced.
+LLAMA_MARK="$("$PY" -c 'import sys; print(sys.prefix)')/ragft-llama-build"
+have_llama() {
+  [ "$("$PY" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))' 2>/dev/null)" = "$LLAMA_VERSION" ] \
+    && [ "$(cat "$LLAMA_MARK" 2>/dev/null)" = "$LLAMA_TAG" ]
+}
 fetch_llama_sdist() {
   [ -f "$LLAMA_SDIST" ] && return 0
   mkdir -p "$BUILD_CACHE/sdist"
@@ -48,7 +61,8 @@ if ! have_llama && ! ls "$LLAMA_WHEELS"/*.whl >/dev/null 2>&1; then
   BUILD_LOG="$BUILD_CACHE/wheels/build-$LLAMA_VERSION.log"
   echo "[setup] building llama-cpp-python $LLAMA_VERSION in the background (log: $BUILD_LOG)" >&2
   ( tmp=$(mktemp -d "$BUILD_CACHE/wheels/.build-XXXXXX") \
-    && CMAKE_ARGS="$LLAMA_FLAGS ${CMAKE_ARGS:-}" "$PY" -m pip wheel -q --no-deps -w "$tmp" "$LLAMA_SDIST" \
+    && CMAKE_ARGS="$LLAMA_FLAGS ${CMAKE_ARGS:-}" CFLAGS="${CFLAGS:-} $LLAMA_CFLAGS" \
+      CXXFLAGS="${CXXFLAGS:-} $LLAMA_CFLAGS" "$PY" -m pip wheel -q --no-deps -w "$tmp" "$LLAMA_SDIST" \
     && rm -rf "$LLAMA_WHEELS" && mv "$tmp" "$LLAMA_WHEELS" ) >"$BUILD_LOG" 2>&1 &
   BUILD_PID=$!
   LLAMA_BUILD_START=$SECONDS
@@ -73,7 +87,9 @@ if [ -n "$BUILD_PID" ]; then
   echo "[setup] llama-cpp-python built in $((SECONDS - LLAMA_BUILD_START)) s" >&2
 fi
 if ! have_llama; then
+  "$PY" -m pip uninstall -y -q llama-cpp-python 2>/dev/null || true
   "$PY" -m pip install -q "$LLAMA_WHEELS"/llama_cpp_python-*.whl
+  printf '%s\n' "$LLAMA_TAG" > "$LLAMA_MARK"
 fi
 step "llama-cpp-python installed"
 if [ -n "$APT_PID" ]; then

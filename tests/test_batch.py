@@ -15,7 +15,7 @@ import pytest
 
 from ragft import errors as E
 from ragft.models import fair
-from ragft.models.batch import BatchEngine, batch_from_env, sample_token
+from ragft.models.batch import BANK, DEFAULT_SEQUENCES, BatchEngine, batch_from_env, sample_token
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, render_chatml
 from ragft.models.fair import calling
 from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf
@@ -120,6 +120,82 @@ def test_a_long_prompt_is_evaluated_in_chunks(engine):
     steps = engine.steps
     assert list(engine.tokens(prompt, max_tokens=2, temperature=0.0))
     assert engine.steps - steps >= 2
+
+
+def test_answers_beyond_one_bank_open_another_answer_as_alone_and_an_idle_bank_closes(alone):
+    """More answers than one bank holds: a second context of the same pair opens, every answer generates at
+    once (two ``llama_decode`` per step), greedy answers are those alone; the extra bank's memory goes back when
+    it is idle while the first goes on, and every bank closes when nothing is asked."""
+    n = BANK + 2
+    e = BatchEngine(smollm2_gguf(), max_sequences=n, n_threads=1, idle_close_s=0.5)
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(n)]
+    first_tokens: list[int] = []
+    ends: list[int] = []
+    texts: dict[int, str] = {}
+    banks_seen: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            with calling(f"owner-{i}", f"key-{i}"):
+                pieces = []
+                for piece in EmbeddedChatModel(e, "smollm2").stream(
+                    _messages(prompts[i]), max_tokens=TOKENS, temperature=0.0
+                ):
+                    if not pieces:
+                        with lock:
+                            first_tokens.append(e.steps)
+                            banks_seen.append(e.banks_open)
+                    pieces.append(piece)
+                texts[i] = "".join(pieces)
+                with lock:
+                    ends.append(e.steps)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        assert max(banks_seen) == 2, banks_seen
+        assert max(first_tokens) < min(ends), "an answer finished before another got its first token"
+        for i in range(n):
+            assert e.tokenize(texts[i]) == e.tokenize(alone[prompts[i]]), prompts[i]
+        # One long answer on the first bank: the second closes while it runs.
+        prompt = e.tokenize(render_chatml(_messages("Tell me a long story about a lighthouse.")), special=True)
+        long = e.tokens(prompt, max_tokens=400, temperature=0.0)
+        next(long)
+        deadline = time.monotonic() + 20
+        while e.banks_open > 1:
+            assert time.monotonic() < deadline, "the idle second bank stayed open"
+            time.sleep(0.02)
+        assert e.active() == 1 and e.banks_open == 1
+        long.close()
+        deadline = time.monotonic() + 20
+        while e.context_open:
+            assert time.monotonic() < deadline, "the idle banks stayed open"
+            time.sleep(0.05)
+    finally:
+        e.close()
+
+
+def test_the_default_places_per_pair_hold_a_comparison_for_eight_participants(monkeypatch):
+    monkeypatch.delenv("RAGFT_EMBEDDED_CONTEXTS", raising=False)
+    e = BatchEngine(smollm2_gguf(), n_threads=1)
+    try:
+        assert e.capacity == DEFAULT_SEQUENCES == 16 and not e.context_open  # two banks of 8, none open yet
+    finally:
+        e.close()
+    monkeypatch.setenv("RAGFT_EMBEDDED_CONTEXTS", "3")
+    e = BatchEngine(smollm2_gguf(), n_threads=1)
+    try:
+        assert e.capacity == 3
+    finally:
+        e.close()
 
 
 def test_temperature_sampling_stays_in_the_top_tokens():

@@ -1,15 +1,18 @@
-"""Batched decoding of one (model, adapter): one llama.cpp context holds K sequences, one driver thread decodes them.
+"""Batched decoding of one (model, adapter): llama.cpp contexts of 8 sequences each, one driver thread decodes them.
 
 A :class:`BatchEngine` stands where :class:`ragft.models.pool.EnginePool` stands for
 :class:`~ragft.models.embedded.EmbeddedChatModel` (``tokenize``, ``n_ctx``, ``lora_path``, ``pieces``,
 ``completion``), but where the pool gives every answer a context of its own and computes one token of one answer
-per forward pass, the batch engine keeps every answer generating on the pair in one context (``n_seq_max`` = K, a
-KV cache stream of ``n_ctx`` tokens per sequence) and its driver thread computes **one token for every active
-sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, inside the app's own scheduler.
+per forward pass, the batch engine keeps every answer generating on the pair in a **bank**: a context of
+:data:`BANK` sequences (``n_seq_max``, a KV cache stream of ``n_ctx`` tokens per sequence), and its driver thread
+computes **one token for every active sequence of a bank in one** ``llama_decode`` per step: llama.cpp's batched
+decoding, inside the app's own scheduler. The first answer opens the first bank; an answer that finds every open
+place taken opens the next (up to K places in all), so memory follows the room rather than K.
 
 - **Admission**: a generation takes one of the K places through :func:`ragft.models.fair.engine_turn` with the
   engine's capacity (round-robin over participants, first come first served within one), so queue places and
-  wait hints work as for the pool. K is ``RAGFT_EMBEDDED_CONTEXTS`` (default 8).
+  wait hints work as for the pool. K is ``RAGFT_EMBEDDED_CONTEXTS`` (default :data:`DEFAULT_SEQUENCES`, 16: a
+  Compare question puts two answers on each pair, so 8 participants asking at once all generate together).
 - **Every step**: the facilitator's pause (:func:`ragft.models.fair.check_pause`; while paused, every sequence
   of the engine ends with the pause's error), the process-wide token turn and the CPU turn with the thread count
   the CPU policy gives now (:mod:`ragft.models.cpu`): the batch is one step of the process, like one token was.
@@ -23,6 +26,9 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   token about as soon as alone, while the sequences already generating go on.
 - **Stop**: closing a stream (a stopped comparison, a cancelled run) frees its sequence at the next step
   (``llama_memory_seq_rm``), and its place at once.
+- **Banks**: a new answer takes a free place of the lowest open bank (after the prompt cache's choice); a bank that
+  held no answer for ``idle_close_s`` is freed, the first like the others, while the rest go on. A bank that cannot
+  be allocated (memory) leaves the open ones serving: the answers wait for a place there.
 - **Prompt cache**: a finished sequence's prompt stays in its slot's KV stream (its answer is removed), and a new
   prompt takes the free slot whose cached prompt starts the same way and evaluates only the rest (the system prompt
   every answer shares), as ``llama_cpp.Llama`` reuses its context's prefix.
@@ -32,9 +38,9 @@ sequence in one** ``llama_decode`` per step: llama.cpp's batched decoding, insid
   driver that stops for any reason fails every waiting caller, so no caller hangs. :meth:`BatchEngine.close` (or
   the engine being dropped) stops the driver thread and frees the context.
 
-The weights are mmapped once per engine; each extra sequence costs its KV cache stream (figures in the README,
-*Class mode*), allocated for all K when the first answer comes and freed after ``idle_close_s`` (10 minutes)
-without an answer, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a
+The weights are mmapped once per engine; each sequence costs its KV cache stream (figures in the README, *Class
+mode*), allocated a bank of 8 at a time as answers come and freed after ``idle_close_s`` (10 minutes) without an
+answer in the bank, as the pool closes its idle contexts; the next answer allocates them again (a fraction of a
 second). ``RAGFT_EMBEDDED_BATCH=0`` gives back the pool of one-sequence contexts (:func:`shared_engine`).
 """
 
@@ -56,7 +62,7 @@ import numpy as np
 
 from ragft import errors as E
 from ragft.models import cpu, fair
-from ragft.models.embedded import render_chatml
+from ragft.models.embedded import check_files, render_chatml
 from ragft.models.pool import IDLE_CLOSE_S, MAX_CONTEXTS, EnginePool, contexts_from_env
 from ragft.models.stream import Messages
 from ragft.models.usage import Usage
@@ -64,6 +70,8 @@ from ragft.models.usage import Usage
 logger = logging.getLogger(__name__)
 
 BATCH_ENV = "RAGFT_EMBEDDED_BATCH"
+BANK = 8  # sequences per llama.cpp context: the engine opens another bank of 8 when all open places are taken
+DEFAULT_SEQUENCES = 16  # places per (model, adapter) with RAGFT_EMBEDDED_CONTEXTS unset: 2 banks at most
 CHUNK_BUSY = 128  # prompt tokens per step while sequences are generating (they get a token every step)
 CHUNK_IDLE = 512  # prompt tokens per step when nothing generates (llama.cpp's usual batch)
 N_UBATCH = 512
@@ -198,23 +206,27 @@ class _Driver:
         self.capacity = capacity
         self.idle_close_s = idle_close_s
         self.prompt_cache = prompt_cache
-        self.idle_since = time.monotonic()
         self.n_ctx = n_ctx
         self.policy = policy
         self.fixed_threads = n_threads
         self.model: Any = None
         self.lora_name = ""
-        self.ctx: Any = None
         self.adapter: Any = None
         self.vocab: Any = None
-        self.memory: Any = None
         self.n_vocab = 0
         self.threads = 1
         self.batch: Any = None
+        n_banks = -(-capacity // BANK)
+        self.sizes = [min(BANK, capacity - b * BANK) for b in range(n_banks)]  # sequences of each bank
+        self.ctxs: list[Any] = [None] * n_banks  # a bank's context, None while closed
+        self.mems: list[Any] = [None] * n_banks
+        self.bank_threads = [0] * n_banks
+        self.bank_idle = [time.monotonic()] * n_banks  # since when a bank holds no sequence
         self._cond = threading.Condition()
         self._pending: list[_Seq] = []  # admitted, waiting for a slot in the context
         self._active: list[_Seq] = []  # holding a slot
-        self._free_slots = list(range(capacity))
+        self._free_slots: list[int] = []  # the places of the open banks that no sequence holds
+        self._bank_failed = False  # a bank could not open (memory) while others ran: no retry until one closes
         self._cached: list[list[int]] = [[] for _ in range(capacity)]  # prompt tokens a free slot's KV still holds
         self._closed = False
         self.failure: BaseException | None = None
@@ -231,7 +243,7 @@ class _Driver:
 
     # ---- native ------------------------------------------------------------------------------------------------
     def _load(self, model_path: Path, lora_path: Path | None, n_threads: int | None) -> None:
-        _quiet_llama()
+        quiet_llama()
         params = L.llama_model_default_params()
         self.model = L.llama_model_load_from_file(str(model_path).encode(), params)
         if not self.model:
@@ -244,24 +256,24 @@ class _Driver:
             if not self.adapter:
                 raise E.EmbeddedModelUnavailable(f"The LoRA adapter {lora_path.name} could not be loaded.")
         self.lora_name = lora_path.name if lora_path else ""
-        self.batch = L.llama_batch_init(CHUNK_IDLE + self.capacity, 0, 1)
-        # The context (the K KV streams) opens with the first answer: a loaded app that nobody asks yet holds the
-        # weights only.
+        self.batch = L.llama_batch_init(CHUNK_IDLE + BANK, 0, 1)
+        # The banks (their KV streams) open as answers come: a loaded app that nobody asks yet holds the weights only.
 
-    def _open_context(self) -> None:
-        """The context with its K KV streams (allocated here: about 47 MB per sequence at 2048 tokens)."""
+    def _open_bank(self, bank: int) -> None:
+        """A bank's context with its KV streams (allocated here: about 47 MB per sequence at 2048 tokens)."""
+        size = self.sizes[bank]
         cp = L.llama_context_default_params()
-        cp.n_ctx = self.n_ctx * self.capacity
-        cp.n_seq_max = self.capacity
+        cp.n_ctx = self.n_ctx * size
+        cp.n_seq_max = size
         cp.kv_unified = False  # a KV stream per sequence: each attends over its own tokens only
         cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama_cpp.Llama: the same greedy answers
-        cp.n_batch = CHUNK_IDLE + self.capacity
+        cp.n_batch = CHUNK_IDLE + size
         cp.n_ubatch = N_UBATCH
         cp.n_threads = cp.n_threads_batch = self.threads
         ctx = L.llama_init_from_model(self.model, cp)
         if not ctx:
             raise E.EmbeddedModelUnavailable(
-                f"llama.cpp could not make a context for {self.capacity} sequences of {self.n_ctx} tokens."
+                f"llama.cpp could not make a context for {size} more sequences of {self.n_ctx} tokens."
             )
         if self.adapter:
             adapters = (L.llama_adapter_lora_p_ctypes * 1)(self.adapter)
@@ -269,26 +281,52 @@ class _Driver:
             if L.llama_set_adapters_lora(ctx, adapters, 1, scales) != 0:
                 L.llama_free(ctx)
                 raise E.EmbeddedModelUnavailable(f"The LoRA adapter {self.lora_name} does not fit this model.")
-        self.ctx = ctx
-        self.memory = L.llama_get_memory(ctx)
-        self.idle_since = time.monotonic()
+        self.ctxs[bank], self.mems[bank] = ctx, L.llama_get_memory(ctx)
+        self.bank_threads[bank] = self.threads
+        self.bank_idle[bank] = time.monotonic()
+        self._free_slots.extend(range(bank * BANK, bank * BANK + size))
+        logger.info("opened bank %d of %s (%d sequences)", bank, self.lora_name or "the base model", size)
 
-    def _close_context(self) -> None:
-        """Free the KV streams of an idle engine (the model stays loaded); the next answer opens them again."""
-        if self.ctx:
-            L.llama_free(self.ctx)
-            self.ctx = self.memory = None
-            self._cached = [[] for _ in range(self.capacity)]
+    def _close_bank(self, bank: int) -> None:
+        """Free an idle bank's KV streams (the model stays loaded); the next answers open it again."""
+        if self.ctxs[bank]:
+            self._bank_failed = False  # memory given back: another bank may open again
+            L.llama_free(self.ctxs[bank])
+            self.ctxs[bank] = self.mems[bank] = None
+            slots = range(bank * BANK, bank * BANK + self.sizes[bank])
+            self._free_slots = [s for s in self._free_slots if s not in slots]
+            for s in slots:
+                self._cached[s] = []
+
+    def _close_idle_banks(self) -> float | None:
+        """Close the banks that held no sequence for ``idle_close_s`` (under the lock); seconds to the next one."""
+        now, busy = time.monotonic(), {s.slot // BANK for s in self._active if s.slot is not None}
+        soonest: float | None = None
+        for bank, ctx in enumerate(self.ctxs):
+            if not ctx or bank in busy:
+                continue
+            idle = now - self.bank_idle[bank]
+            if idle >= self.idle_close_s:
+                logger.info("closing bank %d, unused for %.0f s", bank, idle)
+                self._close_bank(bank)
+            else:
+                soonest = min(soonest or self.idle_close_s, self.idle_close_s - idle)
+        return soonest
 
     @property
     def context_open(self) -> bool:
-        return bool(self.ctx)
+        return any(self.ctxs)
+
+    @property
+    def banks_open(self) -> int:
+        return sum(1 for c in self.ctxs if c)
 
     def _free_native(self) -> None:
         if self.batch is not None:
             L.llama_batch_free(self.batch)
             self.batch = None
-        self._close_context()
+        for bank in range(len(self.ctxs)):
+            self._close_bank(bank)
         if self.adapter:
             L.llama_adapter_lora_free(self.adapter)
             self.adapter = None
@@ -313,29 +351,41 @@ class _Driver:
             n = L.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
         return buf.raw[:n]
 
-    def decode(self, items: list[tuple[int, int, int, bool]]) -> None:
-        """One ``llama_decode`` of ``(token, position, slot, wants logits)`` items (the tests replace it)."""
+    def decode(self, items: list[tuple[int, int, int, bool]]) -> list[tuple[Any, int]]:
+        """``(token, position, slot, wants logits)`` items in one ``llama_decode`` per bank they are in; for each
+        item, the context and the row where its logits are (the tests replace it)."""
+        where: list[tuple[Any, int]] = [(None, -1)] * len(items)
+        banks: dict[int, list[int]] = {}
+        for i, item in enumerate(items):
+            banks.setdefault(item[2] // BANK, []).append(i)
         b = self.batch
         seq_ids: Any = b.seq_id
-        for i, (token, pos, slot, logits) in enumerate(items):
-            b.token[i] = token
-            b.pos[i] = pos
-            b.n_seq_id[i] = 1
-            seq_ids[i][0] = slot
-            b.logits[i] = 1 if logits else 0
-        b.n_tokens = len(items)
-        rc = L.llama_decode(self.ctx, b)
-        if rc != 0:
-            raise E.ServerError(
-                f"The embedded engine could not decode a batch of {len(items)} tokens (code {rc}).",
-                hint="Ask again; the server log has the cause.",
-            )
+        for bank, rows in banks.items():
+            ctx = self.ctxs[bank]
+            for j, i in enumerate(rows):
+                token, pos, slot, logits = items[i]
+                b.token[j] = token
+                b.pos[j] = pos
+                b.n_seq_id[j] = 1
+                seq_ids[j][0] = slot % BANK
+                b.logits[j] = 1 if logits else 0
+                where[i] = (ctx, j)
+            b.n_tokens = len(rows)
+            rc = L.llama_decode(ctx, b)
+            if rc != 0:
+                raise E.ServerError(
+                    f"The embedded engine could not decode a batch of {len(rows)} tokens (code {rc}).",
+                    hint="Ask again; the server log has the cause.",
+                )
+        return where
 
     def _set_threads(self, granted: int) -> None:
         n = max(1, int(self.fixed_threads or granted))
-        if n != self.threads:
-            L.llama_set_n_threads(self.ctx, n, n)
-            self.threads = n
+        self.threads = n
+        for bank, ctx in enumerate(self.ctxs):
+            if ctx and self.bank_threads[bank] != n:
+                L.llama_set_n_threads(ctx, n, n)
+                self.bank_threads[bank] = n
 
     # ---- callers ---------------------------------------------------------------------------------------------
     def submit(self, seq: _Seq) -> None:
@@ -396,15 +446,18 @@ class _Driver:
             # The answer's tokens leave the cache at once; its prompt stays for the next prompt that starts the
             # same way (the system prompt), unless the step failed.
             keep = seq.prompt[: seq.evaluated] if item is _END else []
-            if self.ctx:
-                L.llama_memory_seq_rm(self.memory, slot, len(keep) if keep else -1, -1)
+            bank = slot // BANK
+            if self.mems[bank]:
+                L.llama_memory_seq_rm(self.mems[bank], slot % BANK, len(keep) if keep else -1, -1)
             with self._cond:
-                self._cached[slot] = keep
-                self._free_slots.append(slot)
-                self.idle_since = time.monotonic()
+                if self.ctxs[bank]:
+                    self._cached[slot] = keep
+                    self._free_slots.append(slot)
+                self.bank_idle[bank] = time.monotonic()
 
     def _place(self, seq: _Seq) -> None:
-        """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt (under the lock)."""
+        """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt, of the lowest
+        bank among the best (under the lock; the caller opened a bank if none had a free slot)."""
 
         def shared(slot: int) -> int:
             n = 0
@@ -414,11 +467,11 @@ class _Driver:
                 n += 1
             return min(n, len(seq.prompt) - 1)  # the last prompt token is always evaluated: it gives the logits
 
-        slot = max(self._free_slots, key=shared)
+        slot = max(self._free_slots, key=lambda s: (shared(s), -s))
         self._free_slots.remove(slot)
         reuse = shared(slot) if self.prompt_cache else 0
         if reuse < len(self._cached[slot]):
-            L.llama_memory_seq_rm(self.memory, slot, reuse if reuse else -1, -1)
+            L.llama_memory_seq_rm(self.mems[slot // BANK], slot % BANK, reuse if reuse else -1, -1)
         self._cached[slot] = []
         seq.slot, seq.evaluated = slot, reuse
         self.reused += reuse
@@ -434,17 +487,25 @@ class _Driver:
             while True:
                 with self._cond:
                     while not self._closed and not self._active and not self._pending:
-                        idle = time.monotonic() - self.idle_since
-                        if self.ctx and idle >= self.idle_close_s:
-                            logger.info("closing an engine's context unused for %.0f s", idle)
-                            self._close_context()
-                        self._cond.wait(timeout=max(0.05, self.idle_close_s - idle) if self.ctx else None)
+                        soonest = self._close_idle_banks()
+                        self._cond.wait(timeout=max(0.05, soonest) if soonest is not None else None)
                     if self._closed:
                         break
-                    if not self.ctx and self._pending:
+                    if self._active:
+                        self._close_idle_banks()  # a room that shrank gives back its extra banks' memory
+                    closed = [b for b, ctx in enumerate(self.ctxs) if not ctx]
+                    if self._pending and not self._free_slots and closed and not self._bank_failed:
                         try:
-                            self._open_context()
+                            self._open_bank(closed[0])
                         except E.RagftError as exc:
+                            if self.context_open:  # the open banks go on: the waiting answers wait for a place
+                                logger.warning(
+                                    "could not open another bank, going on with %d: %s",
+                                    len(self.ctxs) - len(closed),
+                                    exc,
+                                )
+                                self._bank_failed = True
+                                continue
                             for seq in list(self._pending):
                                 self._pending.remove(seq)
                                 seq.out.put(exc)
@@ -515,7 +576,7 @@ class _Driver:
         try:
             with fair.TOKEN_STEP.turn("", ""), cpu.Lease(self.policy, cpu.GENERATION).step() as threads:
                 self._set_threads(threads)
-                self.decode(items)
+                where = self.decode(items)
                 self.steps += 1
         except Exception as exc:  # noqa: BLE001 - the step's sequences end with a typed error, the others go on
             logger.exception("a batch step of %d tokens failed", len(items))
@@ -540,7 +601,7 @@ class _Driver:
             if seq.cancelled:
                 self._finish(seq)
                 continue
-            token = self._sample(seq, i)
+            token = self._sample(seq, *where[i])
             first = seq.pending is None
             if L.llama_vocab_is_eog(self.vocab, token):
                 self._finish(seq)
@@ -556,8 +617,8 @@ class _Driver:
             if seq.generated >= seq.max_tokens:
                 self._finish(seq)
 
-    def _sample(self, seq: _Seq, i: int) -> int:
-        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,))
+    def _sample(self, seq: _Seq, ctx: Any, row: int) -> int:
+        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, row), shape=(self.n_vocab,))
         if seq.rng is None:
             return int(logits.argmax())
         return sample_token(logits, seq.temperature, seq.rng)
@@ -594,7 +655,7 @@ def _utf8_prefix(buf: bytes) -> tuple[str, bytes]:
 _QUIET: list[object] = []
 
 
-def _quiet_llama() -> None:
+def quiet_llama() -> None:
     """llama.cpp logs every load to stderr; the app's log is enough (once per process)."""
     if not _QUIET:
         cb = L.llama_log_callback(lambda _level, _text, _data: None)
@@ -623,15 +684,10 @@ class BatchEngine:
         idle_close_s: float = IDLE_CLOSE_S,
         prompt_cache: bool = True,
     ) -> None:
-        self.capacity = max_sequences or contexts_from_env()
+        self.capacity = max_sequences or contexts_from_env(default=DEFAULT_SEQUENCES)
         if not 1 <= self.capacity <= MAX_CONTEXTS:
             raise E.ConfigError(f"A batch engine holds 1 to {MAX_CONTEXTS} sequences, not {self.capacity}.")
-        if not Path(model_path).is_file():
-            raise E.EmbeddedModelUnavailable(f"The model file {model_path} is missing.")
-        if lora_path is not None and not Path(lora_path).is_file():
-            raise E.AdapterMissing(f"The LoRA adapter {lora_path} is missing.")
-        self.model_path = Path(model_path)
-        self.lora_path = Path(lora_path) if lora_path else None
+        self.model_path, self.lora_path = check_files(model_path, lora_path)
         self.n_ctx = n_ctx
         self.policy = policy or cpu.policy()
         self._driver = _Driver(
@@ -664,8 +720,13 @@ class BatchEngine:
 
     @property
     def context_open(self) -> bool:
-        """Whether the KV streams are allocated (closed after ``idle_close_s`` without an answer)."""
+        """Whether any bank's KV streams are allocated (each closes after ``idle_close_s`` without an answer)."""
         return self._driver.context_open
+
+    @property
+    def banks_open(self) -> int:
+        """Contexts of :data:`BANK` sequences allocated now (more open as more answers generate at once)."""
+        return self._driver.banks_open
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return self._driver.tokenize(text, special)

@@ -30,6 +30,15 @@ def default_threads() -> int:
     return cpu.threads_for(cpu.GENERATION)
 
 
+def check_files(model_path: Path, lora_path: Path | None) -> tuple[Path, Path | None]:
+    """``(model, adapter)`` as paths, once both files are there: else EmbeddedModelUnavailable / AdapterMissing."""
+    if not Path(model_path).is_file():
+        raise E.EmbeddedModelUnavailable(f"The model file {model_path} is missing.")
+    if lora_path is not None and not Path(lora_path).is_file():
+        raise E.AdapterMissing(f"The LoRA adapter {lora_path} is missing.")
+    return Path(model_path), Path(lora_path) if lora_path else None
+
+
 class EmbeddedEngine:
     """One loaded llama.cpp model (+ optional LoRA). Not thread-safe itself: ``lock`` serialises its use.
 
@@ -49,12 +58,7 @@ class EmbeddedEngine:
             from llama_cpp import Llama
         except ImportError as exc:
             raise E.EmbeddedModelUnavailable("llama-cpp-python is not installed.") from exc
-        if not Path(model_path).is_file():
-            raise E.EmbeddedModelUnavailable(f"The model file {model_path} is missing.")
-        if lora_path is not None and not Path(lora_path).is_file():
-            raise E.AdapterMissing(f"The LoRA adapter {lora_path} is missing.")
-        self.model_path = Path(model_path)
-        self.lora_path = Path(lora_path) if lora_path else None
+        self.model_path, self.lora_path = check_files(model_path, lora_path)
         self.policy = policy or cpu.policy()
         self.fixed_threads = n_threads
         self.n_threads = n_threads or self.policy.threads_for(cpu.GENERATION)

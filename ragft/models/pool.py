@@ -39,11 +39,12 @@ IDLE_CLOSE_S = 600.0
 EngineFactory = Callable[[], EmbeddedEngine]
 
 
-def contexts_from_env(env: dict[str, str] | None = None) -> int:
-    """``RAGFT_EMBEDDED_CONTEXTS`` (1-64), else :data:`DEFAULT_CONTEXTS`; a malformed value is a ConfigError."""
+def contexts_from_env(env: dict[str, str] | None = None, *, default: int = DEFAULT_CONTEXTS) -> int:
+    """``RAGFT_EMBEDDED_CONTEXTS`` (1-64), else ``default`` (the pool's :data:`DEFAULT_CONTEXTS`); a malformed value
+    is a ConfigError."""
     raw = (os.environ if env is None else env).get(CONTEXTS_ENV, "").strip()
     if not raw:
-        return DEFAULT_CONTEXTS
+        return default
     try:
         n = int(raw)
     except ValueError:

@@ -16,11 +16,12 @@ place taken opens the next (up to K places in all), so memory follows the room r
 - **Every step**: the facilitator's pause (:func:`ragft.models.fair.check_pause`; while paused, every sequence
   of the engine ends with the pause's error), the process-wide token turn and the CPU turn with the thread count
   the CPU policy gives now (:mod:`ragft.models.cpu`): the batch is one step of the process, like one token was.
-- **First tokens that don't wait** (chunked prefill): a newly admitted prompt is evaluated in chunks inside the
-  steps that also carry the other sequences' next tokens: :data:`CHUNK_BUSY` tokens while any sequence of the
-  process is generating (they keep streaming), :data:`CHUNK_IDLE` when none is; the step that completes a prompt
-  carries only that prompt, so its first token does not wait for the others' tokens (but never two such steps in a
-  row: a burst of prompts leaves the generating sequences a token every other step). Prompts are evaluated one at a
+- **First tokens that don't wait**: a newly admitted prompt's last (up to) :data:`CHUNK_IDLE` tokens are
+  evaluated in one step that carries only that prompt, so its first token comes about as soon as alone, one step
+  after the one running; a longer prompt's start goes in chunks inside the steps that also carry the other
+  sequences' next tokens (they keep streaming). Never two prompt-only steps in a row: after one, the generating
+  sequences get their token, with a :data:`CHUNK_BUSY` chunk of the prompt beside them, so a burst of prompts
+  leaves them a token every other step. Prompts are evaluated one at a
   time, **the oldest waiting prompt of the process first** (across engines: a comparison's base and fine-tuned
   panels are on two engines), so the first panel of a comparison and a newcomer in a busy room get their first
   token about as soon as alone, while the sequences already generating go on.
@@ -72,8 +73,8 @@ logger = logging.getLogger(__name__)
 BATCH_ENV = "RAGFT_EMBEDDED_BATCH"
 BANK = 8  # sequences per llama.cpp context: the engine opens another bank of 8 when all open places are taken
 DEFAULT_SEQUENCES = 16  # places per (model, adapter) with RAGFT_EMBEDDED_CONTEXTS unset: 2 banks at most
-CHUNK_BUSY = 128  # prompt tokens per step while sequences are generating (they get a token every step)
-CHUNK_IDLE = 512  # prompt tokens per step when nothing generates (llama.cpp's usual batch)
+CHUNK_BUSY = 128  # prompt tokens beside the generating sequences' tokens in a step that must carry them
+CHUNK_IDLE = 512  # prompt tokens per step at most (llama.cpp's usual batch); a prompt's last step carries its rest
 N_UBATCH = 512
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama_cpp.Llama's defaults for temperature > 0
 POLL_S = 0.25  # a waiting caller checks that the driver still runs this often
@@ -551,11 +552,15 @@ class _Driver:
             return
         end = 0
         if chunk_of is not None:
-            busy = bool(gen) or PROMPTS.generating() > 0
-            size = CHUNK_BUSY if busy else CHUNK_IDLE
             left = len(chunk_of.prompt) - chunk_of.evaluated
-            if left <= size * 3 // 2:
-                size = min(left, CHUNK_IDLE)  # no short tail step: its first token would wait a step more
+            if not gen and PROMPTS.generating() == 0:
+                size = CHUNK_IDLE  # nothing generates: llama.cpp's usual batches
+            elif left <= CHUNK_IDLE and not (gen and self._skipped_generation):
+                size = left  # the rest in one step, its first token now (the others skip this one step)
+            elif left <= CHUNK_IDLE:
+                size = CHUNK_BUSY  # the others had no token last step: they get one, with a chunk
+            else:
+                size = max(CHUNK_BUSY, min(CHUNK_IDLE, left - CHUNK_IDLE))  # leave the last 512 for one step
             end = chunk_of.evaluated + min(size, left)
             if end == len(chunk_of.prompt) and not self._skipped_generation:
                 gen = []  # the step that gives a prompt its first token carries only it (never twice in a row)

@@ -17,11 +17,24 @@ itself (a MutationObserver, ``Date.now()``):
   is Chromium's), counted apart; the Playwright driver is this harness's own;
 - **aggregate tokens/s**: the generated tokens every panel reports (its metrics line) over the room's wall time (the
   first Enter to the last panel done), against raw llama.cpp on the same machine in the same run
-  (``benchmarks/raw_llama.py``: one sequence, and 4 and 8 sequences batched in one context, best of a few rounds);
+  (``benchmarks/raw_llama.py``: one sequence, and 4 and 8 sequences batched in one context, best of a few rounds;
+  generation only, its own ~130-token prompts, 64 tokens each);
+- **raw at the room's sizes**: after the rooms, raw llama.cpp once more on prompts and answers of the sizes the room's
+  panels reported (their metrics lines: the RAG panels' prompts carry their retrieved chunk, the plain ones only the
+  question; each answer as long as the panel's), as many sequences as the raw batched figure of that room, end to
+  end (prompt evaluation included, as the room's own wall time includes it): the fairer yardstick;
 - **deltas**: the websocket messages the server sent the participants' pages during the round, per generated token.
 
 Goals (printed with pass/fail): aggregate ≥ 0.8 × raw batched (at as many sequences as the room streams at once, 4
 or 8); max/min completion ≤ 1.3; 0 errors.
+
+``--server-cpus 0 --browser-cpus 1`` partitions the machine: the app server's process tree (``streamlit run``) and the
+raw llama.cpp yardstick (its own process, as many threads as the server has CPUs) pinned to the server's CPUs,
+Chromium, the Playwright driver and this harness to the browsers' (``os.sched_setaffinity``; the app's CPU policy
+sizes its threads from its affinity, so 1 CPU = 1 generation thread). In a workshop the browsers are the
+participants' laptops: with the partition, the server's figures no longer depend on how much the browsers take.
+The report and ``--json`` state the partition and the affinities seen in the processes. Unset: everything shares
+every CPU.
 
 ``--idle-tabs 0,10,20`` also measures the server's share of idle participants: that many tabs open on Compare, no
 question asked, the server's CPU over a window (``--idle-window``), and the messages each tab receives (the sidebar
@@ -34,6 +47,7 @@ Run it on a quiet machine (nothing else running); the figures of a loaded machin
     python benchmarks/bench_room.py --quick                # N = 1, short answers, a few idle tabs: a smoke run
     python benchmarks/bench_room.py --n 4 --idle-tabs ''   # one room size, no idle part
     python benchmarks/bench_room.py --json room.json       # the figures as JSON too
+    python benchmarks/bench_room.py --server-cpus 0 --browser-cpus 1   # the server on CPU 0, the browsers on CPU 1
 """
 
 from __future__ import annotations
@@ -42,6 +56,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +88,9 @@ QUESTIONS = (
     "What warranty comes with the trekking poles?",
     "Can I exchange a stove for a different model?",
 )
+# The warm-up asks none of the rounds' questions: the batch engine's prompt cache would otherwise hand the first
+# round's first participant its whole prompt already evaluated (only the shared system prompt is fair game).
+WARMUP_QUESTION = "What colours does the Kestrel 2 Tent come in?"
 GOAL_AGGREGATE = 0.8
 GOAL_MAX_MIN = 1.3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -81,7 +99,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # an error), the tokens its metrics line reports. Panels are `st.container(key="cmp_panel_<key>")`.
 OBSERVER_JS = """
 (keys) => {
-  const room = {asked: null, first: {}, done: {}, out: {}, ttft: {}, failed: {}};
+  const room = {asked: null, first: {}, done: {}, inp: {}, out: {}, ttft: {}, failed: {}};
   window.__room = room;
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && room.asked === null) room.asked = Date.now();
@@ -102,6 +120,7 @@ OBSERVER_JS = """
       if (metrics || failed) {
         room.done[k] = now;
         if (!(k in room.first)) room.first[k] = now;
+        room.inp[k] = metrics ? parseInt(metrics[1].replace(/,/g, ''), 10) : 0;
         room.out[k] = metrics ? parseInt(metrics[2].replace(/,/g, ''), 10) : 0;
         const t = text.match(ttft);
         if (t) room.ttft[k] = parseFloat(t[1]);
@@ -174,6 +193,52 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 
 def _delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
     return {k: round(b[k] - a[k], 2) for k in a}
+
+
+# ---- CPU partition ------------------------------------------------------------------------------------------------
+def parse_cpus(text: str | None) -> tuple[int, ...] | None:
+    """A CPU list as taskset takes it ("0", "1", "0-1", "0,2-3") as sorted CPU ids; None for unset or empty."""
+    if not text or not text.strip():
+        return None
+    out: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    allowed = os.sched_getaffinity(0)
+    if not out <= allowed:
+        raise SystemExit(f"CPUs {sorted(out - allowed)} are not among this process's CPUs {sorted(allowed)}")
+    return tuple(sorted(out))
+
+
+def cpu_list(cpus: Iterable[int] | None) -> str:
+    return ",".join(str(c) for c in sorted(cpus)) if cpus is not None else "all"
+
+
+def pin_process(cpus: Sequence[int]) -> None:
+    """Pin every thread of this process (numpy's and llama.cpp's included) to ``cpus``; children inherit it."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
+
+
+def affinities(server_pid: int) -> dict[str, str]:
+    """The CPUs the processes of each group may run on now (the union over the group), as the kernel has them."""
+    stats = _all_stats()
+    server = _descendants(server_pid, stats) & stats.keys()
+    mine = (_descendants(os.getpid(), stats) - server) & stats.keys()
+    browser = {p for p in mine if "chrom" in _cmdline(p).split(" ")[0].lower()}
+    out = {}
+    for name, pids in (("server", server), ("browser", browser), ("harness", mine - browser)):
+        cpus: set[int] = set()
+        for pid in pids:
+            try:
+                cpus |= os.sched_getaffinity(pid)
+            except OSError:
+                pass
+        out[name] = cpu_list(cpus) if cpus else "-"
+    return out
 
 
 # ---- participants ---------------------------------------------------------------------------------------------
@@ -251,6 +316,7 @@ class RoundResult:
     cpu_s: dict[str, float] = field(default_factory=dict)
     frames: int = 0
     frame_bytes: int = 0
+    panel_sizes: list[tuple[int, int]] = field(default_factory=list)  # (prompt tokens, answer tokens) per panel
 
     @property
     def aggregate_tps(self) -> float:
@@ -270,8 +336,19 @@ def pct(values: Sequence[float], q: float) -> float:
     return s[max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))]
 
 
-async def room_round(browser: Any, url: str, server_pid: int, n: int, timeout_s: float) -> RoundResult:
-    parts = [await Participant.open(browser, url, QUESTIONS[i % len(QUESTIONS)], timeout_s) for i in range(n)]
+async def room_round(
+    browser: Any,
+    url: str,
+    server_pid: int,
+    n: int,
+    timeout_s: float,
+    seen: dict[str, Any] | None = None,
+    questions: Sequence[str] = QUESTIONS,
+) -> RoundResult:
+    """One round of ``n`` participants; ``seen``: a dict to record the groups' CPU affinities in (``"seen"``)."""
+    parts = [await Participant.open(browser, url, questions[i % len(questions)], timeout_s) for i in range(n)]
+    if seen is not None:
+        seen["seen"] = affinities(server_pid)
     try:
         for p in parts:
             await p.ready()
@@ -307,6 +384,7 @@ async def room_round(browser: Any, url: str, server_pid: int, n: int, timeout_s:
             r.first_panel_s.append(min(firsts))
         r.server_ttft_s.extend(room["ttft"].values())
         r.tokens += sum(room["out"].values())
+        r.panel_sizes.extend((room["inp"][k], room["out"][k]) for k in KEYS if room["out"].get(k))
         failed = [k for k, f in room["failed"].items() if f]
         r.errors += room["exceptions"] + len(room["page_errors"]) + len(failed)
         if room["exceptions"]:
@@ -365,6 +443,50 @@ def measure_raw(n_seqs: Sequence[int], rounds: int, max_tokens: int, threads: in
     return out
 
 
+def measure_sized(
+    sizes: dict[int, list[tuple[int, int]]], rounds: int, threads: int
+) -> dict[int, raw_llama.DecodeResult]:
+    """Raw llama.cpp on the room's sizes: per room size N, one batch of its panels' (prompt, answer) token counts."""
+    out = {}
+    with raw_llama.RawModel() as m:
+        raw_llama.decode(m, raw_llama.room_prompts(m, 1), 4, n_threads=threads)  # warm-up
+        for n, batch in sizes.items():
+            out[n] = raw_llama.sized_run(m, batch, rounds=rounds, n_threads=threads)
+    return out
+
+
+def _raw_job(spec: dict[str, Any]) -> dict[int, raw_llama.DecodeResult]:
+    if spec["kind"] == "sized":
+        sizes = {int(n): [(int(p), int(a)) for p, a in b] for n, b in spec["sizes"].items()}
+        return measure_sized(sizes, spec["rounds"], spec["threads"])
+    return measure_raw(spec["n_seqs"], spec["rounds"], spec["max_tokens"], spec["threads"])
+
+
+def raw_pinned(spec: dict[str, Any], cpus: Sequence[int] | None) -> dict[int, raw_llama.DecodeResult]:
+    """:func:`_raw_job` here (no partition: today's way), or in a process of its own pinned to ``cpus``."""
+    if cpus is None:
+        return _raw_job(spec)
+    pinned = frozenset(cpus)
+    done = subprocess.run(
+        [sys.executable, __file__, "--raw-worker", json.dumps(spec)],
+        check=True,
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.sched_setaffinity(0, pinned),
+    )
+    rows = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return {
+        int(n): raw_llama.DecodeResult(**(d | {"tokens": tuple(tuple(t) for t in d["tokens"])}))
+        for n, d in rows.items()
+    }
+
+
+def room_sizes(r: RoundResult, width: int) -> list[tuple[int, int]]:
+    """``width`` of a round's panel sizes (in the pages' order: plain and RAG panels alternate), cycled if fewer."""
+    if not r.panel_sizes:
+        return []
+    return [r.panel_sizes[i % len(r.panel_sizes)] for i in range(width)]
+
+
 def raw_for(streams: int, raw: dict[int, raw_llama.DecodeResult]) -> tuple[int, float]:
     """The raw figure a room streaming ``streams`` answers at once is held to: the widest measured batch that fits."""
     fit = [n for n in raw if n <= streams] or [min(raw)]
@@ -377,18 +499,52 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(rounds: list[RoundResult], raw: dict[int, raw_llama.DecodeResult], idle: list[IdleResult]) -> dict:
+def describe_partition(partition: dict[str, Any]) -> str:
+    if partition["server_cpus"] is None:
+        return (
+            f"CPU partition: none (the app server, the browsers and raw llama.cpp share CPUs {partition['all_cpus']})"
+        )
+    seen = partition.get("seen") or {}
+    return (
+        f"CPU partition: app server (streamlit's process tree) and raw llama.cpp ({partition['raw_threads']} "
+        f"thread(s)) on CPUs {partition['server_cpus']}; Chromium, the Playwright driver and the harness on CPUs "
+        f"{partition['browser_cpus']}; affinities seen in the processes: server {seen.get('server', '?')}, "
+        f"browsers {seen.get('browser', '?')}, harness {seen.get('harness', '?')}"
+    )
+
+
+def report(
+    rounds: list[RoundResult],
+    raw: dict[int, raw_llama.DecodeResult],
+    idle: list[IdleResult],
+    sized: dict[int, raw_llama.DecodeResult] | None = None,
+    partition: dict[str, Any] | None = None,
+) -> dict:
+    sized = sized or {}
     print()
-    print("raw llama.cpp (benchmarks/raw_llama.py, best of the rounds, generation only):")
+    if partition:
+        print(describe_partition(partition))
+    print("raw llama.cpp (benchmarks/raw_llama.py, best of the rounds, its own prompts, generation only):")
     for n, r in sorted(raw.items()):
         print(
             f"  {n} sequence(s): {r.tokens_per_s:6.1f} tokens/s ({r.tokens_per_s / raw[min(raw)].tokens_per_s:.2f}x), "
-            f"with prompt evaluation {r.end_to_end_tokens_per_s:6.1f} tokens/s, threads {r.n_threads}"
+            f"with prompt evaluation {r.end_to_end_tokens_per_s:6.1f} tokens/s, threads {r.n_threads}, "
+            f"prompts {r.prompt_tokens / r.n_seq:.0f} tokens, answers {r.generated / r.n_seq:.0f} tokens"
         )
+    if sized:
+        print("raw llama.cpp at the room's sizes (the panels' own prompt and answer token counts, best end to end):")
+        for n, r in sorted(sized.items()):
+            lens = sorted(len(t) for t in r.tokens)
+            print(
+                f"  room N={n}: {r.n_seq} sequences, prompts {r.prompt_tokens / r.n_seq:.0f} tokens on average, "
+                f"answers {lens[0]}-{lens[-1]} tokens: end to end {r.end_to_end_tokens_per_s:6.1f} tokens/s "
+                f"(prompts {r.prompt_s:.2f} s), generation {r.tokens_per_s:6.1f} tokens/s, threads {r.n_threads}"
+            )
     print()
     hdr = (
         "| N | completion p50 / p95 | max/min | first token p50 / p95 (first panel p50) | errors | server CPU-s | "
-        "browser CPU-s | tokens | aggregate tokens/s | raw batched (seqs) | aggregate/raw | deltas/token | load |"
+        "browser CPU-s | tokens | aggregate tokens/s | raw batched (seqs) | aggregate/raw | raw at room sizes, "
+        "end to end | aggregate/raw at room sizes | deltas/token | load |"
     )
     print(hdr)
     print("|" + "---|" * (hdr.count("|") - 1))
@@ -396,11 +552,13 @@ def report(rounds: list[RoundResult], raw: dict[int, raw_llama.DecodeResult], id
     for r in rounds:
         seqs, raw_tps = raw_for(len(KEYS) * r.n, raw)
         ratio = r.aggregate_tps / raw_tps if raw_tps else float("nan")
+        fair = sized[r.n].end_to_end_tokens_per_s if r.n in sized else float("nan")
+        fair_ratio = r.aggregate_tps / fair if fair == fair and fair else float("nan")
         print(
             f"| {r.n} | {pct(r.completion_s, 50):.2f} / {pct(r.completion_s, 95):.2f} s | {r.max_min:.2f} | "
             f"{pct(r.first_token_s, 50):.2f} / {pct(r.first_token_s, 95):.2f} s ({pct(r.first_panel_s, 50):.2f} s) | "
             f"{r.errors} | {r.cpu_s.get('server', 0):.1f} | {r.cpu_s.get('browser', 0):.1f} | {r.tokens} | "
-            f"{r.aggregate_tps:.1f} | {raw_tps:.1f} ({seqs}) | {ratio:.2f} | "
+            f"{r.aggregate_tps:.1f} | {raw_tps:.1f} ({seqs}) | {ratio:.2f} | {fair:.1f} | {fair_ratio:.2f} | "
             f"{r.frames / r.tokens if r.tokens else float('nan'):.2f} | {r.load_before:.1f} → {r.load_after:.1f} |"
         )
         goals.append(
@@ -408,6 +566,11 @@ def report(rounds: list[RoundResult], raw: dict[int, raw_llama.DecodeResult], id
                 r.n,
                 [
                     (f"aggregate ≥ {GOAL_AGGREGATE}× raw batched", ratio >= GOAL_AGGREGATE, f"{ratio:.2f}"),
+                    (
+                        f"aggregate ≥ {GOAL_AGGREGATE}× raw at the room's sizes (end to end)",
+                        fair_ratio >= GOAL_AGGREGATE,
+                        f"{fair_ratio:.2f}",
+                    ),
                     (f"max/min ≤ {GOAL_MAX_MIN}", r.max_min <= GOAL_MAX_MIN, f"{r.max_min:.2f}"),
                     ("0 errors", r.errors == 0, str(r.errors)),
                 ],
@@ -439,8 +602,14 @@ def report(rounds: list[RoundResult], raw: dict[int, raw_llama.DecodeResult], id
                 f"| {i.tabs} | {i.server_cpu_s:.2f} over {i.window_s:.0f} s | {i.server_cores:.3f} | {per_tab} | "
                 f"{i.frames_per_tab_min} | {i.load:.1f} |"
             )
+
+    def raw_row(r: raw_llama.DecodeResult) -> dict[str, Any]:
+        return asdict(r) | {"tokens_per_s": r.tokens_per_s, "end_to_end_tokens_per_s": r.end_to_end_tokens_per_s}
+
     return {
-        "raw": {n: asdict(r) | {"tokens_per_s": r.tokens_per_s} for n, r in raw.items()},
+        "partition": partition or {},
+        "raw": {n: raw_row(r) for n, r in raw.items()},
+        "raw_room_sizes": {n: raw_row(r) for n, r in sized.items()},
         "rounds": [asdict(r) | {"aggregate_tps": r.aggregate_tps, "max_min": r.max_min} for r in rounds],
         "idle": [asdict(i) | {"server_cores": i.server_cores} for i in idle],
         "goals": {n: {name: ok for name, ok, _ in checks} for n, checks in goals},
@@ -455,25 +624,40 @@ def _ints(text: str) -> list[int]:
 async def run(a: argparse.Namespace) -> dict:
     from playwright.async_api import async_playwright
 
+    server_cpus, browser_cpus = a.server_cpus, a.browser_cpus
+    partition: dict[str, Any] = {
+        "server_cpus": cpu_list(server_cpus) if server_cpus else None,
+        "browser_cpus": cpu_list(browser_cpus) if browser_cpus else None,
+        "all_cpus": cpu_list(os.sched_getaffinity(0)),
+        "raw_threads": a.threads,
+    }
+    if browser_cpus:
+        pin_process(browser_cpus)  # the harness; the Playwright driver and Chromium inherit it
     print(
         f"bench_room: N={a.n} idle tabs={a.idle_tabs} max_tokens={a.max_tokens or 'app default'} "
         f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    raw = measure_raw(_ints(a.raw_seqs), a.raw_rounds, a.raw_tokens, a.threads)
+    print(describe_partition(partition), flush=True)
+    raw_spec = {"kind": "widths", "n_seqs": _ints(a.raw_seqs), "rounds": a.raw_rounds, "max_tokens": a.raw_tokens}
+    raw = raw_pinned(raw_spec | {"threads": a.threads}, server_cpus)
     print("raw llama.cpp: " + ", ".join(f"{n} seq {r.tokens_per_s:.1f} tokens/s" for n, r in raw.items()), flush=True)
     data = Path(a.data_dir) if a.data_dir else Path(tempfile.mkdtemp(prefix="bench-room-"))
     data.mkdir(parents=True, exist_ok=True)
     env = {"RAGFT_MAX_TOKENS": str(a.max_tokens)} if a.max_tokens else {}
     rounds: list[RoundResult] = []
     idle: list[IdleResult] = []
-    with app_process(data, **env) as (url, proc):
+    with app_process(data, cpus=server_cpus, **env) as (url, proc):
+        print(f"app server: pid {proc.pid}, log {data / 'streamlit.log'}", flush=True)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 t = time.perf_counter()
-                warm = await room_round(browser, url, proc.pid, 1, a.timeout)
+                warm = await room_round(
+                    browser, url, proc.pid, 1, a.timeout, seen=partition, questions=[WARMUP_QUESTION]
+                )
                 print(f"warm-up: {time.perf_counter() - t:.1f} s, {warm.errors} error(s)", flush=True)
+                print(describe_partition(partition), flush=True)
                 for tabs in _ints(a.idle_tabs):
                     i = await idle_round(browser, url, proc.pid, tabs, a.idle_window, a.timeout)
                     idle.append(i)
@@ -489,9 +673,12 @@ async def run(a: argparse.Namespace) -> dict:
             finally:
                 await browser.close()
     if a.raw_after:
-        after = measure_raw(_ints(a.raw_seqs), a.raw_rounds, a.raw_tokens, a.threads)
+        after = raw_pinned(raw_spec | {"threads": a.threads}, server_cpus)
         raw = {n: max(raw[n], after[n], key=lambda r: r.tokens_per_s) for n in raw}
-    return report(rounds, raw, idle)
+    sizes = {r.n: room_sizes(r, raw_for(len(KEYS) * r.n, raw)[0]) for r in rounds}
+    sizes = {n: b for n, b in sizes.items() if b}
+    sized = raw_pinned({"kind": "sized", "sizes": sizes, "rounds": a.raw_rounds, "threads": a.threads}, server_cpus)
+    return report(rounds, raw, idle, sized, partition)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -505,11 +692,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--raw-rounds", type=int, default=None, help="raw rounds per width, best kept (default 3)")
     ap.add_argument("--raw-tokens", type=int, default=None, help="raw tokens per sequence (default 64)")
     ap.add_argument("--raw-after", action="store_true", help="measure raw llama.cpp after the rooms too (best kept)")
-    ap.add_argument("--threads", type=int, default=cpu.cores_available(), help="raw llama.cpp threads")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="raw llama.cpp threads (default: the server's CPUs, else all cores)"
+    )
+    ap.add_argument("--server-cpus", default=None, help="pin the app server and raw llama.cpp to these CPUs, e.g. 0")
+    ap.add_argument("--browser-cpus", default=None, help="pin Chromium, Playwright and the harness here, e.g. 1")
+    ap.add_argument("--raw-worker", default=None, help=argparse.SUPPRESS)  # raw_pinned's child: a JSON job
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds a page may take for one step")
     ap.add_argument("--data-dir", default=None, help="the app's data dir (default: a fresh temporary one)")
     ap.add_argument("--json", default=None, help="also write the figures to this file")
     a = ap.parse_args(argv)
+    if a.raw_worker:  # the pinned raw llama.cpp process of raw_pinned: figures as one JSON line on stdout
+        rows = _raw_job(json.loads(a.raw_worker))
+        print(json.dumps({n: asdict(r) for n, r in rows.items()}))
+        return
+    a.server_cpus, a.browser_cpus = parse_cpus(a.server_cpus), parse_cpus(a.browser_cpus)
+    if (a.server_cpus is None) != (a.browser_cpus is None):
+        ap.error("--server-cpus and --browser-cpus go together (the partition of the machine)")
+    if a.server_cpus and set(a.server_cpus) & set(a.browser_cpus):
+        print(f"note: CPUs {sorted(set(a.server_cpus) & set(a.browser_cpus))} are in both parts", flush=True)
+    a.threads = a.threads or (len(a.server_cpus) if a.server_cpus else cpu.cores_available())
     quick = a.quick
     a.n = a.n if a.n is not None else ("1" if quick else "1,4,8")
     a.idle_tabs = a.idle_tabs if a.idle_tabs is not None else ("0,4" if quick else "0,10,20")

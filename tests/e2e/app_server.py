@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,18 +24,30 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
 
     ``extra_args`` go to ``streamlit run`` (e.g. ``"--logger.level", "debug"``).
     """
-    with app_process(data_dir, *extra_args, **env_vars) as (url, _proc):
+    with app_process(data_dir, *extra_args, cpus=None, **env_vars) as (url, _proc):
         yield url
 
 
 @contextmanager
-def app_process(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Like :func:`running_app`, yielding ``(base URL, the server's process)`` (a benchmark reads its CPU time)."""
+def app_process(
+    data_dir: Path, *extra_args: str, cpus: Collection[int] | None = None, **env_vars: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`running_app`, yielding ``(base URL, the server's process)`` (a benchmark reads its CPU time).
+
+    ``cpus``: run the server pinned to these CPUs (``os.sched_setaffinity`` before it starts; its threads inherit
+    them, and the app's CPU policy sizes its threads from them); default: the CPUs of this process.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGFT_", "OPENAI_", "AZURE_"))}
     env.update({"RAGFT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False", "PYTHONUNBUFFERED": "1"})
     env.setdefault("FORWARDED_ALLOW_IPS", "none")  # as scripts/run.sh: the app's RAGFT_TRUSTED_PROXIES decides
     env.update(env_vars)
     port = free_port()
+    pinned = frozenset(cpus) if cpus else None
+
+    def pin() -> None:  # in the child, between fork and exec
+        if pinned:
+            os.sched_setaffinity(0, pinned)
+
     with open(data_dir / "streamlit.log", "wb") as log:
         proc = subprocess.Popen(
             [
@@ -62,6 +74,7 @@ def app_process(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[t
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=pin if pinned else None,
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, expect=b"ok")

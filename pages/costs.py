@@ -44,7 +44,10 @@ if totals.unknown:
         "in dollars. Set a price for them under **Prices**."
     )
 
-spend, calls, prices, budget_tab, projection = st.tabs(["Spend", "Calls", "Prices", "Budget", "Projection"])
+# Keyed: the open tab stays when a banner above the tabs comes or goes (the facilitator's pause).
+spend, calls, prices, budget_tab, projection = st.tabs(
+    ["Spend", "Calls", "Prices", "Budget", "Projection"], key="costs_tab", on_change="rerun"
+)
 with spend:
     V.spend_panel(ledger)
 with calls:

@@ -137,8 +137,9 @@ mine = _safe(kb.workspace.documents, [])
 sample_docs = _safe(kb.sample.documents, []) if kb.sample is not None else []
 shadowed = _safe(kb.shadowed_sample_docs, [])
 
+# Keyed: the open tab stays when a message above the tabs comes or goes (an ingest's result, the facilitator's pause).
 tab_docs, tab_chunks, tab_search, tab_sample = st.tabs(
-    ["Your documents", "Chunk inspector", "Retrieval playground", "Shared sample"]
+    ["Your documents", "Chunk inspector", "Retrieval playground", "Shared sample"], key="kb_tab", on_change="rerun"
 )
 
 # ---- upload and documents ---------------------------------------------------------------------------------

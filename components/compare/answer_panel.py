@@ -64,6 +64,9 @@ def waiting_note(p: C.PanelResult, place: Place | None = None) -> str:
     return f"Waiting for {p.provider or 'the server'}{waited}…"
 
 
+COUNT_EVERY_S = 1.0  # a streaming panel's token count
+
+
 class AnswerPanel:
     """Slots for one panel, redrawn in place."""
 
@@ -75,6 +78,8 @@ class AnswerPanel:
             self.status = st.empty()
             self.body = st.empty()
             self.footer = st.empty()
+        self._shown = ""  # what the status and body show now: "waiting" or "streaming"
+        self._count_at = 0.0  # when the streaming token count was last drawn
 
     def header(self, p: C.PanelResult, letter: str | None = None, revealed: bool = False) -> None:
         with self.head.container():
@@ -94,10 +99,18 @@ class AnswerPanel:
             return
         if p.phase in (C.QUEUED, C.WAITING) and not p.text:
             self.status.info(waiting_note(p, place), icon=":material/hourglass_top:")
-            self.body.empty()
-        else:
+            if self._shown != "waiting":  # an empty body sent once, not with every note
+                self.body.empty()
+                self._shown = "waiting"
+            return
+        # The token count is redrawn once a second, the answer as often as the page's coalescer allows: one
+        # element delta per redraw instead of two (the server's messages, the browsers' renders).
+        now = time.monotonic()
+        if self._shown != "streaming" or now - self._count_at >= COUNT_EVERY_S:
             self.status.caption(f":blue[streaming…] {p.tokens_so_far} tokens")
-            show_answer(p.text, self.body, cursor=True)
+            self._count_at = now
+            self._shown = "streaming"
+        show_answer(p.text, self.body, cursor=True)
 
     def finish(self, p: C.PanelResult, *, hide_details: bool = False) -> None:
         self.status.empty()

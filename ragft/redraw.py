@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 PANEL_EVERY_S = 0.25  # a streaming panel: four redraws a second at most
-METER_EVERY_S = 1.0  # the sidebar meter while a page streams (as often as its own live fragment runs)
+METER_EVERY_S = 2.0  # the sidebar meter while a page streams: a redraw is its seven elements, each a delta
 
 
 @dataclass

@@ -7,8 +7,8 @@
   so a participant's runs are stopped only once no tab of the session is open.
 - A fragment cannot rerun while the page script itself is busy (Streamlit queues fragment runs behind the
   script run), so a page that streams answers in its own script run calls ``refresh_cost_meter()`` from
-  its loop (e.g. once per compare event): it redraws the meter in place, at most once a second (``REFRESH_MIN_S``:
-  a redraw reads the budget from the class database, and the meter's own live fragment runs no faster).
+  its loop (e.g. once per compare event): it redraws the meter in place, at most every 2 seconds (``REFRESH_MIN_S``:
+  a redraw reads the budget from the class database and sends each of the meter's elements again).
 - The session's ledger and budget come from :mod:`session.spend`.
 """
 

@@ -362,3 +362,35 @@ def test_the_switch_and_no_driver_left_running(engine):
         batch_from_env({"RAGFT_EMBEDDED_BATCH": "maybe"})
     # Every engine this module made is closed, but the shared one (closed by its fixture after the last test).
     assert _batch_threads() - BEFORE == {engine.thread}
+
+
+def test_prompts_are_evaluated_round_robin_over_participants_oldest_first_within_one():
+    from ragft.models.batch import _Prompts, _Seq
+
+    q = _Prompts()
+    seqs = {}
+    for name, owner in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("b2", "b"), ("c1", "c")):
+        with calling(owner, name):
+            seqs[name] = _Seq([1, 2, 3], 4, 0.0)
+        q.add(seqs[name])
+        time.sleep(0.002)  # distinct arrival times
+    order = []
+    while True:
+        nxt = q.first_of(list(seqs.values()))
+        if nxt is None:
+            break
+        order.append(nxt.key)
+        q.discard(nxt, evaluated=True)
+        del seqs[nxt.key]
+    assert order == ["a1", "b1", "c1", "a2", "b2", "a3"]
+    # A newcomer goes ahead of the prompts of participants served since it last was.
+    with calling("a", "a4"):
+        a4 = _Seq([1], 1, 0.0)
+    with calling("d", "d1"):
+        d1 = _Seq([1], 1, 0.0)
+    q.add(a4)
+    time.sleep(0.002)
+    q.add(d1)
+    assert q.first_of([a4, d1]) is d1
+    q.discard(d1)  # dropped, not evaluated: d keeps its rank
+    assert q.first_of([a4]) is a4

@@ -21,10 +21,11 @@ place taken opens the next (up to K places in all), so memory follows the room r
   after the one running; a longer prompt's start goes in chunks inside the steps that also carry the other
   sequences' next tokens (they keep streaming). Never two prompt-only steps in a row: after one, the generating
   sequences get their token, with a :data:`CHUNK_BUSY` chunk of the prompt beside them, so a burst of prompts
-  leaves them a token every other step. Prompts are evaluated one at a
-  time, **the oldest waiting prompt of the process first** (across engines: a comparison's base and fine-tuned
-  panels are on two engines), so the first panel of a comparison and a newcomer in a busy room get their first
-  token about as soon as alone, while the sequences already generating go on.
+  leaves them a token every other step. Prompts are evaluated one at a time across engines (a comparison's base
+  and fine-tuned panels are on two), **round-robin over participants, oldest first within one** (the participant
+  served longest ago goes next): in a burst every participant's first panel comes before anybody's second, so the
+  room's participants finish close together, and a newcomer in a busy room gets a first token about as soon as
+  alone, while the sequences already generating go on.
 - **Stop**: closing a stream (a stopped comparison, a cancelled run) frees its sequence at the next step
   (``llama_memory_seq_rm``), and its place at once.
 - **Banks**: a new answer takes a free place of the lowest open bank (after the prompt cache's choice); a bank that
@@ -78,7 +79,7 @@ CHUNK_IDLE = 512  # prompt tokens per step at most (llama.cpp's usual batch); a 
 N_UBATCH = 512
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama_cpp.Llama's defaults for temperature > 0
 POLL_S = 0.25  # a waiting caller checks that the driver still runs this often
-PREFILL_WAIT_S = 0.05  # a driver with only a younger prompt than another engine's re-checks its own queue this often
+PREFILL_WAIT_S = 0.05  # a driver whose prompts are not next (another engine's is) re-checks this often
 
 
 def batch_from_env(env: dict[str, str] | None = None) -> bool:
@@ -147,38 +148,52 @@ class _Seq:
 class _Prompts:
     """The process's prompts waiting for evaluation (every batch engine), and how many sequences generate.
 
-    A driver evaluates a prompt only when it is the oldest waiting one of the process, so prompts are evaluated in
-    the order they were admitted, whichever engine holds them, while every generating sequence keeps stepping.
+    One prompt is evaluated at a time, whichever engine holds it: the next is the oldest waiting prompt of the
+    participant whose last prompt was evaluated longest ago (round-robin over participants, first come first served
+    within one), so in a burst every participant's first panel gets its first token before anybody's second, and a
+    newcomer's prompt goes ahead of the panels of those already served, while every generating sequence keeps
+    stepping.
     """
+
+    KEEP_SERVED = 4096  # participants remembered; beyond, those served longest ago are forgotten (they rank first)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._waiting: dict[int, float] = {}  # id(seq) -> admitted at
+        self._waiting: dict[int, tuple[str, float]] = {}  # id(seq) -> (participant, admitted at)
+        self._served: dict[str, float] = {}  # participant -> when a prompt of theirs was last evaluated
         self._generating = 0
 
     def add(self, seq: _Seq) -> None:
         with self._lock:
-            self._waiting[id(seq)] = seq.arrived
+            self._waiting[id(seq)] = (seq.owner, seq.arrived)
 
-    def discard(self, seq: _Seq) -> None:
+    def discard(self, seq: _Seq, *, evaluated: bool = False) -> None:
+        """``seq`` no longer waits (``evaluated``: its prompt is in, its participant was served now)."""
         with self._lock:
             if self._waiting.pop(id(seq), None) is not None:
+                if evaluated:
+                    self._served.pop(seq.owner, None)
+                    self._served[seq.owner] = time.monotonic()
+                    if len(self._served) > self.KEEP_SERVED:
+                        del self._served[next(iter(self._served))]
                 self._changed.notify_all()
 
-    def _oldest(self, seq: _Seq) -> bool:
-        mine = self._waiting.get(id(seq))
-        return mine is None or all(t >= mine for t in self._waiting.values())
+    def _first(self) -> int | None:
+        if not self._waiting:
+            return None
+        return min(self._waiting, key=lambda i: (self._served.get(self._waiting[i][0], 0.0), self._waiting[i][1]))
 
-    def is_oldest(self, seq: _Seq) -> bool:
+    def first_of(self, seqs: list[_Seq]) -> _Seq | None:
+        """The one of ``seqs`` whose prompt is next of the process, if any is."""
         with self._lock:
-            return self._oldest(seq)
+            first = self._first()
+            return next((s for s in seqs if id(s) == first), None)
 
-    def wait_for_turn(self, seq: _Seq, timeout_s: float) -> None:
-        """Wait until ``seq`` is the oldest waiting prompt (an older one was evaluated), at most ``timeout_s``."""
+    def wait(self, timeout_s: float) -> None:
+        """Wait until a prompt was evaluated or dropped, at most ``timeout_s``."""
         with self._changed:
-            if not self._oldest(seq):
-                self._changed.wait(timeout_s)
+            self._changed.wait(timeout_s)
 
     def generating(self, delta: int = 0) -> int:
         with self._lock:
@@ -543,12 +558,10 @@ class _Driver:
                 self._finish(seq, exc)
             return
         gen = gen_all = [s for s in work if s.pending is not None]
-        prefill = sorted((s for s in work if s.prefilling), key=lambda s: s.arrived)
-        chunk_of: _Seq | None = None
-        if prefill and PROMPTS.is_oldest(prefill[0]):
-            chunk_of = prefill[0]
+        prefill = [s for s in work if s.prefilling]
+        chunk_of = PROMPTS.first_of(prefill) if prefill else None
         if not gen and chunk_of is None:
-            PROMPTS.wait_for_turn(prefill[0], PREFILL_WAIT_S)  # another engine evaluates an older prompt first
+            PROMPTS.wait(PREFILL_WAIT_S)  # another engine evaluates the next prompt first
             return
         end = 0
         if chunk_of is not None:
@@ -601,7 +614,7 @@ class _Driver:
         if chunk_of is not None:
             chunk_of.evaluated = end
             if end == len(chunk_of.prompt):
-                PROMPTS.discard(chunk_of)
+                PROMPTS.discard(chunk_of, evaluated=True)
         for seq, i in outputs:
             if seq.cancelled:
                 self._finish(seq)

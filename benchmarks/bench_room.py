@@ -91,6 +91,7 @@ QUESTIONS = (
 # The warm-up asks none of the rounds' questions: the batch engine's prompt cache would otherwise hand the first
 # round's first participant its whole prompt already evaluated (only the shared system prompt is fair game).
 WARMUP_QUESTION = "What colours does the Kestrel 2 Tent come in?"
+ROUND_WORDING = ("", "briefly", "in one or two sentences", "in plain words", "for a customer", "with the figure")
 GOAL_AGGREGATE = 0.8
 GOAL_MAX_MIN = 1.3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -662,8 +663,11 @@ async def run(a: argparse.Namespace) -> dict:
                     i = await idle_round(browser, url, proc.pid, tabs, a.idle_window, a.timeout)
                     idle.append(i)
                     print(f"idle tabs={tabs}: server {i.server_cores:.3f} cores", flush=True)
-                for n in _ints(a.n):
-                    r = await room_round(browser, url, proc.pid, n, a.timeout)
+                for k, n in enumerate(_ints(a.n)):
+                    # Every round asks its own wording: a prompt asked in an earlier round would come back whole
+                    # from the engine's prompt cache (a room that asks again is measured, not a cached one).
+                    qs = [q if k == 0 else f"{q} ({ROUND_WORDING[k % len(ROUND_WORDING)]})" for q in QUESTIONS]
+                    r = await room_round(browser, url, proc.pid, n, a.timeout, questions=qs)
                     rounds.append(r)
                     print(
                         f"N={n}: completion p50 {pct(r.completion_s, 50):.1f} s, max/min {r.max_min:.2f}, "

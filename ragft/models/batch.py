@@ -190,10 +190,13 @@ class _Prompts:
             first = self._first()
             return next((s for s in seqs if id(s) == first), None)
 
-    def wait(self, timeout_s: float) -> None:
-        """Wait until a prompt was evaluated or dropped, at most ``timeout_s``."""
+    def wait_for_turn(self, seqs: list[_Seq], timeout_s: float) -> None:
+        """Unless one of ``seqs`` is next already, wait until a prompt was evaluated or dropped, at most
+        ``timeout_s`` (checked and waited under one lock: no notification is missed in between)."""
         with self._changed:
-            self._changed.wait(timeout_s)
+            first = self._first()
+            if not any(id(s) == first for s in seqs):
+                self._changed.wait(timeout_s)
 
     def generating(self, delta: int = 0) -> int:
         with self._lock:
@@ -561,7 +564,7 @@ class _Driver:
         prefill = [s for s in work if s.prefilling]
         chunk_of = PROMPTS.first_of(prefill) if prefill else None
         if not gen and chunk_of is None:
-            PROMPTS.wait(PREFILL_WAIT_S)  # another engine evaluates the next prompt first
+            PROMPTS.wait_for_turn(prefill, PREFILL_WAIT_S)  # another engine evaluates the next prompt first
             return
         end = 0
         if chunk_of is not None:

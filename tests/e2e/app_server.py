@@ -24,7 +24,7 @@ def running_app(data_dir: Path, *extra_args: str, **env_vars: str) -> Iterator[s
 
     ``extra_args`` go to ``streamlit run`` (e.g. ``"--logger.level", "debug"``).
     """
-    with app_process(data_dir, *extra_args, cpus=None, **env_vars) as (url, _proc):
+    with app_process(data_dir, *extra_args, **env_vars) as (url, _proc):
         yield url
 
 

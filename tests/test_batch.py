@@ -7,6 +7,7 @@ written here: another CPU may pick other words, but the same ones alone and batc
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from ragft import errors as E
 from ragft.models import fair
-from ragft.models.batch import BANK, DEFAULT_SEQUENCES, BatchEngine, batch_from_env, sample_token
+from ragft.models.batch import BANK, DEFAULT_SEQUENCES, MIN_SHARED, BatchEngine, batch_from_env, sample_token
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, render_chatml
 from ragft.models.fair import calling
 from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf
@@ -111,6 +112,57 @@ def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_star
     again = model.complete(_messages(PROMPTS[1]), max_tokens=TOKENS, temperature=0.0)
     assert engine.reused > reused  # the system prompt came from a slot's cache
     assert engine.tokenize(again.text) == engine.tokenize(alone[PROMPTS[1]])
+
+
+SYSTEM = "You are a helpful assistant for a shop. Answer the customer's question in one short sentence."
+
+
+def test_prompts_in_flight_share_their_common_start_across_banks_and_answer_as_alone():
+    """Ten answers at once on two banks of 8 (a fresh engine: no slot holds a cached prompt): each prompt takes the
+    longest start it shares with a prompt already in the KV of a sequence in flight, copied from whichever bank
+    holds it; the counts follow from the tokens alone, whatever order the prompts are evaluated in, and every
+    greedy answer is the one alone."""
+    questions = PROMPTS  # four different questions after one system prompt, asked 3, 3, 2 and 2 times
+    asked = [questions[i % len(questions)] for i in range(BANK + 2)]
+    ref = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), n_threads=1), "ref")
+    messages = {q: [{"role": "system", "content": SYSTEM}, *_messages(q)] for q in questions}
+    want = {q: ref.stream(m, max_tokens=TOKENS, temperature=0.0).consume().text for q, m in messages.items()}
+    ref.engine.llm.close()  # type: ignore[attr-defined]
+    e = BatchEngine(smollm2_gguf(), max_sequences=2 * BANK, n_ctx=512, n_threads=1)
+    try:
+        tokens = {q: e.tokenize(render_chatml(m), special=True) for q, m in messages.items()}
+        starts = {
+            sum(1 for _ in itertools.takewhile(lambda xy: xy[0] == xy[1], zip(tokens[a], tokens[b], strict=False)))
+            for a, b in itertools.combinations(questions, 2)
+        }
+        assert len(starts) == 1  # every two questions share the same start (the system prompt, the user turn's head)
+        start = starts.pop()
+        assert start >= MIN_SHARED
+        # The first prompt evaluated gets nothing; every other question's first its common start; a repeat all but
+        # its last token (the one that gives the first logits).
+        expected = (len(questions) - 1) * start + sum((asked.count(q) - 1) * (len(tokens[q]) - 1) for q in questions)
+        texts: dict[int, str] = {}
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            try:
+                with calling(f"owner-{i}", f"key-{i}"):
+                    model = EmbeddedChatModel(e, "smollm2")
+                    texts[i] = "".join(model.stream(messages[asked[i]], max_tokens=TOKENS, temperature=0.0))
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(asked))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        assert e.reused == e.shared == expected, (e.reused, e.shared, expected)
+        for i, q in enumerate(asked):
+            assert e.tokenize(texts[i]) == e.tokenize(want[q]), (i, q)
+    finally:
+        e.close()
 
 
 def test_a_long_prompt_is_evaluated_in_chunks(engine):

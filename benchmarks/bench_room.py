@@ -25,6 +25,9 @@ itself (a MutationObserver, ``Date.now()``):
   end (prompt evaluation included, as the room's own wall time includes it): the fairer yardstick;
 - **deltas**: the websocket messages the server sent the participants' pages during the round, per generated token.
 
+``--same-question``: every participant of a round asks the same question (each round its own), the facilitator's
+"everybody ask this"; by default each participant asks another.
+
 Goals (printed with pass/fail): aggregate ≥ 0.8 × raw batched (at as many sequences as the room streams at once, 4
 or 8); max/min completion ≤ 1.3; 0 errors.
 
@@ -667,6 +670,8 @@ async def run(a: argparse.Namespace) -> dict:
                     # Every round asks its own wording: a prompt asked in an earlier round would come back whole
                     # from the engine's prompt cache (a room that asks again is measured, not a cached one).
                     qs = [q if k == 0 else f"{q} ({ROUND_WORDING[k % len(ROUND_WORDING)]})" for q in QUESTIONS]
+                    if a.same_question:  # the facilitator's "everybody ask this": one question per round
+                        qs = [qs[k % len(qs)]]
                     r = await room_round(browser, url, proc.pid, n, a.timeout, questions=qs)
                     rounds.append(r)
                     print(
@@ -692,6 +697,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--idle-window", type=float, default=None, help="seconds of idle CPU measured (default 60)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: N=1, answers of 24 tokens, short windows")
     ap.add_argument("--max-tokens", type=int, default=None, help="RAGFT_MAX_TOKENS for the app (default: its own)")
+    ap.add_argument(
+        "--same-question",
+        action="store_true",
+        help="every participant of a round asks the same question (each round its own), as when a facilitator says "
+        "'everybody ask this'; by default each asks another",
+    )
     ap.add_argument("--raw-seqs", default="1,4,8")
     ap.add_argument("--raw-rounds", type=int, default=None, help="raw rounds per width, best kept (default 3)")
     ap.add_argument("--raw-tokens", type=int, default=None, help="raw tokens per sequence (default 64)")

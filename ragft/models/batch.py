@@ -190,18 +190,21 @@ class _Prompts:
             return None
         return min(self._waiting, key=lambda i: (self._served.get(self._waiting[i][0], 0.0), self._waiting[i][1]))
 
+    def _next_of(self, seqs: list[_Seq]) -> _Seq | None:
+        """The one of ``seqs`` whose prompt is next of the process, if any is (under the lock)."""
+        first = self._first()
+        return next((s for s in seqs if id(s) == first), None)
+
     def first_of(self, seqs: list[_Seq]) -> _Seq | None:
         """The one of ``seqs`` whose prompt is next of the process, if any is."""
         with self._lock:
-            first = self._first()
-            return next((s for s in seqs if id(s) == first), None)
+            return self._next_of(seqs)
 
     def wait_for_turn(self, seqs: list[_Seq], timeout_s: float) -> None:
         """Unless one of ``seqs`` is next already, wait until a prompt was evaluated or dropped, at most
         ``timeout_s`` (checked and waited under one lock: no notification is missed in between)."""
         with self._changed:
-            first = self._first()
-            if not any(id(s) == first for s in seqs):
+            if self._next_of(seqs) is None:
                 self._changed.wait(timeout_s)
 
     def generating(self, delta: int = 0) -> int:

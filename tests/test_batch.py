@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from ragft import errors as E
+from ragft.models import batch as batch_mod
 from ragft.models import fair
-from ragft.models.batch import BANK, DEFAULT_SEQUENCES, MIN_SHARED, BatchEngine, batch_from_env, sample_token
+from ragft.models.batch import BANK, DEFAULT_SEQUENCES, MIN_SHARED, MIN_TAIL, BatchEngine, batch_from_env, sample_token
 from ragft.models.embedded import EmbeddedChatModel, EmbeddedEngine, render_chatml
 from ragft.models.fair import calling
 from ragft.paths import DEFAULT_ADAPTER, smollm2_gguf
@@ -112,6 +114,13 @@ def test_completion_counts_the_prompt_and_a_second_prompt_reuses_the_cached_star
     again = model.complete(_messages(PROMPTS[1]), max_tokens=TOKENS, temperature=0.0)
     assert engine.reused > reused  # the system prompt came from a slot's cache
     assert engine.tokenize(again.text) == engine.tokenize(alone[PROMPTS[1]])
+    # The same prompt once more: all of it comes from the cache but its last MIN_TAIL tokens, evaluated so that its
+    # first logits are those of the prompt evaluated whole (one token alone may take other kernels), and the greedy
+    # answer is the one alone.
+    reused = engine.reused
+    third = model.complete(_messages(PROMPTS[1]), max_tokens=TOKENS, temperature=0.0)
+    assert engine.reused - reused == model.count_prompt_tokens(_messages(PROMPTS[1])) - MIN_TAIL
+    assert engine.tokenize(third.text) == engine.tokenize(alone[PROMPTS[1]])
 
 
 SYSTEM = "You are a helpful assistant for a shop. Answer the customer's question in one short sentence."
@@ -139,8 +148,10 @@ def test_prompts_in_flight_share_their_common_start_across_banks_and_answer_as_a
         start = starts.pop()
         assert start >= MIN_SHARED
         # The first prompt evaluated gets nothing; every other question's first its common start; a repeat all but
-        # its last token (the one that gives the first logits).
-        expected = (len(questions) - 1) * start + sum((asked.count(q) - 1) * (len(tokens[q]) - 1) for q in questions)
+        # its last MIN_TAIL tokens (evaluated: they give the first logits as the prompt evaluated whole does).
+        expected = (len(questions) - 1) * start + sum(
+            (asked.count(q) - 1) * (len(tokens[q]) - MIN_TAIL) for q in questions
+        )
         texts: dict[int, str] = {}
         errors: list[BaseException] = []
 
@@ -161,6 +172,114 @@ def test_prompts_in_flight_share_their_common_start_across_banks_and_answer_as_a
         assert e.reused == e.shared == expected, (e.reused, e.shared, expected)
         for i, q in enumerate(asked):
             assert e.tokenize(texts[i]) == e.tokenize(want[q]), (i, q)
+    finally:
+        e.close()
+
+
+def test_a_copy_of_a_start_that_fails_leaves_the_prompt_evaluated_whole_and_the_answer_as_alone(monkeypatch, caplog):
+    """When llama.cpp refuses a sequence's KV state (here: the real call is handed a truncated copy, as a stream that
+    ran out would), nothing of the copy is kept: the prompt is evaluated from its start, the answers are those alone
+    and nothing is counted as shared."""
+    ref = EmbeddedChatModel(EmbeddedEngine(smollm2_gguf(), n_threads=1), "ref")
+    messages = {q: [{"role": "system", "content": SYSTEM}, *_messages(q)] for q in PROMPTS}
+    want = {q: ref.stream(m, max_tokens=TOKENS, temperature=0.0).consume().text for q, m in messages.items()}
+    ref.engine.llm.close()  # type: ignore[attr-defined]
+    real_set = batch_mod.L.llama_state_seq_set_data_ext
+    refused: list[int] = []
+
+    def truncated_set(ctx, state, n_bytes, seq_id, flags):  # type: ignore[no-untyped-def]
+        got = real_set(ctx, state, n_bytes // 2, seq_id, flags)
+        refused.append(got)
+        return got
+
+    monkeypatch.setattr(batch_mod.L, "llama_state_seq_set_data_ext", truncated_set)
+    e = BatchEngine(smollm2_gguf(), max_sequences=BANK, n_ctx=512, n_threads=1)
+    try:
+        texts: dict[str, str] = {}
+        errors: list[BaseException] = []
+
+        def work(i: int, q: str) -> None:
+            try:
+                with calling(f"owner-{i}", f"key-{i}"):
+                    texts[q] = "".join(
+                        EmbeddedChatModel(e, "smollm2").stream(messages[q], max_tokens=TOKENS, temperature=0.0)
+                    )
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+
+        with caplog.at_level("WARNING", logger="ragft.models.batch"):
+            threads = [threading.Thread(target=work, args=(i, q), daemon=True) for i, q in enumerate(PROMPTS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+        assert not errors, errors
+        assert refused and set(refused) == {0}  # llama.cpp itself refused every copy tried
+        assert "could not copy a sequence's KV state" in caplog.text
+        assert e.shared == 0 and e.reused == 0
+        for q in PROMPTS:
+            assert e.tokenize(texts[q]) == e.tokenize(want[q]), q
+    finally:
+        e.close()
+
+
+def test_a_prompts_last_tokens_beside_other_streams_tokens_give_the_logits_of_the_prompt_evaluated_whole():
+    """A step that carries a prompt's last two tokens beside another sequence's next token (one ``decode`` of the
+    engine) gives that prompt the first logits, bit for bit, of the prompt evaluated whole in a step of its own: the
+    chunk is not split by llama.cpp into ubatches of one token per stream (which take other kernels on some CPUs)."""
+    e = BatchEngine(smollm2_gguf(), max_sequences=BANK, n_ctx=512, n_threads=1, prompt_cache=False)
+    try:
+        a, b = (
+            e.tokenize(render_chatml([{"role": "system", "content": SYSTEM}, *_messages(q)]), special=True)
+            for q in PROMPTS[:2]
+        )
+        assert list(e.tokens(a, max_tokens=2, temperature=0.0))  # opens the bank; the driver is idle after it
+        d = e._driver
+        for slot in range(3):
+            batch_mod.L.llama_memory_seq_rm(d.mems[0], slot, -1, -1)
+
+        def row(where: tuple) -> np.ndarray:
+            src, i = where
+            if i < 0:
+                return np.array(src)
+            return np.ctypeslib.as_array(batch_mod.L.llama_get_logits_ith(src, i), shape=(d.n_vocab,)).copy()
+
+        whole = row(d.decode([(t, p, 2, p == len(b) - 1) for p, t in enumerate(b)])[-1])
+        after_a = row(d.decode([(t, p, 0, p == len(a) - 1) for p, t in enumerate(a)])[-1])
+        d.decode([(t, p, 1, False) for p, t in enumerate(b[:-2])])  # the next stream: llama.cpp would pair them
+        step = [(int(after_a.argmax()), len(a), 0, True), (b[-2], len(b) - 2, 1, False), (b[-1], len(b) - 1, 1, True)]
+        got = row(d.decode(step)[2])
+        assert np.array_equal(got, whole), float(np.abs(got - whole).max())
+    finally:
+        e.close()
+
+
+def test_a_steps_tokens_go_to_llama_cpp_in_stream_order_and_each_gets_its_own_logits():
+    """Tokens handed in any order are decoded in stream (slot) order, as llama.cpp needs to put the streams of a step
+    in one ubatch, and each token's logits are its own: the same as those of the tokens handed in order."""
+    e = BatchEngine(smollm2_gguf(), max_sequences=BANK, n_ctx=512, n_threads=1, prompt_cache=False)
+    try:
+        prompts = [e.tokenize(render_chatml(_messages(q)), special=True) for q in PROMPTS[:3]]
+        assert list(e.tokens(prompts[0], max_tokens=2, temperature=0.0))  # opens the bank; the driver is idle after it
+        d = e._driver
+        for slot, p in enumerate(prompts):
+            batch_mod.L.llama_memory_seq_rm(d.mems[0], slot, -1, -1)
+            d.decode([(t, i, slot, False) for i, t in enumerate(p)])
+
+        def step(order: list[int]) -> dict[int, np.ndarray]:
+            items = [(prompts[s][-1], len(prompts[s]), s, True) for s in order]
+            where = d.decode(items)
+            assert [d.batch.seq_id[j][0] for j in range(d.batch.n_tokens)] == sorted(order)
+            out = {}
+            for (src, row), s in zip(where, order, strict=True):
+                out[s] = np.ctypeslib.as_array(batch_mod.L.llama_get_logits_ith(src, row), shape=(d.n_vocab,)).copy()
+                batch_mod.L.llama_memory_seq_rm(d.mems[0], s, len(prompts[s]), -1)
+            return out
+
+        shuffled, ordered = step([2, 0, 1]), step([0, 1, 2])
+        for s in range(3):
+            assert np.array_equal(shuffled[s], ordered[s]), s
+        assert not np.array_equal(ordered[0], ordered[1])  # three different prompts: three different rows
     finally:
         e.close()
 

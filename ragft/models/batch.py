@@ -39,6 +39,9 @@ place taken opens the next (up to K places in all), so memory follows the room r
   the prompt has, gives it that start: its KV state is copied (``llama_state_seq_get_data_ext`` /
   ``set_data_ext``, about 23 KB per token: milliseconds) and cut where the prompts part. A burst's answers share the
   system prompt and the context's header, and a room asked the same question shares whole prompts.
+- **The answers alone**: a prompt's last step evaluates at least :data:`MIN_TAIL` of its tokens, a prompt's chunk
+  goes to llama.cpp in a ``llama_decode`` of its own (:meth:`_Driver.decode`), and a step's tokens go in stream
+  order; so greedy answers are token for token the answers alone, with the cache and shared starts too.
 - **Sampling** per sequence from its own logits row: greedy (argmax, what llama.cpp's greedy sampler picks) at
   temperature 0; above it top-k 40, top-p 0.95, min-p 0.05, then the temperature, as ``llama_cpp.Llama`` does.
 - **Errors**: a failed step ends the sequences in it with :class:`ragft.errors.ServerError` (the others go on); a
@@ -86,6 +89,12 @@ TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama_cpp.Llama's defaults for temperatu
 POLL_S = 0.25  # a waiting caller checks that the driver still runs this often
 PREFILL_WAIT_S = 0.05  # a driver whose prompts are not next (another engine's is) re-checks this often
 MIN_SHARED = 8  # prompt tokens a sequence in flight must give beyond what a prompt has, for a copy of its KV
+# A prompt's last step evaluates at least this many of its tokens (all of a shorter prompt): on some CPUs (this AMD
+# EPYC's AVX2 build) llama.cpp computes one token per KV stream through other kernels than several, and a prompt's
+# last token evaluated on its own gave first logits up to 0.44 off those of the prompt evaluated whole (any tail of 2
+# or more: bit for bit the same), enough to change a greedy answer. llama.cpp's server documents the same of its
+# prompt cache ("logits are not guaranteed to be bit-for-bit identical for different batch sizes").
+MIN_TAIL = 2
 
 
 def batch_from_env(env: dict[str, str] | None = None) -> bool:
@@ -381,32 +390,59 @@ class _Driver:
         return buf.raw[:n]
 
     def decode(self, items: list[tuple[int, int, int, bool]]) -> list[tuple[Any, int]]:
-        """``(token, position, slot, wants logits)`` items in one ``llama_decode`` per bank they are in; for each
-        item, the context and the row where its logits are (the tests replace it)."""
+        """``(token, position, slot, wants logits)`` items in one ``llama_decode`` per bank they are in, and a prompt's
+        chunk in one of its own before the others' tokens; for each item, the context and the row where its logits
+        are, or a copy of them and -1 (the tests replace it).
+
+        The chunk goes alone because llama.cpp splits a batch over several KV streams into ubatches of as many tokens
+        per stream: beside the generating sequences' one token each, the chunk's first token would be computed as one
+        token of its stream, and a chunk of two as two ubatches of one, whose logits can differ from those of the
+        prompt evaluated whole (:data:`MIN_TAIL`). llama.cpp computes such a step as two ubatches anyway. The tokens go
+        in stream order: llama.cpp puts consecutive streams only in one ubatch, and a step of 8 in another order took
+        107-115 ms instead of 84 (one thread, this CPU)."""
         where: list[tuple[Any, int]] = [(None, -1)] * len(items)
         banks: dict[int, list[int]] = {}
         for i, item in enumerate(items):
             banks.setdefault(item[2] // BANK, []).append(i)
-        b = self.batch
-        seq_ids: Any = b.seq_id
         for bank, rows in banks.items():
             ctx = self.ctxs[bank]
-            for j, i in enumerate(rows):
-                token, pos, slot, logits = items[i]
-                b.token[j] = token
-                b.pos[j] = pos
-                b.n_seq_id[j] = 1
-                seq_ids[j][0] = slot % BANK
-                b.logits[j] = 1 if logits else 0
-                where[i] = (ctx, j)
-            b.n_tokens = len(rows)
-            rc = L.llama_decode(ctx, b)
-            if rc != 0:
-                raise E.ServerError(
-                    f"The embedded engine could not decode a batch of {len(rows)} tokens (code {rc}).",
-                    hint="Ask again; the server log has the cause.",
-                )
+            rows.sort(key=lambda i: items[i][2])  # stream order: llama.cpp starts a ubatch at each stream not next
+            per_slot: dict[int, int] = {}
+            for i in rows:
+                per_slot[items[i][2]] = per_slot.get(items[i][2], 0) + 1
+            chunk = [i for i in rows if per_slot[items[i][2]] > 1]
+            rest = [i for i in rows if per_slot[items[i][2]] == 1]
+            if chunk and rest:
+                self._decode_rows(ctx, items, chunk, where)
+                for i in chunk:  # the next llama_decode on this context replaces its logits
+                    if where[i][1] >= 0:
+                        row = np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, where[i][1]), shape=(self.n_vocab,))
+                        where[i] = (row.copy(), -1)
+                self._decode_rows(ctx, items, rest, where)
+            else:
+                self._decode_rows(ctx, items, rows, where)
         return where
+
+    def _decode_rows(
+        self, ctx: Any, items: list[tuple[int, int, int, bool]], rows: list[int], where: list[tuple[Any, int]]
+    ) -> None:
+        b = self.batch
+        seq_ids: Any = b.seq_id
+        for j, i in enumerate(rows):
+            token, pos, slot, logits = items[i]
+            b.token[j] = token
+            b.pos[j] = pos
+            b.n_seq_id[j] = 1
+            seq_ids[j][0] = slot % BANK
+            b.logits[j] = 1 if logits else 0
+            where[i] = (ctx, j if logits else -1)
+        b.n_tokens = len(rows)
+        rc = L.llama_decode(ctx, b)
+        if rc != 0:
+            raise E.ServerError(
+                f"The embedded engine could not decode a batch of {len(rows)} tokens (code {rc}).",
+                hint="Ask again; the server log has the cause.",
+            )
 
     def _set_threads(self, granted: int) -> None:
         n = max(1, int(self.fixed_threads or granted))
@@ -493,7 +529,7 @@ class _Driver:
         for s in work:
             if s is seq or s.slot is None or self.sizes[s.slot // BANK] != size:
                 continue
-            n = _common_start(seq.prompt, s.prompt, min(s.evaluated, len(seq.prompt) - 1))
+            n = _common_start(seq.prompt, s.prompt, min(s.evaluated, _reusable(seq.prompt)))
             if n > best:
                 best, donor = n, s
         if donor is None:
@@ -519,8 +555,8 @@ class _Driver:
         """Give ``seq`` the free slot whose cached prompt shares the longest start with its prompt, of the lowest
         bank among the best (under the lock; the caller opened a bank if none had a free slot)."""
 
-        def shared(slot: int) -> int:  # the last prompt token is always evaluated: it gives the logits
-            return _common_start(self._cached[slot], seq.prompt, len(seq.prompt) - 1)
+        def shared(slot: int) -> int:  # the last MIN_TAIL prompt tokens are always evaluated: they give the logits
+            return _common_start(self._cached[slot], seq.prompt, _reusable(seq.prompt))
 
         slot = max(self._free_slots, key=lambda s: (shared(s), -s))
         self._free_slots.remove(slot)
@@ -615,7 +651,10 @@ class _Driver:
                 size = CHUNK_BUSY  # the others had no token last step: they get one, with a chunk
             else:
                 size = max(CHUNK_BUSY, min(CHUNK_IDLE, left - CHUNK_IDLE))  # leave the last 512 for one step
-            end = chunk_of.evaluated + min(size, left)
+            size = min(size, left)
+            if 0 < left - size < MIN_TAIL:
+                size = left - MIN_TAIL  # the last step evaluates MIN_TAIL tokens at least
+            end = chunk_of.evaluated + size
             if end == len(chunk_of.prompt) and not self._skipped_generation:
                 gen = []  # the step that gives a prompt its first token carries only it (never twice in a row)
         self._skipped_generation = bool(gen_all) and not gen
@@ -677,7 +716,8 @@ class _Driver:
                 self._finish(seq)
 
     def _sample(self, seq: _Seq, ctx: Any, row: int) -> int:
-        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, row), shape=(self.n_vocab,))
+        """``seq``'s next token from the logits at ``row`` of ``ctx`` (``row`` -1: ``ctx`` is a copy of them)."""
+        logits = ctx if row < 0 else np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, row), shape=(self.n_vocab,))
         if seq.rng is None:
             return int(logits.argmax())
         return sample_token(logits, seq.temperature, seq.rng)
@@ -698,6 +738,11 @@ def sample_token(logits: np.ndarray, temperature: float, rng: np.random.Generato
     q = np.exp(values - values.max())
     q /= q.sum()
     return int(top[int(rng.choice(keep, p=q))])
+
+
+def _reusable(prompt: list[int]) -> int:
+    """How many first tokens of ``prompt`` may come from a cache or a sequence in flight: all but :data:`MIN_TAIL`."""
+    return max(0, len(prompt) - MIN_TAIL)
 
 
 def _common_start(a: list[int], b: list[int], limit: int) -> int:

@@ -57,6 +57,9 @@ def test_a_code_admits_one_browser_and_no_code_admits_none(app, browser):
     fac.get_by_role("tab", name="Join link").click()
     fac.get_by_label("Codes to issue").fill("2")
     fac.get_by_role("button", name="Issue codes").click()
+    # The page's confirmation, not the script state alone: right after the click the previous run's "not running"
+    # can still be on the page (a loaded machine), and the store would be read before the codes are in it.
+    fac.get_by_text("2 new code(s).").wait_for()
     wait_idle(fac)
     codes = [c.code for c in J.list_codes(open_store(data))]
     assert len(codes) == 2

@@ -42,9 +42,6 @@ place taken opens the next (up to K places in all), so memory follows the room r
 - **The answers alone**: a prompt's last step evaluates at least :data:`MIN_TAIL` of its tokens, a prompt's chunk
   goes to llama.cpp in a ``llama_decode`` of its own (:meth:`_Driver.decode`), and a step's tokens go in stream
   order; so greedy answers are token for token the answers alone, with the cache and shared starts too.
-- **One run of streams per bank**: llama.cpp computes only consecutive streams in one ubatch, so when an answer ends
-  between others of its bank, the one in the bank's highest slot moves into the freed slot (its KV state copied;
-  its prompt stays behind as that slot's cached prompt): a step stays one ubatch per bank.
 - **Sampling** per sequence from its own logits row: greedy (argmax, what llama.cpp's greedy sampler picks) at
   temperature 0; above it top-k 40, top-p 0.95, min-p 0.05, then the temperature, as ``llama_cpp.Llama`` does.
 - **Errors**: a failed step ends the sequences in it with :class:`ragft.errors.ServerError` (the others go on); a
@@ -274,7 +271,6 @@ class _Driver:
         self._skipped_generation = False  # the last step left the generating sequences out (for a first token)
         self.reused = 0  # prompt tokens taken from a slot's cache or a sequence in flight instead of evaluated
         self.shared = 0  # of which from a sequence in flight
-        self.moved = 0  # sequences moved down a bank to close a gap (one ubatch per step)
         try:
             self._load(model_path, lora_path, n_threads)
         except BaseException:
@@ -524,56 +520,6 @@ class _Driver:
                     self._free_slots.append(slot)
                 self.bank_idle[bank] = time.monotonic()
 
-    def _close_gaps(self, work: list[_Seq]) -> None:
-        """Keep each bank's sequences in one run of streams: llama.cpp puts only consecutive streams in one ubatch, so
-        while a bank's sequences have a free slot between them, the one in the highest slot moves into the lowest
-        such slot (its KV state copied, as a shared start is; its prompt stays behind as that slot's cached prompt)."""
-        banks: dict[int, list[_Seq]] = {}
-        for s in work:
-            if s.slot is not None and not s.finished:
-                banks.setdefault(s.slot // BANK, []).append(s)
-        for seqs in banks.values():
-            seqs.sort(key=lambda s: s.slot or 0)
-            while len(seqs) > 1:
-                lo, hi = seqs[0].slot, seqs[-1].slot
-                assert lo is not None and hi is not None
-                if hi - lo + 1 == len(seqs):
-                    break
-                with self._cond:
-                    gaps = [f for f in self._free_slots if lo < f < hi]
-                    if not gaps:
-                        break
-                    dst = min(gaps)
-                    self._free_slots.remove(dst)
-                    self._cached[dst] = []
-                if not self._move(seqs[-1], dst):
-                    with self._cond:
-                        self._free_slots.append(dst)
-                    break
-                seqs.sort(key=lambda s: s.slot or 0)
-
-    def _move(self, seq: _Seq, dst: int) -> bool:
-        """Move ``seq`` to the free slot ``dst`` of its bank; its old slot keeps its evaluated prompt as a cache."""
-        assert seq.slot is not None
-        src, bank = seq.slot, seq.slot // BANK
-        ctx, mem = self.ctxs[bank], self.mems[bank]
-        n_bytes = L.llama_state_seq_get_size_ext(ctx, src % BANK, 0)
-        state = (ctypes.c_uint8 * n_bytes)()
-        ok = L.llama_state_seq_get_data_ext(ctx, state, n_bytes, src % BANK, 0) == n_bytes
-        ok = ok and L.llama_state_seq_set_data_ext(ctx, state, n_bytes, dst % BANK, 0) == n_bytes
-        if not ok:
-            logger.warning("could not move a sequence's KV state (%d bytes); it stays where it is", n_bytes)
-            L.llama_memory_seq_rm(mem, dst % BANK, -1, -1)
-            return False
-        keep = seq.prompt[: seq.evaluated]
-        L.llama_memory_seq_rm(mem, src % BANK, len(keep) if keep else -1, -1)
-        with self._cond:
-            seq.slot = dst
-            self._cached[src] = keep
-            self._free_slots.append(src)
-        self.moved += 1
-        return True
-
     def _share_start(self, seq: _Seq, work: list[_Seq]) -> None:
         """Give ``seq`` the longest start of its prompt that a sequence in flight of a bank of the same size holds, if
         it is :data:`MIN_SHARED` tokens or more beyond what ``seq`` has (its KV copied, then cut where they part)."""
@@ -686,7 +632,6 @@ class _Driver:
             for seq in work:
                 self._finish(seq, exc)
             return
-        self._close_gaps(work)
         gen = gen_all = [s for s in work if s.pending is not None]
         prefill = [s for s in work if s.prefilling]
         chunk_of = PROMPTS.first_of(prefill) if prefill else None
@@ -888,11 +833,6 @@ class BatchEngine:
     def shared(self) -> int:
         """Of :attr:`reused`, the prompt tokens copied from sequences in flight."""
         return self._driver.shared
-
-    @property
-    def moved(self) -> int:
-        """Sequences moved down their bank to keep its streams in one run (one ubatch per step)."""
-        return self._driver.moved
 
     def active(self) -> int:
         """Sequences admitted and not finished."""

@@ -63,6 +63,7 @@ import queue
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -407,9 +408,7 @@ class _Driver:
         for bank, rows in banks.items():
             ctx = self.ctxs[bank]
             rows.sort(key=lambda i: items[i][2])  # stream order: llama.cpp starts a ubatch at each stream not next
-            per_slot: dict[int, int] = {}
-            for i in rows:
-                per_slot[items[i][2]] = per_slot.get(items[i][2], 0) + 1
+            per_slot = Counter(items[i][2] for i in rows)
             chunk = [i for i in rows if per_slot[items[i][2]] > 1]
             rest = [i for i in rows if per_slot[items[i][2]] == 1]
             if chunk and rest:

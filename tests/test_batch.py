@@ -10,7 +10,7 @@ import gc
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -62,6 +62,15 @@ def alone() -> dict[str, str]:
     return out
 
 
+def _run_at_once(work: Callable[..., None], args: list[tuple[object, ...]]) -> None:
+    """``work(*a)`` for every ``a`` of ``args`` on threads of their own, started together; back when all are done."""
+    threads = [threading.Thread(target=work, args=a, daemon=True) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+
 def _stream_all(model: EmbeddedChatModel, prompts: list[str], log: list[tuple[str, int]]) -> dict[str, str]:
     texts: dict[str, str] = {}
     errors: list[BaseException] = []
@@ -81,11 +90,7 @@ def _stream_all(model: EmbeddedChatModel, prompts: list[str], log: list[tuple[st
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(i, p), daemon=True) for i, p in enumerate(prompts)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    _run_at_once(work, [(i, p) for i, p in enumerate(prompts)])
     assert not errors, errors
     return texts
 
@@ -163,11 +168,7 @@ def test_prompts_in_flight_share_their_common_start_across_banks_and_answer_as_a
             except BaseException as exc:  # noqa: BLE001 - reported by the test
                 errors.append(exc)
 
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(asked))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        _run_at_once(work, [(i,) for i in range(len(asked))])
         assert not errors, errors
         assert e.reused == e.shared == expected, (e.reused, e.shared, expected)
         for i, q in enumerate(asked):
@@ -208,11 +209,7 @@ def test_a_copy_of_a_start_that_fails_leaves_the_prompt_evaluated_whole_and_the_
                 errors.append(exc)
 
         with caplog.at_level("WARNING", logger="ragft.models.batch"):
-            threads = [threading.Thread(target=work, args=(i, q), daemon=True) for i, q in enumerate(PROMPTS)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(120)
+            _run_at_once(work, [(i, q) for i, q in enumerate(PROMPTS)])
         assert not errors, errors
         assert refused and set(refused) == {0}  # llama.cpp itself refused every copy tried
         assert "could not copy a sequence's KV state" in caplog.text
@@ -326,11 +323,7 @@ def test_answers_beyond_one_bank_open_another_answer_as_alone_and_an_idle_bank_c
             errors.append(exc)
 
     try:
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        _run_at_once(work, [(i,) for i in range(n)])
         assert not errors, errors
         assert max(banks_seen) == 2, banks_seen
         assert max(first_tokens) < min(ends), "an answer finished before another got its first token"

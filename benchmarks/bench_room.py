@@ -23,6 +23,11 @@ itself (a MutationObserver, ``Date.now()``):
   panels reported (their metrics lines: the RAG panels' prompts carry their retrieved chunk, the plain ones only the
   question; each answer as long as the panel's), as many sequences as the raw batched figure of that room, end to
   end (prompt evaluation included, as the room's own wall time includes it): the fairer yardstick;
+- **against a fair share**: raw llama.cpp end to end on each participant's own four panels alone (their sizes,
+  batched in one context) gives what it needs of the engine; an ideal fair share of participants asking at once
+  (each of the k still waiting gets 1/k of the engine) then says when each would finish. Completion over that, max/min
+  across the participants, is 1.0 for a fair share whatever the lengths of their answers: completion max/min mixes
+  fairness with how much each one asked for;
 - **deltas**: the websocket messages the server sent the participants' pages during the round, per generated token.
 
 ``--same-question``: every participant of a round asks the same question (each round its own), the facilitator's
@@ -321,6 +326,10 @@ class RoundResult:
     frames: int = 0
     frame_bytes: int = 0
     panel_sizes: list[tuple[int, int]] = field(default_factory=list)  # (prompt tokens, answer tokens) per panel
+    # per participant (in completion_s's order): its own panels' sizes, and raw llama.cpp's end-to-end time for those
+    # panels alone, batched in one context (filled in after the rooms, see alone_times)
+    participant_sizes: list[list[tuple[int, int]]] = field(default_factory=list)
+    alone_s: list[float] = field(default_factory=list)
 
     @property
     def aggregate_tps(self) -> float:
@@ -330,6 +339,39 @@ class RoundResult:
     def max_min(self) -> float:
         done = [c for c in self.completion_s if c > 0]
         return max(done) / min(done) if done else float("nan")
+
+    @property
+    def fair_share_s(self) -> list[float]:
+        """Per participant: when an ideal fair share would finish it (see :func:`fair_share`), from ``alone_s``."""
+        return fair_share(self.alone_s) if self.alone_s and all(a > 0 for a in self.alone_s) else []
+
+    @property
+    def vs_fair_share(self) -> list[float]:
+        """Per participant: its completion over its ideal fair-share completion."""
+        return [c / f for c, f in zip(self.completion_s, self.fair_share_s, strict=False) if c > 0 and f > 0]
+
+    @property
+    def fair_max_min(self) -> float:
+        """max/min of :attr:`vs_fair_share`: 1.0 when every participant got the same share of the engine, whatever
+        the length of its answers (completion max/min is also 1.0 only when their work is the same)."""
+        v = self.vs_fair_share
+        return max(v) / min(v) if v else float("nan")
+
+
+def fair_share(alone: Sequence[float]) -> list[float]:
+    """Completion times under an ideal fair share (processor sharing) of participants who all ask at time 0, each
+    needing ``alone[i]`` seconds of the engine to itself: while k are left each gets 1/k of it, so the one needing
+    least finishes first at N × its need, and so on (the room's own speed-up from batching is left out: it scales
+    every participant alike while they all stream, which is most of a round)."""
+    order = sorted(range(len(alone)), key=lambda i: alone[i])
+    out = [0.0] * len(alone)
+    t, served = 0.0, 0.0
+    for rank, i in enumerate(order):
+        left = len(alone) - rank
+        t += (alone[i] - served) * left
+        served = alone[i]
+        out[i] = t
+    return out
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -388,7 +430,9 @@ async def room_round(
             r.first_panel_s.append(min(firsts))
         r.server_ttft_s.extend(room["ttft"].values())
         r.tokens += sum(room["out"].values())
-        r.panel_sizes.extend((room["inp"][k], room["out"][k]) for k in KEYS if room["out"].get(k))
+        own = [(room["inp"][k], room["out"][k]) for k in KEYS if room["out"].get(k)]
+        r.panel_sizes.extend(own)
+        r.participant_sizes.append(own)
         failed = [k for k, f in room["failed"].items() if f]
         r.errors += room["exceptions"] + len(room["page_errors"]) + len(failed)
         if room["exceptions"]:
@@ -459,7 +503,21 @@ def measure_sized(
     return out
 
 
+def measure_alone(batches: list[list[tuple[int, int]]], rounds: int, threads: int) -> dict[int, raw_llama.DecodeResult]:
+    """Raw llama.cpp on each participant's own panels alone (keyed by its index in ``batches``)."""
+    out = {}
+    with raw_llama.RawModel() as m:
+        raw_llama.decode(m, raw_llama.room_prompts(m, 1), 4, n_threads=threads)  # warm-up
+        for i, batch in enumerate(batches):
+            if batch:
+                out[i] = raw_llama.sized_run(m, batch, rounds=rounds, n_threads=threads)
+    return out
+
+
 def _raw_job(spec: dict[str, Any]) -> dict[int, raw_llama.DecodeResult]:
+    if spec["kind"] == "alone":
+        batches = [[(int(p), int(a)) for p, a in b] for b in spec["batches"]]
+        return measure_alone(batches, spec["rounds"], spec["threads"])
     if spec["kind"] == "sized":
         sizes = {int(n): [(int(p), int(a)) for p, a in b] for n, b in spec["sizes"].items()}
         return measure_sized(sizes, spec["rounds"], spec["threads"])
@@ -482,6 +540,19 @@ def raw_pinned(spec: dict[str, Any], cpus: Sequence[int] | None) -> dict[int, ra
         int(n): raw_llama.DecodeResult(**(d | {"tokens": tuple(tuple(t) for t in d["tokens"])}))
         for n, d in rows.items()
     }
+
+
+def alone_times(rounds: list[RoundResult], raw_rounds: int, threads: int, cpus: Sequence[int] | None) -> None:
+    """Fill each round's ``alone_s``: raw llama.cpp end to end on each participant's own panels alone."""
+    batches = [sizes for r in rounds for sizes in r.participant_sizes]
+    alone = raw_pinned({"kind": "alone", "batches": batches, "rounds": raw_rounds, "threads": threads}, cpus)
+    i = 0
+    for r in rounds:
+        r.alone_s = []
+        for _ in r.participant_sizes:
+            d = alone.get(i)
+            r.alone_s.append(d.prompt_s + d.decode_s if d else 0.0)
+            i += 1
 
 
 def room_sizes(r: RoundResult, width: int) -> list[tuple[int, int]]:
@@ -581,6 +652,15 @@ def report(
             )
         )
     for r in rounds:
+        if r.vs_fair_share:
+            work = [sum(a for _, a in sizes) for sizes in r.participant_sizes]
+            print(
+                f"N={r.n}: against a fair share (completion / ideal fair-share completion from raw llama.cpp's time "
+                f"for each participant's own panels alone) {min(r.vs_fair_share):.2f}-{max(r.vs_fair_share):.2f}, "
+                f"max/min {r.fair_max_min:.2f} (completion max/min {r.max_min:.2f}); raw alone "
+                f"{min(r.alone_s):.2f}-{max(r.alone_s):.2f} s; answer tokens per participant {min(work)}-{max(work)}"
+            )
+    for r in rounds:
         if r.tokens:
             print(
                 f"N={r.n}: server {1000 * r.cpu_s.get('server', 0) / r.tokens:.0f} ms CPU per generated token, "
@@ -614,7 +694,12 @@ def report(
         "partition": partition or {},
         "raw": {n: raw_row(r) for n, r in raw.items()},
         "raw_room_sizes": {n: raw_row(r) for n, r in sized.items()},
-        "rounds": [asdict(r) | {"aggregate_tps": r.aggregate_tps, "max_min": r.max_min} for r in rounds],
+        "rounds": [
+            asdict(r)
+            | {"aggregate_tps": r.aggregate_tps, "max_min": r.max_min, "vs_fair_share": r.vs_fair_share}
+            | {"fair_share_s": r.fair_share_s, "fair_max_min": r.fair_max_min}
+            for r in rounds
+        ],
         "idle": [asdict(i) | {"server_cores": i.server_cores} for i in idle],
         "goals": {n: {name: ok for name, ok, _ in checks} for n, checks in goals},
     }
@@ -687,6 +772,7 @@ async def run(a: argparse.Namespace) -> dict:
     sizes = {r.n: room_sizes(r, raw_for(len(KEYS) * r.n, raw)[0]) for r in rounds}
     sizes = {n: b for n, b in sizes.items() if b}
     sized = raw_pinned({"kind": "sized", "sizes": sizes, "rounds": a.raw_rounds, "threads": a.threads}, server_cpus)
+    alone_times(rounds, a.raw_rounds, a.threads, server_cpus)
     return report(rounds, raw, idle, sized, partition)
 
 

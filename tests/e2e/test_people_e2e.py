@@ -87,6 +87,8 @@ def test_people_not_tabs_and_the_facilitator_gets_in(app, browser):
     fac.get_by_label("Seats (0: no bound)").press("Enter")
     wait_idle(fac)
     fac.get_by_role("button", name="Set the seats").click()
+    # the page's confirmation first: right after the click the previous run's "not running" can still be on the page
+    fac.get_by_text(f"The room holds {seats} workspace(s)").wait_for(timeout=60_000)
     wait_idle(fac)
     assert W.seats(open_store(data)) == seats
     late = browser.new_context()

@@ -14,6 +14,13 @@
    time) and batched (all at once): how many token sequences are identical.
 4. **Memory per extra sequence**: private memory of an engine of 1 sequence and of K (``/proc/self/smaps_rollup``),
    the difference over K-1.
+5. **Answers of different lengths** (``--tokens``/4 to ``--tokens``, ending in an order that leaves gaps between
+   the streams still generating): K at once with the engine keeping each bank's answers one run of streams (the
+   answer in the bank's highest slot swaps places with a freed one: its KV goes there, the freed slot's cached prompt
+   comes to its old slot) against the same engine leaving the gaps (llama.cpp then computes a step as one ubatch per
+   run), rounds alternating, each run's prompts tagged anew (only the system prompt
+   comes from the cache or an answer in flight): wall time and moves. ``tests/test_batch.py`` checks the answers of
+   a moved sequence against the answers alone.
 
 Run: ``python benchmarks/bench_batch.py [--k 8] [--tokens 64] [--rounds 3] [--threads N]``; ``--quick`` is a smoke
 run (K=4, 24 tokens, 1 round). The load average is printed with the figures: read them against it.
@@ -29,6 +36,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT, ROOT / "benchmarks"):
@@ -171,6 +179,28 @@ def comparison_first_panel(base: BatchEngine, ft: BatchEngine, tokens: int) -> t
     return alone[i], firsts[i]
 
 
+def gaps(engine: BatchEngine, k: int, tokens: int, close: bool) -> tuple[float, int]:
+    """K streams of different lengths at once, gaps closed or left: (wall seconds, moves)."""
+    short = max(2, tokens // 4)
+    ends = sorted(range(k), key=lambda i: abs(2 * i - (k - 1)))  # the middle streams end first, the outer ones last
+    lengths = [short + ends.index(i) * (tokens - short) // max(1, k - 1) for i in range(k)]
+    prompts = [raw_prompt(engine, i) for i in range(k)]
+    driver: Any = engine._driver
+    if not close:
+        driver._close_gaps = lambda work: None  # this run only: the engine as it was without it
+    moved = engine.moved
+    try:
+        t0 = time.perf_counter()
+        streams = [Stream(engine, p, n, f"g{i}", t0) for i, (p, n) in enumerate(zip(prompts, lengths, strict=True))]
+        for st in streams:
+            st.join()
+        wall = time.perf_counter() - t0
+    finally:
+        if not close:
+            del driver._close_gaps
+    return wall, engine.moved - moved
+
+
 def identity(gguf: Path, n: int, tokens: int, threads: int) -> tuple[int, int, int]:
     """(identical with the prompt cache off, identical with it on, n): the same greedy tokens alone and batched.
 
@@ -295,6 +325,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         base.close()
         ft.close()
+
+    engine = BatchEngine(gguf, max_sequences=a.k, n_threads=threads)
+    try:
+        throughput(engine, 1, 4)  # warm-up
+        walls: dict[bool, list[float]] = {True: [], False: []}
+        moves = 0
+        for rnd in range(a.rounds):
+            for close in (True, False) if rnd % 2 == 0 else (False, True):
+                took, moved = gaps(engine, a.k, a.tokens, close)
+                walls[close].append(took)
+                moves += moved
+        closed_s, left_s = statistics.median(walls[True]), statistics.median(walls[False])
+        print(
+            f"   answers of {max(2, a.tokens // 4)}-{a.tokens} tokens, {a.k} at once: gaps closed {closed_s:.2f} s "
+            f"(median of {a.rounds}; {moves} moves in all), left {left_s:.2f} s: x{left_s / closed_s:.2f} the time"
+        )
+    finally:
+        engine.close()
 
     per_seq = memory_per_sequence(gguf, a.k, threads)
     print(f"   memory per extra sequence: {per_seq:.1f} MB private")

@@ -281,6 +281,29 @@ def test_a_steps_tokens_go_to_llama_cpp_in_stream_order_and_each_gets_its_own_lo
         e.close()
 
 
+def test_an_answer_that_ends_between_two_others_swaps_with_the_last_and_nothing_is_lost(alone):
+    """Three answers in slots 0, 1, 2; the middle one ends first: the one in slot 2 swaps with slot 1 (its KV there,
+    slot 1's cached prompt to slot 2), so the bank's streams stay one run (one ubatch per step); both long answers
+    are the answers alone, and the ended answer's prompt is still cached whole (its next ask evaluates MIN_TAIL)."""
+    e = BatchEngine(smollm2_gguf(), max_sequences=BANK, n_threads=1)
+    try:
+        prompts = [e.tokenize(render_chatml(_messages(p)), special=True) for p in PROMPTS[:3]]
+        gens = [e.tokens(p, max_tokens=n, temperature=0.0) for p, n in zip(prompts, (TOKENS, 6, TOKENS), strict=True)]
+        firsts = [next(g) for g in gens]  # admitted one after another (the second still has 5 tokens to go): 0, 1, 2
+        assert e.moved == 0
+        assert firsts[1] + "".join(gens[1])
+        texts = {i: firsts[i] + "".join(gens[i]) for i in (0, 2)}
+        assert e.moved == 1  # the third answer swapped into the second's slot once, and never again
+        for i in (0, 2):
+            assert e.tokenize(texts[i]) == e.tokenize(alone[PROMPTS[i]]), PROMPTS[i]
+        reused = e.reused
+        again = "".join(e.tokens(prompts[1], max_tokens=TOKENS, temperature=0.0))
+        assert e.reused - reused == len(prompts[1]) - MIN_TAIL  # its cached prompt went to slot 2, not lost
+        assert e.tokenize(again) == e.tokenize(alone[PROMPTS[1]])
+    finally:
+        e.close()
+
+
 def test_a_long_prompt_is_evaluated_in_chunks(engine):
     long = _messages("Summarise: " + " ".join(f"Item {i} costs {i} dollars." for i in range(70)))
     prompt = engine.tokenize(render_chatml(long), special=True)

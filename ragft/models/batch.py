@@ -42,6 +42,10 @@ place taken opens the next (up to K places in all), so memory follows the room r
 - **The answers alone**: a prompt's last step evaluates at least :data:`MIN_TAIL` of its tokens, a prompt's chunk
   goes to llama.cpp in a ``llama_decode`` of its own (:meth:`_Driver.decode`), and a step's tokens go in stream
   order; so greedy answers are token for token the answers alone, with the cache and shared starts too.
+- **One run of streams per bank**: llama.cpp computes only consecutive streams in one ubatch, so when an answer ends
+  between others of its bank, the one in the bank's highest slot **swaps** places with the freed slot: its KV state
+  goes there and the freed slot's cached prompt comes to the old one (two state copies), so a step stays one ubatch
+  per bank and the prompt cache loses nothing.
 - **Sampling** per sequence from its own logits row: greedy (argmax, what llama.cpp's greedy sampler picks) at
   temperature 0; above it top-k 40, top-p 0.95, min-p 0.05, then the temperature, as ``llama_cpp.Llama`` does.
 - **Errors**: a failed step ends the sequences in it with :class:`ragft.errors.ServerError` (the others go on); a
@@ -272,6 +276,7 @@ class _Driver:
         self._skipped_generation = False  # the last step left the generating sequences out (for a first token)
         self.reused = 0  # prompt tokens taken from a slot's cache or a sequence in flight instead of evaluated
         self.shared = 0  # of which from a sequence in flight
+        self.moved = 0  # sequences that swapped places down their bank to close a gap (one ubatch per step)
         try:
             self._load(model_path, lora_path, n_threads)
         except BaseException:
@@ -519,6 +524,61 @@ class _Driver:
                     self._free_slots.append(slot)
                 self.bank_idle[bank] = time.monotonic()
 
+    def _close_gaps(self, work: list[_Seq]) -> None:
+        """Keep each bank's sequences in one run of streams: llama.cpp puts only consecutive streams in one ubatch, so
+        while a bank's sequences have a free slot between them, the one in the highest slot swaps places with the
+        lowest such slot (:meth:`_swap`)."""
+        banks: dict[int, list[_Seq]] = {}
+        for s in work:
+            if s.slot is not None and not s.finished:
+                banks.setdefault(s.slot // BANK, []).append(s)
+        for seqs in banks.values():
+            seqs.sort(key=lambda s: s.slot or 0)
+            while len(seqs) > 1:
+                lo, hi = seqs[0].slot, seqs[-1].slot
+                assert lo is not None and hi is not None
+                if hi - lo + 1 == len(seqs):
+                    break
+                with self._cond:
+                    gaps = [f for f in self._free_slots if lo < f < hi]
+                if not gaps or not self._swap(seqs[-1], min(gaps)):
+                    break
+                seqs.sort(key=lambda s: s.slot or 0)
+
+    def _state(self, ctx: Any, stream: int) -> Any:
+        """A copy of one KV stream's state, or None when llama.cpp gives less than it said."""
+        n_bytes = L.llama_state_seq_get_size_ext(ctx, stream, 0)
+        state = (ctypes.c_uint8 * n_bytes)()
+        return state if L.llama_state_seq_get_data_ext(ctx, state, n_bytes, stream, 0) == n_bytes else None
+
+    def _swap(self, seq: _Seq, dst: int) -> bool:
+        """``seq`` to the free slot ``dst`` of its bank, and ``dst``'s cached prompt to ``seq``'s old slot (both KV
+        states copied). False, with ``seq`` where it was, when its state could not be copied; a cached prompt that
+        could not be is dropped (the cache is only a saving)."""
+        assert seq.slot is not None
+        src, bank = seq.slot, seq.slot // BANK
+        ctx, mem = self.ctxs[bank], self.mems[bank]
+        cached = self._cached[dst]
+        moving = self._state(ctx, src % BANK)
+        kept = self._state(ctx, dst % BANK) if cached else None
+        if moving is None or L.llama_state_seq_set_data_ext(ctx, moving, len(moving), dst % BANK, 0) != len(moving):
+            logger.warning("could not move a sequence's KV state; it stays where it is")
+            L.llama_memory_seq_rm(mem, dst % BANK, -1, -1)
+            with self._cond:
+                self._cached[dst] = []
+            return False
+        L.llama_memory_seq_rm(mem, src % BANK, -1, -1)
+        if kept is None or L.llama_state_seq_set_data_ext(ctx, kept, len(kept), src % BANK, 0) != len(kept):
+            L.llama_memory_seq_rm(mem, src % BANK, -1, -1)
+            cached = []
+        with self._cond:
+            self._free_slots.remove(dst)
+            self._free_slots.append(src)
+            self._cached[dst], self._cached[src] = [], cached
+            seq.slot = dst
+        self.moved += 1
+        return True
+
     def _share_start(self, seq: _Seq, work: list[_Seq]) -> None:
         """Give ``seq`` the longest start of its prompt that a sequence in flight of a bank of the same size holds, if
         it is :data:`MIN_SHARED` tokens or more beyond what ``seq`` has (its KV copied, then cut where they part)."""
@@ -631,6 +691,7 @@ class _Driver:
             for seq in work:
                 self._finish(seq, exc)
             return
+        self._close_gaps(work)
         gen = gen_all = [s for s in work if s.pending is not None]
         prefill = [s for s in work if s.prefilling]
         chunk_of = PROMPTS.first_of(prefill) if prefill else None
@@ -832,6 +893,11 @@ class BatchEngine:
     def shared(self) -> int:
         """Of :attr:`reused`, the prompt tokens copied from sequences in flight."""
         return self._driver.shared
+
+    @property
+    def moved(self) -> int:
+        """Sequences that swapped places down their bank to keep its streams one run (one ubatch per step)."""
+        return self._driver.moved
 
     def active(self) -> int:
         """Sequences admitted and not finished."""

@@ -551,6 +551,10 @@ class _Driver:
         state = (ctypes.c_uint8 * n_bytes)()
         return state if L.llama_state_seq_get_data_ext(ctx, state, n_bytes, stream, 0) == n_bytes else None
 
+    def _put(self, ctx: Any, state: Any, stream: int) -> bool:
+        """Load a copy from :meth:`_state` (None: nothing to load) into one KV stream; False when it was not whole."""
+        return state is not None and L.llama_state_seq_set_data_ext(ctx, state, len(state), stream, 0) == len(state)
+
     def _swap(self, seq: _Seq, dst: int) -> bool:
         """``seq`` to the free slot ``dst`` of its bank, and ``dst``'s cached prompt to ``seq``'s old slot (both KV
         states copied). False, with ``seq`` where it was, when its state could not be copied; a cached prompt that
@@ -561,14 +565,14 @@ class _Driver:
         cached = self._cached[dst]
         moving = self._state(ctx, src % BANK)
         kept = self._state(ctx, dst % BANK) if cached else None
-        if moving is None or L.llama_state_seq_set_data_ext(ctx, moving, len(moving), dst % BANK, 0) != len(moving):
+        if not self._put(ctx, moving, dst % BANK):
             logger.warning("could not move a sequence's KV state; it stays where it is")
             L.llama_memory_seq_rm(mem, dst % BANK, -1, -1)
             with self._cond:
                 self._cached[dst] = []
             return False
         L.llama_memory_seq_rm(mem, src % BANK, -1, -1)
-        if kept is None or L.llama_state_seq_set_data_ext(ctx, kept, len(kept), src % BANK, 0) != len(kept):
+        if not self._put(ctx, kept, src % BANK):
             L.llama_memory_seq_rm(mem, src % BANK, -1, -1)
             cached = []
         with self._cond:
@@ -596,12 +600,9 @@ class _Driver:
         assert donor.slot is not None
         src, dst = self.ctxs[donor.slot // BANK], self.ctxs[seq.slot // BANK]
         mem = self.mems[seq.slot // BANK]
-        n_bytes = L.llama_state_seq_get_size_ext(src, donor.slot % BANK, 0)
-        state = (ctypes.c_uint8 * n_bytes)()
-        ok = L.llama_state_seq_get_data_ext(src, state, n_bytes, donor.slot % BANK, 0) == n_bytes
-        ok = ok and L.llama_state_seq_set_data_ext(dst, state, n_bytes, seq.slot % BANK, 0) == n_bytes
-        if not ok:  # the stream may hold part of a copy: the prompt is evaluated from its start
-            logger.warning("could not copy a sequence's KV state (%d bytes); evaluating the prompt whole", n_bytes)
+        if not self._put(dst, self._state(src, donor.slot % BANK), seq.slot % BANK):
+            # the stream may hold part of a copy: the prompt is evaluated from its start
+            logger.warning("could not copy a sequence's KV state; evaluating the prompt whole")
             L.llama_memory_seq_rm(mem, seq.slot % BANK, -1, -1)
             seq.evaluated = 0
             return
